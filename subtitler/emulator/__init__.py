@@ -1,0 +1,1 @@
+"""The Gummy-compatible local server: protocol, voice activity, fixture scripts, faults."""

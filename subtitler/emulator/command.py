@@ -1,0 +1,133 @@
+"""`subtitler emulator`: run the Gummy-compatible local server until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from subtitler.emulator.protocol import EmulatorConfig
+from subtitler.emulator.server import EmulatorServer
+from subtitler.emulator.vad import VadOptions
+from subtitler.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    parser.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="require clients to present the key held in this environment variable "
+        "(any other key gets the service's invalid-key refusal); default: any key",
+    )
+    parser.add_argument(
+        "--max-concurrent-tasks",
+        type=int,
+        metavar="N",
+        help="more running tasks than N are refused with a throttling error",
+    )
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, metavar="MS", help="delay every result by MS"
+    )
+    parser.add_argument(
+        "--drop-after-ms",
+        type=int,
+        metavar="MS",
+        help="abort a task's connection after MS of its audio",
+    )
+    parser.add_argument(
+        "--fail-after-ms",
+        type=int,
+        metavar="MS",
+        help="fail a task (internal error) after MS of its audio",
+    )
+    parser.add_argument(
+        "--faults-max",
+        type=int,
+        metavar="N",
+        help="inject at most N drop/fail faults in all (default: every task)",
+    )
+    parser.add_argument(
+        "--split-final-translation",
+        action="store_true",
+        help="send each final transcription and its translation in two events",
+    )
+    parser.add_argument(
+        "--idle-timeout-s",
+        type=float,
+        default=23.0,
+        metavar="S",
+        help="fail a task that gets no audio for S seconds (service: 23)",
+    )
+    parser.add_argument(
+        "--vad-threshold-db",
+        type=float,
+        default=VadOptions.threshold_db,
+        metavar="DB",
+        help="frames louder than DB dBFS count as speech",
+    )
+    parser.add_argument(
+        "--scripts",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="more transcript JSON files to recognise (repeatable)",
+    )
+
+
+def config_from_arguments(arguments: argparse.Namespace) -> EmulatorConfig:
+    api_key = None
+    if arguments.api_key_env:
+        api_key = os.environ.get(arguments.api_key_env)
+        if not api_key:
+            raise UsageError(
+                "--api-key-env", f"environment variable {arguments.api_key_env} is empty"
+            )
+    return EmulatorConfig(
+        api_key=api_key,
+        max_concurrent_tasks=arguments.max_concurrent_tasks,
+        latency_ms=arguments.latency_ms,
+        drop_after_audio_ms=arguments.drop_after_ms,
+        fail_after_audio_ms=arguments.fail_after_ms,
+        faults_max=arguments.faults_max,
+        split_final_translation=arguments.split_final_translation,
+        idle_timeout_s=arguments.idle_timeout_s,
+        vad=VadOptions(threshold_db=arguments.vad_threshold_db),
+    )
+
+
+def run(arguments: argparse.Namespace) -> int:
+    config = config_from_arguments(arguments)
+    for directory in arguments.scripts:
+        if not directory.is_dir():
+            raise UsageError(str(directory), "--scripts needs a folder of transcript JSON files")
+    return asyncio.run(_serve(config, arguments.host, arguments.port, arguments.scripts))
+
+
+async def _serve(config: EmulatorConfig, host: str, port: int, scripts: list[Path]) -> int:
+    server = EmulatorServer(config, host=host, port=port, script_directories=scripts)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    try:
+        url = await server.start()
+    except OSError as error:
+        raise UsageError(f"{host}:{port}", f"cannot listen ({error.strerror or error})") from error
+    print(url, flush=True)
+    print(
+        f"Gummy emulator ready ({len(server.library.sentences)} known sentences); Ctrl-C stops it.",
+        file=sys.stderr,
+        flush=True,
+    )
+    await stop.wait()
+    await server.stop()
+    print(
+        f"Gummy emulator stopped: {dict(server.stats.task_outcomes)}", file=sys.stderr, flush=True
+    )
+    return 0

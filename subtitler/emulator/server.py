@@ -1,0 +1,261 @@
+"""The emulator's I/O: a `websockets` server that shovels frames to `ConnectionProtocol`.
+
+Run it in-process (`EmulatorServer` in an asyncio loop, or `BackgroundEmulator` in a thread
+for synchronous callers such as tests and `subtitler demo`) or as `subtitler emulator`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from subtitler.emulator.protocol import (
+    Action,
+    Admission,
+    CloseConnection,
+    ConnectionProtocol,
+    DropConnection,
+    EmulatorConfig,
+    FaultBudget,
+    SendEvent,
+    TaskState,
+)
+from subtitler.emulator.scripts import ScriptLibrary
+
+WEBSOCKET_PATH = "/api-ws/v1/inference"
+IDLE_CONNECTION_S = 60.0
+"""A connection with no task running is closed this long after its last task ended."""
+
+
+@dataclasses.dataclass
+class EmulatorStats:
+    """What the server saw, for tests and for the operator."""
+
+    connections: int = 0
+    task_outcomes: Counter[str] = dataclasses.field(default_factory=Counter)
+    run_task_messages: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    handshake_headers: list[dict[str, str]] = dataclasses.field(default_factory=list)
+
+
+class EmulatorServer:
+    """A Gummy-compatible WebSocket server bound to host:port (port 0 picks a free one)."""
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        library: ScriptLibrary | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        script_directories: Iterable[Path] = (),
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        self.library = library or ScriptLibrary.bundled(script_directories)
+        self.host = host
+        self.port = port
+        self.stats = EmulatorStats()
+        self._admission = Admission(self.config.max_concurrent_tasks)
+        self._faults = FaultBudget(self.config.faults_max)
+        self._server: Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}{WEBSOCKET_PATH}"
+
+    @property
+    def faults_injected(self) -> int:
+        return self._faults.injected
+
+    @property
+    def throttled(self) -> int:
+        return self._admission.throttled
+
+    def configure(self, **changes: Any) -> None:
+        """Change modes for connections opened from now on (counters start again)."""
+        self.config = dataclasses.replace(self.config, **changes)
+        self._admission.limit = self.config.max_concurrent_tasks
+        self._faults = FaultBudget(self.config.faults_max)
+
+    async def start(self) -> str:
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._check_handshake,
+            compression=None,
+            max_size=2**22,
+        )
+        sockets = list(self._server.sockets)
+        self.port = sockets[0].getsockname()[1]
+        return self.url
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path != WEBSOCKET_PATH:
+            return connection.respond(HTTPStatus.NOT_FOUND, "Not found.\n")
+        authorization = request.headers.get("Authorization", "")
+        scheme, _, key = authorization.partition(" ")
+        self.stats.handshake_headers.append(
+            {
+                name.lower(): value
+                for name, value in request.headers.raw_items()
+                if name.lower() != "authorization"  # never keep a key, even a test one
+            }
+        )
+        if scheme.lower() != "bearer" or not key.strip():
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "Invalid API-key provided.\n")
+        if self.config.api_key is not None and key.strip() != self.config.api_key:
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "Invalid API-key provided.\n")
+        return None
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        self.stats.connections += 1
+        config = self.config
+        protocol = ConnectionProtocol(
+            config, self.library, self._admission, self._faults, self._record_outcome
+        )
+        outbox: asyncio.Queue[tuple[float, Action]] = asyncio.Queue()
+        sender = asyncio.create_task(self._send_loop(connection, outbox, config))
+        loop = asyncio.get_running_loop()
+        latency_s = config.latency_ms / 1000
+
+        def enqueue(actions: list[Action]) -> None:
+            now = loop.time()
+            for action in actions:
+                delayed = isinstance(action, SendEvent) and action.delayed
+                outbox.put_nowait((now + latency_s if delayed else now, action))
+
+        try:
+            while True:
+                timeout_s = config.idle_timeout_s if protocol.task else IDLE_CONNECTION_S
+                try:
+                    message = await asyncio.wait_for(connection.recv(), timeout=timeout_s)
+                except TimeoutError:
+                    if protocol.task is None:
+                        break
+                    enqueue(protocol.idle_timeout())
+                    break
+                if isinstance(message, str):
+                    if '"run-task"' in message:
+                        self._record_run_task(message)
+                    enqueue(protocol.receive_text(message))
+                else:
+                    enqueue(protocol.receive_binary(message))
+                if protocol.state is TaskState.FAILED:
+                    break
+        except ConnectionClosed:
+            pass
+        finally:
+            protocol.connection_lost()
+            if protocol.state is TaskState.FAILED:
+                await sender  # deliver the task-failed, then close or drop
+            else:
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)
+
+    async def _send_loop(
+        self,
+        connection: ServerConnection,
+        outbox: asyncio.Queue[tuple[float, Action]],
+        config: EmulatorConfig,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                due, action = await outbox.get()
+                wait_s = due - loop.time()
+                if wait_s > 0:
+                    await asyncio.sleep(wait_s)
+                if isinstance(action, SendEvent):
+                    await connection.send(json.dumps(action.message, ensure_ascii=False))
+                elif isinstance(action, DropConnection):
+                    connection.transport.abort()
+                    return
+                elif isinstance(action, CloseConnection):
+                    await connection.close()
+                    return
+        except ConnectionClosed:
+            return
+
+    def _record_run_task(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return
+        if isinstance(message, dict):
+            self.stats.run_task_messages.append(message)
+
+    def _record_outcome(self, outcome: str, _task_id: str) -> None:
+        self.stats.task_outcomes[outcome] += 1
+
+
+class BackgroundEmulator:
+    """An `EmulatorServer` on its own thread and event loop, for synchronous callers."""
+
+    def __init__(self, config: EmulatorConfig | None = None, **server_options: Any) -> None:
+        self.server = EmulatorServer(config, **server_options)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="gummy-emulator", daemon=True)
+        self._ready = threading.Event()
+        self._stopped: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def configure(self, **changes: Any) -> None:
+        self._loop.call_soon_threadsafe(lambda: self.server.configure(**changes))
+        # A barrier: once this round trip returns the change is in effect.
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self._loop).result()
+
+    def start(self) -> BackgroundEmulator:
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._stopped is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stopped.set)
+            self._thread.join()
+
+    def __enter__(self) -> BackgroundEmulator:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._main())
+        self._loop.close()
+
+    async def _main(self) -> None:
+        self._stopped = asyncio.Event()
+        try:
+            await self.server.start()
+        except BaseException as error:  # reported to start()'s caller
+            self._error = error
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stopped.wait()
+        await self.server.stop()

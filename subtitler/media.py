@@ -1,0 +1,269 @@
+"""ffmpeg (through ffmpeg-python): probe a media file and decode one audio stream to PCM frames.
+
+Knows nothing of Gummy. Paths are always passed as `file:` URLs inside an argument list,
+so a user's file name is never read as an option, a protocol or a shell word.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import ffmpeg
+
+from subtitler.errors import MediaError
+
+SAMPLE_RATE_HZ = 16000
+BYTES_PER_MS = SAMPLE_RATE_HZ * 2 // 1000
+FRAME_MS = 100
+FRAME_BYTES = FRAME_MS * BYTES_PER_MS
+STDERR_KEEP_BYTES = 64 * 1024
+
+
+@cache
+def ffmpeg_executable() -> str:
+    """`SUBTITLER_FFMPEG`, else the system's ffmpeg on PATH, else the imageio-ffmpeg binary."""
+    chosen = os.environ.get("SUBTITLER_FFMPEG") or shutil.which("ffmpeg")
+    if chosen:
+        return chosen
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    """One audio stream as ffmpeg lists it; `audio_index` counts audio streams only."""
+
+    audio_index: int
+    codec: str
+    sample_rate_hz: int | None
+    channels: str
+    language: str | None
+    title: str | None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What decoding needs to know up front."""
+
+    path: Path
+    duration_ms: int | None
+    audio_streams: tuple[AudioStream, ...]
+    start_offset_ms: int
+    """Where the chosen stream's first sample sits on the media timeline (late audio > 0)."""
+
+
+_DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
+_STREAM = re.compile(
+    r"^\s*Stream #0:\d+(?:\[[^\]]*\])?(?:\((?P<lang>[^)]*)\))?: (?P<kind>\w+): (?P<rest>.*)$"
+)
+_TITLE = re.compile(r"^\s+title\s*: (.*)$")
+_RATE = re.compile(r"(\d+) Hz")
+_FRAMECRC_TB = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.MULTILINE)
+_FRAMECRC_FIRST = re.compile(r"^0,\s*(-?\d+),\s*(-?\d+),", re.MULTILINE)
+
+
+def media_source(path: Path) -> str:
+    """The input ffmpeg is given for a local file: a `file:` URL of the absolute path."""
+    return "file:" + str(path.absolute())
+
+
+def parse_streams(ffmpeg_log: str) -> tuple[int | None, tuple[AudioStream, ...]]:
+    """Duration and audio streams of input #0 from ffmpeg's own listing (no ffprobe needed)."""
+    duration_ms = None
+    match = _DURATION.search(ffmpeg_log)
+    if match:
+        hours, minutes, seconds = match.groups()
+        duration_ms = round((int(hours) * 3600 + int(minutes) * 60 + float(seconds)) * 1000)
+    streams: list[AudioStream] = []
+    lines = ffmpeg_log.splitlines()
+    in_input = False
+    for number, line in enumerate(lines):
+        if line.startswith("Input #"):
+            in_input = line.startswith("Input #0")
+            continue
+        if line.startswith("Output #"):
+            in_input = False
+        if not in_input:
+            continue
+        stream = _STREAM.match(line)
+        if not stream or stream.group("kind") != "Audio":
+            continue
+        rest = stream.group("rest")
+        fields = [field.strip() for field in rest.split(",")]
+        rate = _RATE.search(rest)
+        title = None
+        for follower in lines[number + 1 : number + 6]:
+            if follower.strip() == "Metadata:":
+                continue
+            if _STREAM.match(follower) or not follower.startswith("      "):
+                break
+            found = _TITLE.match(follower)
+            if found:
+                title = found.group(1).strip()
+        language = stream.group("lang")
+        streams.append(
+            AudioStream(
+                audio_index=len(streams),
+                codec=fields[0].split(" ")[0] if fields else "",
+                sample_rate_hz=int(rate.group(1)) if rate else None,
+                channels=fields[2] if len(fields) > 2 else "",
+                language=None if language in (None, "und") else language,
+                title=title,
+            )
+        )
+    return duration_ms, tuple(streams)
+
+
+def _first_error_line(log: str, source: str) -> str:
+    """The most telling line of an ffmpeg log: its first error (the root cause), without the
+    `[tag @ 0x..]` prefix or the input's name (the caller names the file already)."""
+    lines = []
+    for raw in log.splitlines():
+        line = re.sub(r"^\[[^\]]*\]\s*", "", raw).replace(source + ": ", "").strip()
+        if line:
+            lines.append(line)
+    for line in lines:
+        lowered = line.lower()
+        if "error" in lowered or "invalid" in lowered or "not found" in lowered:
+            return line.rstrip(".")
+    return lines[-1].rstrip(".") if lines else "ffmpeg failed"
+
+
+def probe(path: Path, audio_stream: int = 0) -> MediaInfo:
+    """List the file's audio streams and find where the chosen one starts, in one ffmpeg run."""
+    if not path.exists():
+        raise MediaError(str(path), "no such file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise MediaError(str(path), "empty file (0 bytes)")
+    command = (
+        ffmpeg.input(media_source(path))
+        .output("pipe:", format="framecrc", map=f"0:a:{audio_stream}?", **{"frames:a": 1})
+        .global_args("-hide_banner", "-nostdin", "-nostats")
+        .compile(cmd=ffmpeg_executable())
+    )
+    try:
+        result = subprocess.run(command, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise MediaError(str(path), f"ffmpeg could not be run: {error}") from error
+    log = result.stderr.decode("utf-8", "replace")
+    if result.returncode != 0:
+        raise MediaError(
+            str(path), f"not readable media ({_first_error_line(log, media_source(path))})"
+        )
+    duration_ms, streams = parse_streams(log)
+    if not streams:
+        raise MediaError(str(path), "no audio stream")
+    if audio_stream >= len(streams) or audio_stream < 0:
+        raise MediaError(
+            str(path),
+            f"audio stream {audio_stream} does not exist (the file has {len(streams)}: "
+            f"0..{len(streams) - 1})",
+        )
+    return MediaInfo(
+        path=path,
+        duration_ms=duration_ms,
+        audio_streams=streams,
+        start_offset_ms=_first_frame_ms(result.stdout.decode("ascii", "replace")),
+    )
+
+
+def _first_frame_ms(framecrc: str) -> int:
+    timebase = _FRAMECRC_TB.search(framecrc)
+    first = _FRAMECRC_FIRST.search(framecrc)
+    if not timebase or not first:
+        return 0
+    numerator, denominator = (int(value) for value in timebase.groups())
+    return max(0, round(int(first.group(2)) * numerator * 1000 / denominator))
+
+
+class PcmDecoder:
+    """ffmpeg decoding one audio stream to 16 kHz mono s16le, read as 100 ms frames.
+
+    Iterate to get frames (the last may be shorter). `close()` stops ffmpeg early. After
+    iteration ends, a failed decode raises MediaError with ffmpeg's own reason.
+    """
+
+    def __init__(
+        self, path: Path, audio_stream: int = 0, start_ms: int = 0, frame_bytes: int = FRAME_BYTES
+    ) -> None:
+        self.path = path
+        self.frame_bytes = frame_bytes
+        input_options = {"ss": f"{start_ms / 1000:.3f}"} if start_ms > 0 else {}
+        self.command = (
+            ffmpeg.input(media_source(path), **input_options)
+            .output(
+                "pipe:",
+                format="s16le",
+                acodec="pcm_s16le",
+                ac=1,
+                ar=SAMPLE_RATE_HZ,
+                map=f"0:a:{audio_stream}",
+            )
+            .global_args("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error")
+            .compile(cmd=ffmpeg_executable())
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stderr = bytearray()
+        self._stderr_thread: threading.Thread | None = None
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            process = subprocess.Popen(
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as error:
+            raise MediaError(str(self.path), f"ffmpeg could not be run: {error}") from error
+        self._process = process
+        self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_thread.start()
+        assert process.stdout is not None
+        try:
+            while True:
+                frame = process.stdout.read(self.frame_bytes)
+                if not frame:
+                    break
+                self.bytes_read += len(frame)
+                yield frame
+            process.wait()  # end of output: let ffmpeg exit by itself and report its status
+        finally:
+            self.close()
+        if process.returncode != 0 and not self._stopped_early:
+            log = self._stderr.decode("utf-8", "replace")
+            reason = _first_error_line(log, media_source(self.path))
+            raise MediaError(str(self.path), f"decoding failed ({reason})")
+
+    _stopped_early = False
+
+    def close(self) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            self._stopped_early = True
+            process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        if self._stderr_thread is not None:
+            self._stderr_thread.join()
+
+    def _drain_stderr(self) -> None:
+        process = self._process
+        assert process is not None and process.stderr is not None
+        for chunk in iter(lambda: process.stderr.read(4096), b""):  # type: ignore[union-attr]
+            if len(self._stderr) < STDERR_KEEP_BYTES:
+                self._stderr.extend(chunk)
+        process.stderr.close()
