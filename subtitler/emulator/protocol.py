@@ -319,7 +319,8 @@ class StreamingTask:
                 self.next_sentence_id += 1
             elif isinstance(vad_event, SegmentGrew) and self.current is not None:
                 interval = self.config.partial_interval_ms
-                if vad_event.current_ms - self.current.last_partial_ms >= interval:
+                heard_enough = len(vad_event.envelope_db) >= PREFIX_FRAMES  # to guess the words
+                if heard_enough and vad_event.current_ms - self.current.last_partial_ms >= interval:
                     self.current.last_partial_ms = vad_event.current_ms
                     out.append(self._partial(self.current, vad_event))
             elif isinstance(vad_event, SegmentClosed) and self.current is not None:

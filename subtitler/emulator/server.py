@@ -46,6 +46,16 @@ class EmulatorStats:
     task_outcomes: Counter[str] = dataclasses.field(default_factory=Counter)
     run_task_messages: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     handshake_headers: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    changed: threading.Condition = dataclasses.field(default_factory=threading.Condition)
+
+    def count(self, outcome: str) -> int:
+        with self.changed:
+            return self.task_outcomes[outcome]
+
+    def wait_for_outcome(self, outcome: str, count: int, timeout_s: float = 30.0) -> bool:
+        """Block until `count` tasks had `outcome` (started, finished, failed, dropped, ...)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.task_outcomes[outcome] >= count, timeout_s)
 
 
 class EmulatorServer:
@@ -202,7 +212,9 @@ class EmulatorServer:
             self.stats.run_task_messages.append(message)
 
     def _record_outcome(self, outcome: str, _task_id: str) -> None:
-        self.stats.task_outcomes[outcome] += 1
+        with self.stats.changed:
+            self.stats.task_outcomes[outcome] += 1
+            self.stats.changed.notify_all()
 
 
 class BackgroundEmulator:

@@ -1,0 +1,179 @@
+"""Test helpers: fixture transcripts, real ffmpeg decoding, and a bare real-SDK session."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dashscope.audio.asr import TranslationRecognizerCallback, TranslationRecognizerRealtime
+from dashscope.common.error import InvalidParameter
+
+from subtitler.media import PcmDecoder, probe
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TRANSCRIPTS = FIXTURES / "transcripts"
+TEST_KEY = "sk-test-0123456789abcdef"
+TOLERANCE_MS = 150
+
+
+@dataclass(frozen=True)
+class Transcript:
+    media: Path
+    language: str
+    audio_stream: int
+    audio_start_ms: int
+    sentences: list[dict[str, Any]]
+
+    @property
+    def target(self) -> str:
+        """A target language every sentence of this fixture has a translation for."""
+        return "en" if self.language == "zh" else "zh"
+
+
+def transcripts() -> list[Transcript]:
+    found = []
+    for path in sorted(TRANSCRIPTS.glob("*.json")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        found.append(
+            Transcript(
+                media=FIXTURES / document["media"],
+                language=document["source_language"],
+                audio_stream=document["audio_stream"],
+                audio_start_ms=document["audio_start_ms"],
+                sentences=document["sentences"],
+            )
+        )
+    return found
+
+
+def decode(media: Path, audio_stream: int = 0) -> tuple[bytes, int]:
+    """The PCM real ffmpeg produces for a stream, and that stream's start on the timeline."""
+    info = probe(media, audio_stream)
+    return b"".join(PcmDecoder(media, audio_stream)), info.start_offset_ms
+
+
+@dataclass
+class Event:
+    sentence_id: int | None
+    text: str | None
+    sentence_end: bool
+    begin_ms: int | None
+    end_ms: int | None
+    words: list[tuple[int, int, str]]
+    translations: dict[str, tuple[int, str, bool]]  # lang -> (sentence_id, text, sentence_end)
+    usage: Any
+
+
+@dataclass
+class Session:
+    events: list[Event] = field(default_factory=list)
+    error: tuple[Any, Any, str] | None = None
+    completed: bool = False
+    first_package_delay_ms: float = -1
+    last_package_delay_ms: float = -1
+    request_id: str = ""
+
+    def finals(self) -> list[Event]:
+        return [e for e in self.events if e.sentence_end]
+
+    def final_translations(self, language: str) -> dict[int, str]:
+        found = {}
+        for e in self.events:
+            if language in e.translations:
+                sentence_id, text, end = e.translations[language]
+                if end:
+                    found[sentence_id] = text
+        return found
+
+
+class _Collector(TranslationRecognizerCallback):  # type: ignore[misc]
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.closed = threading.Event()
+
+    def on_event(self, request_id: Any, transcription: Any, translation: Any, usage: Any) -> None:
+        translations = {}
+        if translation is not None:
+            for language in translation.get_language_list():
+                item = translation.get_translation(language)
+                translations[language] = (item.sentence_id, item.text, bool(item.is_sentence_end))
+        self.session.events.append(
+            Event(
+                sentence_id=transcription.sentence_id if transcription else None,
+                text=transcription.text if transcription else None,
+                sentence_end=bool(transcription and transcription.is_sentence_end),
+                begin_ms=transcription.begin_time if transcription else None,
+                end_ms=transcription.end_time if transcription else None,
+                words=[(w.begin_time, w.end_time, w.text) for w in transcription.words]
+                if transcription
+                else [],
+                translations=translations,
+                usage=usage,
+            )
+        )
+
+    def on_error(self, response: Any) -> None:
+        self.session.error = (response.status_code, response.code, str(response.message))
+
+    def on_complete(self) -> None:
+        self.session.completed = True
+
+    def on_close(self) -> None:
+        self.closed.set()
+
+
+def run_sdk_session(
+    url: str | None,
+    pcm: bytes,
+    targets: tuple[str, ...] = ("en",),
+    api_key: str = TEST_KEY,
+    frame_bytes: int = 3200,
+    model: str = "gummy-realtime-v1",
+    audio_format: str = "pcm",
+    sample_rate: int = 16000,
+    pause_after_bytes: int | None = None,
+    paused: threading.Event | None = None,
+    resume: threading.Event | None = None,
+    **parameters: Any,
+) -> Session:
+    """Stream `pcm` through the unmodified SDK as fast as it takes it; collect everything.
+
+    `url` None leaves the endpoint to DASHSCOPE_WEBSOCKET_BASE_URL. With `pause_after_bytes`,
+    the session sends that much, sets `paused`, and waits for `resume` before sending the
+    rest. (While it waits the SDK reads nothing: its sender blocks its loop when idle.)
+    """
+    session = Session()
+    collector = _Collector(session)
+    options: dict[str, Any] = {"api_key": api_key, **parameters}
+    if url is not None:
+        options["base_address"] = url
+    recognizer = TranslationRecognizerRealtime(
+        model=model,
+        callback=collector,
+        format=audio_format,
+        sample_rate=sample_rate,
+        transcription_enabled=True,
+        translation_enabled=bool(targets),
+        translation_target_languages=list(targets),
+        **options,
+    )
+    recognizer.start()
+    try:
+        for offset in range(0, len(pcm), frame_bytes):
+            if offset == pause_after_bytes:
+                if paused is not None:
+                    paused.set()
+                if resume is not None:
+                    resume.wait(timeout=60)
+            recognizer.send_audio_frame(pcm[offset : offset + frame_bytes])
+        recognizer.stop()
+    except InvalidParameter:
+        pass  # the task already ended with an error: on_error has the reason
+    collector.closed.wait(timeout=60)
+    session.first_package_delay_ms = recognizer.get_first_package_delay()
+    session.last_package_delay_ms = recognizer.get_last_package_delay()
+    session.request_id = recognizer.get_last_request_id()
+    return session
