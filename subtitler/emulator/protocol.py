@@ -473,8 +473,6 @@ class ConnectionProtocol:
             return []
         if self.task is None:
             return self._fail(INVALID_PARAMETER, "Audio received before run-task.")
-        if len(data) % 2:
-            return self._fail(INVALID_PARAMETER, "PCM frames must hold whole 16-bit samples.")
         results = self.task.feed(data)
         actions: list[Action] = [SendEvent(result, delayed=True) for result in results]
         received_ms = self.task.received_ms

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -73,7 +74,7 @@ def test_partials_grow_and_precede_their_final(
         assert mine[-1].sentence_end and not any(e.sentence_end for e in mine[:-1])
         partial_texts = [e.text or "" for e in mine[:-1]]
         assert partial_texts, f"sentence {sentence_id} had no partial result"
-        assert all(len(a) <= len(b) for a, b in zip(partial_texts, partial_texts[1:]))
+        assert all(len(a) <= len(b) for a, b in itertools.pairwise(partial_texts))
         assert all(mine[-1].text and mine[-1].text.startswith(t[:1]) for t in partial_texts)
 
 
@@ -269,7 +270,10 @@ async def _raw_exchange(url: str, frames: list[str | bytes]) -> list[dict[str, o
     [
         ([b"\x00\x01" * 1600], "before run-task"),
         (["{not json"], "not valid JSON"),
-        (['{"header": {"action": "finish-task", "task_id": "x"}, "payload": {}}'], "before run-task"),
+        (
+            ['{"header": {"action": "finish-task", "task_id": "x"}, "payload": {}}'],
+            "before run-task",
+        ),
         (['{"header": {"action": "launch-rockets"}, "payload": {}}'], "Unknown action"),
         (['["a", "list"]'], "JSON object"),
     ],

@@ -1,0 +1,116 @@
+"""Probing and decoding real fixture media with real ffmpeg (system or bundled)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+
+from subtitler import media
+from subtitler.errors import MediaError
+from subtitler.media import BYTES_PER_MS, FRAME_BYTES, PcmDecoder, parse_streams, probe
+from tests.support import FIXTURES
+
+FFMPEGS = {"bundled": imageio_ffmpeg.get_ffmpeg_exe()}
+if shutil.which("ffmpeg"):
+    FFMPEGS["system"] = str(shutil.which("ffmpeg"))
+
+
+@pytest.fixture(params=sorted(FFMPEGS), autouse=True)
+def ffmpeg_binary(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every test here runs with each ffmpeg available: the wheel's and the system's."""
+    monkeypatch.setenv("SUBTITLER_FFMPEG", FFMPEGS[request.param])
+    media.ffmpeg_executable.cache_clear()
+    yield request.param
+    media.ffmpeg_executable.cache_clear()
+
+
+def test_probe_lists_audio_streams_and_duration() -> None:
+    info = probe(FIXTURES / "en_station_two_tracks.mkv", 1)
+    assert [s.title for s in info.audio_streams] == ["Music and effects", "English dialogue"]
+    assert info.audio_streams[1].language == "eng"
+    assert info.duration_ms is not None and 15000 <= info.duration_ms <= 15200
+
+
+def test_late_audio_stream_start_is_found() -> None:
+    info = probe(FIXTURES / "en_late_audio.mp4")
+    assert 2400 <= info.start_offset_ms <= 2550
+    assert probe(FIXTURES / "zh_news.mp4").start_offset_ms == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("empty.mp4", "empty file (0 bytes)"),
+        ("corrupt_truncated.mp4", "not readable media"),
+        ("no_audio.mp4", "no audio stream"),
+        ("missing.mp4", "no such file"),
+    ],
+)
+def test_bad_media_fails_with_one_line_naming_the_file(name: str, fragment: str) -> None:
+    with pytest.raises(MediaError) as caught:
+        probe(FIXTURES / name)
+    message = str(caught.value)
+    assert message.startswith(str(FIXTURES / name) + ": ")
+    assert fragment in message and "\n" not in message
+
+
+def test_a_missing_audio_stream_index_says_which_exist() -> None:
+    with pytest.raises(MediaError, match=r"audio stream 2 does not exist .*0\.\.1"):
+        probe(FIXTURES / "en_station_two_tracks.mkv", 2)
+
+
+def test_decode_gives_100ms_frames_of_the_whole_stream() -> None:
+    path = FIXTURES / "Café 'déjà vu' 北京 #1.m4a"
+    frames = list(PcmDecoder(path))
+    assert all(len(f) == FRAME_BYTES for f in frames[:-1])
+    total_ms = sum(len(f) for f in frames) // BYTES_PER_MS
+    info = probe(path)
+    assert info.duration_ms is not None and abs(total_ms - info.duration_ms) < 100
+
+
+def test_decode_from_a_start_time_skips_that_much(tmp_path: Path) -> None:
+    path = FIXTURES / "zh_news.mp4"
+    whole = sum(len(f) for f in PcmDecoder(path)) // BYTES_PER_MS
+    rest = sum(len(f) for f in PcmDecoder(path, start_ms=10000)) // BYTES_PER_MS
+    assert abs((whole - rest) - 10000) <= 30
+
+
+def test_a_name_that_looks_like_an_option_or_protocol_is_just_a_file(tmp_path: Path) -> None:
+    tricky = tmp_path / "-i http:evil.mp3"
+    shutil.copy(FIXTURES / "zh_podcast.mp3", tricky)
+    assert probe(tricky).audio_streams[0].codec == "mp3"
+    assert sum(len(f) for f in PcmDecoder(tricky)) > 0
+
+
+def test_stopping_early_kills_ffmpeg_without_error() -> None:
+    decoder = PcmDecoder(FIXTURES / "zh_news.mp4")
+    frames = iter(decoder)
+    next(frames)
+    decoder.close()
+    frames.close()
+
+
+def test_parse_streams_reads_an_ffmpeg_listing() -> None:
+    listing = (
+        "Input #0, matroska,webm, from 'x.mkv':\n"
+        "  Duration: 01:02:03.50, start: 0.000000, bitrate: 107 kb/s\n"
+        "  Stream #0:0: Video: h264 (High), yuv420p, 160x90\n"
+        "  Stream #0:1(jpn): Audio: aac (LC), 44100 Hz, 5.1, fltp (default)\n"
+        "    Metadata:\n"
+        "      title           : Commentary\n"
+        "Output #0, framecrc, to 'pipe:':\n"
+        "  Stream #0:0: Audio: pcm_s16le, 44100 Hz, 5.1, s16\n"
+    )
+    duration_ms, streams = parse_streams(listing)
+    assert duration_ms == 3723500
+    assert len(streams) == 1
+    assert (streams[0].codec, streams[0].sample_rate_hz, streams[0].channels) == (
+        "aac",
+        44100,
+        "5.1",
+    )
+    assert (streams[0].language, streams[0].title) == ("jpn", "Commentary")
