@@ -7,11 +7,27 @@ The only module that prints usage or exits. Exit status: 0 all good, 1 some inpu
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlparse
+
+from rich.console import Console
 
 from subtitler import __version__
+from subtitler.batch import run_batch
 from subtitler.errors import SubtitlerError, UsageError
+from subtitler.events import Event, InputEnded, InputResult, Status
+from subtitler.gummy import GummySettings
+from subtitler.inputs import InputFile, InputProblem, discover
+from subtitler.languages import check_pairs, parse_targets
+from subtitler.pipeline import DEFAULT_SPEED, RunOptions
+from subtitler.views.lines import LinesView
+from subtitler.views.progress import ProgressView
+from subtitler.views.summary import print_summary
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -36,7 +52,245 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator_command.add_arguments(emulator)
     emulator.set_defaults(handler=emulator_command.run)
+
+    run = commands.add_parser(
+        "run",
+        help="subtitle media files and folders (bilingual SRT + VTT beside each source)",
+        description="Subtitle media files and folders: one bilingual SRT and VTT per input and "
+        "target language, written while the audio streams. The key comes from "
+        "DASHSCOPE_API_KEY.",
+    )
+    run.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="media files, or folders searched recursively",
+    )
+    _add_run_options(run)
+    run.set_defaults(handler=_run_command)
+
+    demo = commands.add_parser(
+        "demo",
+        help="see it work with no key: the bundled samples through the local emulator",
+        description="Start the local Gummy emulator in-process and subtitle the bundled "
+        "Mandarin samples (or FOLDER) at 1x speed into ./subtitler-demo/.",
+    )
+    demo.add_argument("folder", nargs="?", type=Path, help="media to use instead of the samples")
+    demo.add_argument("-t", "--target", default="en", help="target language(s) (default: en)")
+    demo.add_argument("--speed", default="1", help="multiple of real time, or max (default: 1)")
+    demo.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("subtitler-demo"),
+        help="where the tracks go (default: ./subtitler-demo)",
+    )
+    demo.add_argument("--jobs", type=int, default=4, help="inputs at once (default: 4)")
+    demo.set_defaults(handler=_demo_command)
     return parser
+
+
+def _add_run_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "-t",
+        "--target",
+        required=True,
+        metavar="LANG[,LANG]",
+        help="target language(s), comma-separated; one Gummy task per target",
+    )
+    run.add_argument(
+        "-s",
+        "--source-language",
+        default="auto",
+        metavar="LANG",
+        help="spoken language, or auto to let the service detect it (default)",
+    )
+    run.add_argument("--vocabulary-id", help="a DashScope hot-word vocabulary id")
+    run.add_argument(
+        "--max-end-silence",
+        type=int,
+        metavar="MS",
+        help="silence that ends a sentence, 200..6000 ms (service default 700)",
+    )
+    run.add_argument(
+        "--speed",
+        default=str(DEFAULT_SPEED).rstrip("0").rstrip("."),
+        metavar="X|max",
+        help="send audio at X times real time (default 10), or max: no limit",
+    )
+    run.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=4,
+        metavar="N",
+        help="inputs processed at once (default 4)",
+    )
+    run.add_argument(
+        "-o",
+        "--out-dir",
+        type=Path,
+        metavar="DIR",
+        help="write tracks under DIR, mirroring the input folders (default: beside each source)",
+    )
+    run.add_argument("--overwrite", action="store_true", help="replace existing tracks")
+    run.add_argument(
+        "--audio-stream",
+        type=int,
+        default=0,
+        metavar="N",
+        help="which audio stream to use, counting audio streams from 0",
+    )
+    run.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="Gummy WebSocket URL (the local emulator, a proxy, another region); "
+        "default: DASHSCOPE_WEBSOCKET_BASE_URL or DashScope's",
+    )
+
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+LOCAL_KEY = "local-emulator"
+"""Sent to a local endpoint when no key is set: the emulator accepts any key by default."""
+
+
+def parse_speed(text: str) -> float | None:
+    if text.strip().lower() == "max":
+        return None
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = -1.0
+    if not speed > 0:
+        raise UsageError("--speed", f"{text!r} is not a positive number or max")
+    return speed
+
+
+def resolve_endpoint(option: str | None) -> str | None:
+    endpoint = option or os.environ.get("DASHSCOPE_WEBSOCKET_BASE_URL") or None
+    if endpoint is not None and urlparse(endpoint).scheme not in ("ws", "wss"):
+        raise UsageError("--endpoint", f"{endpoint!r} is not a ws:// or wss:// URL")
+    return endpoint
+
+
+def resolve_key(endpoint: str | None) -> str:
+    """DASHSCOPE_API_KEY; a local endpoint may do without one (the emulator needs none)."""
+    key = os.environ.get("DASHSCOPE_API_KEY", "").strip()
+    if key:
+        return key
+    if endpoint is not None and urlparse(endpoint).hostname in LOCAL_HOSTS:
+        return LOCAL_KEY
+    raise UsageError(
+        "DASHSCOPE_API_KEY",
+        "no API key: set the DASHSCOPE_API_KEY environment variable (or use --endpoint with "
+        "the local emulator: subtitler emulator)",
+    )
+
+
+def options_from_arguments(
+    arguments: argparse.Namespace, endpoint: str | None, api_key: str
+) -> RunOptions:
+    targets = parse_targets(arguments.target)
+    source = (
+        None if arguments.source_language.lower() == "auto" else arguments.source_language.lower()
+    )
+    check_pairs(source, targets)
+    if arguments.jobs < 1:
+        raise UsageError("--jobs", "must be at least 1")
+    if arguments.audio_stream < 0:
+        raise UsageError("--audio-stream", "must be 0 or more")
+    silence = arguments.max_end_silence
+    if silence is not None and not 200 <= silence <= 6000:
+        raise UsageError("--max-end-silence", "must be 200..6000 ms")
+    return RunOptions(
+        targets=targets,
+        gummy=GummySettings(
+            api_key=api_key,
+            endpoint=endpoint,
+            source_language=source,
+            vocabulary_id=arguments.vocabulary_id,
+            max_end_silence_ms=silence,
+        ),
+        speed=parse_speed(arguments.speed),
+        audio_stream=arguments.audio_stream,
+        out_dir=arguments.out_dir,
+        overwrite=arguments.overwrite,
+        jobs=arguments.jobs,
+    )
+
+
+def _run_command(arguments: argparse.Namespace) -> int:
+    endpoint = resolve_endpoint(arguments.endpoint)
+    options = options_from_arguments(arguments, endpoint, resolve_key(endpoint))
+    return execute(discover(arguments.paths), options)
+
+
+def execute(items: list[InputFile | InputProblem], options: RunOptions) -> int:
+    """Run a batch with the view that suits stdout; print the summary; the exit status."""
+    stop = threading.Event()
+    interactive = sys.stdout.isatty()
+    console = Console(stderr=False) if interactive else Console(width=160, no_color=True)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def report_failure(event: Event) -> None:
+        if isinstance(event, InputEnded) and event.result.status is Status.FAILED:
+            errors.print(f"subtitler: {event.result.reason}", markup=False)
+
+    results: list[InputResult]
+    try:
+        if interactive:
+            with ProgressView(console, len(items)) as view:
+                results = run_batch(items, options, view, stop)
+        else:
+            lines = LinesView(sys.stdout, options.targets)
+            results = run_batch(items, options, _both(lines, report_failure), stop)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    print_summary(console, results)
+    return EXIT_FAILED if any(r.status is Status.FAILED for r in results) else EXIT_OK
+
+
+def _both(*observers: Callable[[Event], None]) -> Callable[[Event], None]:
+    def observe(event: Event) -> None:
+        for observer in observers:
+            observer(event)
+
+    return observe
+
+
+def _demo_command(arguments: argparse.Namespace) -> int:
+    from subtitler.emulator.server import BackgroundEmulator
+
+    targets = parse_targets(arguments.target)
+    check_pairs(None, targets)
+    if arguments.folder is not None:
+        items = discover([arguments.folder])
+    else:
+        samples = Path(str(resources.files("subtitler.fixtures")))
+        items = discover([samples / name for name in DEMO_SAMPLES])
+    speed = parse_speed(arguments.speed)
+    with BackgroundEmulator() as emulator:
+        banner = (
+            f"subtitler demo: the results below come from the LOCAL GUMMY EMULATOR at "
+            f"{emulator.url} (no key, no network), not from DashScope. It times speech from the "
+            "audio and knows the bundled samples' sentences; other audio gets placeholder text."
+        )
+        Console(stderr=True).print(banner, style="bold yellow", highlight=False)
+        options = RunOptions(
+            targets=targets,
+            gummy=GummySettings(api_key=LOCAL_KEY, endpoint=emulator.url),
+            speed=speed,
+            out_dir=arguments.out_dir,
+            overwrite=True,
+            jobs=max(1, arguments.jobs),
+        )
+        status = execute(items, options)
+    Console(stderr=True).print(f"Tracks written under {arguments.out_dir}/", highlight=False)
+    return status
+
+
+DEMO_SAMPLES = ("zh_news.mp4", "zh_podcast.mp3", "Café 'déjà vu' 北京 #1.m4a")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,83 @@
+"""What a run reports while it works: typed events, observed by views (never in the data path)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from subtitler.cues import Cue
+
+
+class Status(Enum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class TaskMetrics:
+    """The SDK's own figures for one Gummy task (one target language)."""
+
+    target: str
+    request_id: str
+    first_package_delay_ms: float | None
+    last_package_delay_ms: float | None
+
+
+@dataclass(frozen=True)
+class InputResult:
+    """How one input ended."""
+
+    path: Path
+    status: Status
+    reason: str = ""
+    sentences: int = 0
+    audio_ms: int = 0
+    wall_s: float = 0.0
+    tasks: tuple[TaskMetrics, ...] = ()
+    tracks: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputStarted:
+    path: Path
+    label: str
+    duration_ms: int | None
+    tracks: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class AudioProgress:
+    path: Path
+    sent_ms: int
+
+
+@dataclass(frozen=True)
+class PartialText:
+    path: Path
+    target: str
+    sentence_id: int
+    transcript: str
+    translation: str
+
+
+@dataclass(frozen=True)
+class CueWritten:
+    """A finished sentence, now durable in the input's tracks for `target`."""
+
+    path: Path
+    target: str
+    sentence_id: int
+    transcript: str
+    translation: str
+    cue: Cue
+    tracks: tuple[Path, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class InputEnded:
+    result: InputResult
+
+
+Event = InputStarted | AudioProgress | PartialText | CueWritten | InputEnded

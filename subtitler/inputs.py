@@ -1,0 +1,152 @@
+"""Turn the PATHs a user gives into inputs: media files, folders searched recursively.
+
+Hidden files and folders are skipped, every file is taken once (by its real path, so two
+spellings or a symlink do not process it twice), and symlink loops end the walk of that
+branch instead of running forever. A PATH that cannot be used becomes a problem for that
+PATH alone; the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MEDIA_EXTENSIONS = frozenset(
+    {
+        # video
+        ".mp4",
+        ".m4v",
+        ".mkv",
+        ".webm",
+        ".mov",
+        ".avi",
+        ".wmv",
+        ".flv",
+        ".ts",
+        ".m2ts",
+        ".mts",
+        ".mpg",
+        ".mpeg",
+        ".vob",
+        ".3gp",
+        ".ogv",
+        ".asf",
+        ".rm",
+        ".rmvb",
+        ".mxf",
+        # audio
+        ".wav",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".wma",
+        ".aiff",
+        ".aif",
+        ".amr",
+        ".ac3",
+        ".eac3",
+        ".dts",
+        ".mka",
+        ".caf",
+        ".au",
+        ".spx",
+    }
+)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One media file to subtitle; `relative_dir` mirrors its folder under `--out-dir`."""
+
+    path: Path
+    relative_dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """A PATH (or a file found under it) that cannot be used, and why, in one line."""
+
+    path: Path
+    reason: str
+
+
+def is_media(path: Path) -> bool:
+    return path.suffix.lower() in MEDIA_EXTENSIONS
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def discover(paths: list[Path]) -> list[InputFile | InputProblem]:
+    """Files given directly are taken whatever their extension; folders by extension."""
+    found: list[InputFile | InputProblem] = []
+    seen: set[str] = set()
+
+    def add(path: Path, relative_dir: Path) -> None:
+        key = os.path.realpath(path)
+        if key in seen:
+            return
+        seen.add(key)
+        found.append(InputFile(path=path, relative_dir=relative_dir))
+
+    for given in paths:
+        if not given.exists():
+            reason = "broken symbolic link" if given.is_symlink() else "no such file or folder"
+            found.append(InputProblem(given, reason))
+        elif given.is_dir():
+            if not os.access(given, os.R_OK | os.X_OK):
+                found.append(InputProblem(given, "folder not readable (permission denied)"))
+                continue
+            for path, relative_dir in _walk(given, found):
+                add(path, relative_dir)
+        elif not given.is_file():
+            found.append(InputProblem(given, "not a regular file"))
+        else:
+            add(given, Path())
+    return found
+
+
+def _walk(root: Path, problems: list[InputFile | InputProblem]) -> list[tuple[Path, Path]]:
+    """Media files under `root`, sorted, following symlinks but never round a loop."""
+    files: list[tuple[Path, Path]] = []
+    visited_dirs: set[str] = set()
+
+    def on_error(error: OSError) -> None:
+        problems.append(InputProblem(Path(error.filename or root), error.strerror or str(error)))
+
+    for directory, dir_names, file_names in os.walk(root, followlinks=True, onerror=on_error):
+        real = os.path.realpath(directory)
+        if real in visited_dirs:
+            if _loops_back(Path(directory), root, real):
+                problems.append(InputProblem(Path(directory), "symbolic link loop, not followed"))
+            dir_names[:] = []  # a folder reached twice is searched once
+            continue
+        visited_dirs.add(real)
+        dir_names[:] = sorted(name for name in dir_names if not _hidden(name))
+        relative_dir = Path(directory).relative_to(root)
+        for name in sorted(file_names):
+            path = Path(directory) / name
+            if _hidden(name) or not is_media(path):
+                continue
+            files.append((path, relative_dir))
+    return files
+
+
+def _loops_back(directory: Path, root: Path, real: str) -> bool:
+    """Whether `directory` is a link back to one of its own ancestors (a loop)."""
+    for parent in directory.parents:
+        if os.path.realpath(parent) == real:
+            return True
+        if parent == root:
+            break
+    return False

@@ -1,0 +1,64 @@
+"""Plain line output for pipes and logs, in the public sample's shape so it can be grepped.
+
+    [zh_news.mp4] Transcript ==> 欢迎收看今天的科技新闻。
+    [zh_news.mp4] Translate ==> Welcome to today's technology news.
+    [zh_news.mp4] Translation completed
+    [Metric] requestId: 4ae9..., first package delay ms: 26.1, last package delay ms: 48.4
+
+With several targets the tag names the target too: `[zh_news.mp4 en]`.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from subtitler.events import CueWritten, Event, InputEnded, InputStarted, Status
+
+
+class LinesView:
+    """One line per finished sentence and per input outcome; partials are not printed."""
+
+    def __init__(self, stream: TextIO, targets: tuple[str, ...]) -> None:
+        self.stream = stream
+        self.several_targets = len(targets) > 1
+        self._labels: dict[object, str] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, InputStarted):
+            self._labels[event.path] = event.label
+            self._print(f"[{event.label}] Started")
+        elif isinstance(event, CueWritten):
+            tag = self._tag(event.path, event.target)
+            self._print(f"{tag} Transcript ==> {event.transcript}")
+            self._print(f"{tag} Translate ==> {event.translation}")
+        elif isinstance(event, InputEnded):
+            self._ended(event)
+
+    def _ended(self, event: InputEnded) -> None:
+        result = event.result
+        label = self._labels.get(result.path, result.path.name)
+        if result.status is Status.DONE:
+            self._print(f"[{label}] Translation completed")
+        elif result.status is Status.SKIPPED:
+            self._print(f"[{label}] Skipped: {result.reason}")
+        else:
+            self._print(f"[{label}] Translation failed: {result.reason}")
+        for task in result.tasks:
+            first = _ms(task.first_package_delay_ms)
+            last = _ms(task.last_package_delay_ms)
+            self._print(
+                f"[Metric] requestId: {task.request_id}, first package delay ms: {first}, "
+                f"last package delay ms: {last}"
+            )
+
+    def _tag(self, path: object, target: str) -> str:
+        label = self._labels.get(path, str(path))
+        return f"[{label} {target}]" if self.several_targets else f"[{label}]"
+
+    def _print(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"

@@ -1,0 +1,113 @@
+"""The terminal view: a progress bar per running file with its latest finished bilingual line."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from subtitler.events import AudioProgress, CueWritten, Event, InputEnded, InputStarted, Status
+
+
+@dataclass
+class _Running:
+    label: str
+    duration_ms: int | None
+    started_s: float = field(default_factory=time.monotonic)
+    sent_ms: int = 0
+    sentences: int = 0
+    latest: tuple[str, str] = ("", "")
+
+
+class ProgressView:
+    """Renders from state at most 4 times a second; events only update the state."""
+
+    def __init__(self, console: Console, total_inputs: int) -> None:
+        self.console = console
+        self.total_inputs = total_inputs
+        self.running: dict[Path, _Running] = {}
+        self.finished = 0
+        self.failed = 0
+        self.skipped = 0
+        self._live = Live(
+            console=console, refresh_per_second=4, transient=True, get_renderable=self.render
+        )
+
+    def __enter__(self) -> ProgressView:
+        self._live.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._live.__exit__(kind, value, traceback)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, InputStarted):
+            self.running[event.path] = _Running(event.label, event.duration_ms)
+        elif isinstance(event, AudioProgress) and event.path in self.running:
+            self.running[event.path].sent_ms = event.sent_ms
+        elif isinstance(event, CueWritten) and event.path in self.running:
+            state = self.running[event.path]
+            state.sentences += 1
+            state.latest = (event.transcript, event.translation)
+        elif isinstance(event, InputEnded):
+            self.running.pop(event.result.path, None)
+            self.finished += 1
+            if event.result.status is Status.FAILED:
+                self.failed += 1
+                self.console.print(f"[red]failed[/red] {event.result.reason}", highlight=False)
+            elif event.result.status is Status.SKIPPED:
+                self.skipped += 1
+
+    def render(self) -> RenderableType:
+        grid = Table.grid(padding=(0, 1), expand=False)
+        grid.add_column(no_wrap=True, max_width=32)
+        grid.add_column(width=30)
+        grid.add_column(no_wrap=True)
+        for state in self.running.values():
+            total = state.duration_ms or max(state.sent_ms, 1)
+            elapsed = time.monotonic() - state.started_s
+            grid.add_row(
+                Text(state.label, overflow="ellipsis"),
+                ProgressBar(total=total, completed=min(state.sent_ms, total), width=30),
+                Text(
+                    f"{_clock(state.sent_ms)}/{_clock(total)}  {state.sentences} sentences  "
+                    f"{elapsed:4.0f}s",
+                    style="cyan",
+                ),
+            )
+            transcript, translation = state.latest
+            if transcript or translation:
+                grid.add_row(
+                    "",
+                    Text(
+                        f"{transcript}  |  {translation}",
+                        style="dim",
+                        overflow="ellipsis",
+                        no_wrap=True,
+                    ),
+                    "",
+                )
+        queued = self.total_inputs - self.finished - len(self.running)
+        footer = Text(
+            f"running {len(self.running)}  queued {max(queued, 0)}  done {self.finished}  "
+            f"failed {self.failed}  skipped {self.skipped}",
+            style="bold",
+        )
+        return Group(grid, footer)
+
+
+def _clock(ms: int) -> str:
+    seconds = ms // 1000
+    return f"{seconds // 60:d}:{seconds % 60:02d}"
