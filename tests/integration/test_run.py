@@ -1,0 +1,352 @@
+"""`subtitler run` end to end: real ffmpeg, the real SDK, the local emulator, real files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pysrt
+import pytest
+import webvtt
+
+from subtitler.batch import run_batch
+from subtitler.emulator.server import BackgroundEmulator
+from subtitler.events import CueWritten, Event, InputEnded, Status
+from subtitler.gummy import GummySettings
+from subtitler.inputs import discover
+from subtitler.media import ffmpeg_executable
+from subtitler.pipeline import RunOptions
+from tests.support import FIXTURES, TOLERANCE_MS, Transcript, transcripts
+
+ROOT = Path(__file__).resolve().parents[2]
+MEDIA = [p for p in FIXTURES.iterdir() if p.is_file() and p.suffix not in (".py", ".json")]
+SPEECH = transcripts()
+FIRST_STREAM_SPEECH = [t for t in SPEECH if t.audio_stream == 0]  # the folder run's default
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> Run:
+    """The real command in a child process, stdout not a terminal (line output)."""
+    environment = {**os.environ, **(env or {})}
+    environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
+    if env and "DASHSCOPE_API_KEY" not in env:
+        environment.pop("DASHSCOPE_API_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "subtitler", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        timeout=600,
+    )
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="module")
+def media_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of every fixture (good and bad), so tracks land beside the sources."""
+    folder = tmp_path_factory.mktemp("media")
+    for path in MEDIA:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def first_run(media_folder: Path, emulator: BackgroundEmulator) -> Run:
+    return run_cli(
+        "run", media_folder, "-t", "en", "--jobs", "3", "--speed", "max", "--endpoint", emulator.url
+    )
+
+
+def tracks_of(folder: Path, transcript: Transcript, target: str = "en") -> tuple[Path, Path]:
+    stem = Path(transcript.media.name).stem
+    return folder / f"{stem}.und-{target}.srt", folder / f"{stem}.und-{target}.vtt"
+
+
+def expected_lines(sentence: dict[str, object], target: str) -> list[str]:
+    text = str(sentence["text"])
+    translations = sentence["translations"]
+    assert isinstance(translations, dict)
+    translation = translations.get(target, text)
+    return [text] if translation == text else [text, translation]
+
+
+@pytest.mark.parametrize(
+    "transcript", FIRST_STREAM_SPEECH, ids=[t.media.name for t in FIRST_STREAM_SPEECH]
+)
+def test_each_speech_input_gets_valid_tracks_with_true_text_and_times(
+    first_run: Run, media_folder: Path, transcript: Transcript
+) -> None:
+    srt_path, vtt_path = tracks_of(media_folder, transcript)
+    srt = pysrt.open(str(srt_path), encoding="utf-8", error_handling=pysrt.ERROR_RAISE)
+    vtt = webvtt.read(str(vtt_path))
+    assert len(srt) == len(vtt) == len(transcript.sentences)
+    for srt_cue, vtt_cue, truth in zip(srt, vtt, transcript.sentences, strict=True):
+        lines = expected_lines(truth, "en")
+        assert srt_cue.text.split("\n") == lines
+        assert vtt_cue.text.split("\n") == lines
+        assert abs(srt_cue.start.ordinal - truth["begin_ms"]) <= TOLERANCE_MS
+        assert abs(srt_cue.end.ordinal - truth["end_ms"]) <= TOLERANCE_MS
+        assert vtt_cue.start_time.in_milliseconds() == srt_cue.start.ordinal
+        assert vtt_cue.end_time.in_milliseconds() == srt_cue.end.ordinal
+    for path, fmt in ((srt_path, "srt"), (vtt_path, "webvtt")):
+        demuxed = subprocess.run(
+            [ffmpeg_executable(), "-v", "error", "-i", f"file:{path}", "-f", fmt, "-"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert demuxed.returncode == 0 and demuxed.stderr == "", demuxed.stderr
+        assert demuxed.stdout.count("-->") == len(transcript.sentences)
+
+
+def test_bad_inputs_fail_alone_with_one_line_each(first_run: Run, media_folder: Path) -> None:
+    assert first_run.returncode == 1
+    failures = [line for line in first_run.stderr.splitlines() if line.startswith("subtitler: ")]
+    expected = {
+        "no_audio.mp4": "no audio stream",
+        "corrupt_truncated.mp4": "not readable media",
+        "empty.mp4": "empty file (0 bytes)",
+    }
+    assert len(failures) == len(expected)
+    for name, cause in expected.items():
+        assert any(f"{media_folder / name}: " in line and cause in line for line in failures)
+        assert not list(media_folder.glob(f"{Path(name).stem}.*.srt"))
+    completed = first_run.stdout.count("Translation completed")
+    assert completed == len(SPEECH) + 1  # + the silent clip, which completes with no cue
+
+
+def test_line_output_is_greppable_like_the_sample(first_run: Run) -> None:
+    lines = first_run.stdout.splitlines()
+    assert any(
+        line.startswith("[zh_news.mp4] Transcript ==> 欢迎收看今天的科技新闻。") for line in lines
+    )
+    assert any(
+        line.startswith("[zh_news.mp4] Translate ==> Welcome to today's technology news.")
+        for line in lines
+    )
+    metrics = [line for line in lines if line.startswith("[Metric] requestId: ")]
+    assert len(metrics) == len(SPEECH) + 1
+    assert all("first package delay ms: " in m and "last package delay ms: " in m for m in metrics)
+    assert "subtitler summary" in first_run.stdout
+
+
+def test_silent_clip_gets_empty_valid_tracks(first_run: Run, media_folder: Path) -> None:
+    srt = media_folder / "silent.und-en.srt"
+    vtt = media_folder / "silent.und-en.vtt"
+    assert srt.read_bytes() == b""
+    assert len(webvtt.read(str(vtt))) == 0
+
+
+def test_a_rerun_without_overwrite_skips_and_with_it_rewrites(
+    first_run: Run, media_folder: Path, emulator: BackgroundEmulator
+) -> None:
+    news = media_folder / "zh_news.mp4"
+    before = (media_folder / "zh_news.und-en.srt").stat().st_mtime_ns
+    again = run_cli("run", news, "-t", "en", "--speed", "max", "--endpoint", emulator.url)
+    assert again.returncode == 0
+    assert "[zh_news.mp4] Skipped: tracks exist (zh_news.und-en.srt)" in again.stdout
+    assert (media_folder / "zh_news.und-en.srt").stat().st_mtime_ns == before
+    forced = run_cli(
+        "run", news, "-t", "en", "--speed", "max", "--overwrite", "--endpoint", emulator.url
+    )
+    assert forced.returncode == 0 and "Translation completed" in forced.stdout
+    assert len(pysrt.open(str(media_folder / "zh_news.und-en.srt"))) == 5
+
+
+def test_a_track_read_mid_run_is_valid_and_holds_the_cues_so_far(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    options = RunOptions(targets=("en",), gummy=GummySettings("k", emulator.url), speed=4.0)
+    seen: list[tuple[int, int, int, bool]] = []
+    ended = False
+
+    def observe(event: Event) -> None:
+        nonlocal ended
+        if isinstance(event, InputEnded):
+            ended = True
+        if isinstance(event, CueWritten):
+            srt = pysrt.open(str(event.tracks[0]), error_handling=pysrt.ERROR_RAISE)
+            vtt = webvtt.read(str(event.tracks[1]))
+            written = sum(1 for _ in seen) + 1
+            seen.append((written, len(srt), len(vtt), ended))
+
+    results = run_batch(discover([tmp_path]), options, observe)
+    assert results[0].status is Status.DONE
+    assert len(seen) == 5
+    for written, in_srt, in_vtt, was_ended in seen:
+        assert in_srt >= written and in_vtt >= written
+        assert not was_ended, "the session was still running when the track was read"
+    assert seen[0][1] < 5, "the first read happened before the last sentence was spoken"
+
+
+def test_translation_in_a_later_event_still_gives_complete_cues(
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path
+) -> None:
+    server = make_emulator(split_final_translation=True)
+    shutil.copy(FIXTURES / "zh_podcast.mp3", tmp_path / "zh_podcast.mp3")
+    result = run_cli("run", tmp_path, "-t", "en", "--speed", "max", "--endpoint", server.url)
+    assert result.returncode == 0, result.stderr
+    cues = pysrt.open(str(tmp_path / "zh_podcast.und-en.srt"))
+    transcript = next(t for t in SPEECH if t.media.name == "zh_podcast.mp3")
+    assert [c.text.split("\n") for c in cues] == [
+        expected_lines(s, "en") for s in transcript.sentences
+    ]
+
+
+def test_several_targets_decode_once_and_write_one_pair_each(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    result = run_cli(
+        "run",
+        tmp_path / "zh_news.mp4",
+        "-t",
+        "en,ja",
+        "-s",
+        "zh",
+        "--speed",
+        "max",
+        "--endpoint",
+        emulator.url,
+    )
+    assert result.returncode == 0, result.stderr
+    transcript = next(t for t in SPEECH if t.media.name == "zh_news.mp4")
+    for target in ("en", "ja"):
+        cues = pysrt.open(str(tmp_path / f"zh_news.zh-{target}.srt"))
+        assert [c.text.split("\n")[1] for c in cues] == [
+            s["translations"][target] for s in transcript.sentences
+        ]
+    assert "[zh_news.mp4 ja] Translate ==> " in result.stdout
+
+
+def test_out_dir_mirrors_the_input_folders(emulator: BackgroundEmulator, tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    (source / "season 1" / "disc 2").mkdir(parents=True)
+    (source / ".hidden").mkdir()
+    shutil.copy(FIXTURES / "zh_podcast.mp3", source / "season 1" / "disc 2" / "ep.mp3")
+    shutil.copy(FIXTURES / "zh_podcast.mp3", source / ".hidden" / "skip.mp3")
+    shutil.copy(FIXTURES / "zh_podcast.mp3", source / ".dotfile.mp3")
+    (source / "notes.txt").write_text("not media")
+    out = tmp_path / "out"
+    result = run_cli(
+        "run",
+        source,
+        source / "season 1",
+        "-t",
+        "en",
+        "--speed",
+        "max",
+        "--out-dir",
+        out,
+        "--endpoint",
+        emulator.url,
+    )
+    assert result.returncode == 0, result.stderr
+    made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert made == ["season 1/disc 2/ep.und-en.srt", "season 1/disc 2/ep.und-en.vtt"]
+    assert result.stdout.count("Translation completed") == 1, "the same file never twice"
+    assert not list(source.rglob("*.srt"))
+
+
+def test_audio_stream_option_picks_the_dialogue_track(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    shutil.copy(FIXTURES / "en_station_two_tracks.mkv", tmp_path / "two.mkv")
+    result = run_cli(
+        "run",
+        tmp_path / "two.mkv",
+        "-t",
+        "zh",
+        "--audio-stream",
+        "1",
+        "--speed",
+        "max",
+        "--endpoint",
+        emulator.url,
+    )
+    assert result.returncode == 0, result.stderr
+    cues = pysrt.open(str(tmp_path / "two.und-zh.srt"))
+    assert cues[0].text.split("\n") == [
+        "The train to the airport leaves every fifteen minutes.",
+        "去机场的火车每十五分钟发一班。",
+    ]
+    missing = run_cli(
+        "run",
+        tmp_path / "two.mkv",
+        "-t",
+        "zh",
+        "--audio-stream",
+        "5",
+        "--overwrite",
+        "--endpoint",
+        emulator.url,
+    )
+    assert missing.returncode == 1
+    assert "audio stream 5 does not exist" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (["--speed", "0"], "--speed"),
+        (["--speed", "fast"], "--speed"),
+        (["-t", "xx"], "not a Gummy translation language"),
+        (["-t", "ko", "-s", "ja"], "does not translate ja to ko"),
+        (["-s", "tlh"], "not a Gummy source language"),
+        (["--jobs", "0"], "--jobs"),
+        (["--endpoint", "http://example.com"], "ws://"),
+        (["--max-end-silence", "50"], "--max-end-silence"),
+    ],
+)
+def test_usage_errors_exit_2_before_any_work(
+    tmp_path: Path, arguments: list[str], fragment: str
+) -> None:
+    shutil.copy(FIXTURES / "zh_podcast.mp3", tmp_path / "a.mp3")
+    options = {"-t": "en", "--endpoint": "ws://127.0.0.1:9/api-ws/v1/inference"}
+    for flag, value in zip(arguments[::2], arguments[1::2], strict=True):
+        options[flag] = value
+    flat = [part for pair in options.items() for part in pair]
+    result = run_cli("run", tmp_path, *flat, env={"DASHSCOPE_API_KEY": "sk-x"})
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp3"]
+
+
+def test_no_key_for_a_remote_endpoint_names_the_variable(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "zh_podcast.mp3", tmp_path / "a.mp3")
+    result = run_cli("run", tmp_path, "-t", "en", env={"HOME": str(tmp_path)})
+    assert result.returncode == 2
+    assert "DASHSCOPE_API_KEY" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp3"]
+
+
+def test_a_missing_path_fails_alone(emulator: BackgroundEmulator, tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "zh_podcast.mp3", tmp_path / "a.mp3")
+    result = run_cli(
+        "run",
+        tmp_path / "nope.mp4",
+        tmp_path / "a.mp3",
+        "-t",
+        "en",
+        "--speed",
+        "max",
+        "--endpoint",
+        emulator.url,
+    )
+    assert result.returncode == 1
+    assert f"subtitler: {tmp_path / 'nope.mp4'}: no such file or folder" in result.stderr
+    assert (tmp_path / "a.und-en.srt").exists()
