@@ -173,6 +173,16 @@ def resolve_endpoint(option: str | None) -> str | None:
     return endpoint
 
 
+def keep_local_off_proxies(endpoint: str | None) -> None:
+    """The SDK honours proxy variables; a loopback endpoint must never go through a proxy."""
+    if endpoint is None or urlparse(endpoint).hostname not in LOCAL_HOSTS:
+        return
+    for name in ("NO_PROXY", "no_proxy"):
+        current = os.environ.get(name, "")
+        if "127.0.0.1" not in current.split(","):
+            os.environ[name] = ",".join(filter(None, [current, "127.0.0.1", "localhost", "::1"]))
+
+
 def resolve_key(endpoint: str | None) -> str:
     """DASHSCOPE_API_KEY; a local endpoint may do without one (the emulator needs none)."""
     key = os.environ.get("DASHSCOPE_API_KEY", "").strip()
@@ -222,6 +232,7 @@ def options_from_arguments(
 def _run_command(arguments: argparse.Namespace) -> int:
     endpoint = resolve_endpoint(arguments.endpoint)
     options = options_from_arguments(arguments, endpoint, resolve_key(endpoint))
+    keep_local_off_proxies(endpoint)
     return execute(discover(arguments.paths), options)
 
 
@@ -271,6 +282,7 @@ def _demo_command(arguments: argparse.Namespace) -> int:
         items = discover([samples / name for name in DEMO_SAMPLES])
     speed = parse_speed(arguments.speed)
     with BackgroundEmulator() as emulator:
+        keep_local_off_proxies(emulator.url)
         banner = (
             f"subtitler demo: the results below come from the LOCAL GUMMY EMULATOR at "
             f"{emulator.url} (no key, no network), not from DashScope. It times speech from the "

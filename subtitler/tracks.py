@@ -35,6 +35,11 @@ def track_stem(
     return folder / f"{item.path.stem}.{languages}"
 
 
+def _cue_text(cue: Cue) -> str:
+    """The cue's lines, cleaned again here so no caller can break the file's structure."""
+    return "\n".join(line for line in (clean_line(text) for text in cue.lines) if line)
+
+
 class _Track:
     """Shared machinery: cached cue texts, atomic whole-file replacement."""
 
@@ -98,7 +103,7 @@ class SrtTrack(_Track):
             index=index,
             start=pysrt.SubRipTime.from_ordinal(cue.begin_ms),
             end=pysrt.SubRipTime.from_ordinal(cue.end_ms),
-            text="\n".join(cue.lines),
+            text=_cue_text(cue),
         )
         return str(item)
 
@@ -121,7 +126,7 @@ class VttTrack(_Track):
         caption = webvtt.Caption(
             start=vtt_timestamp(cue.begin_ms),
             end=vtt_timestamp(cue.end_ms),
-            text="\n".join(cue.lines),
+            text=_cue_text(cue),
         )
         rendered: str = vtt.to_str([caption], [], [], [])
         return rendered.split("\n\n", 1)[1]

@@ -31,3 +31,13 @@ def make_emulator() -> Iterator[Callable[..., BackgroundEmulator]]:
     yield factory
     for running in started:
         running.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The SDK honours proxy variables (aiohttp trust_env): keep loopback off any proxy."""
+    import os
+
+    no_proxy = os.environ.get("NO_PROXY", "")
+    local = "127.0.0.1,localhost,::1"
+    os.environ["NO_PROXY"] = f"{no_proxy},{local}" if no_proxy else local
+    os.environ["no_proxy"] = os.environ["NO_PROXY"]

@@ -350,3 +350,14 @@ def test_a_missing_path_fails_alone(emulator: BackgroundEmulator, tmp_path: Path
     assert result.returncode == 1
     assert f"subtitler: {tmp_path / 'nope.mp4'}: no such file or folder" in result.stderr
     assert (tmp_path / "a.und-en.srt").exists()
+
+
+def test_demo_runs_with_no_key_and_says_it_is_emulated(tmp_path: Path) -> None:
+    result = run_cli(
+        "demo", "--speed", "max", "--out-dir", tmp_path / "demo", env={"HOME": str(tmp_path)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "LOCAL GUMMY EMULATOR" in result.stderr.splitlines()[0]
+    made = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    assert "zh_news.und-en.srt" in made and "zh_news.und-en.vtt" in made
+    assert len(made) == 6

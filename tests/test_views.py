@@ -1,0 +1,74 @@
+"""Views render pipeline events; they are observers and hold no pipeline state."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+
+from subtitler.cues import Cue, CueText
+from subtitler.events import (
+    AudioProgress,
+    CueWritten,
+    InputEnded,
+    InputResult,
+    InputStarted,
+    Status,
+    TaskMetrics,
+)
+from subtitler.views.lines import LinesView
+from subtitler.views.progress import ProgressView
+from subtitler.views.summary import summary_table
+
+PATH = Path("/media/film.mkv")
+CUE = Cue(1000, 2000, (CueText("zh", ("你好。",)), CueText("en", ("Hello.",))))
+DONE = InputResult(
+    PATH,
+    Status.DONE,
+    sentences=1,
+    audio_ms=65_000,
+    wall_s=7.5,
+    tasks=(TaskMetrics("en", "req-1", 120.4, 880.0),),
+)
+
+
+def test_lines_view_prints_the_sample_shape() -> None:
+    out = io.StringIO()
+    view = LinesView(out, ("en",))
+    view(InputStarted(PATH, "film.mkv", 65_000, ()))
+    view(CueWritten(PATH, "en", 0, "你好。", "Hello.", CUE))
+    view(InputEnded(DONE))
+    assert out.getvalue().splitlines() == [
+        "[film.mkv] Started",
+        "[film.mkv] Transcript ==> 你好。",
+        "[film.mkv] Translate ==> Hello.",
+        "[film.mkv] Translation completed",
+        "[Metric] requestId: req-1, first package delay ms: 120.4, last package delay ms: 880.0",
+    ]
+
+
+def test_progress_view_shows_each_running_file_with_its_latest_line() -> None:
+    console = Console(file=io.StringIO(), width=120, record=True)
+    view = ProgressView(console, total_inputs=3)
+    view(InputStarted(PATH, "film.mkv", 65_000, ()))
+    view(AudioProgress(PATH, 30_000))
+    view(CueWritten(PATH, "en", 0, "你好。", "Hello.", CUE))
+    console.print(view.render())
+    screen = console.export_text()
+    assert "film.mkv" in screen and "0:30/1:05" in screen and "1 sentences" in screen
+    assert "你好。  |  Hello." in screen
+    assert "running 1  queued 2  done 0  failed 0" in screen
+    view(InputEnded(DONE))
+    assert view.running == {}
+
+
+def test_summary_has_a_row_per_input_with_the_sdk_figures() -> None:
+    failed = InputResult(Path("/media/bad.mp4"), Status.FAILED, reason="bad")
+    console = Console(file=io.StringIO(), width=160, record=True)
+    console.print(summary_table([DONE, failed]))
+    text = console.export_text()
+    assert "film.mkv" in text and "done" in text and "1m05.0s" in text and "req-1" in text
+    assert "120" in text and "880" in text
+    assert "bad.mp4" in text and "failed" in text
+    assert "1 done, 1 failed, 0 skipped" in text
