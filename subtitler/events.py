@@ -64,14 +64,17 @@ class PartialText:
 
 @dataclass(frozen=True)
 class CueWritten:
-    """A finished sentence, now durable in the input's tracks for `target`."""
+    """A finished sentence, now durable in the input's tracks for `target`: as `cues` (a long
+    sentence is split), or as a revision of the last cue (`revised`: merged with it, or the
+    last cue shortened to keep its gap before this one)."""
 
     path: Path
     target: str
     sentence_id: int
     transcript: str
     translation: str
-    cue: Cue
+    cues: tuple[Cue, ...]
+    revised: Cue | None = None
     tracks: tuple[Path, ...] = field(default=())
 
 

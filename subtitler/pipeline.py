@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from subtitler.cues import bilingual_cue
+from subtitler.cues import CueLayout, SentenceText, TimedWord
 from subtitler.errors import MediaError, OutputError, SubtitlerError
 from subtitler.events import (
     AudioProgress,
@@ -30,7 +30,8 @@ from subtitler.events import (
 from subtitler.gummy import GummyEvent, GummySettings, GummyTask, Partial, Sentence, TaskEnded
 from subtitler.inputs import InputFile
 from subtitler.media import BYTES_PER_MS, PcmDecoder, probe
-from subtitler.tracks import BilingualTracks, track_stem
+from subtitler.rules import CueRules
+from subtitler.tracks import Layout, TrackPlan, plan_tracks
 
 DEFAULT_SPEED = 10.0
 PROGRESS_EVERY_MS = 1000
@@ -48,6 +49,8 @@ class RunOptions:
     out_dir: Path | None = None
     overwrite: bool = False
     jobs: int = 4
+    layout: Layout = Layout.BILINGUAL
+    rules: CueRules = field(default_factory=CueRules)
 
 
 @dataclass
@@ -70,16 +73,10 @@ def subtitle_input(
     started_s = time.monotonic()
     stop = stop or threading.Event()
     source = options.gummy.source_language
-    tracks = {
-        target: BilingualTracks(
-            track_stem(item, options.out_dir, source, target),
-            notes=(f"Source: {item.path.name}", f"Languages: {source or 'auto'}, {target}"),
-        )
-        for target in options.targets
-    }
-    all_paths = tuple(path for pair in tracks.values() for path in pair.paths)
+    plans = plan_tracks(item, options.out_dir, source, options.targets, options.layout)
+    all_paths = tuple(path for plan in plans for path in plan.paths)
     if not options.overwrite:
-        existing = [path for pair in tracks.values() for path in pair.existing()]
+        existing = [path for path in all_paths if path.exists()]
         if existing:
             return InputResult(
                 path=item.path,
@@ -100,8 +97,9 @@ def subtitle_input(
 
     try:
         info = probe(item.path, options.audio_stream)
-        for pair in tracks.values():
-            pair.open()
+        for plan in plans:
+            for track in plan.tracks:
+                track.open()
     except SubtitlerError as error:
         return failed(error)
 
@@ -110,7 +108,7 @@ def subtitle_input(
     results: queue.SimpleQueue[GummyEvent | None] = queue.SimpleQueue()
     writer = threading.Thread(
         target=_write_results,
-        args=(item, options, info.start_offset_ms, tracks, results, outcome, emit),
+        args=(item, options, info.start_offset_ms, plans, results, outcome, emit),
         name=f"writer:{item.name}",
         daemon=True,
     )
@@ -131,8 +129,9 @@ def subtitle_input(
         results.put(None)
         writer.join()
     try:
-        for pair in tracks.values():
-            pair.finish()
+        for plan in plans:
+            for track in plan.tracks:
+                track.finish()
     except OutputError as error:
         outcome.errors.append(error)
 
@@ -191,13 +190,15 @@ def _write_results(
     item: InputFile,
     options: RunOptions,
     offset_ms: int,
-    tracks: dict[str, BilingualTracks],
+    plans: list[TrackPlan],
     results: queue.SimpleQueue[GummyEvent | None],
     outcome: _Outcome,
     emit: Callable[[Event], None],
 ) -> None:
-    """The writer thread: each finished sentence becomes a durable cue as soon as it arrives."""
+    """The writer thread: each finished sentence becomes durable cues as soon as it arrives."""
     source = options.gummy.source_language
+    layouts = {target: CueLayout(options.rules, source, target) for target in options.targets}
+    plan_of = {plan.target: plan for plan in plans}
     while True:
         result = results.get()
         if result is None:
@@ -213,20 +214,25 @@ def _write_results(
                 )
             )
         elif isinstance(result, Sentence):
-            cue = bilingual_cue(
-                result.begin_ms,
-                result.end_ms,
-                result.transcript,
-                result.translation,
-                source,
-                result.target,
-                offset_ms,
-            )
-            if cue is None or outcome.output_failed.is_set():
+            if outcome.output_failed.is_set():
                 continue
-            pair = tracks[result.target]
+            sentence = SentenceText(
+                begin_ms=result.begin_ms + offset_ms,
+                end_ms=result.end_ms + offset_ms,
+                transcript=result.transcript,
+                translation=result.translation,
+                words=tuple(
+                    TimedWord(w.text + w.punctuation, w.begin_ms + offset_ms, w.end_ms + offset_ms)
+                    for w in result.words
+                ),
+            )
+            update = layouts[result.target].add(sentence)
+            if update.replaced is None and not update.added:
+                continue
+            plan = plan_of[result.target]
             try:
-                pair.append(cue)
+                for track in plan.tracks:
+                    track.apply(update)
             except OutputError as error:
                 outcome.errors.append(error)
                 outcome.output_failed.set()
@@ -239,8 +245,9 @@ def _write_results(
                     result.sentence_id,
                     result.transcript,
                     result.translation,
-                    cue,
-                    pair.paths,
+                    update.added,
+                    update.replaced,
+                    plan.paths,
                 )
             )
         elif isinstance(result, TaskEnded):

@@ -1,55 +1,56 @@
 """SRT (pysrt) and VTT (webvtt-py) tracks that are valid files at every moment.
 
-Each cue is formatted once by its library and kept; every append writes the whole track to a
+Each cue is formatted once by its library and kept; every update writes the whole track to a
 hidden temporary file beside it and renames it over the track (`os.replace`, atomic on one
 file system). A reader, a crash or SIGKILL therefore only ever sees a complete file: the one
-before the cue or the one after it. `finish()` also fsyncs the file and its folder.
+before the update or the one after it. `finish()` also fsyncs the file and its folder.
 
-Names (see the README): `<stem>.<source>-<target>.srt|vtt` beside the source, where
-`<source>` is the `--source-language` or `und` (undetermined) when it is detected.
+Names (see the README), beside the source or under `--out-dir`:
+  bilingual  `<stem>.<source>-<target>.srt|vtt`
+  separate   `<stem>.<source>.srt|vtt` and `<stem>.<target>.srt|vtt`
+where `<source>` is the `--source-language`, or `und` (undetermined) when it is detected.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import pysrt
 import webvtt
 from webvtt import vtt
 
-from subtitler.cues import Cue, clean_line, vtt_timestamp
+from subtitler.cues import Cue, LayoutUpdate, clean_line, vtt_timestamp
 from subtitler.errors import OutputError
 from subtitler.inputs import InputFile
 
 UNDETERMINED = "und"
+SOURCE, TARGET = 0, 1  # positions of the two languages in every cue
 
 
-def track_stem(
-    item: InputFile, out_dir: Path | None, source_language: str | None, target: str
-) -> Path:
-    """The path of a bilingual track without its extension."""
-    folder = item.path.parent if out_dir is None else out_dir / item.relative_dir
-    languages = f"{source_language or UNDETERMINED}-{target}"
-    return folder / f"{item.path.stem}.{languages}"
-
-
-def _cue_text(cue: Cue) -> str:
-    """The cue's lines, cleaned again here so no caller can break the file's structure."""
-    return "\n".join(line for line in (clean_line(text) for text in cue.lines) if line)
+class Layout(Enum):
+    BILINGUAL = "bilingual"
+    SEPARATE = "separate"
+    BOTH = "both"
 
 
 class _Track:
-    """Shared machinery: cached cue texts, atomic whole-file replacement."""
+    """Shared machinery: the cues so far, each formatted once, atomic whole-file replacement."""
 
     suffix = ""
 
-    def __init__(self, stem: Path) -> None:
+    def __init__(self, stem: Path, languages: tuple[int, ...]) -> None:
         self.path = stem.with_name(stem.name + self.suffix)
+        self.languages = languages
         self._temporary = self.path.with_name(f".{self.path.name}.part")
-        self._blocks: list[str] = []
-        self.cue_count = 0
+        self._bodies: list[str | None] = []  # per cue of the stream; None: no text here
+
+    @property
+    def cue_count(self) -> int:
+        return sum(body is not None for body in self._bodies)
 
     def open(self) -> None:
         """Create the folder and an empty (valid) track."""
@@ -59,18 +60,24 @@ class _Track:
             raise OutputError(str(self.path.parent), _reason(error)) from error
         self._write(sync=False)
 
-    def append(self, cue: Cue) -> None:
-        self._blocks.append(self._format(cue, self.cue_count + 1))
-        self.cue_count += 1
-        self._write(sync=False)
+    def apply(self, update: LayoutUpdate) -> None:
+        if update.replaced is not None and self._bodies:
+            self._bodies[-1] = self._body(update.replaced)
+        self._bodies.extend(self._body(cue) for cue in update.added)
+        if update.replaced is not None or update.added:
+            self._write(sync=False)
 
     def finish(self) -> None:
         self._write(sync=True)
 
+    def _body(self, cue: Cue) -> str | None:
+        shown = cue.only(self.languages)
+        return None if shown is None else self._format(shown)
+
     def render(self) -> str:
         raise NotImplementedError
 
-    def _format(self, cue: Cue, index: int) -> str:
+    def _format(self, cue: Cue) -> str:
         raise NotImplementedError
 
     def _write(self, sync: bool) -> None:
@@ -90,79 +97,108 @@ class _Track:
             raise OutputError(str(self.path), _reason(error)) from error
 
 
+def _cue_lines(cue: Cue) -> list[str]:
+    """Cleaned again here, so no caller can break the file's structure."""
+    return [line for line in (clean_line(text) for text in cue.lines) if line]
+
+
 class SrtTrack(_Track):
-    """SubRip: numbered cues, `HH:MM:SS,mmm`, lines as written by pysrt."""
+    """SubRip: numbered cues, `HH:MM:SS,mmm`, each cue formatted by pysrt. Plain text only."""
 
     suffix = ".srt"
 
     def render(self) -> str:
-        return "\n".join(self._blocks)
+        bodies = [body for body in self._bodies if body is not None]
+        return "\n".join(f"{number}\n{body}" for number, body in enumerate(bodies, start=1))
 
-    def _format(self, cue: Cue, index: int) -> str:
+    def _format(self, cue: Cue) -> str:
         item = pysrt.SubRipItem(
-            index=index,
+            index=0,
             start=pysrt.SubRipTime.from_ordinal(cue.begin_ms),
             end=pysrt.SubRipTime.from_ordinal(cue.end_ms),
-            text=_cue_text(cue),
+            text="\n".join(_cue_lines(cue)),
         )
-        return str(item)
+        return str(item).split("\n", 1)[1]  # without the index: numbered when rendered
 
 
 class VttTrack(_Track):
-    """WebVTT with a NOTE naming the source and languages; cues formatted by webvtt-py."""
+    """WebVTT: a NOTE naming the source and languages, each language's lines in a
+    `<lang xx>` span (when the language is known), cues formatted by webvtt-py."""
 
     suffix = ".vtt"
 
-    def __init__(self, stem: Path, notes: tuple[str, ...] = ()) -> None:
-        super().__init__(stem)
+    def __init__(self, stem: Path, languages: tuple[int, ...], notes: tuple[str, ...]) -> None:
+        super().__init__(stem, languages)
         self._header = vtt.to_str([], [], [clean_line(note) for note in notes if note], [])
 
     def render(self) -> str:
-        if not self._blocks:
+        bodies = [body for body in self._bodies if body is not None]
+        if not bodies:
             return self._header
-        return self._header.rstrip("\n") + "\n\n" + "\n".join(self._blocks)
+        return self._header.rstrip("\n") + "\n\n" + "\n".join(bodies)
 
-    def _format(self, cue: Cue, index: int) -> str:
+    def _format(self, cue: Cue) -> str:
+        lines = []
+        for text in cue.texts:
+            for line in (clean_line(line) for line in text.lines):
+                if not line:
+                    continue
+                escaped = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                lines.append(
+                    f"<lang {text.language}>{escaped}</lang>" if text.language else escaped
+                )
         caption = webvtt.Caption(
-            start=vtt_timestamp(cue.begin_ms),
-            end=vtt_timestamp(cue.end_ms),
-            text=_cue_text(cue),
+            start=vtt_timestamp(cue.begin_ms), end=vtt_timestamp(cue.end_ms), text="\n".join(lines)
         )
         rendered: str = vtt.to_str([caption], [], [], [])
         return rendered.split("\n\n", 1)[1]
 
 
-class BilingualTracks:
-    """The SRT and VTT track of one input and one target language, written together."""
+@dataclass(frozen=True)
+class TrackPlan:
+    """Which tracks one target's cue stream feeds."""
 
-    def __init__(self, stem: Path, notes: tuple[str, ...]) -> None:
-        self.srt = SrtTrack(stem)
-        self.vtt = VttTrack(stem, notes)
+    target: str
+    tracks: tuple[_Track, ...]
 
     @property
-    def paths(self) -> tuple[Path, Path]:
-        return self.srt.path, self.vtt.path
+    def paths(self) -> tuple[Path, ...]:
+        return tuple(track.path for track in self.tracks)
 
-    def existing(self) -> list[Path]:
-        return [path for path in self.paths if path.exists()]
 
-    def open(self) -> None:
-        self.srt.open()
-        self.vtt.open()
+def plan_tracks(
+    item: InputFile,
+    out_dir: Path | None,
+    source_language: str | None,
+    targets: tuple[str, ...],
+    layout: Layout,
+) -> list[TrackPlan]:
+    """The tracks of one input: per target its bilingual pair and/or its monolingual pair; the
+    source-language pair (separate layouts) is fed by the first target's cues."""
+    folder = item.path.parent if out_dir is None else out_dir / item.relative_dir
+    source = source_language or UNDETERMINED
+    shown_source = source_language or "auto"
+    plans = []
 
-    def append(self, cue: Cue) -> None:
-        self.srt.append(cue)
-        self.vtt.append(cue)
+    def pair(name: str, languages: tuple[int, ...], listed: str) -> list[_Track]:
+        stem = folder / f"{item.path.stem}.{name}"
+        notes = (f"Source: {item.path.name}", f"Languages: {listed}")
+        return [SrtTrack(stem, languages), VttTrack(stem, languages, notes)]
 
-    def finish(self) -> None:
-        self.srt.finish()
-        self.vtt.finish()
+    for position, target in enumerate(targets):
+        tracks: list[_Track] = []
+        if layout in (Layout.BILINGUAL, Layout.BOTH):
+            tracks += pair(f"{source}-{target}", (SOURCE, TARGET), f"{shown_source}, {target}")
+        if layout in (Layout.SEPARATE, Layout.BOTH):
+            if position == 0:
+                tracks += pair(source, (SOURCE,), shown_source)
+            tracks += pair(target, (TARGET,), target)
+        plans.append(TrackPlan(target, tuple(tracks)))
+    return plans
 
 
 def _reason(error: OSError) -> str:
-    if error.errno is not None and error.strerror:
-        return error.strerror.lower() if error.strerror else str(error)
-    return str(error)
+    return error.strerror.lower() if error.strerror else str(error)
 
 
 def _fsync_folder(folder: Path) -> None:

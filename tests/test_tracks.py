@@ -1,61 +1,103 @@
-"""Tracks on a real file system: valid after every append, strict parsers accept them."""
+"""Tracks on a real file system: valid after every update, strict parsers accept them."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pysrt
 import pytest
 import webvtt
 
-from subtitler.cues import Cue, CueText
+from subtitler.cues import Cue, CueText, LayoutUpdate
 from subtitler.errors import OutputError
 from subtitler.inputs import InputFile
-from subtitler.tracks import BilingualTracks, track_stem
+from subtitler.tracks import Layout, plan_tracks
 
 
-def cue(begin_ms: int, end_ms: int, *lines: str) -> Cue:
-    return Cue(begin_ms, end_ms, (CueText(None, tuple(lines)),))
+def cue(begin_ms: int, end_ms: int, source: str, target: str) -> Cue:
+    return Cue(
+        begin_ms, end_ms, (CueText("zh", (source,)), CueText("en", (target,) if target else ()))
+    )
 
 
-def test_names_say_the_languages_and_mirror_folders(tmp_path: Path) -> None:
+def names(plans: list) -> list[str]:  # type: ignore[type-arg]
+    return [path.name for plan in plans for path in plan.paths]
+
+
+def test_names_say_the_languages_for_every_layout(tmp_path: Path) -> None:
     item = InputFile(tmp_path / "show" / "Ep 1.mkv", Path("show"))
-    assert track_stem(item, None, "zh", "en") == tmp_path / "show" / "Ep 1.zh-en"
-    assert (
-        track_stem(item, tmp_path / "out", None, "ja") == tmp_path / "out" / "show" / "Ep 1.und-ja"
-    )
+    assert names(plan_tracks(item, None, "zh", ("en",), Layout.BILINGUAL)) == [
+        "Ep 1.zh-en.srt",
+        "Ep 1.zh-en.vtt",
+    ]
+    assert names(plan_tracks(item, None, None, ("en", "ja"), Layout.SEPARATE)) == [
+        "Ep 1.und.srt",
+        "Ep 1.und.vtt",
+        "Ep 1.en.srt",
+        "Ep 1.en.vtt",
+        "Ep 1.ja.srt",
+        "Ep 1.ja.vtt",
+    ]
+    both = names(plan_tracks(item, None, "zh", ("en",), Layout.BOTH))
+    assert both == [
+        "Ep 1.zh-en.srt",
+        "Ep 1.zh-en.vtt",
+        "Ep 1.zh.srt",
+        "Ep 1.zh.vtt",
+        "Ep 1.en.srt",
+        "Ep 1.en.vtt",
+    ]
+    out = plan_tracks(item, tmp_path / "out", "zh", ("en",), Layout.BILINGUAL)[0].paths[0]
+    assert out == tmp_path / "out" / "show" / "Ep 1.zh-en.srt"
 
 
-def test_every_state_of_a_growing_track_parses_strictly(tmp_path: Path) -> None:
-    tracks = BilingualTracks(
-        tmp_path / "v.zh-en", notes=("Source: a --> b.mp4", "Languages: zh, en")
+def test_every_state_of_growing_tracks_parses_strictly(tmp_path: Path) -> None:
+    item = InputFile(tmp_path / "a --> b.mp4", Path())
+    (plan,) = plan_tracks(item, None, "zh", ("en",), Layout.BOTH)
+    for track in plan.tracks:
+        track.open()
+    bilingual_srt, bilingual_vtt, zh_srt, _zh_vtt, en_srt, en_vtt = plan.tracks
+    assert bilingual_srt.path.read_bytes() == b""
+    updates = [
+        LayoutUpdate(None, (cue(1000, 1800, "你好。", "Hello."),)),
+        LayoutUpdate(None, (cue(2000, 2900, "a --> b", "<b>tag</b> & 1 < 2"),)),
+        LayoutUpdate(
+            cue(2000, 2500, "a --> b", "<b>tag</b> & 1 < 2"), (cue(2600, 3500, "只有中文", ""),)
+        ),
+    ]
+    for step, update in enumerate(updates, start=1):
+        for track in plan.tracks:
+            track.apply(update)
+        srt = pysrt.open(str(bilingual_srt.path), error_handling=pysrt.ERROR_RAISE)
+        vtt = webvtt.from_string(bilingual_vtt.path.read_text(encoding="utf-8"), strict=True)
+        assert len(srt) == len(vtt) == [1, 2, 3][step - 1]
+        assert [c.index for c in srt] == list(range(1, len(srt) + 1))
+    for track in plan.tracks:
+        track.finish()
+    srt = pysrt.open(str(bilingual_srt.path))
+    assert srt[1].end.ordinal == 2500, "the revised cue replaced the old one"
+    assert srt[2].text == "只有中文"
+    assert len(pysrt.open(str(en_srt.path))) == 2, (
+        "a cue with no English is not in the English track"
     )
-    tracks.open()
-    assert tracks.srt.path.read_bytes() == b""
-    assert len(webvtt.from_string(tracks.vtt.path.read_text(), strict=True)) == 0
-    texts = [("你好。", "Hello."), ("a --> b", "line\n\nbreak"), ("<b>tag</b> & 1 < 2", "x")]
-    for index, (first, second) in enumerate(texts, start=1):
-        tracks.append(cue(index * 1000, index * 1000 + 800, first, second))
-        srt = pysrt.open(str(tracks.srt.path), error_handling=pysrt.ERROR_RAISE)
-        vtt = webvtt.from_string(tracks.vtt.path.read_text(encoding="utf-8"), strict=True)
-        assert len(srt) == len(vtt) == index
-        assert srt[-1].start.ordinal == index * 1000
-        assert len(srt[-1].text.split("\n")) == 2
-    tracks.finish()
+    assert len(pysrt.open(str(zh_srt.path))) == 3
+    vtt_text = bilingual_vtt.path.read_text(encoding="utf-8")
+    assert "NOTE Source: a → b.mp4" in vtt_text and "NOTE Languages: zh, en" in vtt_text
+    assert "<lang zh>你好。</lang>\n<lang en>Hello.</lang>" in vtt_text
+    assert "&lt;b&gt;tag&lt;/b&gt; &amp; 1 &lt; 2" in vtt_text
+    assert "NOTE Languages: en" in en_vtt.path.read_text(encoding="utf-8")
+    assert not re.search(r"<lang", zh_srt.path.read_text(encoding="utf-8"))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-    assert "NOTE Source: a → b.mp4" in tracks.vtt.path.read_text()
 
 
 def test_an_unwritable_folder_is_an_output_error_naming_it(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        blocker = tmp_path / "file"
-        blocker.write_text("not a folder")
-        tracks = BilingualTracks(blocker / "v.zh-en", notes=())
-    else:  # pragma: no cover - as root, permissions do not stop writes
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        tracks = BilingualTracks(locked / "v.zh-en", notes=())
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    item = InputFile(tmp_path / "v.mp4", Path("file"))
+    (plan,) = plan_tracks(item, tmp_path, "zh", ("en",), Layout.BILINGUAL)
     with pytest.raises(OutputError) as caught:
-        tracks.open()
-    assert str(tmp_path) in str(caught.value)
+        plan.tracks[0].open()
+    assert str(blocker) in str(caught.value)
+    assert os.path.exists(blocker)

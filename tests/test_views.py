@@ -37,7 +37,7 @@ def test_lines_view_prints_the_sample_shape() -> None:
     out = io.StringIO()
     view = LinesView(out, ("en",))
     view(InputStarted(PATH, "film.mkv", 65_000, ()))
-    view(CueWritten(PATH, "en", 0, "你好。", "Hello.", CUE))
+    view(CueWritten(PATH, "en", 0, "你好。", "Hello.", (CUE,)))
     view(InputEnded(DONE))
     assert out.getvalue().splitlines() == [
         "[film.mkv] Started",
@@ -53,7 +53,7 @@ def test_progress_view_shows_each_running_file_with_its_latest_line() -> None:
     view = ProgressView(console, total_inputs=3)
     view(InputStarted(PATH, "film.mkv", 65_000, ()))
     view(AudioProgress(PATH, 30_000))
-    view(CueWritten(PATH, "en", 0, "你好。", "Hello.", CUE))
+    view(CueWritten(PATH, "en", 0, "你好。", "Hello.", (CUE,)))
     console.print(view.render())
     screen = console.export_text()
     assert "film.mkv" in screen and "0:30/1:05" in screen and "1 sentences" in screen
