@@ -25,6 +25,8 @@ from subtitler.gummy import GummySettings
 from subtitler.inputs import InputFile, InputProblem, discover
 from subtitler.languages import check_pairs, parse_targets
 from subtitler.pipeline import DEFAULT_SPEED, RunOptions
+from subtitler.rules import CueRules, TimingRules, parse_language_limits
+from subtitler.tracks import Layout
 from subtitler.views.lines import LinesView
 from subtitler.views.progress import ProgressView
 from subtitler.views.summary import print_summary
@@ -68,7 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="media files, or folders searched recursively",
     )
     _add_run_options(run)
+    _add_rule_options(run)
     run.set_defaults(handler=_run_command)
+
+    check = commands.add_parser(
+        "check",
+        help="lint SRT/VTT files against the subtitle rules",
+        description="Check SRT and VTT files (subtitler's or anyone's) against the cue rules: one "
+        "line per violation (file, cue, time, rule, measured value, limit) and a count. Exit 1 "
+        "when any rule is broken.",
+    )
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    _add_rule_options(check)
+    check.set_defaults(handler=_check_command)
 
     demo = commands.add_parser(
         "demo",
@@ -88,6 +103,114 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--jobs", type=int, default=4, help="inputs at once (default: 4)")
     demo.set_defaults(handler=_demo_command)
     return parser
+
+
+def _add_rule_options(parser: argparse.ArgumentParser) -> None:
+    timing = TimingRules()
+    rules = parser.add_argument_group(
+        "subtitle rules (defaults: Netflix Timed Text Style Guide, see the README)"
+    )
+    rules.add_argument("--max-lines", type=int, metavar="N", help="lines per language (2)")
+    rules.add_argument(
+        "--max-chars", metavar="N|LANG=N,...", help="characters per line: 42 Latin, 16 zh/ko, 13 ja"
+    )
+    rules.add_argument(
+        "--max-cps",
+        metavar="N|LANG=N,...",
+        help="reading speed: en 20, other Latin 17, zh 9, ko 12, ja 4",
+    )
+    rules.add_argument(
+        "--min-duration",
+        type=int,
+        default=timing.min_duration_ms,
+        metavar="MS",
+        help=f"shortest cue (default {timing.min_duration_ms}: 5/6 s)",
+    )
+    rules.add_argument(
+        "--max-duration",
+        type=int,
+        default=timing.max_duration_ms,
+        metavar="MS",
+        help=f"longest cue (default {timing.max_duration_ms})",
+    )
+    rules.add_argument(
+        "--min-gap",
+        type=int,
+        default=timing.min_gap_ms,
+        metavar="MS",
+        help=f"gap between cues (default {timing.min_gap_ms}: 2 frames at 24 fps)",
+    )
+    rules.add_argument(
+        "--merge-gap",
+        type=int,
+        default=timing.merge_gap_ms,
+        metavar="MS",
+        help="merge short sentences this close into one cue (default "
+        f"{timing.merge_gap_ms}; 0: never)",
+    )
+
+
+def rules_from_arguments(arguments: argparse.Namespace) -> CueRules:
+    for name in ("min_duration", "max_duration", "min_gap", "merge_gap"):
+        if getattr(arguments, name) < 0:
+            raise UsageError(f"--{name.replace('_', '-')}", "must be 0 or more")
+    if arguments.max_duration <= arguments.min_duration:
+        raise UsageError("--max-duration", "must be longer than --min-duration")
+    rules = CueRules(
+        timing=TimingRules(
+            min_duration_ms=arguments.min_duration,
+            max_duration_ms=arguments.max_duration,
+            min_gap_ms=arguments.min_gap,
+            merge_gap_ms=arguments.merge_gap,
+        )
+    )
+    if arguments.max_chars:
+        rules = parse_language_limits(arguments.max_chars, rules, "max_line_chars")
+    if arguments.max_cps:
+        rules = parse_language_limits(arguments.max_cps, rules, "max_cps")
+    if arguments.max_lines is not None:
+        if arguments.max_lines < 1:
+            raise UsageError("--max-lines", "must be at least 1")
+        from dataclasses import replace
+
+        rules = replace(
+            rules,
+            languages={
+                key: replace(value, max_lines=arguments.max_lines)
+                for key, value in rules.languages.items()
+            },
+        )
+    return rules
+
+
+def _check_command(arguments: argparse.Namespace) -> int:
+    import json
+
+    from subtitler.check import check_file
+
+    rules = rules_from_arguments(arguments)
+    reports = [check_file(path, rules) for path in arguments.files]
+    violations = [v for report in reports for v in report.violations]
+    errors = [report for report in reports if report.error]
+    if arguments.json:
+        document = {
+            "files": [
+                {"file": r.file, "cues": r.cues, "violations": len(r.violations), "error": r.error}
+                for r in reports
+            ],
+            "violations": [v.as_dict() for v in violations],
+            "total": len(violations),
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=1))
+    else:
+        for report in reports:
+            if report.error:
+                print(f"{report.file}: {report.error}", file=sys.stderr)
+            for violation in report.violations:
+                print(violation.line())
+        cues = sum(r.cues for r in reports)
+        print(f"{len(violations)} violations in {len(reports)} files ({cues} cues checked)")
+    return EXIT_FAILED if violations or errors else EXIT_OK
 
 
 def _add_run_options(run: argparse.ArgumentParser) -> None:
@@ -140,6 +263,13 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         default=0,
         metavar="N",
         help="which audio stream to use, counting audio streams from 0",
+    )
+    run.add_argument(
+        "--layout",
+        choices=[layout.value for layout in Layout],
+        default=Layout.BILINGUAL.value,
+        help="bilingual: one track per target, source lines over target lines (default); "
+        "separate: one track per language, same cue times; both",
     )
     run.add_argument(
         "--endpoint",
@@ -226,6 +356,8 @@ def options_from_arguments(
         out_dir=arguments.out_dir,
         overwrite=arguments.overwrite,
         jobs=arguments.jobs,
+        layout=Layout(arguments.layout),
+        rules=rules_from_arguments(arguments),
     )
 
 

@@ -71,9 +71,9 @@ class CueRules:
 
     def for_language(self, language: str | None, sample_text: str = "") -> LanguageRules:
         """The rules of a language; for an unknown one, guessed from the script of the text."""
-        if language is None or language == "und":
+        if language is None or language.startswith("und"):
             language = guess_language(sample_text)
-        key = language.lower().split("-")[0]
+        key = language.lower().split("-")[0].rstrip("?").split("#")[0]
         return self.languages.get(key, self.languages.get("en", LATIN))
 
 

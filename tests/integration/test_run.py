@@ -377,3 +377,38 @@ def test_demo_runs_with_no_key_and_says_it_is_emulated(tmp_path: Path) -> None:
     made = sorted(p.name for p in (tmp_path / "demo").iterdir())
     assert "zh_news.und-en.srt" in made and "zh_news.und-en.vtt" in made
     assert len(made) == 6
+
+
+def test_every_track_written_on_the_fixtures_passes_check(
+    first_run: Run, media_folder: Path
+) -> None:
+    tracks = sorted(p for p in media_folder.iterdir() if p.suffix in (".srt", ".vtt"))
+    assert len(tracks) == 2 * (len(FIRST_STREAM_SPEECH) + 2)  # + the MKV's first track, silent
+    result = run_cli("check", *tracks)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith(f"0 violations in {len(tracks)} files")
+
+
+def test_layout_both_writes_monolingual_tracks_with_the_same_times(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    result = run_cli("run", tmp_path / "zh_news.mp4", "-s", "zh", "-t", "en", "--layout", "both",
+                     "--speed", "max", "--endpoint", emulator.url)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    made = sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".srt", ".vtt"))
+    assert made == ["zh_news.en.srt", "zh_news.en.vtt", "zh_news.zh-en.srt", "zh_news.zh-en.vtt",
+                    "zh_news.zh.srt", "zh_news.zh.vtt"]  # fmt: skip
+    bilingual = pysrt.open(str(tmp_path / "zh_news.zh-en.srt"))
+    chinese = pysrt.open(str(tmp_path / "zh_news.zh.srt"))
+    english = pysrt.open(str(tmp_path / "zh_news.en.srt"))
+    times = [(c.start.ordinal, c.end.ordinal) for c in bilingual]
+    assert [(c.start.ordinal, c.end.ordinal) for c in chinese] == times
+    assert [(c.start.ordinal, c.end.ordinal) for c in english] == times
+    assert all(re.fullmatch(r"[^A-Za-z]+", c.text) for c in chinese)
+    assert all(not re.search(r"[\u4e00-\u9fff]", c.text) for c in english)
+    assert vtt_languages(tmp_path / "zh_news.zh.vtt").keys() == {"zh"}
+    vtt_text = (tmp_path / "zh_news.zh-en.vtt").read_text(encoding="utf-8")
+    assert "NOTE Source: zh_news.mp4" in vtt_text and "NOTE Languages: zh, en" in vtt_text
+    checked = run_cli("check", *sorted(tmp_path.glob("zh_news.*.*t")))
+    assert checked.returncode == 0, checked.stdout

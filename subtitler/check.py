@@ -1,0 +1,221 @@
+"""`subtitler check`: lint SRT and VTT files (ours or anyone's) against the cue rules.
+
+Each cue's lines are grouped by language: from the WebVTT `<lang xx>` spans when present,
+else guessed from the script of each line (CJK vs Latin), so a Chinese/English SRT is checked
+line by line against each language's own limits. Two languages of the same script in one SRT
+cannot be told apart; VTT with `<lang>` spans (as subtitler writes) is checked exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pysrt
+import webvtt
+
+from subtitler.cues import srt_timestamp
+from subtitler.languages import CJK_LANGUAGES
+from subtitler.rules import CueRules, guess_language, text_width
+
+_LANG_SPAN = re.compile(r"<lang ([A-Za-z][\w-]*)>(.*?)</lang>", re.DOTALL)
+_TAG = re.compile(r"</?[^>]+>")
+_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&nbsp;": " ", "&lrm;": "", "&rlm;": ""}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule, with what was measured and the limit it broke."""
+
+    file: str
+    cue: int  # 1-based position in the file
+    begin_ms: int
+    rule: str
+    measured: float
+    limit: float
+    language: str | None = None
+
+    def line(self) -> str:
+        language = f" [{self.language}]" if self.language else ""
+        comparison = "<" if self.rule in ("min-duration", "min-gap") else ">"
+        return (
+            f"{self.file}:{self.cue}: {srt_timestamp(self.begin_ms)}: {self.rule}{language}: "
+            f"{_number(self.measured)} {comparison} {_number(self.limit)}"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ParsedCue:
+    begin_ms: int
+    end_ms: int
+    lines: tuple[tuple[str | None, str], ...]  # (language or None, line text)
+
+
+@dataclass(frozen=True)
+class FileReport:
+    file: str
+    cues: int
+    violations: tuple[Violation, ...]
+    error: str | None = None
+
+
+def read_cues(path: Path) -> list[ParsedCue]:
+    """Cues of an SRT or VTT file (by extension; anything else is tried as SRT)."""
+    if path.suffix.lower() == ".vtt":
+        captions = webvtt.read(str(path))
+        return [
+            ParsedCue(
+                c.start_time.in_milliseconds(), c.end_time.in_milliseconds(), _vtt_lines(c.raw_text)
+            )
+            for c in captions.captions
+        ]
+    items = pysrt.open(str(path), encoding="utf-8-sig", error_handling=pysrt.ERROR_RAISE)
+    return [
+        ParsedCue(
+            item.start.ordinal,
+            item.end.ordinal,
+            tuple((None, _plain(line)) for line in item.text.splitlines() if line.strip()),
+        )
+        for item in items
+    ]
+
+
+def _plain(text: str) -> str:
+    text = _TAG.sub("", text)
+    for entity, character in _ENTITIES.items():
+        text = text.replace(entity, character)
+    return text.strip()
+
+
+def _vtt_lines(raw: str) -> tuple[tuple[str | None, str], ...]:
+    lines: list[tuple[str | None, str]] = []
+    for raw_line in raw.splitlines():
+        span = _LANG_SPAN.search(raw_line)
+        language = span.group(1).lower() if span else None
+        text = _plain(raw_line)
+        if text:
+            lines.append((language, text))
+    return tuple(lines)
+
+
+def check_cues(
+    file: str,
+    cues: list[ParsedCue],
+    rules: CueRules,
+    pair: tuple[str, str] | None = None,
+) -> list[Violation]:
+    """Every rule on every cue. `pair`: the two languages a bilingual file's name declares."""
+    timing = rules.timing
+    found: list[Violation] = []
+
+    def report(
+        index: int,
+        cue: ParsedCue,
+        rule: str,
+        measured: float,
+        limit: float,
+        language: str | None = None,
+    ) -> None:
+        found.append(Violation(file, index + 1, cue.begin_ms, rule, measured, limit, language))
+
+    for index, cue in enumerate(cues):
+        duration_ms = cue.end_ms - cue.begin_ms
+        if not cue.lines:
+            report(index, cue, "empty", 0, 1)
+        if duration_ms < timing.min_duration_ms:
+            report(index, cue, "min-duration", duration_ms, timing.min_duration_ms)
+        if duration_ms > timing.max_duration_ms:
+            report(index, cue, "max-duration", duration_ms, timing.max_duration_ms)
+        if index + 1 < len(cues):
+            gap_ms = cues[index + 1].begin_ms - cue.end_ms
+            if gap_ms < 0:
+                report(index, cue, "overlap", -gap_ms, 0)
+            elif gap_ms < timing.min_gap_ms:
+                report(index, cue, "min-gap", gap_ms, timing.min_gap_ms)
+        for language, lines in _by_language(cue.lines, pair).items():
+            language_rules = rules.for_language(language, "".join(lines))
+            if len(lines) > language_rules.max_lines:
+                report(index, cue, "max-lines", len(lines), language_rules.max_lines, language)
+            for line in lines:
+                width = text_width(line, language_rules)
+                if width > language_rules.max_line_chars:
+                    report(
+                        index, cue, "line-length", width, language_rules.max_line_chars, language
+                    )
+            if duration_ms > 0:
+                characters = sum(text_width(line, language_rules) for line in lines)
+                speed = characters / (duration_ms / 1000)
+                if speed > language_rules.max_cps + 1e-9:
+                    report(
+                        index,
+                        cue,
+                        "reading-speed",
+                        round(speed, 2),
+                        language_rules.max_cps,
+                        language,
+                    )
+    return found
+
+
+def _by_language(
+    lines: tuple[tuple[str | None, str], ...], pair: tuple[str, str] | None
+) -> dict[str, list[str]]:
+    """Group a cue's lines by language: tagged lines by their tag; untagged ones by script,
+    apart from tagged ones. When a bilingual file's two languages share a script (fr-en), its
+    untagged lines form one script group: the first half is taken as the first language."""
+    groups: dict[str, list[str]] = {}
+    untagged = [text for language, text in lines if language is None]
+    for language, text in lines:
+        if language is not None:
+            groups.setdefault(language, []).append(text)
+    by_script: dict[str, list[str]] = {}
+    for text in untagged:
+        by_script.setdefault(guess_language(text), []).append(text)
+    if not groups and pair is not None and len(by_script) == 1 and len(untagged) >= 2:
+        (script,) = by_script
+        first, second = pair
+        families = {_family(script if code == "und" else code) for code in pair}
+        if first == second or families != {_family(script)}:
+            pair = None
+    if not groups and pair is not None and len(by_script) == 1 and len(untagged) >= 2:
+        first, second = pair
+        half = (len(untagged) + 1) // 2
+        groups.setdefault(first, []).extend(untagged[:half])
+        groups.setdefault(second, []).extend(untagged[half:])
+        return groups
+    for script, texts in by_script.items():
+        key = script if script not in groups else f"{script}?"
+        groups.setdefault(key, []).extend(texts)
+    return groups
+
+
+def _family(language: str) -> str:
+    return "cjk" if language in CJK_LANGUAGES else "latin"
+
+
+def declared_pair(path: Path) -> tuple[str, str] | None:
+    """`film.zh-en.srt` -> ("zh", "en"): the languages subtitler's bilingual names declare."""
+    match = re.search(r"\.([a-z]{2,3})-([a-z]{2,3})$", path.stem.lower())
+    return (match.group(1), match.group(2)) if match else None
+
+
+def check_file(path: Path, rules: CueRules) -> FileReport:
+    try:
+        cues = read_cues(path)
+    except FileNotFoundError:
+        return FileReport(str(path), 0, (), error="no such file")
+    except (OSError, UnicodeDecodeError) as error:
+        return FileReport(str(path), 0, (), error=f"cannot read ({error})")
+    except Exception as error:  # each library's own parse errors
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return FileReport(str(path), 0, (), error=f"not a valid subtitle file ({message})")
+    violations = check_cues(str(path), cues, rules, declared_pair(path))
+    return FileReport(str(path), len(cues), tuple(violations))
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
