@@ -7,23 +7,32 @@ thread, so views never need locks and never slow the data path.
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from subtitler.events import Event, InputEnded, InputResult, Status
 from subtitler.inputs import InputFile, InputProblem
-from subtitler.pipeline import RunOptions, subtitle_input
+from subtitler.pipeline import BatchControl, RunOptions, subtitle_input
+from subtitler.slots import TaskSlots
+
+
+def new_control(options: RunOptions) -> BatchControl:
+    """Slots for `jobs` inputs' worth of tasks (one per target each)."""
+    return BatchControl(TaskSlots(max(1, options.jobs) * len(options.targets)))
 
 
 def run_batch(
     items: list[InputFile | InputProblem],
     options: RunOptions,
     observe: Callable[[Event], None],
-    stop: threading.Event | None = None,
+    control: BatchControl | None = None,
 ) -> list[InputResult]:
-    """Run every input; `observe` sees every event on this thread. Results in input order."""
-    stop = stop or threading.Event()
+    """Run every input; `observe` sees every event on this thread. Results in input order.
+
+    `control.stop` (Ctrl-C) lets running inputs flush and starts no new one; an invalid API
+    key sets `control.fatal`, which stops the whole run the same way.
+    """
+    control = control or new_control(options)
     events: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
     results: dict[int, InputResult] = {}
 
@@ -36,10 +45,10 @@ def run_batch(
 
     def work(index: int, item: InputFile) -> None:
         try:
-            if stop.is_set():
-                result = InputResult(item.path, Status.SKIPPED, reason="not started (interrupted)")
+            if control.halted:
+                result = InputResult(item.path, Status.SKIPPED, reason="not started")
             else:
-                result = subtitle_input(item, options, events.put, stop)
+                result = subtitle_input(item, options, events.put, control)
         except Exception as error:  # a bug must not take the batch down
             result = InputResult(
                 item.path, Status.FAILED, reason=f"{item.path}: internal error: {error!r}"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from rich.console import Console
 
 from subtitler import __version__
-from subtitler.batch import run_batch
+from subtitler.batch import new_control, run_batch
 from subtitler.errors import SubtitlerError, UsageError
 from subtitler.events import Event, InputEnded, InputResult, Status
 from subtitler.gummy import GummySettings
@@ -34,6 +34,7 @@ from subtitler.views.summary import print_summary
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,6 +266,21 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         help="which audio stream to use, counting audio streams from 0",
     )
     run.add_argument(
+        "--retries",
+        type=int,
+        default=5,
+        metavar="N",
+        help="retryable failures (dropped connection, internal error) tolerated per "
+        "task; each resumes from the last finished sentence (default 5)",
+    )
+    run.add_argument(
+        "--retry-delay",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="first backoff in seconds, doubled each time, with jitter (default 0.5)",
+    )
+    run.add_argument(
         "--layout",
         choices=[layout.value for layout in Layout],
         default=Layout.BILINGUAL.value,
@@ -339,6 +355,8 @@ def options_from_arguments(
         raise UsageError("--jobs", "must be at least 1")
     if arguments.audio_stream < 0:
         raise UsageError("--audio-stream", "must be 0 or more")
+    if arguments.retries < 0 or not arguments.retry_delay >= 0:
+        raise UsageError("--retries/--retry-delay", "must be 0 or more")
     silence = arguments.max_end_silence
     if silence is not None and not 200 <= silence <= 6000:
         raise UsageError("--max-end-silence", "must be 200..6000 ms")
@@ -358,6 +376,8 @@ def options_from_arguments(
         jobs=arguments.jobs,
         layout=Layout(arguments.layout),
         rules=rules_from_arguments(arguments),
+        retries=arguments.retries,
+        retry_delay_s=arguments.retry_delay,
     )
 
 
@@ -369,28 +389,53 @@ def _run_command(arguments: argparse.Namespace) -> int:
 
 
 def execute(items: list[InputFile | InputProblem], options: RunOptions) -> int:
-    """Run a batch with the view that suits stdout; print the summary; the exit status."""
-    stop = threading.Event()
+    """Run a batch with the view that suits stdout; print the summary; the exit status.
+
+    The first Ctrl-C stops sending audio, lets every running task finish its current sentence
+    and flushes the tracks (a few seconds); a second one exits at once. Either way every track
+    is a valid file and the run resumes where it stopped when started again.
+    """
+    control = new_control(options)
     interactive = sys.stdout.isatty()
     console = Console(stderr=False) if interactive else Console(width=160, no_color=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
+    def on_interrupt(_signal: int, _frame: object) -> None:
+        if control.stop.is_set():
+            os._exit(EXIT_INTERRUPTED)
+        control.stop.set()
+        errors.print(
+            "subtitler: stopping: finishing the current sentences (Ctrl-C again to quit now)",
+            markup=False,
+        )
+
     def report_failure(event: Event) -> None:
+        if control.fatal.is_set():
+            return  # one message for the whole run, below
         if isinstance(event, InputEnded) and event.result.status is Status.FAILED:
             errors.print(f"subtitler: {event.result.reason}", markup=False)
 
+    previous = signal.signal(signal.SIGINT, on_interrupt)
     results: list[InputResult]
     try:
         if interactive:
             with ProgressView(console, len(items)) as view:
-                results = run_batch(items, options, view, stop)
+                results = run_batch(items, options, _both(view, report_failure), control)
         else:
             lines = LinesView(sys.stdout, options.targets)
-            results = run_batch(items, options, _both(lines, report_failure), stop)
-    except KeyboardInterrupt:
-        stop.set()
-        raise
+            results = run_batch(items, options, _both(lines, report_failure), control)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     print_summary(console, results)
+    if control.fatal_error is not None:
+        errors.print(
+            "subtitler: error: the service refused the API key (invalid key): check "
+            "DASHSCOPE_API_KEY. Nothing more was sent; run again to resume.",
+            markup=False,
+        )
+        return EXIT_USAGE
+    if control.stop.is_set():
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if any(r.status is Status.FAILED for r in results) else EXIT_OK
 
 
@@ -449,5 +494,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"subtitler: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     return status

@@ -437,6 +437,13 @@ class CueLayout:
         self.target_language = target_language
         self._last: _Placed | None = None
 
+    def resume_after(self, last: Cue | None) -> None:
+        """Continue after cues written earlier: the next cue keeps its gap after `last`."""
+        if last is None:
+            self._last = None
+            return
+        self._last = _Placed(last, last.begin_ms, last.end_ms, [], [], mergeable=False)
+
     def add(self, sentence: SentenceText) -> LayoutUpdate:
         source = self.rules.for_language(self.source_language, sentence.transcript)
         target = (

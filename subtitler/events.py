@@ -37,6 +37,8 @@ class InputResult:
     wall_s: float = 0.0
     tasks: tuple[TaskMetrics, ...] = ()
     tracks: tuple[Path, ...] = ()
+    resumes: int = 0
+    """Tasks restarted after a dropped connection or a retryable error (or throttling)."""
 
 
 @dataclass(frozen=True)

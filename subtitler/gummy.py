@@ -126,15 +126,21 @@ class GummyTask(TranslationRecognizerCallback):
         target: str,
         sink: Callable[[GummyEvent], None],
         subject: str = "",
+        time_offset_ms: int = 0,
     ) -> None:
         self.settings = settings
         self.target = target
+        self.time_offset_ms = time_offset_ms
+        """Added to every time the service reports: where this task's audio starts in the
+        input's stream (not 0 after a resume)."""
         self._sink = sink
         self._subject = subject or target
         self._pairing = _Pairing()
         self._error: ServiceError | None = None
         self._ended = threading.Event()
         self._ended_reported = False
+        self._results_seen = False
+        self._completed = False
         self._lock = threading.Lock()
         options: dict[str, Any] = {
             "api_key": settings.api_key,
@@ -160,6 +166,10 @@ class GummyTask(TranslationRecognizerCallback):
     @property
     def failed(self) -> bool:
         return self._error is not None
+
+    @property
+    def error(self) -> ServiceError | None:
+        return self._error
 
     # --- driving the task -------------------------------------------------------------
 
@@ -206,6 +216,7 @@ class GummyTask(TranslationRecognizerCallback):
         pass
 
     def on_event(self, request_id: Any, transcription: Any, translation: Any, usage: Any) -> None:
+        self._results_seen = True
         item = None
         if translation is not None:
             item = translation.get_translation(self.target)
@@ -217,8 +228,9 @@ class GummyTask(TranslationRecognizerCallback):
                 Partial(
                     target=self.target,
                     sentence_id=int(transcription.sentence_id),
-                    begin_ms=int(transcription.begin_time or 0),
-                    current_ms=int(transcription.end_time or transcription.begin_time or 0),
+                    begin_ms=int(transcription.begin_time or 0) + self.time_offset_ms,
+                    current_ms=int(transcription.end_time or transcription.begin_time or 0)
+                    + self.time_offset_ms,
                     transcript=str(transcription.text or ""),
                     translation=str(item.text or "") if item is not None else "",
                 )
@@ -226,16 +238,16 @@ class GummyTask(TranslationRecognizerCallback):
         if transcription is not None and transcription.is_sentence_end:
             words = tuple(
                 Word(
-                    begin_ms=int(word.begin_time),
-                    end_ms=int(word.end_time),
+                    begin_ms=int(word.begin_time) + self.time_offset_ms,
+                    end_ms=int(word.end_time) + self.time_offset_ms,
                     text=str(word.text),
                     punctuation=str((word._raw_data or {}).get("punctuation", "")),
                 )
                 for word in transcription.words
             )
             self._pairing.transcripts[int(transcription.sentence_id)] = (
-                int(transcription.begin_time),
-                int(transcription.end_time),
+                int(transcription.begin_time) + self.time_offset_ms,
+                int(transcription.end_time) + self.time_offset_ms,
                 str(transcription.text or ""),
                 words,
             )
@@ -248,7 +260,7 @@ class GummyTask(TranslationRecognizerCallback):
         self._error = _service_error(response, self._subject)
 
     def on_complete(self) -> None:
-        pass
+        self._completed = True
 
     def on_close(self) -> None:
         self._ended.set()
@@ -280,8 +292,12 @@ class GummyTask(TranslationRecognizerCallback):
                 target=self.target,
                 error=self._error,
                 request_id=str(self._recognizer.get_last_request_id()),
-                first_package_delay_ms=_delay(self._recognizer.get_first_package_delay()),
-                last_package_delay_ms=_delay(self._recognizer.get_last_package_delay()),
+                first_package_delay_ms=_delay(self._recognizer.get_first_package_delay())
+                if self._results_seen
+                else None,
+                last_package_delay_ms=_delay(self._recognizer.get_last_package_delay())
+                if self._completed
+                else None,
             )
         )
 

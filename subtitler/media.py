@@ -27,6 +27,14 @@ FRAME_BYTES = FRAME_MS * BYTES_PER_MS
 STDERR_KEEP_BYTES = 64 * 1024
 
 
+SECRET_VARIABLES = ("DASHSCOPE_API_KEY",)
+
+
+def child_environment() -> dict[str, str]:
+    """ffmpeg's environment: ours without the API key (a child never needs it)."""
+    return {name: value for name, value in os.environ.items() if name not in SECRET_VARIABLES}
+
+
 @cache
 def ffmpeg_executable() -> str:
     """`SUBTITLER_FFMPEG`, else the system's ffmpeg on PATH, else the imageio-ffmpeg binary."""
@@ -151,7 +159,9 @@ def probe(path: Path, audio_stream: int = 0) -> MediaInfo:
         .compile(cmd=ffmpeg_executable())
     )
     try:
-        result = subprocess.run(command, capture_output=True, timeout=120, check=False)
+        result = subprocess.run(
+            command, capture_output=True, timeout=120, check=False, env=child_environment()
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise MediaError(str(path), f"ffmpeg could not be run: {error}") from error
     log = result.stderr.decode("utf-8", "replace")
@@ -223,6 +233,7 @@ class PcmDecoder:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                env=child_environment(),
             )
         except OSError as error:
             raise MediaError(str(self.path), f"ffmpeg could not be run: {error}") from error

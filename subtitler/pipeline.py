@@ -2,21 +2,29 @@
 
 The audio is decoded once and fanned out to one task per target language (the service
 translates into one language per task). Results come back on the SDK's threads and are handed
-to one writer thread per input, which turns each finished sentence into a cue and makes it
-durable in that target's tracks at once, so the tracks grow while the audio plays.
+to one writer thread per input, which lays each finished sentence out into cues and makes them
+durable at once (resume state first, then every track), so the tracks grow while the audio plays.
+
+Nothing is lost when a task fails: a dropped connection or a retryable service error starts a
+new task from the end of the last finished sentence, replaying the PCM kept since then, with its
+times offset so the cues continue on the same timeline (bounded retries, exponential backoff
+with jitter). Throttling waits for a free task slot instead (see `slots`). A run killed at any
+point resumes from the state file beside the tracks.
 """
 
 from __future__ import annotations
 
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from subtitler.cues import CueLayout, SentenceText, TimedWord
-from subtitler.errors import MediaError, OutputError, SubtitlerError
+from subtitler import state as resume_state
+from subtitler.cues import Cue, CueLayout, LayoutUpdate, SentenceText, TimedWord
+from subtitler.errors import MediaError, OutputError, ServiceError, SubtitlerError
 from subtitler.events import (
     AudioProgress,
     CueWritten,
@@ -29,12 +37,14 @@ from subtitler.events import (
 )
 from subtitler.gummy import GummyEvent, GummySettings, GummyTask, Partial, Sentence, TaskEnded
 from subtitler.inputs import InputFile
-from subtitler.media import BYTES_PER_MS, PcmDecoder, probe
+from subtitler.media import BYTES_PER_MS, FRAME_BYTES, PcmDecoder, probe
 from subtitler.rules import CueRules
+from subtitler.slots import TaskSlots
 from subtitler.tracks import Layout, TrackPlan, plan_tracks
 
 DEFAULT_SPEED = 10.0
 PROGRESS_EVERY_MS = 1000
+MAX_THROTTLE_WAITS = 200
 
 
 @dataclass(frozen=True)
@@ -51,162 +61,419 @@ class RunOptions:
     jobs: int = 4
     layout: Layout = Layout.BILINGUAL
     rules: CueRules = field(default_factory=CueRules)
+    retries: int = 5
+    """Retryable failures (drops, internal errors) tolerated per task before the input fails."""
+    retry_delay_s: float = 0.5
+    """First backoff; doubled after each failure (capped at 30 s), with jitter."""
 
 
 @dataclass
-class _Outcome:
-    """What the writer thread learns, read by the input's thread once the writer is done."""
+class BatchControl:
+    """What the inputs of one batch share: task slots, Ctrl-C, and a fatal error (bad key)."""
 
-    cues_per_target: dict[str, int] = field(default_factory=dict)
-    metrics: dict[str, TaskMetrics] = field(default_factory=dict)
-    errors: list[SubtitlerError] = field(default_factory=list)
-    output_failed: threading.Event = field(default_factory=threading.Event)
+    slots: TaskSlots
+    stop: threading.Event = field(default_factory=threading.Event)
+    fatal: threading.Event = field(default_factory=threading.Event)
+    fatal_error: ServiceError | None = None
+
+    def fail_all(self, error: ServiceError) -> None:
+        if not self.fatal.is_set():
+            self.fatal_error = error
+            self.fatal.set()
+
+    @property
+    def halted(self) -> bool:
+        return self.stop.is_set() or self.fatal.is_set()
+
+
+class _History:
+    """The PCM sent since the oldest resume point of any task still running."""
+
+    def __init__(self, start_ms: int) -> None:
+        self.start_ms = start_ms
+        self._data = bytearray()
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + len(self._data) // BYTES_PER_MS
+
+    def append(self, frame: bytes) -> None:
+        self._data.extend(frame)
+
+    def since(self, ms: int) -> bytes:
+        offset = max(0, (ms - self.start_ms) * BYTES_PER_MS)
+        return bytes(self._data[offset:])
+
+    def forget_before(self, ms: int) -> None:
+        drop = (ms - self.start_ms) * BYTES_PER_MS
+        if drop > 0:
+            drop -= drop % 2
+            del self._data[:drop]
+            self.start_ms += drop // BYTES_PER_MS
+
+
+@dataclass
+class _Target:
+    """One target language of one input: its tracks, cue layout, and its current task."""
+
+    target: str
+    plan: TrackPlan
+    layout: CueLayout
+    progress: resume_state.TargetProgress
+    task: GummyTask | None = None
+    task_start_ms: int = 0
+    holds_slot: bool = False
+    ended: threading.Event = field(default_factory=threading.Event)
+    failures: int = 0
+    throttled: int = 0
+    retry_at: float = 0.0
+    waiting: bool = False
+    done: bool = False
+    error: SubtitlerError | None = None
+    resumes: int = 0
+    sentences: int = 0
+    metrics: TaskMetrics | None = None
+
+
+class _Input:
+    """The shared state of one input's decode thread and writer thread."""
+
+    def __init__(
+        self,
+        item: InputFile,
+        options: RunOptions,
+        control: BatchControl,
+        emit: Callable[[Event], None],
+        offset_ms: int,
+        state_file: Path,
+        state: resume_state.InputState,
+        targets: list[_Target],
+    ) -> None:
+        self.item = item
+        self.options = options
+        self.control = control
+        self.emit = emit
+        self.offset_ms = offset_ms
+        self.state_file = state_file
+        self.state = state
+        self.targets = targets
+        self.by_name = {t.target: t for t in targets}
+        self.lock = threading.Lock()
+        self.results: queue.SimpleQueue[GummyEvent | None] = queue.SimpleQueue()
+        self.output_error: OutputError | None = None
+        self.sent_bytes = 0
 
 
 def subtitle_input(
     item: InputFile,
     options: RunOptions,
     emit: Callable[[Event], None],
-    stop: threading.Event | None = None,
+    control: BatchControl | None = None,
 ) -> InputResult:
     """Subtitle one input; never raises for a problem of this input (the result says it)."""
     started_s = time.monotonic()
-    stop = stop or threading.Event()
+    control = control or BatchControl(TaskSlots(options.jobs * len(options.targets)))
     source = options.gummy.source_language
     plans = plan_tracks(item, options.out_dir, source, options.targets, options.layout)
     all_paths = tuple(path for plan in plans for path in plan.paths)
-    if not options.overwrite:
-        existing = [path for path in all_paths if path.exists()]
-        if existing:
-            return InputResult(
-                path=item.path,
-                status=Status.SKIPPED,
-                reason=f"tracks exist ({existing[0].name}); --overwrite replaces them",
-                tracks=all_paths,
-            )
+    folder = plans[0].paths[0].parent
+    state_file = resume_state.state_path(folder, item.path.stem)
+    settings = {
+        "targets": list(options.targets),
+        "layout": options.layout.value,
+        "source_language": source,
+        "audio_stream": options.audio_stream,
+    }
 
-    def failed(error: SubtitlerError, audio_ms: int = 0) -> InputResult:
+    def ended(status: Status, reason: str = "", audio_ms: int = 0) -> InputResult:
         return InputResult(
             item.path,
-            Status.FAILED,
-            reason=str(error),
+            status,
+            reason=reason,
             audio_ms=audio_ms,
             wall_s=time.monotonic() - started_s,
             tracks=all_paths,
         )
 
     try:
+        previous = None if options.overwrite else resume_state.load(state_file)
+        if previous is None and not options.overwrite:
+            existing = [path for path in all_paths if path.exists()]
+            if existing:
+                reason = f"tracks exist ({existing[0].name}); --overwrite replaces them"
+                return ended(Status.SKIPPED, reason)
+        if previous is not None and previous.settings != settings:
+            raise OutputError(
+                str(state_file),
+                "an unfinished run with other options is here; "
+                "run it again with those options, or use --overwrite",
+            )
         info = probe(item.path, options.audio_stream)
+        state = previous or resume_state.InputState(
+            item.path.name, settings, {t: resume_state.TargetProgress() for t in options.targets}
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        resume_state.save(state_file, state)
+        targets = []
         for plan in plans:
+            progress = state.targets[plan.target]
+            layout = CueLayout(options.rules, source, plan.target)
+            layout.resume_after(progress.cues[-1] if progress.cues else None)
             for track in plan.tracks:
-                track.open()
+                track.restore(progress.cues)
+            targets.append(_Target(plan.target, plan, layout, progress))
     except SubtitlerError as error:
-        return failed(error)
+        return ended(Status.FAILED, str(error))
+    except OSError as error:
+        return ended(Status.FAILED, f"{folder}: {error.strerror or error}")
 
+    run = _Input(item, options, control, emit, info.start_offset_ms, state_file, state, targets)
     emit(InputStarted(item.path, item.name, info.duration_ms, all_paths))
-    outcome = _Outcome(cues_per_target={target: 0 for target in options.targets})
-    results: queue.SimpleQueue[GummyEvent | None] = queue.SimpleQueue()
     writer = threading.Thread(
-        target=_write_results,
-        args=(item, options, info.start_offset_ms, plans, results, outcome, emit),
-        name=f"writer:{item.name}",
-        daemon=True,
+        target=_write_results, args=(run,), name=f"writer:{item.name}", daemon=True
     )
     writer.start()
-    tasks = [
-        GummyTask(options.gummy, target, results.put, str(item.path)) for target in options.targets
-    ]
-    sent_bytes = 0
+    decode_error: SubtitlerError | None = None
     try:
-        for task in tasks:
-            task.start()
-        sent_bytes = _stream(item, options, tasks, outcome, emit, stop)
+        _stream(run)
     except MediaError as error:
-        outcome.errors.append(error)
+        decode_error = error
     finally:
-        for task in tasks:
-            task.finish()
-        results.put(None)
+        for target in targets:
+            _end_task(run, target)
+        run.results.put(None)
         writer.join()
-    try:
-        for plan in plans:
-            for track in plan.tracks:
-                track.finish()
-    except OutputError as error:
-        outcome.errors.append(error)
 
-    audio_ms = sent_bytes // BYTES_PER_MS
-    metrics = tuple(outcome.metrics[t] for t in options.targets if t in outcome.metrics)
-    sentences = max(outcome.cues_per_target.values(), default=0)
-    if stop.is_set() and not outcome.errors:
-        outcome.errors.append(SubtitlerError(str(item.path), "interrupted"))
-    status = Status.FAILED if outcome.errors else Status.DONE
+    errors: list[SubtitlerError] = [decode_error] if decode_error else []
+    if run.output_error:
+        errors.append(run.output_error)
+    errors += [t.error for t in targets if t.error is not None]
+    complete = not errors and not control.halted and all(t.done for t in targets)
+    try:
+        for target in targets:
+            for track in target.plan.tracks:
+                track.finish()
+        if complete:
+            resume_state.remove(state_file)
+    except OutputError as error:
+        errors.append(error)
+        complete = False
+    if not complete and not errors:
+        cause = "the API key was refused" if control.fatal.is_set() else "interrupted"
+        errors.append(SubtitlerError(str(item.path), f"{cause}; run again to resume"))
     return InputResult(
         path=item.path,
-        status=status,
-        reason=str(outcome.errors[0]) if outcome.errors else "",
-        sentences=sentences,
-        audio_ms=audio_ms,
+        status=Status.DONE if complete else Status.FAILED,
+        reason=str(errors[0]) if errors else "",
+        sentences=max((t.sentences for t in targets), default=0),
+        audio_ms=run.sent_bytes // BYTES_PER_MS,
         wall_s=time.monotonic() - started_s,
-        tasks=metrics,
+        tasks=tuple(t.metrics for t in targets if t.metrics is not None),
         tracks=all_paths,
+        resumes=sum(t.resumes for t in targets),
     )
 
 
-def _stream(
-    item: InputFile,
-    options: RunOptions,
-    tasks: list[GummyTask],
-    outcome: _Outcome,
-    emit: Callable[[Event], None],
-    stop: threading.Event,
-) -> int:
-    """Decode once, send every frame to every live task at the chosen pace; bytes sent."""
-    decoder = PcmDecoder(item.path, options.audio_stream)
-    sent_bytes = 0
-    next_progress_ms = PROGRESS_EVERY_MS
-    started_s = time.monotonic()
+# --- the decode thread ------------------------------------------------------------------------
+
+
+def _stream(run: _Input) -> None:
+    """Decode once from the earliest resume point and feed every target at the chosen pace."""
+    options, control = run.options, run.control
+    start_ms = min(t.progress.resume_ms for t in run.targets)
+    history = _History(start_ms)
+    for target in run.targets:
+        if not _start_task(run, target, target.progress.resume_ms, blocking=True):
+            return
+    decoder = PcmDecoder(run.item.path, options.audio_stream, start_ms=start_ms)
+    position_ms = start_ms
+    next_progress_ms = position_ms + PROGRESS_EVERY_MS
+    paced_from_s, paced_from_ms = time.monotonic(), position_ms
     try:
         for frame in decoder:
             if options.speed is not None:
-                due_s = started_s + sent_bytes / BYTES_PER_MS / 1000 / options.speed
+                due_s = paced_from_s + (position_ms - paced_from_ms) / 1000 / options.speed
                 delay_s = due_s - time.monotonic()
                 if delay_s > 0:
                     time.sleep(delay_s)  # pacing the stream, not waiting for an event
-            alive = [task.send(frame) for task in tasks]
-            if not any(alive) or stop.is_set() or outcome.output_failed.is_set():
+            history.append(frame)
+            for target in run.targets:
+                _feed(run, target, frame, position_ms, history)
+            position_ms += len(frame) // BYTES_PER_MS
+            run.sent_bytes += len(frame)
+            while not control.halted and _all_waiting(run):
+                _wait_for_retry(run, history)
+            if control.halted or run.output_error or all(t.done for t in run.targets):
                 break
-            sent_bytes += len(frame)
-            if sent_bytes // BYTES_PER_MS >= next_progress_ms:
-                emit(AudioProgress(item.path, sent_bytes // BYTES_PER_MS))
+            history.forget_before(
+                min((t.progress.resume_ms for t in run.targets if not t.done), default=position_ms)
+            )
+            if position_ms >= next_progress_ms:
+                run.emit(AudioProgress(run.item.path, position_ms))
                 next_progress_ms += PROGRESS_EVERY_MS
     finally:
         decoder.close()
-    emit(AudioProgress(item.path, sent_bytes // BYTES_PER_MS))
-    return sent_bytes
+    run.emit(AudioProgress(run.item.path, position_ms))
+    _finish_all(run, history)
 
 
-def _write_results(
-    item: InputFile,
-    options: RunOptions,
-    offset_ms: int,
-    plans: list[TrackPlan],
-    results: queue.SimpleQueue[GummyEvent | None],
-    outcome: _Outcome,
-    emit: Callable[[Event], None],
-) -> None:
-    """The writer thread: each finished sentence becomes durable cues as soon as it arrives."""
-    source = options.gummy.source_language
-    layouts = {target: CueLayout(options.rules, source, target) for target in options.targets}
-    plan_of = {plan.target: plan for plan in plans}
+def _feed(run: _Input, target: _Target, frame: bytes, position_ms: int, history: _History) -> None:
+    if target.done:
+        return
+    if target.waiting:
+        if _ready_to_retry(run, target):
+            _restart(run, target, history)
+        return
+    task = target.task
+    if task is None:
+        return
+    frame_end_ms = position_ms + len(frame) // BYTES_PER_MS
+    if target.task_start_ms >= frame_end_ms:
+        return  # resumed later than this frame: not there yet
+    piece = frame[max(0, target.task_start_ms - position_ms) * BYTES_PER_MS :]
+    if not task.send(piece):
+        _on_failure(run, target)
+
+
+def _finish_all(run: _Input, history: _History) -> None:
+    """End of audio: let every task flush; a task that fails now resumes and replays."""
+    for target in run.targets:
+        while not target.done and not run.control.halted:
+            if target.waiting:
+                _wait_for_retry(run, history, only=target)
+                continue
+            if target.task is None:
+                target.done = True
+                continue
+            _end_task(run, target)
+            if target.task is None and not target.waiting:
+                target.done = True
+
+
+def _all_waiting(run: _Input) -> bool:
+    live = [t for t in run.targets if not t.done]
+    return bool(live) and all(t.waiting for t in live)
+
+
+def _wait_for_retry(run: _Input, history: _History, only: _Target | None = None) -> None:
+    """Nothing to feed: wait for the first backoff to pass or a slot to come free, restart."""
+    waiting = [t for t in run.targets if t.waiting and (only is None or t is only)]
+    if not waiting:
+        return
+    for target in waiting:
+        if _ready_to_retry(run, target):
+            _restart(run, target, history)
+            return
+    soonest = min(t.retry_at for t in waiting)
+    run.control.slots.wait(max(0.01, min(0.5, soonest - time.monotonic())))
+
+
+def _ready_to_retry(run: _Input, target: _Target) -> bool:
+    if time.monotonic() < target.retry_at:
+        return False
+    if not run.control.slots.try_acquire():
+        return False
+    target.holds_slot = True
+    return True
+
+
+def _start_task(run: _Input, target: _Target, start_ms: int, blocking: bool) -> bool:
+    if not target.holds_slot:
+        if not blocking:
+            return False
+        if not run.control.slots.acquire(run.control.stop):
+            return False
+        target.holds_slot = True
+    target.ended = threading.Event()
+    target.task = GummyTask(
+        run.options.gummy,
+        target.target,
+        run.results.put,
+        str(run.item.path),
+        time_offset_ms=start_ms,
+    )
+    target.task_start_ms = start_ms
+    target.waiting = False
+    target.task.start()
+    return True
+
+
+def _restart(run: _Input, target: _Target, history: _History) -> None:
+    """A new task from the end of the last finished sentence, replaying the PCM since then."""
+    with run.lock:
+        resume_ms = max(target.progress.resume_ms, history.start_ms)
+    target.resumes += 1
+    _start_task(run, target, resume_ms, blocking=False)
+    replay = history.since(resume_ms)
+    task = target.task
+    assert task is not None
+    for offset in range(0, len(replay), FRAME_BYTES):
+        if not task.send(replay[offset : offset + FRAME_BYTES]):
+            _on_failure(run, target)
+            return
+
+
+def _end_task(run: _Input, target: _Target) -> None:
+    """Finish (or collect the failure of) the current task and classify how it ended."""
+    task = target.task
+    if task is None:
+        return
+    task.finish()
+    target.ended.wait(timeout=30)  # the writer has applied every result of this task
+    target.task = None
+    if target.holds_slot:
+        run.control.slots.release()
+        target.holds_slot = False
+    error = task.error
+    if error is not None:
+        _schedule_retry(run, target, error)
+
+
+def _on_failure(run: _Input, target: _Target) -> None:
+    _end_task(run, target)
+
+
+def _schedule_retry(run: _Input, target: _Target, error: ServiceError) -> None:
+    options = run.options
+    if error.code == "InvalidApiKey":
+        run.control.fail_all(error)
+        target.error, target.done = error, True
+        return
+    if error.code.startswith("Throttling"):
+        run.control.slots.throttled()
+        target.throttled += 1
+        if target.throttled <= MAX_THROTTLE_WAITS:
+            target.waiting = True
+            target.retry_at = time.monotonic() + random.uniform(0.05, 0.25)
+            return
+    elif error.retryable and target.failures < options.retries:
+        target.failures += 1
+        delay = min(30.0, options.retry_delay_s * 2 ** (target.failures - 1))
+        target.waiting = True
+        target.retry_at = time.monotonic() + delay * random.uniform(0.5, 1.0)
+        return
+    if error.retryable:
+        attempts = target.failures + target.throttled
+        error = ServiceError(
+            error.subject, f"{error.cause} (gave up after {attempts} retries)", code=error.code
+        )
+    target.error, target.done = error, True
+
+
+# --- the writer thread ---------------------------------------------------------------------
+
+
+def _write_results(run: _Input) -> None:
+    """Each finished sentence becomes durable cues as soon as it arrives: state, then tracks."""
     while True:
-        result = results.get()
+        result = run.results.get()
         if result is None:
             return
+        target = run.by_name[result.target]
         if isinstance(result, Partial):
-            emit(
+            run.emit(
                 PartialText(
-                    item.path,
+                    run.item.path,
                     result.target,
                     result.sentence_id,
                     result.transcript,
@@ -214,48 +481,61 @@ def _write_results(
                 )
             )
         elif isinstance(result, Sentence):
-            if outcome.output_failed.is_set():
-                continue
-            sentence = SentenceText(
-                begin_ms=result.begin_ms + offset_ms,
-                end_ms=result.end_ms + offset_ms,
-                transcript=result.transcript,
-                translation=result.translation,
-                words=tuple(
-                    TimedWord(w.text + w.punctuation, w.begin_ms + offset_ms, w.end_ms + offset_ms)
-                    for w in result.words
-                ),
-            )
-            update = layouts[result.target].add(sentence)
-            if update.replaced is None and not update.added:
-                continue
-            plan = plan_of[result.target]
-            try:
-                for track in plan.tracks:
-                    track.apply(update)
-            except OutputError as error:
-                outcome.errors.append(error)
-                outcome.output_failed.set()
-                continue
-            outcome.cues_per_target[result.target] += 1
-            emit(
-                CueWritten(
-                    item.path,
-                    result.target,
-                    result.sentence_id,
-                    result.transcript,
-                    result.translation,
-                    update.added,
-                    update.replaced,
-                    plan.paths,
-                )
-            )
+            _write_sentence(run, target, result)
         elif isinstance(result, TaskEnded):
-            outcome.metrics[result.target] = TaskMetrics(
-                result.target,
-                result.request_id,
-                result.first_package_delay_ms,
-                result.last_package_delay_ms,
-            )
-            if result.error is not None:
-                outcome.errors.append(result.error)
+            if result.error is None or target.metrics is None:
+                target.metrics = TaskMetrics(
+                    result.target,
+                    result.request_id,
+                    result.first_package_delay_ms,
+                    result.last_package_delay_ms,
+                )
+            target.ended.set()
+
+
+def _write_sentence(run: _Input, target: _Target, sentence: Sentence) -> None:
+    if run.output_error is not None:
+        return
+    offset = run.offset_ms
+    laid_out = SentenceText(
+        begin_ms=sentence.begin_ms + offset,
+        end_ms=sentence.end_ms + offset,
+        transcript=sentence.transcript,
+        translation=sentence.translation,
+        words=tuple(
+            TimedWord(w.text + w.punctuation, w.begin_ms + offset, w.end_ms + offset)
+            for w in sentence.words
+        ),
+    )
+    with run.lock:
+        update = target.layout.add(laid_out)
+        _apply(target.progress.cues, update)
+        target.progress.resume_ms = max(target.progress.resume_ms, sentence.end_ms)
+    if update.replaced is None and not update.added:
+        return
+    try:
+        resume_state.save(run.state_file, run.state)
+        for track in target.plan.tracks:
+            track.apply(update)
+    except OutputError as error:
+        run.output_error = error
+        return
+    target.sentences += 1
+    run.emit(
+        CueWritten(
+            run.item.path,
+            sentence.target,
+            sentence.sentence_id,
+            sentence.transcript,
+            sentence.translation,
+            update.added,
+            update.replaced,
+            target.plan.paths,
+        )
+    )
+
+
+def _apply(cues: list[Cue], update: LayoutUpdate) -> None:
+    if update.replaced is not None and cues:
+        cues[-1] = update.replaced
+    cues.extend(update.added)

@@ -60,6 +60,11 @@ class _Track:
             raise OutputError(str(self.path.parent), _reason(error)) from error
         self._write(sync=False)
 
+    def restore(self, cues: list[Cue]) -> None:
+        """Start from cues written by an earlier run (from its resume state)."""
+        self._bodies = [self._body(cue) for cue in cues]
+        self._write(sync=False)
+
     def apply(self, update: LayoutUpdate) -> None:
         if update.replaced is not None and self._bodies:
             self._bodies[-1] = self._body(update.replaced)

@@ -52,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="inject at most N drop/fail faults in all (default: every task)",
     )
     parser.add_argument(
+        "--fault-seed",
+        type=int,
+        metavar="N",
+        help="each task faults at its own seeded random point up to the --drop-after-ms / "
+        "--fail-after-ms value",
+    )
+    parser.add_argument(
         "--split-final-translation",
         action="store_true",
         help="send each final transcription and its translation in two events",
@@ -95,6 +102,7 @@ def config_from_arguments(arguments: argparse.Namespace) -> EmulatorConfig:
         drop_after_audio_ms=arguments.drop_after_ms,
         fail_after_audio_ms=arguments.fail_after_ms,
         faults_max=arguments.faults_max,
+        fault_seed=arguments.fault_seed,
         split_final_translation=arguments.split_final_translation,
         idle_timeout_s=arguments.idle_timeout_s,
         vad=VadOptions(threshold_db=arguments.vad_threshold_db),

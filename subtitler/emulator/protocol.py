@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -58,6 +59,9 @@ class EmulatorConfig:
     """Send `task-failed` (internal error) once a task has received this much audio."""
     faults_max: int | None = None
     """How many drop/fail faults to inject in all (None: every task that gets that far)."""
+    fault_seed: int | None = None
+    """When set, each task draws its own fault point between 500 ms and the *_after_audio_ms
+    value (a seeded random point), instead of all tasks faulting at the same one."""
     split_final_translation: bool = False
     """Send a sentence's final transcription and its final translations in two events."""
     partial_interval_ms: int = 200
@@ -95,11 +99,19 @@ Action = SendEvent | CloseConnection | DropConnection
 
 
 class FaultBudget:
-    """Shared count of injected faults so `faults_max` holds across all connections."""
+    """Shared count of injected faults so `faults_max` holds across all connections, and the
+    seeded source of per-task fault points."""
 
-    def __init__(self, limit: int | None) -> None:
+    def __init__(self, limit: int | None, seed: int | None = None) -> None:
         self.limit = limit
         self.injected = 0
+        self._random = random.Random(seed) if seed is not None else None
+
+    def point_ms(self, bound_ms: int | None) -> int | None:
+        """Where a new task faults: the bound itself, or a seeded point up to it."""
+        if bound_ms is None or self._random is None:
+            return bound_ms
+        return self._random.randint(min(500, bound_ms), bound_ms)
 
     def take(self) -> bool:
         if self.limit is not None and self.injected >= self.limit:
@@ -447,6 +459,8 @@ class ConnectionProtocol:
         self.faults = faults
         self.state = TaskState.IDLE
         self.task: StreamingTask | None = None
+        self.drop_at_ms: int | None = None
+        self.fail_at_ms: int | None = None
         self.last_task_id = ""
         self._on_task_event = on_task_event or (lambda _name, _task_id: None)
 
@@ -476,8 +490,8 @@ class ConnectionProtocol:
         results = self.task.feed(data)
         actions: list[Action] = [SendEvent(result, delayed=True) for result in results]
         received_ms = self.task.received_ms
-        drop_at = self.config.drop_after_audio_ms
-        fail_at = self.config.fail_after_audio_ms
+        drop_at = self.drop_at_ms
+        fail_at = self.fail_at_ms
         if drop_at is not None and received_ms >= drop_at and self.faults.take():
             self._end_task("dropped")
             self.state = TaskState.FAILED
@@ -511,6 +525,8 @@ class ConnectionProtocol:
         if not self.admission.acquire():
             return self._fail(THROTTLING, THROTTLING_MESSAGE, parameters.task_id)
         self.task = StreamingTask(parameters, self.library, self.config)
+        self.drop_at_ms = self.faults.point_ms(self.config.drop_after_audio_ms)
+        self.fail_at_ms = self.faults.point_ms(self.config.fail_after_audio_ms)
         self.state = TaskState.STREAMING
         self._on_task_event("started", parameters.task_id)
         return [SendEvent(event(parameters.task_id, "task-started", {}))]

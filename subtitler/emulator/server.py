@@ -75,7 +75,7 @@ class EmulatorServer:
         self.port = port
         self.stats = EmulatorStats()
         self._admission = Admission(self.config.max_concurrent_tasks)
-        self._faults = FaultBudget(self.config.faults_max)
+        self._faults = FaultBudget(self.config.faults_max, self.config.fault_seed)
         self._server: Server | None = None
 
     @property
@@ -94,7 +94,7 @@ class EmulatorServer:
         """Change modes for connections opened from now on (counters start again)."""
         self.config = dataclasses.replace(self.config, **changes)
         self._admission.limit = self.config.max_concurrent_tasks
-        self._faults = FaultBudget(self.config.faults_max)
+        self._faults = FaultBudget(self.config.faults_max, self.config.fault_seed)
 
     async def start(self) -> str:
         self._server = await serve(

@@ -17,6 +17,7 @@ def summary_table(results: list[InputResult]) -> Table:
     table.add_column("sentences", justify="right")
     table.add_column("audio", justify="right")
     table.add_column("wall", justify="right")
+    table.add_column("resumed", justify="right")
     table.add_column("first pkg ms", justify="right")
     table.add_column("last pkg ms", justify="right")
     table.add_column("request id", overflow="fold")
@@ -28,6 +29,7 @@ def summary_table(results: list[InputResult]) -> Table:
             str(result.sentences) if result.status is not Status.SKIPPED else "",
             _duration(result.audio_ms) if result.audio_ms else "",
             f"{result.wall_s:.1f}s" if result.wall_s else "",
+            str(result.resumes) if result.resumes else "",
             "\n".join(_ms(t.first_package_delay_ms) for t in tasks),
             "\n".join(_ms(t.last_package_delay_ms) for t in tasks),
             "\n".join(
