@@ -152,6 +152,8 @@ def probe(path: Path, audio_stream: int = 0) -> MediaInfo:
         raise MediaError(str(path), "no such file")
     if path.is_file() and path.stat().st_size == 0:
         raise MediaError(str(path), "empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise MediaError(str(path), "not readable (permission denied)")
     command = (
         ffmpeg.input(media_source(path))
         .output("pipe:", format="framecrc", map=f"0:a:{audio_stream}?", **{"frames:a": 1})
@@ -197,6 +199,8 @@ def _first_frame_ms(framecrc: str) -> int:
 
 class PcmDecoder:
     """ffmpeg decoding one audio stream to 16 kHz mono s16le, read as 100 ms frames.
+
+    `start_ms` seeks on the media timeline (ffmpeg's `-ss` before the input: decoded, exact).
 
     Iterate to get frames (the last may be shorter). `close()` stops ffmpeg early. After
     iteration ends, a failed decode raises MediaError with ffmpeg's own reason.

@@ -212,7 +212,7 @@ def subtitle_input(
         state = previous or resume_state.InputState(
             item.path.name, settings, {t: resume_state.TargetProgress() for t in options.targets}
         )
-        folder.mkdir(parents=True, exist_ok=True)
+        _make_folder(folder)
         resume_state.save(state_file, state)
         targets = []
         for plan in plans:
@@ -274,6 +274,19 @@ def subtitle_input(
     )
 
 
+def _make_folder(folder: Path) -> None:
+    """The tracks' folder, or an OutputError naming the part of it that is in the way."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise OutputError(str(part), "not a directory")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(str(folder), (error.strerror or str(error)).lower()) from error
+
+
 # --- the decode thread ------------------------------------------------------------------------
 
 
@@ -285,7 +298,9 @@ def _stream(run: _Input) -> None:
     for target in run.targets:
         if not _start_task(run, target, target.progress.resume_ms, blocking=True):
             return
-    decoder = PcmDecoder(run.item.path, options.audio_stream, start_ms=start_ms)
+    # Resume points are stream times; ffmpeg seeks on the media timeline (late audio: + offset).
+    seek_ms = start_ms + run.offset_ms if start_ms > 0 else 0
+    decoder = PcmDecoder(run.item.path, options.audio_stream, start_ms=seek_ms)
     position_ms = start_ms
     next_progress_ms = position_ms + PROGRESS_EVERY_MS
     paced_from_s, paced_from_ms = time.monotonic(), position_ms

@@ -78,8 +78,8 @@ def load(path: Path) -> InputState | None:
     """The state, or None when there is none (a corrupt one raises OutputError: never guess)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # a folder that is not there (yet) holds no state
     except OSError as error:
         raise OutputError(str(path), f"cannot read resume state ({error.strerror})") from error
     try:

@@ -55,8 +55,13 @@ BAD_VTT = """WEBVTT
 
 
 def run_check(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "subtitler", "check", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "subtitler", "check", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def test_each_rule_is_caught_on_a_bad_srt(tmp_path: Path) -> None:

@@ -40,18 +40,22 @@ def spoken(tokens: list[str], begin_ms: int, ms_per_char: int, gap_ms: int = 60)
     return words
 
 
-def sentence(tokens: list[str], translation: str, begin_ms: int, ms_per_char: int,
-             spaced: bool = True) -> SentenceText:  # fmt: skip
+def sentence(
+    tokens: list[str], translation: str, begin_ms: int, ms_per_char: int, spaced: bool = True
+) -> SentenceText:
     words = spoken(tokens, begin_ms, ms_per_char)
-    return SentenceText(words[0].begin_ms, words[-1].end_ms, join_tokens(tokens, spaced),
-                        translation, tuple(words))  # fmt: skip
+    return SentenceText(
+        words[0].begin_ms, words[-1].end_ms, join_tokens(tokens, spaced), translation, tuple(words)
+    )
 
 
 def render(cues: list[Cue]) -> str:
     blocks = []
     for cue in cues:
-        blocks.append(f"{srt_timestamp(cue.begin_ms)} --> {srt_timestamp(cue.end_ms)}\n"
-                      + "\n".join(cue.lines))  # fmt: skip
+        blocks.append(
+            f"{srt_timestamp(cue.begin_ms)} --> {srt_timestamp(cue.end_ms)}\n"
+            + "\n".join(cue.lines)
+        )
     return "\n\n".join(blocks) + "\n"
 
 
@@ -61,8 +65,9 @@ def apply(cues: list[Cue], update: LayoutUpdate) -> None:
     cues.extend(update.added)
 
 
-def lay_out(sentences: list[SentenceText], source: str | None, target: str,
-            rules: CueRules | None = None) -> list[Cue]:  # fmt: skip
+def lay_out(
+    sentences: list[SentenceText], source: str | None, target: str, rules: CueRules | None = None
+) -> list[Cue]:
     layout = CueLayout(rules or CueRules(), source, target)
     cues: list[Cue] = []
     for item in sentences:
@@ -94,25 +99,59 @@ MIXED_EN = (
     "In 2024 we published our iPhone 15 review, and it took fifteen minutes to cover every detail."
 )
 
+UNIT_SENTENCE = "The whole meeting lasted exactly 15 minutes and then everyone went"
+
 CASES = {
     "en_long_sentence": lambda: lay_out([sentence(EN_LONG, EN_LONG_ZH, 1000, 65)], "en", "zh"),
-    "zh_long_sentence": lambda: lay_out([sentence(ZH_LONG, ZH_LONG_EN, 500, 210, spaced=False)],
-                                        "zh", "en"),
-    "mixed_zh_en_numbers": lambda: lay_out([sentence(MIXED, MIXED_EN, 0, 200, spaced=False)],
-                                           "zh", "en"),
+    "zh_long_sentence": lambda: lay_out(
+        [sentence(ZH_LONG, ZH_LONG_EN, 500, 210, spaced=False)], "zh", "en"
+    ),
+    "mixed_zh_en_numbers": lambda: lay_out(
+        [sentence(MIXED, MIXED_EN, 0, 200, spaced=False)], "zh", "en"
+    ),
     "short_sentences_merge": lambda: lay_out(
-        [sentence(["Yes."], "是的。", 1000, 80), sentence(["Of", "course."], "当然。", 1700, 70),
-         sentence(["Next", "one", "please."], "下一个。", 5000, 70)], "en", "zh"),
+        [
+            sentence(["Yes."], "是的。", 1000, 80),
+            sentence(["Of", "course."], "当然。", 1700, 70),
+            sentence(["Next", "one", "please."], "下一个。", 5000, 70),
+        ],
+        "en",
+        "zh",
+    ),
     "close_sentences_keep_their_gap": lambda: lay_out(
-        [sentence("This first sentence is long enough to stand alone.".split(),
-                  "第一句话足够长，可以单独成为一条字幕。", 0, 60),
-         sentence("And the second one starts right after it ends.".split(),
-                  "第二句话在它结束后立即开始。", 3300, 60)], "en", "zh"),
+        [
+            sentence(
+                "This first sentence is long enough to stand alone.".split(),
+                "第一句话足够长，可以单独成为一条字幕。",
+                0,
+                60,
+            ),
+            sentence(
+                "And the second one starts right after it ends.".split(),
+                "第二句话在它结束后立即开始。",
+                3300,
+                60,
+            ),
+        ],
+        "en",
+        "zh",
+    ),
     "number_and_unit_stay_together": lambda: [
-        Cue(0, 1, (CueTextFor("en", break_lines(
-            "The whole meeting lasted exactly 15 minutes and then everyone went".split(),
-            DEFAULT_LANGUAGE_RULES["en"])),))],
-}  # fmt: skip
+        Cue(
+            0,
+            1,
+            (
+                CueTextFor(
+                    "en",
+                    break_lines(
+                        UNIT_SENTENCE.split(),
+                        DEFAULT_LANGUAGE_RULES["en"],
+                    ),
+                ),
+            ),
+        )
+    ],
+}
 
 
 def CueTextFor(language: str, lines: tuple[str, ...]):  # type: ignore[no-untyped-def]
@@ -238,8 +277,11 @@ def test_any_sentences_give_cues_within_every_limit(
             continue
         shift = max(0, cursor - item.begin_ms)
         moved = tuple(TimedWord(w.text, w.begin_ms + shift, w.end_ms + shift) for w in item.words)
-        items.append(SentenceText(item.begin_ms + shift, item.end_ms + shift, item.transcript,
-                                  item.translation, moved))  # fmt: skip
+        items.append(
+            SentenceText(
+                item.begin_ms + shift, item.end_ms + shift, item.transcript, item.translation, moved
+            )
+        )
         cursor = item.end_ms + shift + 700
     if not items:
         return
@@ -248,8 +290,12 @@ def test_any_sentences_give_cues_within_every_limit(
     target_rules = rules.for_language(target)
     # Every word once and in order, in both languages.
     said = [w.text for item in items for w in item.words]
-    shown = [t for cue in cues for line in cue.texts[0].lines
-             for t in (line.split(" ") if source_rules.spaced else [line])]  # fmt: skip
+    shown = [
+        t
+        for cue in cues
+        for line in cue.texts[0].lines
+        for t in (line.split(" ") if source_rules.spaced else [line])
+    ]
     if source_rules.spaced:
         assert shown == said
     else:

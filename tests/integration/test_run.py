@@ -393,12 +393,30 @@ def test_layout_both_writes_monolingual_tracks_with_the_same_times(
     emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
     shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
-    result = run_cli("run", tmp_path / "zh_news.mp4", "-s", "zh", "-t", "en", "--layout", "both",
-                     "--speed", "max", "--endpoint", emulator.url)  # fmt: skip
+    result = run_cli(
+        "run",
+        tmp_path / "zh_news.mp4",
+        "-s",
+        "zh",
+        "-t",
+        "en",
+        "--layout",
+        "both",
+        "--speed",
+        "max",
+        "--endpoint",
+        emulator.url,
+    )
     assert result.returncode == 0, result.stderr
     made = sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".srt", ".vtt"))
-    assert made == ["zh_news.en.srt", "zh_news.en.vtt", "zh_news.zh-en.srt", "zh_news.zh-en.vtt",
-                    "zh_news.zh.srt", "zh_news.zh.vtt"]  # fmt: skip
+    assert made == [
+        "zh_news.en.srt",
+        "zh_news.en.vtt",
+        "zh_news.zh-en.srt",
+        "zh_news.zh-en.vtt",
+        "zh_news.zh.srt",
+        "zh_news.zh.vtt",
+    ]
     bilingual = pysrt.open(str(tmp_path / "zh_news.zh-en.srt"))
     chinese = pysrt.open(str(tmp_path / "zh_news.zh.srt"))
     english = pysrt.open(str(tmp_path / "zh_news.en.srt"))

@@ -1,0 +1,496 @@
+"""Reliability: faults injected through the local server, crashes, bad input and secrets.
+
+Every test counts what it checks and prints the figures (faults injected, sessions resumed,
+cues expected vs written, duplicated, lost, files left invalid) before asserting them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pysrt
+import pytest
+import webvtt
+
+from subtitler.emulator.server import BackgroundEmulator
+from subtitler.media import ffmpeg_executable
+from tests.support import FIXTURES, TEST_KEY, Transcript, transcripts
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEECH = [t for t in transcripts() if t.audio_stream == 0]
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def expected_cue_text(sentence: dict[str, object]) -> str:
+    text = str(sentence["text"])
+    translations = sentence["translations"]
+    assert isinstance(translations, dict)
+    translation = translations.get("en", text)
+    return squeeze(text if translation == text else text + translation)
+
+
+@dataclass
+class Figures:
+    expected: int = 0
+    written: int = 0
+    duplicated: int = 0
+    lost: int = 0
+    invalid_files: int = 0
+
+    def show(self, title: str, **extra: int) -> str:
+        parts = {
+            **extra,
+            "cues expected": self.expected,
+            "cues written": self.written,
+            "duplicated": self.duplicated,
+            "lost": self.lost,
+            "files invalid": self.invalid_files,
+        }
+        return f"[reliability] {title}: " + ", ".join(f"{k} {v}" for k, v in parts.items())
+
+
+def make_folder(folder: Path, count: int, seed: int = 0) -> dict[Path, Transcript]:
+    """`count` media files, copies of the speech fixtures (names with spaces and dashes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen: dict[Path, Transcript] = {}
+    for index in range(count):
+        transcript = SPEECH[(index + seed) % len(SPEECH)]
+        name = f"{index:02d} -{transcript.media.stem} copy{transcript.media.suffix}"
+        shutil.copy(transcript.media, folder / name)
+        chosen[folder / name] = transcript
+    return chosen
+
+
+def audit(files: dict[Path, Transcript], figures: Figures) -> None:
+    """Compare every input's bilingual tracks with its transcript, counting what differs."""
+    for media, transcript in files.items():
+        wanted = [expected_cue_text(s) for s in transcript.sentences]
+        figures.expected += len(wanted)
+        srt_path = media.with_name(f"{media.stem}.und-en.srt")
+        vtt_path = media.with_name(f"{media.stem}.und-en.vtt")
+        try:
+            cues = pysrt.open(str(srt_path), error_handling=pysrt.ERROR_RAISE)
+            webvtt.read(str(vtt_path))
+        except Exception:
+            figures.invalid_files += 1
+            figures.lost += len(wanted)
+            continue
+        got = [squeeze(c.text) for c in cues]
+        figures.written += len(got)
+        for text in set(got):
+            figures.duplicated += max(0, got.count(text) - wanted.count(text))
+        for text in set(wanted):
+            figures.lost += max(0, wanted.count(text) - got.count(text))
+
+
+def cli(
+    *args: str | Path, env: dict[str, str] | None = None, **popen: object
+) -> subprocess.Popen[str]:
+    environment = {**os.environ, "DASHSCOPE_API_KEY": TEST_KEY, **(env or {})}
+    environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "subtitler", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        **popen,  # type: ignore[arg-type]
+    )
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=600)
+    return process.returncode, out, err
+
+
+def test_dropped_connections_at_random_points_in_20_files_lose_and_repeat_nothing(
+    make_emulator: Callable[..., BackgroundEmulator],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = make_emulator(drop_after_audio_ms=12_000, fault_seed=20261125, faults_max=20)
+    files = make_folder(tmp_path / "media", 20)
+    code, _out, err = finish(
+        cli(
+            "run",
+            tmp_path / "media",
+            "-t",
+            "en",
+            "--jobs",
+            "4",
+            "--speed",
+            "max",
+            "--retries",
+            "10",
+            "--retry-delay",
+            "0.02",
+            "--endpoint",
+            server.url,
+        )
+    )
+    figures = Figures()
+    audit(files, figures)
+    resumed = server.server.stats.count("started") - len(files)  # one new task per resume
+    with capsys.disabled():
+        print(
+            "\n"
+            + figures.show(
+                "drops",
+                **{"faults injected": server.server.faults_injected, "sessions resumed": resumed},
+            )
+        )
+    assert code == 0, err
+    assert server.server.faults_injected == 20
+    assert resumed == 20
+    assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
+    assert figures.written == figures.expected
+    assert not list((tmp_path / "media").glob(".*subtitler-state.json"))
+
+
+def test_internal_errors_mid_stream_are_resumed_too(
+    make_emulator: Callable[..., BackgroundEmulator],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = make_emulator(fail_after_audio_ms=15_000, fault_seed=5, faults_max=6)
+    files = make_folder(tmp_path / "media", 6, seed=1)
+    code, _, err = finish(
+        cli(
+            "run",
+            tmp_path / "media",
+            "-t",
+            "en",
+            "--speed",
+            "max",
+            "--retry-delay",
+            "0.02",
+            "--endpoint",
+            server.url,
+        )
+    )
+    figures = Figures()
+    audit(files, figures)
+    with capsys.disabled():
+        print(
+            "\n"
+            + figures.show("internal errors", **{"faults injected": server.server.faults_injected})
+        )
+    assert code == 0, err
+    assert server.server.faults_injected == 6
+    assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
+
+
+def test_retries_are_bounded_then_the_file_fails_keeping_its_cues(
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path
+) -> None:
+    server = make_emulator(drop_after_audio_ms=14_000)  # every task drops at 14 s
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    code, _out, err = finish(
+        cli(
+            "run",
+            tmp_path,
+            "-t",
+            "en",
+            "--speed",
+            "max",
+            "--retries",
+            "2",
+            "--retry-delay",
+            "0.01",
+            "--endpoint",
+            server.url,
+        )
+    )
+    assert code == 1
+    assert "connection to the service was lost (gave up after 2 retries)" in err
+    cues = pysrt.open(str(tmp_path / "zh_news.und-en.srt"), error_handling=pysrt.ERROR_RAISE)
+    assert len(cues) >= 2, "every cue finished before the failures is kept"
+    assert (tmp_path / ".zh_news.subtitler-state.json").exists(), "kept to resume later"
+    assert server.server.faults_injected == 3
+
+
+def test_throttling_below_jobs_backs_off_instead_of_failing(
+    make_emulator: Callable[..., BackgroundEmulator],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = make_emulator(max_concurrent_tasks=2)
+    files = make_folder(tmp_path / "media", 6, seed=2)
+    code, _, err = finish(
+        cli(
+            "run",
+            tmp_path / "media",
+            "-t",
+            "en",
+            "--jobs",
+            "6",
+            "--speed",
+            "max",
+            "--endpoint",
+            server.url,
+        )
+    )
+    figures = Figures()
+    audit(files, figures)
+    with capsys.disabled():
+        print("\n" + figures.show("throttling", **{"tasks throttled": server.server.throttled}))
+    assert code == 0, err
+    assert server.server.throttled > 0
+    assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sigkill_at_a_random_point_then_rerun_finishes_the_job(
+    emulator: BackgroundEmulator, tmp_path: Path, seed: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = make_folder(tmp_path / "media", 3, seed=seed)
+    arguments = (
+        "run",
+        tmp_path / "media",
+        "-t",
+        "en",
+        "--jobs",
+        "3",
+        "--speed",
+        "8",
+        "--endpoint",
+        emulator.url,
+    )
+    kill_after = random.Random(seed).randint(1, 8)
+    process = cli(*arguments)
+    assert process.stdout is not None
+    seen = 0
+    for line in process.stdout:
+        if "Transcript ==>" in line:
+            seen += 1
+            if seen == kill_after:
+                process.send_signal(signal.SIGKILL)
+                break
+    process.wait(timeout=60)
+    invalid = 0
+    for track in (tmp_path / "media").glob("*.srt"):
+        try:
+            pysrt.open(str(track), error_handling=pysrt.ERROR_RAISE)
+            webvtt.read(str(track.with_suffix(".vtt")))
+        except Exception:
+            invalid += 1
+    code, _, err = finish(cli(*arguments))
+    figures = Figures(invalid_files=invalid)
+    audit(files, figures)
+    with capsys.disabled():
+        print("\n" + figures.show(f"SIGKILL after {kill_after} sentences, rerun"))
+    assert process.returncode == -signal.SIGKILL
+    assert code == 0, err
+    assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
+    assert not list((tmp_path / "media").glob(".*subtitler-state.json"))
+
+
+def test_ctrl_c_flushes_valid_tracks_and_the_rerun_resumes(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    files = make_folder(tmp_path / "media", 2, seed=1)
+    arguments = ("run", tmp_path / "media", "-t", "en", "--speed", "4", "--endpoint", emulator.url)
+    process = cli(*arguments)
+    assert process.stdout is not None
+    announced = 0
+    for line in process.stdout:
+        if "Transcript ==>" in line:
+            announced += 1
+            process.send_signal(signal.SIGINT)
+            break
+    rest, err = process.communicate(timeout=60)
+    announced += rest.count("Transcript ==>")
+    assert process.returncode == 130
+    assert "finishing the current sentences" in err
+    written = 0
+    for media in files:
+        track = media.with_name(f"{media.stem}.und-en.srt")
+        written += len(pysrt.open(str(track), error_handling=pysrt.ERROR_RAISE))
+    assert written == announced, "every finished sentence is in the tracks"
+    assert len(list((tmp_path / "media").glob(".*subtitler-state.json"))) == 2
+    code, _, err = finish(cli(*arguments))
+    figures = Figures()
+    audit(files, figures)
+    assert code == 0, err
+    assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
+
+
+def test_an_invalid_key_stops_the_whole_run_with_one_message(
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path
+) -> None:
+    server = make_emulator(api_key=TEST_KEY)
+    make_folder(tmp_path / "media", 6)
+    code, out, err = finish(
+        cli(
+            "run",
+            tmp_path / "media",
+            "-t",
+            "en",
+            "--jobs",
+            "2",
+            "--endpoint",
+            server.url,
+            env={"DASHSCOPE_API_KEY": "sk-wrong"},
+        )
+    )
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "refused the API key" in lines[0] and "DASHSCOPE_API_KEY" in lines[0]
+    assert "sk-wrong" not in out + err
+    assert server.server.stats.connections <= 2, "no retries, no new inputs after the refusal"
+
+
+def test_every_bad_input_fails_alone_with_one_line(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    good = media / "-leading dash 'quoted' «ñ» 北京.mp3"
+    shutil.copy(FIXTURES / "zh_podcast.mp3", good)
+    for name in ("no_audio.mp4", "corrupt_truncated.mp4", "empty.mp4"):
+        shutil.copy(FIXTURES / name, media / name)
+    (media / "loop").mkdir()
+    os.symlink(media, media / "loop" / "back")
+    unreadable = media / "locked.mp4"
+    shutil.copy(FIXTURES / "zh_podcast.mp3", unreadable)
+    unreadable.chmod(0)
+    as_root = os.geteuid() == 0  # root reads any file: then it is just another good input
+    code, out, err = finish(
+        cli(
+            "run",
+            media,
+            tmp_path / "missing.mkv",
+            "-t",
+            "en",
+            "--speed",
+            "max",
+            "--endpoint",
+            emulator.url,
+        )
+    )
+    failures = [line for line in err.splitlines() if line.startswith("subtitler: ")]
+    expected = {
+        str(tmp_path / "missing.mkv"): "no such file or folder",
+        str(media / "loop" / "back"): "symbolic link loop",
+        str(media / "no_audio.mp4"): "no audio stream",
+        str(media / "corrupt_truncated.mp4"): "not readable media",
+        str(media / "empty.mp4"): "empty file (0 bytes)",
+    }
+    if not as_root:
+        expected[str(unreadable)] = "permission denied"
+    assert code == 1
+    assert len(failures) == len(expected), err
+    for path, cause in expected.items():
+        assert any(
+            line.startswith(f"subtitler: {path}: ") and cause in line for line in failures
+        ), (path, err)
+    assert len(pysrt.open(str(good.with_name(f"{good.stem}.und-en.srt")))) == 4
+    assert "Translation completed" in out
+
+
+def test_a_missing_audio_stream_and_an_unwritable_out_dir_fail_alone(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    shutil.copy(FIXTURES / "zh_podcast.mp3", tmp_path / "a.mp3")
+    code, _, err = finish(
+        cli(
+            "run", tmp_path / "a.mp3", "-t", "en", "--audio-stream", "3", "--endpoint", emulator.url
+        )
+    )
+    assert code == 1 and f"subtitler: {tmp_path / 'a.mp3'}: audio stream 3 does not exist" in err
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    code, _, err = finish(
+        cli("run", tmp_path / "a.mp3", "-t", "en", "--out-dir", blocker, "--endpoint", emulator.url)
+    )
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and str(blocker) in err and "not a directory" in err
+
+
+def test_a_full_disk_fails_the_file_and_leaves_valid_tracks(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    """Files over 1.2 kB cannot be written (RLIMIT_FSIZE): the disk is 'full' mid-file."""
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1200, 1200))
+
+    process = cli(
+        "run",
+        tmp_path / "zh_news.mp4",
+        "-t",
+        "en",
+        "--speed",
+        "max",
+        "--endpoint",
+        emulator.url,
+        preexec_fn=small_disk,
+    )
+    code, _, err = finish(process)
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and "file too large" in err
+    cues = pysrt.open(str(tmp_path / "zh_news.und-en.srt"), error_handling=pysrt.ERROR_RAISE)
+    webvtt.read(str(tmp_path / "zh_news.und-en.vtt"))
+    assert 0 < len(cues) < 5
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_the_key_never_leaks_to_output_files_or_child_processes(
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path
+) -> None:
+    server = make_emulator(api_key=TEST_KEY, drop_after_audio_ms=9000, faults_max=1)
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    shutil.copy(FIXTURES / "empty.mp4", tmp_path / "empty.mp4")
+    log = tmp_path / "ffmpeg-calls.log"
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$*" >> "{log}"\n'
+        f'env >> "{log}"\n'
+        f'exec "{ffmpeg_executable()}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    code, out, err = finish(
+        cli(
+            "run",
+            tmp_path,
+            "-t",
+            "en",
+            "--speed",
+            "max",
+            "--retry-delay",
+            "0.01",
+            "--endpoint",
+            server.url,
+            env={"SUBTITLER_FFMPEG": str(wrapper)},
+        )
+    )
+    assert code == 1  # the empty file fails; the drop is resumed
+    assert server.server.faults_injected == 1
+    assert log.read_text().count("-nostdin") >= 2, "ffmpeg ran through the wrapper"
+    haystacks = {
+        "stdout": out,
+        "stderr": err,
+        "ffmpeg command lines and environment": log.read_text(),
+    }
+    for path in tmp_path.iterdir():
+        if path.is_file() and path.suffix in (".srt", ".vtt", ".json"):
+            haystacks[path.name] = path.read_text(encoding="utf-8")
+    leaks = [name for name, text in haystacks.items() if TEST_KEY in text]
+    assert leaks == []
