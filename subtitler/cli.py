@@ -13,21 +13,29 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlparse
 
 from rich.console import Console
 
 from subtitler import __version__
 from subtitler.batch import new_control, run_batch
+from subtitler.environment import (
+    LOCAL_KEY,
+    keep_local_off_proxies,
+    parse_speed,
+    resolve_endpoint,
+    resolve_key,
+)
 from subtitler.errors import SubtitlerError, UsageError
 from subtitler.events import Event, InputEnded, InputResult, Status
 from subtitler.gummy import GummySettings
-from subtitler.inputs import InputFile, InputProblem, discover
+from subtitler.inputs import InputFile, InputProblem, discover, parse_device
 from subtitler.languages import check_pairs, parse_targets
 from subtitler.pipeline import DEFAULT_SPEED, RunOptions
 from subtitler.rules import CueRules, TimingRules, parse_language_limits
 from subtitler.tracks import Layout
+from subtitler.views.jsonlines import JsonLinesView
 from subtitler.views.lines import LinesView
+from subtitler.views.preview import PreviewView
 from subtitler.views.progress import ProgressView
 from subtitler.views.summary import print_summary
 
@@ -65,10 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "paths",
-        nargs="+",
-        type=Path,
+        nargs="*",
         metavar="PATH",
-        help="media files, or folders searched recursively",
+        help="media files, folders searched recursively, URLs (http(s), rtmp, srt, ... read "
+        "live at 1x) or - for a stream on stdin",
+    )
+    run.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="FORMAT:DEVICE",
+        help="capture live from a device by ffmpeg input format: pulse:default, alsa:hw:0, "
+        "avfoundation::0, dshow:audio=NAME (repeatable)",
     )
     _add_run_options(run)
     _add_rule_options(run)
@@ -281,6 +297,27 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         help="first backoff in seconds, doubled each time, with jitter (default 0.5)",
     )
     run.add_argument(
+        "--preview",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="full-terminal caption preview (default when stdout is a terminal and there is "
+        "one input); --no-preview shows the per-file dashboard instead",
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line on stdout for every event (schema: "
+        "subtitler/events.schema.json); human messages go to stderr",
+    )
+    run.add_argument(
+        "--rollover-after",
+        type=float,
+        default=1800,
+        metavar="S",
+        help="replace a task that has streamed S seconds by a new one at the next pause "
+        "between sentences (the service caps task length; default 1800)",
+    )
+    run.add_argument(
         "--layout",
         choices=[layout.value for layout in Layout],
         default=Layout.BILINGUAL.value,
@@ -292,54 +329,6 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="Gummy WebSocket URL (the local emulator, a proxy, another region); "
         "default: DASHSCOPE_WEBSOCKET_BASE_URL or DashScope's",
-    )
-
-
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-LOCAL_KEY = "local-emulator"
-"""Sent to a local endpoint when no key is set: the emulator accepts any key by default."""
-
-
-def parse_speed(text: str) -> float | None:
-    if text.strip().lower() == "max":
-        return None
-    try:
-        speed = float(text)
-    except ValueError:
-        speed = -1.0
-    if not speed > 0:
-        raise UsageError("--speed", f"{text!r} is not a positive number or max")
-    return speed
-
-
-def resolve_endpoint(option: str | None) -> str | None:
-    endpoint = option or os.environ.get("DASHSCOPE_WEBSOCKET_BASE_URL") or None
-    if endpoint is not None and urlparse(endpoint).scheme not in ("ws", "wss"):
-        raise UsageError("--endpoint", f"{endpoint!r} is not a ws:// or wss:// URL")
-    return endpoint
-
-
-def keep_local_off_proxies(endpoint: str | None) -> None:
-    """The SDK honours proxy variables; a loopback endpoint must never go through a proxy."""
-    if endpoint is None or urlparse(endpoint).hostname not in LOCAL_HOSTS:
-        return
-    for name in ("NO_PROXY", "no_proxy"):
-        current = os.environ.get(name, "")
-        if "127.0.0.1" not in current.split(","):
-            os.environ[name] = ",".join(filter(None, [current, "127.0.0.1", "localhost", "::1"]))
-
-
-def resolve_key(endpoint: str | None) -> str:
-    """DASHSCOPE_API_KEY; a local endpoint may do without one (the emulator needs none)."""
-    key = os.environ.get("DASHSCOPE_API_KEY", "").strip()
-    if key:
-        return key
-    if endpoint is not None and urlparse(endpoint).hostname in LOCAL_HOSTS:
-        return LOCAL_KEY
-    raise UsageError(
-        "DASHSCOPE_API_KEY",
-        "no API key: set the DASHSCOPE_API_KEY environment variable (or use --endpoint with "
-        "the local emulator: subtitler emulator)",
     )
 
 
@@ -355,6 +344,8 @@ def options_from_arguments(
         raise UsageError("--jobs", "must be at least 1")
     if arguments.audio_stream < 0:
         raise UsageError("--audio-stream", "must be 0 or more")
+    if not arguments.rollover_after >= 1:
+        raise UsageError("--rollover-after", "must be at least 1 second")
     if arguments.retries < 0 or not arguments.retry_delay >= 0:
         raise UsageError("--retries/--retry-delay", "must be 0 or more")
     silence = arguments.max_end_silence
@@ -378,17 +369,34 @@ def options_from_arguments(
         rules=rules_from_arguments(arguments),
         retries=arguments.retries,
         retry_delay_s=arguments.retry_delay,
+        rollover_after_ms=round(arguments.rollover_after * 1000),
     )
 
 
 def _run_command(arguments: argparse.Namespace) -> int:
+    if not arguments.paths and not arguments.device:
+        raise UsageError("PATH", "give media files, folders, URLs, - (stdin) or --device")
+    devices = []
+    for spec in arguments.device:
+        try:
+            devices.append(parse_device(spec))
+        except ValueError as error:
+            raise UsageError("--device", str(error)) from error
+    if arguments.paths.count("-") > 1:
+        raise UsageError("-", "stdin can be read once")
     endpoint = resolve_endpoint(arguments.endpoint)
     options = options_from_arguments(arguments, endpoint, resolve_key(endpoint))
     keep_local_off_proxies(endpoint)
-    return execute(discover(arguments.paths), options)
+    items = [*discover(arguments.paths), *devices]
+    return execute(items, options, as_json=arguments.json, preview=arguments.preview)
 
 
-def execute(items: list[InputFile | InputProblem], options: RunOptions) -> int:
+def execute(
+    items: list[InputFile | InputProblem],
+    options: RunOptions,
+    as_json: bool = False,
+    preview: bool | None = None,
+) -> int:
     """Run a batch with the view that suits stdout; print the summary; the exit status.
 
     The first Ctrl-C stops sending audio, lets every running task finish its current sentence
@@ -396,8 +404,13 @@ def execute(items: list[InputFile | InputProblem], options: RunOptions) -> int:
     is a valid file and the run resumes where it stopped when started again.
     """
     control = new_control(options)
-    interactive = sys.stdout.isatty()
-    console = Console(stderr=False) if interactive else Console(width=160, no_color=True)
+    interactive = sys.stdout.isatty() and not as_json
+    if as_json:
+        console = Console(stderr=True, width=160)  # stdout holds JSON lines only
+    elif interactive:
+        console = Console(stderr=False)
+    else:
+        console = Console(width=160, no_color=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def on_interrupt(_signal: int, _frame: object) -> None:
@@ -417,8 +430,14 @@ def execute(items: list[InputFile | InputProblem], options: RunOptions) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     results: list[InputResult]
+    json_view = JsonLinesView(sys.stdout) if as_json else None
     try:
-        if interactive:
+        if json_view is not None:
+            results = run_batch(items, options, _both(json_view, report_failure), control)
+        elif interactive and (preview if preview is not None else len(items) == 1):
+            with PreviewView(console, options.targets) as preview_view:
+                results = run_batch(items, options, _both(preview_view, report_failure), control)
+        elif interactive:
             with ProgressView(console, len(items)) as view:
                 results = run_batch(items, options, _both(view, report_failure), control)
         else:
@@ -427,6 +446,12 @@ def execute(items: list[InputFile | InputProblem], options: RunOptions) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     print_summary(console, results)
+    if json_view is not None:
+        json_view.summary(
+            done=sum(r.status is Status.DONE for r in results),
+            failed=sum(r.status is Status.FAILED for r in results),
+            skipped=sum(r.status is Status.SKIPPED for r in results),
+        )
     if control.fatal_error is not None:
         errors.print(
             "subtitler: error: the service refused the API key (invalid key): check "
@@ -434,7 +459,8 @@ def execute(items: list[InputFile | InputProblem], options: RunOptions) -> int:
             markup=False,
         )
         return EXIT_USAGE
-    if control.stop.is_set():
+    interrupted = [item for item in items if isinstance(item, InputFile) and not item.live]
+    if control.stop.is_set() and interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if any(r.status is Status.FAILED for r in results) else EXIT_OK
 

@@ -78,6 +78,11 @@ class CueWritten:
     cues: tuple[Cue, ...]
     revised: Cue | None = None
     tracks: tuple[Path, ...] = field(default=())
+    begin_ms: int = 0
+    """The sentence's speech, on the media timeline."""
+    end_ms: int = 0
+    latency_ms: float | None = None
+    """From the moment the end of this sentence's audio was sent to its cue being on disk."""
 
 
 @dataclass(frozen=True)

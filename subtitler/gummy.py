@@ -55,6 +55,7 @@ class Word:
 class Partial:
     """The sentence being spoken, as recognised so far (may still change)."""
 
+    generation: int
     target: str
     sentence_id: int
     begin_ms: int
@@ -65,8 +66,9 @@ class Partial:
 
 @dataclass(frozen=True)
 class Sentence:
-    """A sentence-final result: transcript and translation, times in ms of the task's stream."""
+    """A sentence-final result: transcript and translation, times in ms of the input's stream."""
 
+    generation: int
     target: str
     sentence_id: int
     begin_ms: int
@@ -80,6 +82,7 @@ class Sentence:
 class TaskEnded:
     """The task is over: `error` is None when the service finished it normally."""
 
+    generation: int
     target: str
     error: ServiceError | None
     request_id: str
@@ -127,10 +130,13 @@ class GummyTask(TranslationRecognizerCallback):
         sink: Callable[[GummyEvent], None],
         subject: str = "",
         time_offset_ms: int = 0,
+        generation: int = 0,
     ) -> None:
         self.settings = settings
         self.target = target
         self.time_offset_ms = time_offset_ms
+        self.generation = generation
+        """Which of an input's successive tasks for this target this is (resumes, rollovers)."""
         """Added to every time the service reports: where this task's audio starts in the
         input's stream (not 0 after a resume)."""
         self._sink = sink
@@ -226,6 +232,7 @@ class GummyTask(TranslationRecognizerCallback):
         if transcription is not None and not transcription.is_sentence_end:
             self._sink(
                 Partial(
+                    generation=self.generation,
                     target=self.target,
                     sentence_id=int(transcription.sentence_id),
                     begin_ms=int(transcription.begin_time or 0) + self.time_offset_ms,
@@ -275,7 +282,16 @@ class GummyTask(TranslationRecognizerCallback):
         begin_ms, end_ms, transcript, words = self._pairing.transcripts.pop(sentence_id)
         translation = self._pairing.translations.pop(sentence_id)
         self._sink(
-            Sentence(self.target, sentence_id, begin_ms, end_ms, transcript, translation, words)
+            Sentence(
+                self.generation,
+                self.target,
+                sentence_id,
+                begin_ms,
+                end_ms,
+                transcript,
+                translation,
+                words,
+            )
         )
 
     def _report_end(self) -> None:
@@ -286,9 +302,21 @@ class GummyTask(TranslationRecognizerCallback):
         # A transcription whose translation never came is still a sentence (text only).
         for sentence_id in sorted(self._pairing.transcripts):
             begin_ms, end_ms, transcript, words = self._pairing.transcripts.pop(sentence_id)
-            self._sink(Sentence(self.target, sentence_id, begin_ms, end_ms, transcript, "", words))
+            self._sink(
+                Sentence(
+                    self.generation,
+                    self.target,
+                    sentence_id,
+                    begin_ms,
+                    end_ms,
+                    transcript,
+                    "",
+                    words,
+                )
+            )
         self._sink(
             TaskEnded(
+                generation=self.generation,
                 target=self.target,
                 error=self._error,
                 request_id=str(self._recognizer.get_last_request_id()),

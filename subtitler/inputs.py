@@ -9,8 +9,11 @@ PATH alone; the rest of the batch goes on.
 from __future__ import annotations
 
 import os
+import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 MEDIA_EXTENSIONS = frozenset(
     {
@@ -59,16 +62,64 @@ MEDIA_EXTENSIONS = frozenset(
 )
 
 
+LIVE_SCHEMES = frozenset({"http", "https", "rtmp", "rtmps", "rtsp", "srt", "udp", "rtp", "tcp"})
+STDIN = "-"
+
+
 @dataclass(frozen=True)
 class InputFile:
-    """One media file to subtitle; `relative_dir` mirrors its folder under `--out-dir`."""
+    """One input to subtitle: a media file (`relative_dir` mirrors its folder under
+    `--out-dir`), or a live stream (`live_source` is what ffmpeg opens: a URL, `pipe:0`, or a
+    capture device with its `input_format`); a live input's `path` only names its tracks."""
 
     path: Path
     relative_dir: Path
+    live_source: str | None = None
+    input_format: str | None = None
+    label_text: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.live_source is not None
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.label_text if self.label_text is not None else self.path.name
+
+    @property
+    def label(self) -> str:
+        """How messages name this input: its path, URL, `stdin` or device."""
+        return self.label_text if self.label_text is not None else str(self.path)
+
+
+def is_live_url(text: str) -> bool:
+    return "://" in text and urlparse(text).scheme.lower() in LIVE_SCHEMES
+
+
+def live_input(spec: str, input_format: str | None = None) -> InputFile:
+    """A live input: a URL, `-` (stdin) or a device (`input_format` set). Its tracks are named
+    after it plus the start time, in the current folder or under `--out-dir`."""
+    if input_format is not None:
+        label, source = f"{input_format}:{spec}", spec
+        base = f"{input_format}-{spec}"
+    elif spec == STDIN:
+        label, source, base = "stdin", "pipe:0", "stdin"
+    else:
+        parsed = urlparse(spec)
+        label, source = spec, spec
+        base = Path(parsed.path).stem or parsed.hostname or "stream"
+    safe = re.sub(r"[^\w.-]+", "_", base).strip("._") or "stream"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return InputFile(Path(f"{safe}-{stamp}.live"), Path(), source, input_format, label)
+
+
+def parse_device(spec: str) -> InputFile:
+    """`pulse:default`, `alsa:hw:0`, `avfoundation::0`, `dshow:audio=Mic`: ffmpeg's input
+    format, a colon, then the device as that format names it."""
+    input_format, separator, device = spec.partition(":")
+    if not separator or not input_format or not device:
+        raise ValueError(f"{spec!r} is not FORMAT:DEVICE (e.g. pulse:default, alsa:hw:0)")
+    return live_input(device, input_format)
 
 
 @dataclass(frozen=True)
@@ -87,8 +138,9 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def discover(paths: list[Path]) -> list[InputFile | InputProblem]:
-    """Files given directly are taken whatever their extension; folders by extension."""
+def discover(paths: list[Path | str]) -> list[InputFile | InputProblem]:
+    """Files given directly are taken whatever their extension; folders by extension; URLs
+    and `-` (stdin) become live inputs."""
     found: list[InputFile | InputProblem] = []
     seen: set[str] = set()
 
@@ -99,7 +151,11 @@ def discover(paths: list[Path]) -> list[InputFile | InputProblem]:
         seen.add(key)
         found.append(InputFile(path=path, relative_dir=relative_dir))
 
-    for given in paths:
+    for spec in paths:
+        if isinstance(spec, str) and (spec == STDIN or is_live_url(spec)):
+            found.append(live_input(spec))
+            continue
+        given = Path(spec)
         if not given.exists():
             reason = "broken symbolic link" if given.is_symlink() else "no such file or folder"
             found.append(InputProblem(given, reason))

@@ -207,13 +207,26 @@ class PcmDecoder:
     """
 
     def __init__(
-        self, path: Path, audio_stream: int = 0, start_ms: int = 0, frame_bytes: int = FRAME_BYTES
+        self,
+        path: Path,
+        audio_stream: int = 0,
+        start_ms: int = 0,
+        frame_bytes: int = FRAME_BYTES,
+        live_source: str | None = None,
+        input_format: str | None = None,
+        label: str | None = None,
     ) -> None:
         self.path = path
+        self.label = label or str(path)
         self.frame_bytes = frame_bytes
-        input_options = {"ss": f"{start_ms / 1000:.3f}"} if start_ms > 0 else {}
+        self.reads_stdin = live_source == "pipe:0"
+        input_options: dict[str, str] = {"ss": f"{start_ms / 1000:.3f}"} if start_ms > 0 else {}
+        if input_format is not None:
+            input_options["format"] = input_format
+        source = live_source if live_source is not None else media_source(path)
+        self.source = source
         self.command = (
-            ffmpeg.input(media_source(path), **input_options)
+            ffmpeg.input(source, **input_options)
             .output(
                 "pipe:",
                 format="s16le",
@@ -234,13 +247,13 @@ class PcmDecoder:
         try:
             process = subprocess.Popen(
                 self.command,
-                stdin=subprocess.DEVNULL,
+                stdin=None if self.reads_stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=child_environment(),
             )
         except OSError as error:
-            raise MediaError(str(self.path), f"ffmpeg could not be run: {error}") from error
+            raise MediaError(self.label, f"ffmpeg could not be run: {error}") from error
         self._process = process
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
@@ -255,10 +268,14 @@ class PcmDecoder:
             process.wait()  # end of output: let ffmpeg exit by itself and report its status
         finally:
             self.close()
-        if process.returncode != 0 and not self._stopped_early:
+        log_text = self._stderr.decode("utf-8", "replace").strip()
+        # ffmpeg may exit 0 having decoded nothing (a non-seekable MP4 on a pipe): its own
+        # error lines are then the reason.
+        failed = process.returncode != 0 or (self.bytes_read == 0 and bool(log_text))
+        if failed and not self._stopped_early:
             log = self._stderr.decode("utf-8", "replace")
-            reason = _first_error_line(log, media_source(self.path))
-            raise MediaError(str(self.path), f"decoding failed ({reason})")
+            reason = _first_error_line(log, self.source)
+            raise MediaError(self.label, f"decoding failed ({reason})")
 
     _stopped_early = False
 

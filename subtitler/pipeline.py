@@ -18,6 +18,7 @@ import queue
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from subtitler.events import (
 )
 from subtitler.gummy import GummyEvent, GummySettings, GummyTask, Partial, Sentence, TaskEnded
 from subtitler.inputs import InputFile
-from subtitler.media import BYTES_PER_MS, FRAME_BYTES, PcmDecoder, probe
+from subtitler.media import BYTES_PER_MS, FRAME_BYTES, MediaInfo, PcmDecoder, probe
 from subtitler.rules import CueRules
 from subtitler.slots import TaskSlots
 from subtitler.tracks import Layout, TrackPlan, plan_tracks
@@ -65,6 +66,9 @@ class RunOptions:
     """Retryable failures (drops, internal errors) tolerated per task before the input fails."""
     retry_delay_s: float = 0.5
     """First backoff; doubled after each failure (capped at 30 s), with jitter."""
+    rollover_after_ms: int | None = 30 * 60 * 1000
+    """A task that has streamed this long is replaced by a new one at the next pause between
+    sentences (the service caps a task's length; live inputs run for hours)."""
 
 
 @dataclass
@@ -122,8 +126,13 @@ class _Target:
     progress: resume_state.TargetProgress
     task: GummyTask | None = None
     task_start_ms: int = 0
+    generation: int = 0
     holds_slot: bool = False
-    ended: threading.Event = field(default_factory=threading.Event)
+    ended: dict[int, threading.Event] = field(default_factory=dict)
+    """Per task generation: set once the writer has applied every result of that task."""
+    retired: dict[int, int] = field(default_factory=dict)
+    """Rolled-over task generations -> their sentences ending after this stream ms are dropped."""
+    rollovers: int = 0
     failures: int = 0
     throttled: int = 0
     retry_at: float = 0.0
@@ -162,6 +171,15 @@ class _Input:
         self.results: queue.SimpleQueue[GummyEvent | None] = queue.SimpleQueue()
         self.output_error: OutputError | None = None
         self.sent_bytes = 0
+        self.sent_at: deque[tuple[int, float]] = deque(maxlen=6000)
+        """(stream ms sent up to, monotonic time): when each part of the audio went out."""
+
+    def latency_ms(self, stream_ms: int) -> float | None:
+        """How long ago the audio up to `stream_ms` was sent (end of speech -> now)."""
+        for position_ms, sent_s in list(self.sent_at):
+            if position_ms >= stream_ms:
+                return round((time.monotonic() - sent_s) * 1000, 1)
+        return None
 
 
 def subtitle_input(
@@ -196,8 +214,9 @@ def subtitle_input(
         )
 
     try:
-        previous = None if options.overwrite else resume_state.load(state_file)
-        if previous is None and not options.overwrite:
+        fresh = options.overwrite or item.live  # a live stream cannot be resumed by seeking
+        previous = None if fresh else resume_state.load(state_file)
+        if previous is None and not fresh:
             existing = [path for path in all_paths if path.exists()]
             if existing:
                 reason = f"tracks exist ({existing[0].name}); --overwrite replaces them"
@@ -208,12 +227,17 @@ def subtitle_input(
                 "an unfinished run with other options is here; "
                 "run it again with those options, or use --overwrite",
             )
-        info = probe(item.path, options.audio_stream)
+        info = (
+            MediaInfo(item.path, None, (), 0)
+            if item.live
+            else probe(item.path, options.audio_stream)
+        )
         state = previous or resume_state.InputState(
             item.path.name, settings, {t: resume_state.TargetProgress() for t in options.targets}
         )
         _make_folder(folder)
-        resume_state.save(state_file, state)
+        if not item.live:
+            resume_state.save(state_file, state)
         targets = []
         for plan in plans:
             progress = state.targets[plan.target]
@@ -228,7 +252,7 @@ def subtitle_input(
         return ended(Status.FAILED, f"{folder}: {error.strerror or error}")
 
     run = _Input(item, options, control, emit, info.start_offset_ms, state_file, state, targets)
-    emit(InputStarted(item.path, item.name, info.duration_ms, all_paths))
+    emit(InputStarted(item.path, item.label, info.duration_ms, all_paths))
     writer = threading.Thread(
         target=_write_results, args=(run,), name=f"writer:{item.name}", daemon=True
     )
@@ -248,7 +272,10 @@ def subtitle_input(
     if run.output_error:
         errors.append(run.output_error)
     errors += [t.error for t in targets if t.error is not None]
-    complete = not errors and not control.halted and all(t.done for t in targets)
+    # A live input ends when it ends, or at Ctrl-C: then it is complete, not interrupted.
+    stopped_live = item.live and control.stop.is_set() and not control.fatal.is_set()
+    finished = all(t.done for t in targets) or stopped_live
+    complete = not errors and finished and (stopped_live or not control.halted)
     try:
         for target in targets:
             for track in target.plan.tracks:
@@ -260,7 +287,7 @@ def subtitle_input(
         complete = False
     if not complete and not errors:
         cause = "the API key was refused" if control.fatal.is_set() else "interrupted"
-        errors.append(SubtitlerError(str(item.path), f"{cause}; run again to resume"))
+        errors.append(SubtitlerError(item.label, f"{cause}; run again to resume"))
     return InputResult(
         path=item.path,
         status=Status.DONE if complete else Status.FAILED,
@@ -300,14 +327,22 @@ def _stream(run: _Input) -> None:
             return
     # Resume points are stream times; ffmpeg seeks on the media timeline (late audio: + offset).
     seek_ms = start_ms + run.offset_ms if start_ms > 0 else 0
-    decoder = PcmDecoder(run.item.path, options.audio_stream, start_ms=seek_ms)
+    decoder = PcmDecoder(
+        run.item.path,
+        options.audio_stream,
+        start_ms=seek_ms,
+        live_source=run.item.live_source,
+        input_format=run.item.input_format,
+        label=run.item.label,
+    )
     position_ms = start_ms
     next_progress_ms = position_ms + PROGRESS_EVERY_MS
     paced_from_s, paced_from_ms = time.monotonic(), position_ms
     try:
         for frame in decoder:
-            if options.speed is not None:
-                due_s = paced_from_s + (position_ms - paced_from_ms) / 1000 / options.speed
+            speed = 1.0 if run.item.live else options.speed  # live inputs go at 1x
+            if speed is not None:
+                due_s = paced_from_s + (position_ms - paced_from_ms) / 1000 / speed
                 delay_s = due_s - time.monotonic()
                 if delay_s > 0:
                     time.sleep(delay_s)  # pacing the stream, not waiting for an event
@@ -316,6 +351,7 @@ def _stream(run: _Input) -> None:
                 _feed(run, target, frame, position_ms, history)
             position_ms += len(frame) // BYTES_PER_MS
             run.sent_bytes += len(frame)
+            run.sent_at.append((position_ms, time.monotonic()))
             while not control.halted and _all_waiting(run):
                 _wait_for_retry(run, history)
             if control.halted or run.output_error or all(t.done for t in run.targets):
@@ -348,6 +384,36 @@ def _feed(run: _Input, target: _Target, frame: bytes, position_ms: int, history:
     piece = frame[max(0, target.task_start_ms - position_ms) * BYTES_PER_MS :]
     if not task.send(piece):
         _on_failure(run, target)
+        return
+    limit = run.options.rollover_after_ms
+    if limit is not None and frame_end_ms - target.task_start_ms >= limit:
+        _roll_over(run, target, history, frame_end_ms)
+
+
+def _roll_over(run: _Input, target: _Target, history: _History, sent_end_ms: int) -> None:
+    """Replace a long-running task before the service's cap on task length.
+
+    The old task gets no more audio and is finished; its last sentences that ended within an
+    end-of-sentence silence of where its audio stopped may have been cut short by the stop, so
+    they are dropped. A new task starts after the last sentence kept, replaying the PCM since
+    then: nothing lost, nothing said twice, the timeline unchanged.
+    """
+    task = target.task
+    if task is None:
+        return
+    margin_ms = (run.options.gummy.max_end_silence_ms or 700) + 300
+    target.retired[task.generation] = sent_end_ms - margin_ms
+    task.finish()
+    target.ended[task.generation].wait(timeout=30)
+    target.rollovers += 1
+    with run.lock:
+        cutoff_ms = max(target.progress.resume_ms, history.start_ms)
+    _start_task(run, target, cutoff_ms, blocking=False)  # keeps the old task's slot
+    replay = history.since(cutoff_ms)
+    for offset in range(0, len(replay), FRAME_BYTES):
+        if target.task is None or not target.task.send(replay[offset : offset + FRAME_BYTES]):
+            _on_failure(run, target)
+            return
 
 
 def _finish_all(run: _Input, history: _History) -> None:
@@ -399,13 +465,15 @@ def _start_task(run: _Input, target: _Target, start_ms: int, blocking: bool) -> 
         if not run.control.slots.acquire(run.control.stop):
             return False
         target.holds_slot = True
-    target.ended = threading.Event()
+    target.generation += 1
+    target.ended[target.generation] = threading.Event()
     target.task = GummyTask(
         run.options.gummy,
         target.target,
         run.results.put,
-        str(run.item.path),
+        run.item.label,
         time_offset_ms=start_ms,
+        generation=target.generation,
     )
     target.task_start_ms = start_ms
     target.waiting = False
@@ -434,7 +502,7 @@ def _end_task(run: _Input, target: _Target) -> None:
     if task is None:
         return
     task.finish()
-    target.ended.wait(timeout=30)  # the writer has applied every result of this task
+    target.ended[task.generation].wait(timeout=30)  # the writer applied all its results
     target.task = None
     if target.holds_slot:
         run.control.slots.release()
@@ -485,19 +553,26 @@ def _write_results(run: _Input) -> None:
         if result is None:
             return
         target = run.by_name[result.target]
+        cutoff_ms = target.retired.get(result.generation)
         if isinstance(result, Partial):
-            run.emit(
-                PartialText(
-                    run.item.path,
-                    result.target,
-                    result.sentence_id,
-                    result.transcript,
-                    result.translation,
+            if cutoff_ms is None:
+                run.emit(
+                    PartialText(
+                        run.item.path,
+                        result.target,
+                        result.sentence_id,
+                        result.transcript,
+                        result.translation,
+                    )
                 )
-            )
         elif isinstance(result, Sentence):
+            if cutoff_ms is not None and result.end_ms > cutoff_ms:
+                continue  # cut short by a rollover: the next task says it again, whole
             _write_sentence(run, target, result)
         elif isinstance(result, TaskEnded):
+            if cutoff_ms is not None:
+                target.ended[result.generation].set()
+                continue
             if result.error is None or target.metrics is None:
                 target.metrics = TaskMetrics(
                     result.target,
@@ -505,7 +580,7 @@ def _write_results(run: _Input) -> None:
                     result.first_package_delay_ms,
                     result.last_package_delay_ms,
                 )
-            target.ended.set()
+            target.ended[result.generation].set()
 
 
 def _write_sentence(run: _Input, target: _Target, sentence: Sentence) -> None:
@@ -529,7 +604,8 @@ def _write_sentence(run: _Input, target: _Target, sentence: Sentence) -> None:
     if update.replaced is None and not update.added:
         return
     try:
-        resume_state.save(run.state_file, run.state)
+        if not run.item.live:
+            resume_state.save(run.state_file, run.state)
         for track in target.plan.tracks:
             track.apply(update)
     except OutputError as error:
@@ -546,6 +622,9 @@ def _write_sentence(run: _Input, target: _Target, sentence: Sentence) -> None:
             update.added,
             update.replaced,
             target.plan.paths,
+            laid_out.begin_ms,
+            laid_out.end_ms,
+            run.latency_ms(sentence.end_ms),
         )
     )
 

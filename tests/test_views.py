@@ -57,6 +57,7 @@ def test_progress_view_shows_each_running_file_with_its_latest_line() -> None:
     console.print(view.render())
     screen = console.export_text()
     assert "film.mkv" in screen and "0:30/1:05" in screen and "1 sentences" in screen
+    assert "eta " in screen
     assert "你好。  |  Hello." in screen
     assert "running 1  queued 2  done 0  failed 0" in screen
     view(InputEnded(DONE))

@@ -52,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="inject at most N drop/fail faults in all (default: every task)",
     )
     parser.add_argument(
+        "--max-task-ms",
+        type=int,
+        metavar="MS",
+        help="fail a task that sends more than MS of audio (a cap on task length)",
+    )
+    parser.add_argument(
         "--fault-seed",
         type=int,
         metavar="N",
@@ -103,6 +109,7 @@ def config_from_arguments(arguments: argparse.Namespace) -> EmulatorConfig:
         fail_after_audio_ms=arguments.fail_after_ms,
         faults_max=arguments.faults_max,
         fault_seed=arguments.fault_seed,
+        max_task_audio_ms=arguments.max_task_ms,
         split_final_translation=arguments.split_final_translation,
         idle_timeout_s=arguments.idle_timeout_s,
         vad=VadOptions(threshold_db=arguments.vad_threshold_db),

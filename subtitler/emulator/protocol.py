@@ -66,6 +66,9 @@ class EmulatorConfig:
     """Send a sentence's final transcription and its final translations in two events."""
     partial_interval_ms: int = 200
     """Audio between two partial results of a growing sentence."""
+    max_task_audio_ms: int | None = None
+    """A cap on a task's length: more audio than this fails the task (clients must roll over
+    to a new task before it)."""
     idle_timeout_s: float = 23.0
     """No audio for this long fails the task, as the service does after 23 s."""
     vad: VadOptions = field(default_factory=VadOptions)
@@ -498,6 +501,14 @@ class ConnectionProtocol:
             actions.append(DropConnection())
         elif fail_at is not None and received_ms >= fail_at and self.faults.take():
             actions.extend(self._fail(INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE))
+        elif (
+            self.config.max_task_audio_ms is not None
+            and received_ms > self.config.max_task_audio_ms
+        ):
+            cap_s = self.config.max_task_audio_ms / 1000
+            actions.extend(
+                self._fail(INVALID_PARAMETER, f"Task audio exceeds the maximum of {cap_s:g} s.")
+            )
         return actions
 
     def idle_timeout(self) -> list[Action]:

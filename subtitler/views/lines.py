@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from subtitler.events import CueWritten, Event, InputEnded, InputStarted, Status
+from subtitler.views.labels import short_label
 
 
 class LinesView:
@@ -25,7 +26,7 @@ class LinesView:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, InputStarted):
-            self._labels[event.path] = event.label
+            self._labels[event.path] = short_label(event.label)
             self._print(f"[{event.label}] Started")
         elif isinstance(event, CueWritten):
             tag = self._tag(event.path, event.target)

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from subtitler.events import AudioProgress, CueWritten, Event, InputEnded, InputStarted, Status
+from subtitler.views.labels import short_label
 
 
 @dataclass
@@ -54,7 +55,7 @@ class ProgressView:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, InputStarted):
-            self.running[event.path] = _Running(event.label, event.duration_ms)
+            self.running[event.path] = _Running(short_label(event.label), event.duration_ms)
         elif isinstance(event, AudioProgress) and event.path in self.running:
             self.running[event.path].sent_ms = event.sent_ms
         elif isinstance(event, CueWritten) and event.path in self.running:
@@ -83,7 +84,7 @@ class ProgressView:
                 ProgressBar(total=total, completed=min(state.sent_ms, total), width=30),
                 Text(
                     f"{_clock(state.sent_ms)}/{_clock(total)}  {state.sentences} sentences  "
-                    f"{elapsed:4.0f}s",
+                    f"elapsed {_clock(int(elapsed * 1000))}  eta {_eta(state, total, elapsed)}",
                     style="cyan",
                 ),
             )
@@ -106,6 +107,14 @@ class ProgressView:
             style="bold",
         )
         return Group(grid, footer)
+
+
+def _eta(state: _Running, total_ms: int, elapsed_s: float) -> str:
+    """Time left at the pace so far; unknown for live inputs and before any audio went out."""
+    if state.duration_ms is None or state.sent_ms <= 0 or elapsed_s <= 0:
+        return "--:--"
+    rate = state.sent_ms / elapsed_s  # audio ms per second of wall time
+    return _clock(int(max(0, total_ms - state.sent_ms) / rate * 1000))
 
 
 def _clock(ms: int) -> str:

@@ -1,0 +1,154 @@
+"""`--json`: one JSON object per line on stdout for every event, and nothing else there.
+
+The schema is `subtitler/events.schema.json` (JSON Schema 2020-12), documented in the README.
+Every object has `event` (its type), `at` (Unix time, seconds) and `input` (the path, URL,
+`stdin` or device it is about). Strings are JSON-escaped by `json.dumps`, so any parser reads
+every line (quotes, newlines and non-ASCII text included).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from subtitler.cues import Cue
+from subtitler.events import (
+    AudioProgress,
+    CueWritten,
+    Event,
+    InputEnded,
+    InputStarted,
+    PartialText,
+    Status,
+)
+
+SCHEMA_VERSION = 1
+
+
+def _cue(cue: Cue) -> dict[str, Any]:
+    return {
+        "begin_ms": cue.begin_ms,
+        "end_ms": cue.end_ms,
+        "texts": [{"language": t.language, "lines": list(t.lines)} for t in cue.texts if t.lines],
+    }
+
+
+def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
+    """The JSON objects of one event (a finished sentence gives a `sentence` and its `cue`s)."""
+    base: dict[str, Any] = {"at": round(time.time(), 3), "input": label}
+    if isinstance(event, InputStarted):
+        return [
+            {
+                "event": "started",
+                **base,
+                "duration_ms": event.duration_ms,
+                "tracks": [str(p) for p in event.tracks],
+            }
+        ]
+    if isinstance(event, AudioProgress):
+        return [{"event": "progress", **base, "sent_ms": event.sent_ms}]
+    if isinstance(event, PartialText):
+        return [
+            {
+                "event": "partial",
+                **base,
+                "target": event.target,
+                "sentence_id": event.sentence_id,
+                "transcript": event.transcript,
+                "translation": event.translation,
+            }
+        ]
+    if isinstance(event, CueWritten):
+        objects = [
+            {
+                "event": "sentence",
+                **base,
+                "target": event.target,
+                "sentence_id": event.sentence_id,
+                "begin_ms": event.begin_ms,
+                "end_ms": event.end_ms,
+                "transcript": event.transcript,
+                "translation": event.translation,
+            }
+        ]
+        tracks = [str(p) for p in event.tracks]
+        if event.revised is not None:
+            objects.append(
+                {
+                    "event": "cue",
+                    **base,
+                    "target": event.target,
+                    "revised": True,
+                    **_cue(event.revised),
+                    "tracks": tracks,
+                }
+            )
+        for cue in event.cues:
+            objects.append(
+                {
+                    "event": "cue",
+                    **base,
+                    "target": event.target,
+                    "revised": False,
+                    **_cue(cue),
+                    "tracks": tracks,
+                }
+            )
+        return objects
+    if isinstance(event, InputEnded):
+        result = event.result
+        if result.status is Status.DONE:
+            return [
+                {
+                    "event": "finished",
+                    **base,
+                    "sentences": result.sentences,
+                    "audio_ms": result.audio_ms,
+                    "wall_s": round(result.wall_s, 3),
+                    "resumes": result.resumes,
+                    "tasks": [
+                        {
+                            "target": t.target,
+                            "request_id": t.request_id,
+                            "first_package_delay_ms": t.first_package_delay_ms,
+                            "last_package_delay_ms": t.last_package_delay_ms,
+                        }
+                        for t in result.tasks
+                    ],
+                    "tracks": [str(p) for p in result.tracks],
+                }
+            ]
+        kind = "failed" if result.status is Status.FAILED else "skipped"
+        return [{"event": kind, **base, "reason": result.reason}]
+    return []
+
+
+class JsonLinesView:
+    """Writes every event as JSON lines; flushes after each so a pipeline sees it at once."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._labels: dict[Path, str] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, InputStarted):
+            self._labels[event.path] = event.label
+        path = event.result.path if isinstance(event, InputEnded) else event.path
+        label = self._labels.get(path, str(path))
+        for obj in event_objects(event, label):
+            self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.stream.flush()
+
+    def summary(self, done: int, failed: int, skipped: int) -> None:
+        obj = {
+            "event": "summary",
+            "at": round(time.time(), 3),
+            "done": done,
+            "failed": failed,
+            "skipped": skipped,
+            "version": SCHEMA_VERSION,
+        }
+        self.stream.write(json.dumps(obj) + "\n")
+        self.stream.flush()
