@@ -83,6 +83,8 @@ class CueWritten:
     end_ms: int = 0
     latency_ms: float | None = None
     """From the moment the end of this sentence's audio was sent to its cue being on disk."""
+    write_ms: float | None = None
+    """From the service's final result reaching the SDK callback to the cue being on disk."""
 
 
 @dataclass(frozen=True)

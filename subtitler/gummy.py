@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,8 @@ class Sentence:
     transcript: str
     translation: str
     words: tuple[Word, ...]
+    received_s: float = 0.0
+    """time.monotonic() when the SDK delivered the final result (for the write latency)."""
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,7 @@ class GummyTask(TranslationRecognizerCallback):
                 transcript,
                 translation,
                 words,
+                time.monotonic(),
             )
         )
 
@@ -312,6 +316,7 @@ class GummyTask(TranslationRecognizerCallback):
                     transcript,
                     "",
                     words,
+                    time.monotonic(),
                 )
             )
         self._sink(

@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,7 +154,7 @@ class _Input:
         control: BatchControl,
         emit: Callable[[Event], None],
         offset_ms: int,
-        state_file: Path,
+        journal: resume_state.Journal,
         state: resume_state.InputState,
         targets: list[_Target],
     ) -> None:
@@ -163,7 +163,7 @@ class _Input:
         self.control = control
         self.emit = emit
         self.offset_ms = offset_ms
-        self.state_file = state_file
+        self.journal = journal
         self.state = state
         self.targets = targets
         self.by_name = {t.target: t for t in targets}
@@ -171,6 +171,8 @@ class _Input:
         self.results: queue.SimpleQueue[GummyEvent | None] = queue.SimpleQueue()
         self.output_error: OutputError | None = None
         self.sent_bytes = 0
+        self.position_ms = 0
+        """Stream time up to which audio has been sent."""
         self.sent_at: deque[tuple[int, float]] = deque(maxlen=6000)
         """(stream ms sent up to, monotonic time): when each part of the audio went out."""
 
@@ -236,11 +238,12 @@ def subtitle_input(
             item.path.name, settings, {t: resume_state.TargetProgress() for t in options.targets}
         )
         _make_folder(folder)
+        journal = resume_state.Journal(state_file)
         if not item.live:
-            resume_state.save(state_file, state)
+            journal.begin(state, resumed=previous is not None)
         targets = []
         for plan in plans:
-            progress = state.targets[plan.target]
+            progress = state.targets.setdefault(plan.target, resume_state.TargetProgress())
             layout = CueLayout(options.rules, source, plan.target)
             layout.resume_after(progress.cues[-1] if progress.cues else None)
             for track in plan.tracks:
@@ -251,7 +254,7 @@ def subtitle_input(
     except OSError as error:
         return ended(Status.FAILED, f"{folder}: {error.strerror or error}")
 
-    run = _Input(item, options, control, emit, info.start_offset_ms, state_file, state, targets)
+    run = _Input(item, options, control, emit, info.start_offset_ms, journal, state, targets)
     emit(InputStarted(item.path, item.label, info.duration_ms, all_paths))
     writer = threading.Thread(
         target=_write_results, args=(run,), name=f"writer:{item.name}", daemon=True
@@ -263,6 +266,13 @@ def subtitle_input(
     except MediaError as error:
         decode_error = error
     finally:
+        if control.halted and not item.live:
+            # Stopped mid-file (Ctrl-C): a sentence the stop cut short is not written now;
+            # the resumed run recognises it whole, from the last finished sentence.
+            margin_ms = (options.gummy.max_end_silence_ms or 700) + 300
+            for target in targets:
+                if target.task is not None:
+                    target.retired[target.task.generation] = run.position_ms - margin_ms
         for target in targets:
             _end_task(run, target)
         run.results.put(None)
@@ -281,7 +291,7 @@ def subtitle_input(
             for track in target.plan.tracks:
                 track.finish()
         if complete:
-            resume_state.remove(state_file)
+            journal.remove()
     except OutputError as error:
         errors.append(error)
         complete = False
@@ -336,11 +346,12 @@ def _stream(run: _Input) -> None:
         label=run.item.label,
     )
     position_ms = start_ms
+    run.position_ms = start_ms
     next_progress_ms = position_ms + PROGRESS_EVERY_MS
     paced_from_s, paced_from_ms = time.monotonic(), position_ms
+    speed = 1.0 if run.item.live else options.speed  # live inputs go at 1x
     try:
-        for frame in decoder:
-            speed = 1.0 if run.item.live else options.speed  # live inputs go at 1x
+        for frame in _grouped(decoder, frames_per_send(speed)):
             if speed is not None:
                 due_s = paced_from_s + (position_ms - paced_from_ms) / 1000 / speed
                 delay_s = due_s - time.monotonic()
@@ -351,6 +362,7 @@ def _stream(run: _Input) -> None:
                 _feed(run, target, frame, position_ms, history)
             position_ms += len(frame) // BYTES_PER_MS
             run.sent_bytes += len(frame)
+            run.position_ms = position_ms
             run.sent_at.append((position_ms, time.monotonic()))
             while not control.halted and _all_waiting(run):
                 _wait_for_retry(run, history)
@@ -366,6 +378,28 @@ def _stream(run: _Input) -> None:
         decoder.close()
     run.emit(AudioProgress(run.item.path, position_ms))
     _finish_all(run, history)
+
+
+def frames_per_send(speed: float | None) -> int:
+    """100 ms frames are grouped into one send when the audio goes faster than real time:
+    5 (500 ms, 16 000 bytes, inside the service's advised 1 to 16 KB) above 2x. Each send costs
+    the SDK a queue round and a new timer thread, and the service a message; at 1x the 100 ms
+    frames stay single so results come as early as the speech allows."""
+    return 1 if speed is not None and speed <= 2 else 5
+
+
+def _grouped(frames: Iterable[bytes], count: int) -> Iterator[bytes]:
+    if count == 1:
+        yield from frames
+        return
+    group = bytearray()
+    for index, frame in enumerate(frames, start=1):
+        group += frame
+        if index % count == 0:
+            yield bytes(group)
+            group.clear()
+    if group:
+        yield bytes(group)
 
 
 def _feed(run: _Input, target: _Target, frame: bytes, position_ms: int, history: _History) -> None:
@@ -605,7 +639,7 @@ def _write_sentence(run: _Input, target: _Target, sentence: Sentence) -> None:
         return
     try:
         if not run.item.live:
-            resume_state.save(run.state_file, run.state)
+            run.journal.append(target.target, target.progress, update.replaced, update.added)
         for track in target.plan.tracks:
             track.apply(update)
     except OutputError as error:
@@ -625,6 +659,9 @@ def _write_sentence(run: _Input, target: _Target, sentence: Sentence) -> None:
             laid_out.begin_ms,
             laid_out.end_ms,
             run.latency_ms(sentence.end_ms),
+            round((time.monotonic() - sentence.received_s) * 1000, 3)
+            if sentence.received_s
+            else None,
         )
     )
 

@@ -1,10 +1,13 @@
-"""Resume state: a small JSON file beside an input's tracks while the input is unfinished.
+"""Resume state: a small JSON-lines journal beside an input's tracks while it is unfinished.
 
-It holds, per target language, the cues written so far and the point of the stream after the
-last finished sentence. It is written (atomically) *before* the tracks on every update, so after
-a crash at any point, SIGKILL included, the next run rebuilds every track from it and carries on
-from that point: nothing is lost, nothing is written twice. It is removed when the input is
-complete. It never holds the API key.
+The first line names the source and the options that must match for a resume; each further
+line is one update of one target language: the cue it replaced and the cues it added, and the
+point of the stream after the last finished sentence. A line is appended (one `write`) *before*
+the tracks are written, so after a crash at any point, SIGKILL included, the next run rebuilds
+every track from the journal and carries on from its last resume point: nothing is lost, nothing
+is written twice (a torn last line is an update that did not happen: its sentence is recognised
+again). Appending keeps the cost of an update small however long the input. The journal is
+removed when the input is complete. It never holds the API key.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from typing import Any
 from subtitler.cues import Cue, CueText
 from subtitler.errors import OutputError
 
-VERSION = 1
-SUFFIX = ".subtitler-state.json"
+VERSION = 2
+SUFFIX = ".subtitler-state.jsonl"
 
 
 def state_path(folder: Path, stem: str) -> Path:
-    """Hidden, beside the tracks: `.<stem>.subtitler-state.json`."""
+    """Hidden, beside the tracks: `.<stem>.subtitler-state.jsonl`."""
     return folder / f".{stem}{SUFFIX}"
 
 
@@ -42,40 +45,52 @@ class InputState:
     """What must match for a resume: targets, layout, languages, audio stream."""
     targets: dict[str, TargetProgress]
 
-    def to_json(self) -> str:
-        document = {
-            "version": VERSION,
-            "source": self.source,
-            "settings": self.settings,
-            "targets": {
-                target: {
-                    "resume_ms": progress.resume_ms,
-                    "cues": [_cue_to_json(cue) for cue in progress.cues],
-                }
-                for target, progress in self.targets.items()
-            },
-        }
-        return json.dumps(document, ensure_ascii=False, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> InputState:
-        document = json.loads(text)
-        if document.get("version") != VERSION:
-            raise ValueError(f"unknown state version {document.get('version')!r}")
-        return cls(
-            source=str(document["source"]),
-            settings=dict(document["settings"]),
-            targets={
-                str(target): TargetProgress(
-                    int(progress["resume_ms"]), [_cue_from_json(c) for c in progress["cues"]]
-                )
-                for target, progress in document["targets"].items()
-            },
+    def header(self) -> str:
+        return json.dumps(
+            {"version": VERSION, "source": self.source, "settings": self.settings},
+            ensure_ascii=False,
         )
 
 
+def update_line(target: str, resume_ms: int, replaced: Cue | None, added: tuple[Cue, ...]) -> str:
+    return json.dumps(
+        {
+            "target": target,
+            "resume_ms": resume_ms,
+            "replaced": _cue_to_json(replaced) if replaced is not None else None,
+            "added": [_cue_to_json(cue) for cue in added],
+        },
+        ensure_ascii=False,
+    )
+
+
+def parse(text: str) -> InputState:
+    """Replay a journal; a torn or damaged last line is ignored (that update did not happen)."""
+    lines = text.splitlines()
+    header = json.loads(lines[0])
+    if header.get("version") != VERSION:
+        raise ValueError(f"unknown state version {header.get('version')!r}")
+    state = InputState(str(header["source"]), dict(header["settings"]), {})
+    for number, line in enumerate(lines[1:], start=2):
+        try:
+            update = json.loads(line)
+            progress = state.targets.setdefault(str(update["target"]), TargetProgress())
+            replaced = update["replaced"]
+            added = [_cue_from_json(cue) for cue in update["added"]]
+            replacement = _cue_from_json(replaced) if replaced is not None else None
+        except (ValueError, KeyError, TypeError) as error:
+            if number == len(lines):
+                break  # torn by a crash mid-append
+            raise ValueError(f"line {number}: {error}") from error
+        if replacement is not None and progress.cues:
+            progress.cues[-1] = replacement
+        progress.cues.extend(added)
+        progress.resume_ms = int(update["resume_ms"])
+    return state
+
+
 def load(path: Path) -> InputState | None:
-    """The state, or None when there is none (a corrupt one raises OutputError: never guess)."""
+    """The state, or None when there is none (a damaged one raises OutputError: never guess)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
@@ -83,29 +98,52 @@ def load(path: Path) -> InputState | None:
     except OSError as error:
         raise OutputError(str(path), f"cannot read resume state ({error.strerror})") from error
     try:
-        return InputState.from_json(text)
-    except (ValueError, KeyError, TypeError) as error:
+        return parse(text)
+    except (ValueError, KeyError, TypeError, IndexError) as error:
         raise OutputError(
             str(path), f"resume state is damaged ({error}); delete it or use --overwrite"
         ) from error
 
 
-def save(path: Path, state: InputState) -> None:
-    temporary = path.with_name(path.name + ".part")
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(state.to_json())
-        os.replace(temporary, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-        reason = error.strerror.lower() if error.strerror else str(error)
-        raise OutputError(str(path), reason) from error
+class Journal:
+    """Appends updates to an input's state file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def begin(self, state: InputState, resumed: bool) -> None:
+        """A fresh journal (header only, written atomically), or carry on with the old one."""
+        if resumed:
+            return
+        temporary = self.path.with_name(self.path.name + ".part")
+        try:
+            temporary.write_text(state.header() + "\n", encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            raise OutputError(str(self.path), _reason(error)) from error
+
+    def append(
+        self, target: str, progress: TargetProgress, replaced: Cue | None, added: tuple[Cue, ...]
+    ) -> None:
+        line = (update_line(target, progress.resume_ms, replaced, added) + "\n").encode("utf-8")
+        try:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
+                os.write(descriptor, line)
+            finally:
+                os.close(descriptor)
+        except OSError as error:
+            raise OutputError(str(self.path), _reason(error)) from error
+
+    def remove(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
 
 
-def remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+def _reason(error: OSError) -> str:
+    return error.strerror.lower() if error.strerror else str(error)
 
 
 def _cue_to_json(cue: Cue) -> dict[str, Any]:

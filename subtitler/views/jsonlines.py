@@ -71,6 +71,8 @@ def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
                 "end_ms": event.end_ms,
                 "transcript": event.transcript,
                 "translation": event.translation,
+                "latency_ms": event.latency_ms,
+                "write_ms": event.write_ms,
             }
         ]
         tracks = [str(p) for p in event.tracks]

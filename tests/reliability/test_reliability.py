@@ -158,7 +158,7 @@ def test_dropped_connections_at_random_points_in_20_files_lose_and_repeat_nothin
     assert resumed == 20
     assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
     assert figures.written == figures.expected
-    assert not list((tmp_path / "media").glob(".*subtitler-state.json"))
+    assert not list((tmp_path / "media").glob(".*subtitler-state.jsonl"))
 
 
 def test_internal_errors_mid_stream_are_resumed_too(
@@ -219,7 +219,7 @@ def test_retries_are_bounded_then_the_file_fails_keeping_its_cues(
     assert "connection to the service was lost (gave up after 2 retries)" in err
     cues = pysrt.open(str(tmp_path / "zh_news.und-en.srt"), error_handling=pysrt.ERROR_RAISE)
     assert len(cues) >= 2, "every cue finished before the failures is kept"
-    assert (tmp_path / ".zh_news.subtitler-state.json").exists(), "kept to resume later"
+    assert (tmp_path / ".zh_news.subtitler-state.jsonl").exists(), "kept to resume later"
     assert server.server.faults_injected == 3
 
 
@@ -296,7 +296,7 @@ def test_sigkill_at_a_random_point_then_rerun_finishes_the_job(
     assert process.returncode == -signal.SIGKILL
     assert code == 0, err
     assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
-    assert not list((tmp_path / "media").glob(".*subtitler-state.json"))
+    assert not list((tmp_path / "media").glob(".*subtitler-state.jsonl"))
 
 
 def test_ctrl_c_flushes_valid_tracks_and_the_rerun_resumes(
@@ -321,7 +321,7 @@ def test_ctrl_c_flushes_valid_tracks_and_the_rerun_resumes(
         track = media.with_name(f"{media.stem}.und-en.srt")
         written += len(pysrt.open(str(track), error_handling=pysrt.ERROR_RAISE))
     assert written == announced, "every finished sentence is in the tracks"
-    assert len(list((tmp_path / "media").glob(".*subtitler-state.json"))) == 2
+    assert len(list((tmp_path / "media").glob(".*subtitler-state.jsonl"))) == 2
     code, _, err = finish(cli(*arguments))
     figures = Figures()
     audit(files, figures)

@@ -1,0 +1,492 @@
+"""Measure subtitler against the ffmpeg floor and the public sample's way, in one run.
+
+    python -m benchmarks.run                       # the full run (a few minutes here)
+    python -m benchmarks.run --files 2 --seconds 4 --scale 1,2 --scale-seconds 3   # smoke
+
+Against the local Gummy emulator (zero latency, run as its own process, its CPU reported apart),
+on generated speech-like media (syllable-like noise bursts with pauses, AAC in M4A):
+
+1. floor:     ffmpeg alone decoding each file to 16 kHz mono PCM into /dev/null
+2. sample:    the public sample's way (`benchmarks/sample_way.py`): a process per file from a
+              pool, 3200-byte frames every 10 ms through the SDK
+3. subtitler: `subtitler run --speed max` with the same concurrency
+4. scale:     subtitler at 1x with 1, 8, 32, 128 files at once: lag and cost per file
+
+CPU is user+system time of every process involved (children and grandchildren, from rusage);
+peak memory is the largest sum of PSS (proportional set size: shared libraries counted once)
+over the process tree, sampled every 50 ms.
+Prints a table and writes it as JSON (--out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from subtitler.media import ffmpeg_executable
+
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --- media ---
+
+
+def speech_like(seconds: float, seed: int, rate_hz: int = 48000) -> np.ndarray:
+    """Sentences of syllable-like bursts (voiced buzz plus noise under a smooth envelope)
+    separated by pauses longer than Gummy's end-of-sentence silence."""
+    rng = np.random.default_rng(seed)
+    total = int(seconds * rate_hz)
+    signal = np.zeros(total)
+    cursor = int(rate_hz * rng.uniform(0.3, 0.8))
+    while cursor < total - rate_hz:
+        sentence_end = min(total - rate_hz // 2, cursor + int(rate_hz * rng.uniform(1.5, 4.0)))
+        while cursor < sentence_end:
+            length = int(rate_hz * rng.uniform(0.08, 0.25))
+            t = np.arange(length) / rate_hz
+            pitch = rng.uniform(100, 220)
+            voiced = sum(np.sin(2 * np.pi * pitch * k * t) / k for k in range(1, 6))
+            burst = (0.6 * voiced + 0.4 * rng.normal(0, 1, length)) * np.hanning(length)
+            end = min(total, cursor + length)
+            signal[cursor:end] += 6000 * burst[: end - cursor]
+            cursor = end + int(rate_hz * rng.uniform(0.02, 0.12))
+        cursor += int(rate_hz * rng.uniform(0.9, 1.6))
+    return signal
+
+
+def make_media(folder: Path, count: int, seconds: float, first_seed: int = 1) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(count):
+        wav = folder / f"speech_{index:03d}.wav"
+        samples = np.clip(speech_like(seconds, first_seed + index), -32768, 32767).astype("<i2")
+        with wave.open(str(wav), "wb") as handle:
+            handle.setnchannels(2)
+            handle.setsampwidth(2)
+            handle.setframerate(48000)
+            handle.writeframes(np.repeat(samples, 2).tobytes())
+        media = wav.with_suffix(".m4a")
+        subprocess.run(
+            [
+                ffmpeg_executable(),
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(wav),
+                "-c:a",
+                "aac",
+                "-b:a",
+                "96k",
+                str(media),
+            ],
+            check=True,
+        )
+        wav.unlink()
+        paths.append(media)
+    return paths
+
+
+# --- measuring processes ---
+
+
+class TreeMemory:
+    """Samples the summed RSS of a process and all its descendants."""
+
+    def __init__(self, root_pid: int) -> None:
+        self.root_pid = root_pid
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_bytes = max(self.peak_bytes, tree_rss(self.root_pid))
+
+
+def tree_rss(root_pid: int) -> int:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+    members = {root_pid}
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in members and pid not in members:
+                members.add(pid)
+                changed = True
+    total = 0
+    for pid in members:
+        total += proportional_bytes(pid)
+    return total
+
+
+def proportional_bytes(pid: int) -> int:
+    """PSS: the process's private memory plus its share of memory it shares (libraries mapped
+    by many ffmpeg or Python processes are counted once in all, not once per process)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * PAGE_BYTES
+    except OSError:
+        return 0
+
+
+def process_cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        stat = handle.read()
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+@dataclass
+class Measured:
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    stdout: str = field(repr=False)
+    returncode: int = 0
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run a command to its end: wall time, CPU of it and every descendant, peak tree memory."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    with TreeMemory(process.pid) as memory:
+        stdout, _ = process.communicate()
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(wall, cpu, memory.peak_bytes / 2**20, stdout, process.returncode)
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+# --- the run ---
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=8, help="files for the side-by-side (8)")
+    parser.add_argument("--seconds", type=float, default=120, help="length of each file (120)")
+    parser.add_argument("--jobs", type=int, default=0, help="concurrency (default: --files)")
+    parser.add_argument("--scale", default="1,8,32,128", help="concurrent files at 1x")
+    parser.add_argument("--scale-seconds", type=float, default=30, help="their length (30)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
+    arguments = parser.parse_args(argv)
+    jobs = arguments.jobs or arguments.files
+    scale = [int(n) for n in arguments.scale.split(",") if n.strip()]
+    ffmpeg = ffmpeg_executable()
+    env = {k: v for k, v in os.environ.items() if k != "DASHSCOPE_WEBSOCKET_BASE_URL"}
+    env.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+    with tempfile.TemporaryDirectory(prefix="subtitler-bench-") as temporary:
+        work = Path(temporary)
+        files = make_media(work / "media", arguments.files, arguments.seconds)
+        audio_hours = arguments.files * arguments.seconds / 3600
+        emulator = subprocess.Popen(
+            [sys.executable, "-m", "subtitler", "emulator"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert emulator.stdout is not None
+        url = emulator.stdout.readline().strip()
+        results: dict[str, Any] = {
+            "machine": {
+                "cores": os.cpu_count(),
+                "python": sys.version.split()[0],
+                "ffmpeg": ffmpeg,
+            },
+            "files": arguments.files,
+            "seconds_per_file": arguments.seconds,
+            "jobs": jobs,
+        }
+        try:
+            # 1. the floor
+            floor_cpu = 0.0
+            started = time.monotonic()
+            peak = 0.0
+            for path in files:
+                run = measure(
+                    [
+                        ffmpeg,
+                        "-v",
+                        "error",
+                        "-nostdin",
+                        "-i",
+                        str(path),
+                        "-ac",
+                        "1",
+                        "-ar",
+                        "16000",
+                        "-f",
+                        "s16le",
+                        "-y",
+                        "/dev/null",
+                    ]
+                )
+                floor_cpu += run.cpu_s
+                peak = max(peak, run.peak_rss_mb)
+            results["floor"] = {
+                "wall_s": time.monotonic() - started,
+                "cpu_s": floor_cpu,
+                "cpu_s_per_audio_hour": floor_cpu / audio_hours,
+                "peak_rss_mb": peak,
+            }
+
+            # 2. the public sample's way
+            emulator_before = process_cpu_s(emulator.pid)
+            sample = measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.sample_way",
+                    "--endpoint",
+                    url,
+                    "--jobs",
+                    str(jobs),
+                    "--ffmpeg",
+                    ffmpeg,
+                    *map(str, files),
+                ],
+                env,
+            )
+            sample_rows = [json.loads(line) for line in sample.stdout.splitlines() if line]
+            results["sample"] = {
+                "wall_s": sample.wall_s,
+                "cpu_s": sample.cpu_s,
+                "cpu_s_per_audio_hour": sample.cpu_s / audio_hours,
+                "peak_rss_mb": sample.peak_rss_mb,
+                "peak_rss_mb_per_file": sample.peak_rss_mb / jobs,
+                "finals": sum(r["finals"] for r in sample_rows),
+                "first_package_delay_ms_median": statistics.median(
+                    r["first_package_delay_ms"] for r in sample_rows
+                ),
+                "emulator_cpu_s": process_cpu_s(emulator.pid) - emulator_before,
+            }
+
+            # 3. subtitler, same files and concurrency, as fast as it goes
+            emulator_before = process_cpu_s(emulator.pid)
+            ours = measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "subtitler",
+                    "run",
+                    str(work / "media"),
+                    "-t",
+                    "en",
+                    "--speed",
+                    "max",
+                    "--jobs",
+                    str(jobs),
+                    "--json",
+                    "--overwrite",
+                    "--out-dir",
+                    str(work / "out"),
+                    "--endpoint",
+                    url,
+                ],
+                env,
+            )
+            events = [json.loads(line) for line in ours.stdout.splitlines() if line]
+            sentences = [e for e in events if e["event"] == "sentence"]
+            finished = [e for e in events if e["event"] == "finished"]
+            writes = [e["write_ms"] for e in sentences if e["write_ms"] is not None]
+            firsts = [
+                t["first_package_delay_ms"]
+                for e in finished
+                for t in e["tasks"]
+                if t["first_package_delay_ms"] is not None
+            ]
+            results["subtitler"] = {
+                "wall_s": ours.wall_s,
+                "cpu_s": ours.cpu_s,
+                "cpu_s_per_audio_hour": ours.cpu_s / audio_hours,
+                "peak_rss_mb": ours.peak_rss_mb,
+                "peak_rss_mb_per_file": ours.peak_rss_mb / jobs,
+                "finals": len(sentences),
+                "files_done": len(finished),
+                "cue_write_ms_p50": percentile(writes, 0.5),
+                "cue_write_ms_p99": percentile(writes, 0.99),
+                "first_package_delay_ms_median": statistics.median(firsts) if firsts else None,
+                "emulator_cpu_s": process_cpu_s(emulator.pid) - emulator_before,
+            }
+            ours_row, floor_row, sample_row = (
+                results["subtitler"],
+                results["floor"],
+                results["sample"],
+            )
+            results["ratios"] = {
+                "cpu_vs_floor": ours_row["cpu_s"] / floor_row["cpu_s"],
+                "cpu_sample_vs_subtitler": sample_row["cpu_s"] / ours_row["cpu_s"],
+                "memory_sample_vs_subtitler": sample_row["peak_rss_mb"] / ours_row["peak_rss_mb"],
+                "first_package_delay_overhead_ms": (
+                    ours_row["first_package_delay_ms_median"]
+                    - sample_row["first_package_delay_ms_median"]
+                    if ours_row["first_package_delay_ms_median"] is not None
+                    else None
+                ),
+            }
+
+            # 4. scale at 1x
+            base = make_media(work / "scale-base", 4, arguments.scale_seconds, first_seed=100)
+            results["scale"] = []
+            for count in scale:
+                folder = work / f"scale-{count}"
+                folder.mkdir()
+                for index in range(count):
+                    shutil.copy(base[index % len(base)], folder / f"s{index:03d}.m4a")
+                emulator_before = process_cpu_s(emulator.pid)
+                run = measure(
+                    [
+                        sys.executable,
+                        "-m",
+                        "subtitler",
+                        "run",
+                        str(folder),
+                        "-t",
+                        "en",
+                        "--speed",
+                        "1",
+                        "--jobs",
+                        str(count),
+                        "--json",
+                        "--out-dir",
+                        str(work / f"scale-out-{count}"),
+                        "--endpoint",
+                        url,
+                    ],
+                    env,
+                )
+                events = [json.loads(line) for line in run.stdout.splitlines() if line]
+                finished = [e for e in events if e["event"] == "finished"]
+                lags = [e["wall_s"] - e["audio_ms"] / 1000 for e in finished]
+                latencies = [
+                    e["latency_ms"]
+                    for e in events
+                    if e["event"] == "sentence" and e["latency_ms"] is not None
+                ]
+                results["scale"].append(
+                    {
+                        "files": count,
+                        "audio_s_each": arguments.scale_seconds,
+                        "files_done": len(finished),
+                        "wall_s": run.wall_s,
+                        "lag_s_max": max(lags) if lags else None,
+                        "lag_s_mean": statistics.mean(lags) if lags else None,
+                        "speech_end_to_cue_ms_p99": percentile(latencies, 0.99),
+                        "cpu_s": run.cpu_s,
+                        "cpu_s_per_file": run.cpu_s / count,
+                        "cpu_share_of_realtime": run.cpu_s / arguments.scale_seconds,
+                        "peak_rss_mb": run.peak_rss_mb,
+                        "peak_rss_mb_per_file": run.peak_rss_mb / count,
+                        "emulator_cpu_s": process_cpu_s(emulator.pid) - emulator_before,
+                    }
+                )
+        finally:
+            emulator.terminate()
+            emulator.wait()
+
+    arguments.out.parent.mkdir(parents=True, exist_ok=True)
+    arguments.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(render_table(results))
+    print(f"\nJSON: {arguments.out}")
+    return 0
+
+
+def _f(value: Any, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def render_table(results: dict[str, Any]) -> str:
+    lines = [
+        f"{results['files']} files x {results['seconds_per_file']:.0f} s, concurrency "
+        f"{results['jobs']}, {results['machine']['cores']} cores",
+        "",
+        "| way | wall s | CPU s | CPU s / audio h | peak MB | MB / file | emulator CPU s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in ("floor", "sample", "subtitler"):
+        row = results[name]
+        lines.append(
+            f"| {name} | {_f(row['wall_s'])} | {_f(row['cpu_s'], 2)} | "
+            f"{_f(row['cpu_s_per_audio_hour'])} | {_f(row['peak_rss_mb'])} | "
+            f"{_f(row.get('peak_rss_mb_per_file'))} | {_f(row.get('emulator_cpu_s'), 2)} |"
+        )
+    ratios = results["ratios"]
+    ours = results["subtitler"]
+    lines += [
+        "",
+        f"subtitler CPU vs floor: {ratios['cpu_vs_floor']:.2f}x; sample CPU vs subtitler: "
+        f"{ratios['cpu_sample_vs_subtitler']:.2f}x; sample memory vs subtitler: "
+        f"{ratios['memory_sample_vs_subtitler']:.2f}x",
+        f"cue durable after the final result: p50 {_f(ours['cue_write_ms_p50'], 2)} ms, "
+        f"p99 {_f(ours['cue_write_ms_p99'], 2)} ms; first package delay: subtitler "
+        f"{_f(ours['first_package_delay_ms_median'])} ms, sample "
+        f"{_f(results['sample']['first_package_delay_ms_median'])} ms (medians)",
+        "",
+        "| files at 1x | done | wall s | max lag s | speech end -> cue p99 ms | CPU s / file "
+        "| CPU share of 1 core | peak MB | MB / file | emulator CPU s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["scale"]:
+        lines.append(
+            f"| {row['files']} | {row['files_done']} | {_f(row['wall_s'])} | "
+            f"{_f(row['lag_s_max'], 2)} | {_f(row['speech_end_to_cue_ms_p99'])} | "
+            f"{_f(row['cpu_s_per_file'], 3)} | {_f(row['cpu_share_of_realtime'], 2)} | "
+            f"{_f(row['peak_rss_mb'])} | {_f(row['peak_rss_mb_per_file'], 1)} | "
+            f"{_f(row['emulator_cpu_s'], 2)} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The benchmark in miniature (seconds), so it cannot rot: every figure is produced.
+
+No timing is asserted here: speed is measured by `python -m benchmarks.run`, not tested.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_smoke_run_produces_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--files",
+            "2",
+            "--seconds",
+            "5",
+            "--scale",
+            "1,2",
+            "--scale-seconds",
+            "3",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    for way in ("floor", "sample", "subtitler"):
+        assert figures[way]["cpu_s"] > 0 and figures[way]["peak_rss_mb"] > 0
+        assert figures[way]["cpu_s_per_audio_hour"] > 0
+    assert figures["subtitler"]["files_done"] == 2
+    assert figures["subtitler"]["finals"] == figures["sample"]["finals"] > 0
+    assert figures["subtitler"]["cue_write_ms_p99"] is not None
+    assert set(figures["ratios"]) >= {
+        "cpu_vs_floor",
+        "cpu_sample_vs_subtitler",
+        "memory_sample_vs_subtitler",
+    }
+    assert [row["files"] for row in figures["scale"]] == [1, 2]
+    assert all(row["files_done"] == row["files"] for row in figures["scale"])
+    assert "| subtitler |" in result.stdout
