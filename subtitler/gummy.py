@@ -284,18 +284,27 @@ class GummyTask(TranslationRecognizerCallback):
             return
         begin_ms, end_ms, transcript, words = self._pairing.transcripts.pop(sentence_id)
         translation = self._pairing.translations.pop(sentence_id)
-        self._sink(
-            Sentence(
-                self.generation,
-                self.target,
-                sentence_id,
-                begin_ms,
-                end_ms,
-                transcript,
-                translation,
-                words,
-                time.monotonic(),
-            )
+        self._sink(self._sentence(sentence_id, begin_ms, end_ms, transcript, translation, words))
+
+    def _sentence(
+        self,
+        sentence_id: int,
+        begin_ms: int,
+        end_ms: int,
+        transcript: str,
+        translation: str,
+        words: tuple[Word, ...],
+    ) -> Sentence:
+        return Sentence(
+            self.generation,
+            self.target,
+            sentence_id,
+            begin_ms,
+            end_ms,
+            transcript,
+            translation,
+            words,
+            time.monotonic(),
         )
 
     def _report_end(self) -> None:
@@ -306,19 +315,7 @@ class GummyTask(TranslationRecognizerCallback):
         # A transcription whose translation never came is still a sentence (text only).
         for sentence_id in sorted(self._pairing.transcripts):
             begin_ms, end_ms, transcript, words = self._pairing.transcripts.pop(sentence_id)
-            self._sink(
-                Sentence(
-                    self.generation,
-                    self.target,
-                    sentence_id,
-                    begin_ms,
-                    end_ms,
-                    transcript,
-                    "",
-                    words,
-                    time.monotonic(),
-                )
-            )
+            self._sink(self._sentence(sentence_id, begin_ms, end_ms, transcript, "", words))
         self._sink(
             TaskEnded(
                 generation=self.generation,

@@ -443,11 +443,7 @@ def _roll_over(run: _Input, target: _Target, history: _History, sent_end_ms: int
     with run.lock:
         cutoff_ms = max(target.progress.resume_ms, history.start_ms)
     _start_task(run, target, cutoff_ms, blocking=False)  # keeps the old task's slot
-    replay = history.since(cutoff_ms)
-    for offset in range(0, len(replay), FRAME_BYTES):
-        if target.task is None or not target.task.send(replay[offset : offset + FRAME_BYTES]):
-            _on_failure(run, target)
-            return
+    _replay(run, target, history, cutoff_ms)
 
 
 def _finish_all(run: _Input, history: _History) -> None:
@@ -521,11 +517,14 @@ def _restart(run: _Input, target: _Target, history: _History) -> None:
         resume_ms = max(target.progress.resume_ms, history.start_ms)
     target.resumes += 1
     _start_task(run, target, resume_ms, blocking=False)
-    replay = history.since(resume_ms)
-    task = target.task
-    assert task is not None
+    _replay(run, target, history, resume_ms)
+
+
+def _replay(run: _Input, target: _Target, history: _History, from_ms: int) -> None:
+    """Send a new task the audio kept since `from_ms`, in frames the service accepts."""
+    replay = history.since(from_ms)
     for offset in range(0, len(replay), FRAME_BYTES):
-        if not task.send(replay[offset : offset + FRAME_BYTES]):
+        if target.task is None or not target.task.send(replay[offset : offset + FRAME_BYTES]):
             _on_failure(run, target)
             return
 
