@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from types import TracebackType
 
 from rich.console import Console, Group, RenderableType
-from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -20,12 +18,13 @@ from rich.text import Text
 from subtitler.cues import srt_timestamp
 from subtitler.events import AudioProgress, CueWritten, Event, InputEnded, InputStarted, PartialText
 from subtitler.views.labels import short_label
+from subtitler.views.live import LiveView
 
 PARTIAL_MARK = "⋯ "
 SHOWN_CUES = 6
 
 
-class PreviewView:
+class PreviewView(LiveView):
     def __init__(self, console: Console, targets: tuple[str, ...]) -> None:
         self.console = console
         self.targets = targets
@@ -38,25 +37,8 @@ class PreviewView:
         self.partial: tuple[str, str] = ("", "")
         self.finished: deque[tuple[int, int, str, str]] = deque(maxlen=SHOWN_CUES)
         self.outcome = ""
-        self._live = Live(
-            console=console,
-            screen=True,
-            refresh_per_second=10,
-            get_renderable=self.render,
-            redirect_stderr=False,
-        )
-
-    def __enter__(self) -> PreviewView:
-        self._live.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._live.__exit__(kind, value, traceback)
+        # last: Live asks for a first rendering of the state set above
+        super().__init__(console, refresh_per_second=10, screen=True, redirect_stderr=False)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, InputStarted):

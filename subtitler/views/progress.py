@@ -5,16 +5,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from rich.console import Console, Group, RenderableType
-from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
 from subtitler.events import AudioProgress, CueWritten, Event, InputEnded, InputStarted, Status
 from subtitler.views.labels import short_label
+from subtitler.views.live import LiveView
 
 
 @dataclass
@@ -27,7 +26,7 @@ class _Running:
     latest: tuple[str, str] = ("", "")
 
 
-class ProgressView:
+class ProgressView(LiveView):
     """Renders from state at most 4 times a second; events only update the state."""
 
     def __init__(self, console: Console, total_inputs: int) -> None:
@@ -37,21 +36,8 @@ class ProgressView:
         self.finished = 0
         self.failed = 0
         self.skipped = 0
-        self._live = Live(
-            console=console, refresh_per_second=4, transient=True, get_renderable=self.render
-        )
-
-    def __enter__(self) -> ProgressView:
-        self._live.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._live.__exit__(kind, value, traceback)
+        # last: Live asks for a first rendering of the state set above
+        super().__init__(console, refresh_per_second=4, transient=True)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, InputStarted):
