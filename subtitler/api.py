@@ -67,7 +67,7 @@ def subtitle(
     """Subtitle one file, URL or `-` (stdin), yielding events as they happen; the last one is
     `InputEnded` with the result. Tracks are written as with `subtitler run`."""
     settings = make_options(targets, **options)  # type: ignore[arg-type]
-    items = discover([source if isinstance(source, str) and _not_a_file(source) else Path(source)])
+    items = discover([source])  # a URL or "-" becomes a live input, anything else a path
     events: queue.SimpleQueue[Event] = queue.SimpleQueue()
     control = new_control(settings)
     worker = threading.Thread(
@@ -93,9 +93,5 @@ def run(
 ) -> list[InputResult]:
     """Subtitle files, folders and URLs like `subtitler run`; one result per input."""
     settings = make_options(targets, **options)  # type: ignore[arg-type]
-    items = discover([p if isinstance(p, str) and _not_a_file(p) else Path(p) for p in paths])
+    items = discover(list(paths))
     return run_batch(items, settings, on_event or (lambda _event: None))
-
-
-def _not_a_file(text: str) -> bool:
-    return text == "-" or "://" in text
