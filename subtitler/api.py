@@ -1,79 +1,49 @@
-"""The Python API: the CLI is a thin layer over these two functions.
+"""The Python API: the CLI is a thin layer over these functions.
 
 `subtitle()` runs one input and yields its typed events while it works (the same events as
-`--json`); `run()` runs a batch and returns one result per input.
+`--json`); `run()` runs a batch and returns one result per input; `run_async()` is `run()` for
+callers that have an event loop already. Options are those of `options.make_options`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from subtitler.batch import new_control, run_batch
-from subtitler.environment import keep_local_off_proxies, resolve_endpoint, resolve_key
+from subtitler.engine.batch import run_batch
+from subtitler.engine.control import RunControl
 from subtitler.events import Event, InputEnded, InputResult
-from subtitler.gummy import GummySettings
 from subtitler.inputs import discover
-from subtitler.languages import check_pairs
-from subtitler.pipeline import DEFAULT_SPEED, RunOptions
-from subtitler.rules import CueRules
-from subtitler.tracks import Layout
-
-
-def make_options(
-    targets: Sequence[str] = ("en",),
-    *,
-    source_language: str | None = None,
-    api_key: str | None = None,
-    endpoint: str | None = None,
-    speed: float | None = DEFAULT_SPEED,
-    jobs: int = 4,
-    out_dir: Path | str | None = None,
-    layout: Layout | str = Layout.BILINGUAL,
-    overwrite: bool = False,
-    audio_stream: int = 0,
-    rules: CueRules | None = None,
-    vocabulary_id: str | None = None,
-) -> RunOptions:
-    """RunOptions from keyword arguments; the key and endpoint default to the environment
-    (DASHSCOPE_API_KEY, DASHSCOPE_WEBSOCKET_BASE_URL). Raises UsageError like the CLI."""
-    chosen = tuple(t.lower() for t in targets)
-    check_pairs(source_language, chosen)
-    url = resolve_endpoint(endpoint)
-    keep_local_off_proxies(url)
-    return RunOptions(
-        targets=chosen,
-        gummy=GummySettings(
-            api_key=api_key or resolve_key(url),
-            endpoint=url,
-            source_language=source_language,
-            vocabulary_id=vocabulary_id,
-        ),
-        speed=speed,
-        jobs=jobs,
-        out_dir=Path(out_dir) if out_dir is not None else None,
-        layout=Layout(layout),
-        overwrite=overwrite,
-        audio_stream=audio_stream,
-        rules=rules or CueRules(),
-    )
+from subtitler.options import make_options
 
 
 def subtitle(
-    source: str | Path, targets: Sequence[str] = ("en",), **options: object
+    source: str | Path, targets: Sequence[str] = ("en",), **options: Any
 ) -> Iterator[Event]:
     """Subtitle one file, URL or `-` (stdin), yielding events as they happen; the last one is
-    `InputEnded` with the result. Tracks are written as with `subtitler run`."""
-    settings = make_options(targets, **options)  # type: ignore[arg-type]
+    `InputEnded` with the result. Tracks are written as with `subtitler run`.
+
+    The run has its own event loop on a worker thread (the reason for the thread: this is a
+    plain iterator); leaving the loop early stops the run the way Ctrl-C does."""
+    settings = make_options(list(targets), **options)
     items = discover([source])  # a URL or "-" becomes a live input, anything else a path
     events: queue.SimpleQueue[Event] = queue.SimpleQueue()
-    control = new_control(settings)
-    worker = threading.Thread(
-        target=run_batch, args=(items, settings, events.put, control), daemon=True
-    )
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def main() -> None:
+        control = RunControl()
+        holder["control"], holder["loop"] = control, asyncio.get_running_loop()
+        ready.set()
+        await run_batch(items, settings, events.put, control)
+
+    worker = threading.Thread(target=asyncio.run, args=(main(),), name="subtitler-run")
     worker.start()
+    ready.wait()
     try:
         while True:
             event = events.get()
@@ -81,17 +51,25 @@ def subtitle(
             if isinstance(event, InputEnded):
                 break
     finally:
-        control.stop.set()  # the caller stopped early: let the task flush and end
+        holder["loop"].call_soon_threadsafe(holder["control"].request_stop)
         worker.join()
+
+
+async def run_async(
+    paths: Sequence[str | Path],
+    targets: Sequence[str] = ("en",),
+    on_event: Callable[[Event], None] | None = None,
+    **options: Any,
+) -> list[InputResult]:
+    settings = make_options(list(targets), **options)
+    return await run_batch(discover(list(paths)), settings, on_event or (lambda _event: None))
 
 
 def run(
     paths: Sequence[str | Path],
     targets: Sequence[str] = ("en",),
     on_event: Callable[[Event], None] | None = None,
-    **options: object,
+    **options: Any,
 ) -> list[InputResult]:
     """Subtitle files, folders and URLs like `subtitler run`; one result per input."""
-    settings = make_options(targets, **options)  # type: ignore[arg-type]
-    items = discover(list(paths))
-    return run_batch(items, settings, on_event or (lambda _event: None))
+    return asyncio.run(run_async(paths, targets, on_event, **options))

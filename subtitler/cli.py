@@ -7,37 +7,26 @@ The only module that prints usage or exits. Exit status: 0 all good, 1 some inpu
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from importlib import resources
+from dataclasses import replace
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from subtitler import __version__
-from subtitler.batch import new_control, run_batch
-from subtitler.environment import (
-    LOCAL_KEY,
-    keep_local_off_proxies,
-    parse_speed,
-    resolve_endpoint,
-    resolve_key,
-)
+from subtitler.environment import keep_local_off_proxies, parse_speed
 from subtitler.errors import SubtitlerError, UsageError
-from subtitler.events import Event, InputEnded, InputResult, Status
-from subtitler.gummy import GummySettings
-from subtitler.inputs import InputFile, InputProblem, discover, parse_device
-from subtitler.languages import check_pairs, parse_targets
-from subtitler.pipeline import DEFAULT_SPEED, RunOptions
+from subtitler.gummy.client import ClientKind
+from subtitler.options import DEFAULT_SPEED, DEFAULTS, Layout, RunOptions, make_options
 from subtitler.rules import CueRules, TimingRules, parse_language_limits
-from subtitler.tracks import Layout
-from subtitler.views.jsonlines import JsonLinesView
-from subtitler.views.lines import LinesView
-from subtitler.views.preview import PreviewView
-from subtitler.views.progress import ProgressView
-from subtitler.views.summary import print_summary
+
+if TYPE_CHECKING:
+    from subtitler.events import Event, InputResult
+    from subtitler.inputs import InputFile, InputProblem
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -53,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"subtitler {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from subtitler.emulator import command as emulator_command
+    from subtitler.emulator import command as emulator_command  # argparse only: light
 
     emulator = commands.add_parser(
         "emulator",
@@ -188,8 +177,6 @@ def rules_from_arguments(arguments: argparse.Namespace) -> CueRules:
     if arguments.max_lines is not None:
         if arguments.max_lines < 1:
             raise UsageError("--max-lines", "must be at least 1")
-        from dataclasses import replace
-
         rules = replace(
             rules,
             languages={
@@ -253,6 +240,31 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         help="silence that ends a sentence, 200..6000 ms (service default 700)",
     )
     run.add_argument(
+        "--client",
+        choices=[kind.value for kind in ClientKind],
+        default=DEFAULTS.client.value,
+        help="native: this project's Gummy client on one event loop (default); sdk: the "
+        "dashscope SDK (a thread per task)",
+    )
+    run.add_argument(
+        "--max-task-rate",
+        type=float,
+        default=DEFAULTS.max_task_rate,
+        metavar="N",
+        help="task submissions per second for the whole run, retries and resumes included "
+        f"(default {DEFAULTS.max_task_rate:g}: the service's limit per account; split it "
+        "between runs sharing a key)",
+    )
+    run.add_argument(
+        "--stall-finish-after",
+        type=float,
+        default=DEFAULTS.stall_finish_s,
+        metavar="S",
+        help="finish a task cleanly when its source sends no audio for S seconds, and start a "
+        f"new one when audio flows again (default {DEFAULTS.stall_finish_s:g}; the service "
+        "ends a task after 23 s without audio)",
+    )
+    run.add_argument(
         "--speed",
         default=str(DEFAULT_SPEED).rstrip("0").rstrip("."),
         metavar="X|max",
@@ -262,9 +274,9 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         "-j",
         "--jobs",
         type=int,
-        default=4,
+        default=DEFAULTS.jobs,
         metavar="N",
-        help="inputs processed at once (default 4)",
+        help=f"inputs processed at once (default {DEFAULTS.jobs})",
     )
     run.add_argument(
         "-o",
@@ -284,7 +296,7 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--retries",
         type=int,
-        default=5,
+        default=DEFAULTS.retries,
         metavar="N",
         help="retryable failures (dropped connection, internal error) tolerated per "
         "task; each resumes from the last finished sentence (default 5)",
@@ -292,7 +304,7 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--retry-delay",
         type=float,
-        default=0.5,
+        default=DEFAULTS.retry_delay_s,
         metavar="S",
         help="first backoff in seconds, doubled each time, with jitter (default 0.5)",
     )
@@ -312,7 +324,7 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--rollover-after",
         type=float,
-        default=1800,
+        default=(DEFAULTS.rollover_after_ms or 0) / 1000,
         metavar="S",
         help="replace a task that has streamed S seconds by a new one at the next pause "
         "between sentences (the service caps task length; default 1800)",
@@ -320,7 +332,7 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--layout",
         choices=[layout.value for layout in Layout],
-        default=Layout.BILINGUAL.value,
+        default=DEFAULTS.layout.value,
         help="bilingual: one track per target, source lines over target lines (default); "
         "separate: one track per language, same cue times; both",
     )
@@ -332,48 +344,35 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
     )
 
 
-def options_from_arguments(
-    arguments: argparse.Namespace, endpoint: str | None, api_key: str
-) -> RunOptions:
-    targets = parse_targets(arguments.target)
-    source = (
-        None if arguments.source_language.lower() == "auto" else arguments.source_language.lower()
-    )
-    check_pairs(source, targets)
-    if arguments.jobs < 1:
-        raise UsageError("--jobs", "must be at least 1")
-    if arguments.audio_stream < 0:
-        raise UsageError("--audio-stream", "must be 0 or more")
-    if not arguments.rollover_after >= 1:
-        raise UsageError("--rollover-after", "must be at least 1 second")
-    if arguments.retries < 0 or not arguments.retry_delay >= 0:
-        raise UsageError("--retries/--retry-delay", "must be 0 or more")
-    silence = arguments.max_end_silence
-    if silence is not None and not 200 <= silence <= 6000:
-        raise UsageError("--max-end-silence", "must be 200..6000 ms")
-    return RunOptions(
-        targets=targets,
-        gummy=GummySettings(
-            api_key=api_key,
-            endpoint=endpoint,
-            source_language=source,
-            vocabulary_id=arguments.vocabulary_id,
-            max_end_silence_ms=silence,
-        ),
+def options_from_arguments(arguments: argparse.Namespace) -> RunOptions:
+    """The run options through the constructor the Python API uses."""
+    from subtitler.languages import parse_targets
+
+    return make_options(
+        parse_targets(arguments.target),
+        source_language=arguments.source_language,
+        endpoint=arguments.endpoint,
+        client=arguments.client,
         speed=parse_speed(arguments.speed),
-        audio_stream=arguments.audio_stream,
-        out_dir=arguments.out_dir,
-        overwrite=arguments.overwrite,
         jobs=arguments.jobs,
-        layout=Layout(arguments.layout),
+        out_dir=arguments.out_dir,
+        layout=arguments.layout,
+        overwrite=arguments.overwrite,
+        audio_stream=arguments.audio_stream,
         rules=rules_from_arguments(arguments),
+        vocabulary_id=arguments.vocabulary_id,
+        max_end_silence_ms=arguments.max_end_silence,
         retries=arguments.retries,
         retry_delay_s=arguments.retry_delay,
-        rollover_after_ms=round(arguments.rollover_after * 1000),
+        rollover_after_s=arguments.rollover_after,
+        max_task_rate=arguments.max_task_rate or None,
+        stall_finish_s=arguments.stall_finish_after,
     )
 
 
 def _run_command(arguments: argparse.Namespace) -> int:
+    from subtitler.inputs import discover, parse_device
+
     if not arguments.paths and not arguments.device:
         raise UsageError("PATH", "give media files, folders, URLs, - (stdin) or --device")
     devices = []
@@ -384,9 +383,9 @@ def _run_command(arguments: argparse.Namespace) -> int:
             raise UsageError("--device", str(error)) from error
     if arguments.paths.count("-") > 1:
         raise UsageError("-", "stdin can be read once")
-    endpoint = resolve_endpoint(arguments.endpoint)
-    options = options_from_arguments(arguments, endpoint, resolve_key(endpoint))
-    keep_local_off_proxies(endpoint)
+    options = options_from_arguments(arguments)
+    if options.client is ClientKind.SDK:
+        keep_local_off_proxies(options.gummy.endpoint)  # the SDK's aiohttp honours proxies
     items = [*discover(arguments.paths), *devices]
     return execute(items, options, as_json=arguments.json, preview=arguments.preview)
 
@@ -403,7 +402,26 @@ def execute(
     and flushes the tracks (a few seconds); a second one exits at once. Either way every track
     is a valid file and the run resumes where it stopped when started again.
     """
-    control = new_control(options)
+    return asyncio.run(_execute(items, options, as_json, preview))
+
+
+async def _execute(
+    items: list[InputFile | InputProblem],
+    options: RunOptions,
+    as_json: bool,
+    preview: bool | None,
+) -> int:
+    from rich.console import Console
+
+    from subtitler.engine.batch import run_batch
+    from subtitler.engine.control import RunControl
+    from subtitler.events import InputEnded, Status
+    from subtitler.inputs import InputFile
+    from subtitler.views.jsonlines import JsonLinesView
+    from subtitler.views.lines import LinesView
+    from subtitler.views.summary import print_summary
+
+    control = RunControl()
     interactive = sys.stdout.isatty() and not as_json
     if as_json:
         console = Console(stderr=True, width=160)  # stdout holds JSON lines only
@@ -413,38 +431,44 @@ def execute(
         console = Console(width=160, no_color=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
-    def on_interrupt(_signal: int, _frame: object) -> None:
-        if control.stop.is_set():
+    def on_interrupt() -> None:
+        if control.stop_requested:
             os._exit(EXIT_INTERRUPTED)
-        control.stop.set()
+        control.request_stop()
         errors.print(
             "subtitler: stopping: finishing the current sentences (Ctrl-C again to quit now)",
             markup=False,
         )
 
     def report_failure(event: Event) -> None:
-        if control.fatal.is_set():
+        if control.fatal_error is not None:
             return  # one message for the whole run, below
         if isinstance(event, InputEnded) and event.result.status is Status.FAILED:
             errors.print(f"subtitler: {event.result.reason}", markup=False)
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, on_interrupt)
     results: list[InputResult]
     json_view = JsonLinesView(sys.stdout) if as_json else None
     try:
         if json_view is not None:
-            results = run_batch(items, options, _both(json_view, report_failure), control)
+            results = await run_batch(items, options, _both(json_view, report_failure), control)
         elif interactive and (preview if preview is not None else len(items) == 1):
+            from subtitler.views.preview import PreviewView
+
             with PreviewView(console, options.targets) as preview_view:
-                results = run_batch(items, options, _both(preview_view, report_failure), control)
+                observe = _both(preview_view, report_failure)
+                results = await run_batch(items, options, observe, control)
         elif interactive:
+            from subtitler.views.progress import ProgressView
+
             with ProgressView(console, len(items)) as view:
-                results = run_batch(items, options, _both(view, report_failure), control)
+                results = await run_batch(items, options, _both(view, report_failure), control)
         else:
             lines = LinesView(sys.stdout, options.targets)
-            results = run_batch(items, options, _both(lines, report_failure), control)
+            results = await run_batch(items, options, _both(lines, report_failure), control)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        loop.remove_signal_handler(signal.SIGINT)
     print_summary(console, results)
     if json_view is not None:
         json_view.summary(
@@ -454,13 +478,13 @@ def execute(
         )
     if control.fatal_error is not None:
         errors.print(
-            "subtitler: error: the service refused the API key (invalid key): check "
-            "DASHSCOPE_API_KEY. Nothing more was sent; run again to resume.",
+            f"subtitler: error: {control.fatal_error.cause}: check DASHSCOPE_API_KEY. "
+            "Nothing more was sent; run again to resume.",
             markup=False,
         )
         return EXIT_USAGE
     interrupted = [item for item in items if isinstance(item, InputFile) and not item.live]
-    if control.stop.is_set() and interrupted:
+    if control.stop_requested and interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if any(r.status is Status.FAILED for r in results) else EXIT_OK
 
@@ -474,7 +498,14 @@ def _both(*observers: Callable[[Event], None]) -> Callable[[Event], None]:
 
 
 def _demo_command(arguments: argparse.Namespace) -> int:
+    from importlib import resources
+
+    from rich.console import Console
+
     from subtitler.emulator.server import BackgroundEmulator
+    from subtitler.environment import LOCAL_KEY
+    from subtitler.inputs import discover
+    from subtitler.languages import check_pairs, parse_targets
 
     targets = parse_targets(arguments.target)
     check_pairs(None, targets)
@@ -492,9 +523,10 @@ def _demo_command(arguments: argparse.Namespace) -> int:
             "audio and knows the bundled samples' sentences; other audio gets placeholder text."
         )
         Console(stderr=True).print(banner, style="bold yellow", highlight=False)
-        options = RunOptions(
-            targets=targets,
-            gummy=GummySettings(api_key=LOCAL_KEY, endpoint=emulator.url),
+        options = make_options(
+            targets,
+            api_key=LOCAL_KEY,
+            endpoint=emulator.url,
             speed=speed,
             out_dir=arguments.out_dir,
             overwrite=True,
@@ -509,6 +541,8 @@ DEMO_SAMPLES = ("zh_news.mp4", "zh_podcast.mp3", "Café 'déjà vu' 北京 #1.m4
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The SDK (--client sdk) logs every failure with a traceback; the tool reports errors itself.
+    logging.getLogger("dashscope").setLevel(logging.CRITICAL)
     parser = build_parser()
     arguments = parser.parse_args(argv)
     try:

@@ -6,12 +6,13 @@ so a user's file name is never read as an option, a protocol or a shell word.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,6 +26,7 @@ BYTES_PER_MS = SAMPLE_RATE_HZ * 2 // 1000
 FRAME_MS = 100
 FRAME_BYTES = FRAME_MS * BYTES_PER_MS
 STDERR_KEEP_BYTES = 64 * 1024
+PROBE_TIMEOUT_S = 120
 
 
 SECRET_VARIABLES = ("DASHSCOPE_API_KEY",)
@@ -75,6 +77,7 @@ _STREAM = re.compile(
 )
 _TITLE = re.compile(r"^\s+title\s*: (.*)$")
 _RATE = re.compile(r"(\d+) Hz")
+_MP4_ON_PIPE = re.compile(r"mov,mp4.*(partial file|moov atom not found)", re.IGNORECASE)
 _FRAMECRC_TB = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.MULTILINE)
 _FRAMECRC_FIRST = re.compile(r"^0,\s*(-?\d+),\s*(-?\d+),", re.MULTILINE)
 
@@ -146,28 +149,69 @@ def _first_error_line(log: str, source: str) -> str:
     return lines[-1].rstrip(".") if lines else "ffmpeg failed"
 
 
-def probe(path: Path, audio_stream: int = 0) -> MediaInfo:
-    """List the file's audio streams and find where the chosen one starts, in one ffmpeg run."""
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise MediaError(str(path), "no such file")
     if path.is_file() and path.stat().st_size == 0:
         raise MediaError(str(path), "empty file (0 bytes)")
     if not os.access(path, os.R_OK):
         raise MediaError(str(path), "not readable (permission denied)")
-    command = (
+
+
+def _probe_command(path: Path, audio_stream: int) -> list[str]:
+    command: list[str] = (
         ffmpeg.input(media_source(path))
         .output("pipe:", format="framecrc", map=f"0:a:{audio_stream}?", **{"frames:a": 1})
         .global_args("-hide_banner", "-nostdin", "-nostats")
         .compile(cmd=ffmpeg_executable())
     )
+    return command
+
+
+def probe(path: Path, audio_stream: int = 0) -> MediaInfo:
+    """List the file's audio streams and find where the chosen one starts, in one ffmpeg run."""
+    _check_file(path)
     try:
         result = subprocess.run(
-            command, capture_output=True, timeout=120, check=False, env=child_environment()
+            _probe_command(path, audio_stream),
+            capture_output=True,
+            timeout=PROBE_TIMEOUT_S,
+            check=False,
+            env=child_environment(),
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise MediaError(str(path), f"ffmpeg could not be run: {error}") from error
-    log = result.stderr.decode("utf-8", "replace")
-    if result.returncode != 0:
+    return _probe_result(path, audio_stream, result.returncode, result.stdout, result.stderr)
+
+
+async def probe_async(path: Path, audio_stream: int = 0) -> MediaInfo:
+    """`probe` as an asyncio subprocess: the event loop goes on while ffmpeg reads the file."""
+    _check_file(path)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *_probe_command(path, audio_stream),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=child_environment(),
+        )
+    except OSError as error:
+        raise MediaError(str(path), f"ffmpeg could not be run: {error}") from error
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), PROBE_TIMEOUT_S)
+    except TimeoutError as error:
+        process.kill()
+        await process.wait()
+        raise MediaError(str(path), "ffmpeg took too long to read the file") from error
+    assert process.returncode is not None
+    return _probe_result(path, audio_stream, process.returncode, stdout, stderr)
+
+
+def _probe_result(
+    path: Path, audio_stream: int, returncode: int, stdout: bytes, stderr: bytes
+) -> MediaInfo:
+    log = stderr.decode("utf-8", "replace")
+    if returncode != 0:
         raise MediaError(
             str(path), f"not readable media ({_first_error_line(log, media_source(path))})"
         )
@@ -184,7 +228,7 @@ def probe(path: Path, audio_stream: int = 0) -> MediaInfo:
         path=path,
         duration_ms=duration_ms,
         audio_streams=streams,
-        start_offset_ms=_first_frame_ms(result.stdout.decode("ascii", "replace")),
+        start_offset_ms=_first_frame_ms(stdout.decode("ascii", "replace")),
     )
 
 
@@ -220,6 +264,7 @@ class PcmDecoder:
         self.label = label or str(path)
         self.frame_bytes = frame_bytes
         self.reads_stdin = live_source == "pipe:0"
+        self.reads_pipe = self.reads_stdin or (live_source or "").startswith("pipe:")
         input_options: dict[str, str] = {"ss": f"{start_ms / 1000:.3f}"} if start_ms > 0 else {}
         if input_format is not None:
             input_options["format"] = input_format
@@ -268,14 +313,27 @@ class PcmDecoder:
             process.wait()  # end of output: let ffmpeg exit by itself and report its status
         finally:
             self.close()
-        log_text = self._stderr.decode("utf-8", "replace").strip()
-        # ffmpeg may exit 0 having decoded nothing (a non-seekable MP4 on a pipe): its own
-        # error lines are then the reason.
-        failed = process.returncode != 0 or (self.bytes_read == 0 and bool(log_text))
-        if failed and not self._stopped_early:
-            log = self._stderr.decode("utf-8", "replace")
-            reason = _first_error_line(log, self.source)
-            raise MediaError(self.label, f"decoding failed ({reason})")
+        failed = self.failure(process.returncode, bytes(self._stderr))
+        if failed is not None:
+            raise failed
+
+    def failure(self, returncode: int, stderr: bytes) -> MediaError | None:
+        """Why the decode failed, in one line, or None. ffmpeg may exit 0 having decoded
+        nothing (a non-seekable MP4 on a pipe): its own error lines are the reason then."""
+        if self._stopped_early:
+            return None
+        log = stderr.decode("utf-8", "replace")
+        if self.reads_pipe and _MP4_ON_PIPE.search(log):
+            return MediaError(
+                self.label,
+                "an MP4 whose index (moov) sits at its end cannot be read from a pipe: send "
+                "MPEG-TS instead (ffmpeg -i IN -c copy -f mpegts -), remux it with "
+                "-movflags +faststart, or give its path",
+            )
+        if returncode == 0 and (self.bytes_read > 0 or not log.strip()):
+            return None
+        reason = _first_error_line(log, self.source)
+        return MediaError(self.label, f"decoding failed ({reason})")
 
     _stopped_early = False
 
@@ -299,3 +357,58 @@ class PcmDecoder:
             if len(self._stderr) < STDERR_KEEP_BYTES:
                 self._stderr.extend(chunk)
         process.stderr.close()
+
+
+class AsyncPcmDecoder(PcmDecoder):
+    """The same decode as an asyncio subprocess: frames are awaited, stderr is drained by a
+    task on the loop, so any number of inputs decode on one thread."""
+
+    async def frames(self) -> AsyncGenerator[bytes, None]:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self.command,
+                stdin=None if self.reads_stdin else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=child_environment(),
+            )
+        except OSError as error:
+            raise MediaError(self.label, f"ffmpeg could not be run: {error}") from error
+        self._async_process = process
+        assert process.stdout is not None and process.stderr is not None
+        drain = asyncio.create_task(self._drain(process.stderr))
+        try:
+            while True:
+                try:
+                    frame = await process.stdout.readexactly(self.frame_bytes)
+                except asyncio.IncompleteReadError as short:
+                    frame = short.partial
+                if not frame:
+                    break
+                frame = frame[: len(frame) - len(frame) % 2]  # whole samples only
+                self.bytes_read += len(frame)
+                yield frame
+                if len(frame) < self.frame_bytes:
+                    break
+            await process.wait()
+        finally:
+            await self.aclose()
+            await drain
+        assert process.returncode is not None
+        failed = self.failure(process.returncode, bytes(self._stderr))
+        if failed is not None:
+            raise failed
+
+    async def aclose(self) -> None:
+        process = getattr(self, "_async_process", None)
+        if process is None:
+            return
+        if process.returncode is None:
+            self._stopped_early = True
+            process.kill()
+        await process.wait()
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(4096):
+            if len(self._stderr) < STDERR_KEEP_BYTES:
+                self._stderr.extend(chunk)

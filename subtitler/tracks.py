@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import pysrt
@@ -26,15 +25,10 @@ from webvtt import vtt
 from subtitler.cues import Cue, LayoutUpdate, clean_line, vtt_timestamp
 from subtitler.errors import OutputError
 from subtitler.inputs import InputFile
+from subtitler.options import Layout
 
 UNDETERMINED = "und"
 SOURCE, TARGET = 0, 1  # positions of the two languages in every cue
-
-
-class Layout(Enum):
-    BILINGUAL = "bilingual"
-    SEPARATE = "separate"
-    BOTH = "both"
 
 
 class _Track:

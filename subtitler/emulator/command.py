@@ -8,11 +8,14 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from subtitler.emulator.protocol import EmulatorConfig
-from subtitler.emulator.server import EmulatorServer
-from subtitler.emulator.vad import VadOptions
 from subtitler.errors import UsageError
+
+if TYPE_CHECKING:  # the server and its numpy VAD are imported when the emulator runs
+    from subtitler.emulator.protocol import EmulatorConfig
+
+VAD_THRESHOLD_DB = -42.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--vad-threshold-db",
         type=float,
-        default=VadOptions.threshold_db,
+        default=VAD_THRESHOLD_DB,
         metavar="DB",
         help="frames louder than DB dBFS count as speech",
     )
@@ -94,6 +97,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_arguments(arguments: argparse.Namespace) -> EmulatorConfig:
+    from subtitler.emulator.protocol import EmulatorConfig
+    from subtitler.emulator.vad import VadOptions
+
     api_key = None
     if arguments.api_key_env:
         api_key = os.environ.get(arguments.api_key_env)
@@ -125,6 +131,8 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 async def _serve(config: EmulatorConfig, host: str, port: int, scripts: list[Path]) -> int:
+    from subtitler.emulator.server import EmulatorServer
+
     server = EmulatorServer(config, host=host, port=port, script_directories=scripts)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

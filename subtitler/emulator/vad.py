@@ -22,7 +22,7 @@ SILENCE_FLOOR_DB = -90.0
 class VadOptions:
     """Thresholds of the detector; the defaults suit clean speech and broadcast mixes."""
 
-    threshold_db: float = -42.0
+    threshold_db: float = -42.0  # emulator/command.py VAD_THRESHOLD_DB too
     """A 10 ms frame louder than this (dBFS, RMS) counts as speech."""
     min_speech_ms: int = 80
     """A run of speech shorter than this (a click, a cough) does not open a segment."""

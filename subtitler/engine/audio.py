@@ -1,0 +1,66 @@
+"""One input's decoded PCM, shared by its targets' tasks: each reads it from its own position.
+
+A task sends from its position to the end of what has been decoded, so a resumed or rolled-over
+task replays the audio since its last finished sentence and then carries on with new audio, by
+the same path. The buffer keeps the PCM from the oldest position any target may still resume
+from, and tells every listener when more arrives or the audio ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from subtitler.media import BYTES_PER_MS
+
+
+class AudioBuffer:
+    def __init__(self, start_ms: int) -> None:
+        self.start_ms = start_ms
+        """Stream time of the first byte kept."""
+        self.first_ms = start_ms
+        """Stream time decoding started from (0, or a resume point)."""
+        self.ended = False
+        self.halted = False
+        """Ended by a stop (Ctrl-C, a refused key), not by the end of the media."""
+        self.last_arrival_s = time.monotonic()
+        self._data = bytearray()
+        self._listeners: list[Callable[[], None]] = []
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + len(self._data) // BYTES_PER_MS
+
+    @property
+    def decoded_ms(self) -> int:
+        return self.end_ms - self.first_ms
+
+    def listen(self, notify: Callable[[], None]) -> None:
+        self._listeners.append(notify)
+
+    def append(self, pcm: bytes) -> None:
+        """Whole milliseconds only (positions are in ms); frames are whole but perhaps the last,
+        which loses less than a millisecond."""
+        self._data += pcm[: len(pcm) - len(pcm) % BYTES_PER_MS]
+        self.last_arrival_s = time.monotonic()
+        self._notify()
+
+    def end(self, halted: bool = False) -> None:
+        self.ended = True
+        self.halted = halted
+        self._notify()
+
+    def read(self, from_ms: int, max_bytes: int) -> bytes:
+        """Up to `max_bytes` of PCM from stream time `from_ms` (empty when none is there yet)."""
+        offset = max(0, from_ms - self.start_ms) * BYTES_PER_MS
+        return bytes(self._data[offset : offset + max_bytes])
+
+    def forget_before(self, ms: int) -> None:
+        drop = (ms - self.start_ms) * BYTES_PER_MS
+        if drop > len(self._data) // 2:  # amortised: compact when half of it is behind
+            del self._data[:drop]
+            self.start_ms = ms
+
+    def _notify(self) -> None:
+        for notify in self._listeners:
+            notify()

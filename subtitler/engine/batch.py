@@ -1,0 +1,56 @@
+"""Many inputs on one event loop, each isolated: one bad file fails alone, the others finish.
+
+At most `jobs` inputs run at once; all share one task pacer (the service's start limit is per
+account) and one `RunControl`. Events reach `observe` on the loop's thread, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from subtitler.engine.control import RunControl
+from subtitler.engine.input import subtitle_input
+from subtitler.engine.pacing import StartPacer
+from subtitler.events import Event, InputEnded, InputResult, Status
+from subtitler.inputs import InputFile, InputProblem
+from subtitler.options import RunOptions
+
+
+async def run_batch(
+    items: list[InputFile | InputProblem],
+    options: RunOptions,
+    observe: Callable[[Event], None],
+    control: RunControl | None = None,
+) -> list[InputResult]:
+    """Every input's result, in input order. `control.request_stop()` (Ctrl-C) lets running
+    inputs flush and starts no new one; a refused key stops the whole run the same way."""
+    control = control or RunControl()
+    pacer = StartPacer(options.max_task_rate)
+    slots = asyncio.Semaphore(options.jobs)
+    results: list[InputResult | None] = [None] * len(items)
+
+    async def work(index: int, item: InputFile) -> None:
+        async with slots:
+            if control.stopping:
+                result = InputResult(item.path, Status.SKIPPED, reason="not started")
+            else:
+                try:
+                    result = await subtitle_input(item, options, observe, control, pacer)
+                except Exception as error:  # a bug must not take the batch down
+                    result = InputResult(
+                        item.path, Status.FAILED, reason=f"{item.label}: internal error: {error!r}"
+                    )
+        results[index] = result
+        observe(InputEnded(result))
+
+    for index, item in enumerate(items):
+        if isinstance(item, InputProblem):
+            results[index] = InputResult(
+                item.path, Status.FAILED, reason=f"{item.path}: {item.reason}"
+            )
+            observe(InputEnded(results[index]))  # type: ignore[arg-type]
+    await asyncio.gather(
+        *(work(index, item) for index, item in enumerate(items) if isinstance(item, InputFile))
+    )
+    return [result for result in results if result is not None]

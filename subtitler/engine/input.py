@@ -1,0 +1,268 @@
+"""One input through the flow: ffmpeg PCM -> one Gummy task per target -> cues -> tracks.
+
+`prepare` claims the input, plans its tracks and restores an unfinished run's state; `stream`
+decodes once (from the earliest resume point) into an `AudioBuffer` read by one `TargetTask` per
+target, paced to the chosen speed; `conclude` finishes the tracks and says how it went. Never
+raises for a problem of this input: the result says it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from subtitler import state as resume_state
+from subtitler.cues import CueLayout
+from subtitler.engine.audio import AudioBuffer
+from subtitler.engine.claim import Claim, claim_path
+from subtitler.engine.control import RunControl
+from subtitler.engine.pacing import StartPacer
+from subtitler.engine.task import TargetTask
+from subtitler.engine.writer import TargetWriter
+from subtitler.errors import MediaError, OutputError, SubtitlerError
+from subtitler.events import AudioProgress, Event, InputResult, InputStarted, Status
+from subtitler.inputs import InputFile
+from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo, probe_async
+from subtitler.options import RunOptions
+from subtitler.tracks import TrackPlan, plan_tracks
+
+PROGRESS_EVERY_MS = 1000
+IN_PROGRESS = "in progress in another run"
+
+
+@dataclass
+class _Prepared:
+    info: MediaInfo
+    journal: resume_state.Journal
+    writers: list[TargetWriter]
+
+
+async def subtitle_input(
+    item: InputFile,
+    options: RunOptions,
+    emit: Callable[[Event], None],
+    control: RunControl,
+    pacer: StartPacer,
+) -> InputResult:
+    started_s = time.monotonic()
+    plans = plan_tracks(
+        item, options.out_dir, options.gummy.source_language, options.targets, options.layout
+    )
+    paths = tuple(path for plan in plans for path in plan.paths)
+    folder = plans[0].paths[0].parent
+
+    def ended(status: Status, reason: str = "") -> InputResult:
+        return InputResult(
+            item.path, status, reason=reason, wall_s=time.monotonic() - started_s, tracks=paths
+        )
+
+    claim = Claim(claim_path(folder, item.path.stem))
+    try:
+        _make_folder(folder)
+        if not claim.acquire():
+            return ended(Status.SKIPPED, f"{item.label}: {IN_PROGRESS}")
+    except OutputError as error:
+        return ended(Status.FAILED, str(error))
+    try:
+        try:
+            prepared = await _prepare(item, options, plans, folder, emit)
+        except SubtitlerError as error:
+            return ended(Status.FAILED, str(error))
+        except OSError as error:
+            return ended(Status.FAILED, f"{folder}: {error.strerror or error}")
+        if prepared is None:
+            existing = next(path for path in paths if path.exists())
+            reason = f"tracks exist ({existing.name}); --overwrite replaces them"
+            return ended(Status.SKIPPED, reason)
+        emit(InputStarted(item.path, item.label, prepared.info.duration_ms, paths))
+        return await _stream_and_conclude(item, options, emit, control, pacer, prepared, started_s)
+    finally:
+        claim.release()
+
+
+async def _prepare(
+    item: InputFile,
+    options: RunOptions,
+    plans: list[TrackPlan],
+    folder: Path,
+    emit: Callable[[Event], None],
+) -> _Prepared | None:
+    """The input's state and writers; None when its tracks exist and nothing is to resume."""
+    source = options.gummy.source_language
+    settings = {
+        "targets": list(options.targets),
+        "layout": options.layout.value,
+        "source_language": source,
+        "audio_stream": options.audio_stream,
+    }
+    state_file = resume_state.state_path(folder, item.path.stem)
+    fresh = options.overwrite or item.live  # a live stream cannot be resumed by seeking
+    previous = None if fresh else resume_state.load(state_file)
+    tracks_exist = any(path.exists() for plan in plans for path in plan.paths)
+    if previous is None and not fresh and tracks_exist:
+        return None
+    if previous is not None and previous.settings != settings:
+        raise OutputError(
+            str(state_file),
+            "an unfinished run with other options is here; "
+            "run it again with those options, or use --overwrite",
+        )
+    info = (
+        MediaInfo(item.path, None, (), 0)
+        if item.live
+        else await probe_async(item.path, options.audio_stream)
+    )
+    state = previous or resume_state.InputState(
+        item.path.name, settings, {t: resume_state.TargetProgress() for t in options.targets}
+    )
+    journal = resume_state.Journal(state_file)
+    if not item.live:
+        journal.begin(state, resumed=previous is not None)
+    writers = []
+    for plan in plans:
+        progress = state.targets.setdefault(plan.target, resume_state.TargetProgress())
+        layout = CueLayout(options.rules, source, plan.target)
+        layout.resume_after(progress.cues[-1] if progress.cues else None)
+        for track in plan.tracks:
+            track.restore(progress.cues)
+        writers.append(
+            TargetWriter(
+                item.path,
+                plan,
+                layout,
+                progress,
+                None if item.live else journal,
+                info.start_offset_ms,
+                emit,
+            )
+        )
+    return _Prepared(info, journal, writers)
+
+
+async def _stream_and_conclude(
+    item: InputFile,
+    options: RunOptions,
+    emit: Callable[[Event], None],
+    control: RunControl,
+    pacer: StartPacer,
+    prepared: _Prepared,
+    started_s: float,
+) -> InputResult:
+    start_ms = min(writer.resume_ms for writer in prepared.writers)
+    audio = AudioBuffer(start_ms)
+    tasks = [
+        TargetTask(
+            writer.plan.target, options, audio, writer, pacer, control, emit, item.label, item.live
+        )
+        for writer in prepared.writers
+    ]
+    runners = [asyncio.create_task(task.run()) for task in tasks]
+    decode_error: MediaError | None = None
+    try:
+        await _decode(item, options, audio, tasks, control, emit, prepared.info.start_offset_ms)
+    except MediaError as error:
+        decode_error = error
+    finally:
+        if not audio.ended:
+            audio.end(halted=True)
+    await asyncio.gather(*runners)
+    return _conclude(item, prepared, tasks, decode_error, audio, started_s)
+
+
+async def _decode(
+    item: InputFile,
+    options: RunOptions,
+    audio: AudioBuffer,
+    tasks: list[TargetTask],
+    control: RunControl,
+    emit: Callable[[Event], None],
+    media_offset_ms: int,
+) -> None:
+    """Decode once from the earliest resume point, at the chosen pace, into `audio`."""
+    start_ms = audio.start_ms
+    # Resume points are stream times; ffmpeg seeks on the media timeline (late audio: + offset).
+    decoder = AsyncPcmDecoder(
+        item.path,
+        options.audio_stream,
+        start_ms=start_ms + media_offset_ms if start_ms > 0 else 0,
+        live_source=item.live_source,
+        input_format=item.input_format,
+        label=item.label,
+    )
+    speed = 1.0 if item.live else options.speed  # live inputs go at 1x
+    loop = asyncio.get_running_loop()
+    paced_from_s, position_ms = loop.time(), start_ms
+    next_progress_ms = position_ms + PROGRESS_EVERY_MS
+    frames = decoder.frames()
+    try:
+        async for frame in frames:
+            if speed is not None:
+                delay_s = paced_from_s + (position_ms - start_ms) / 1000 / speed - loop.time()
+                if delay_s > 0:
+                    await asyncio.sleep(delay_s)  # pacing: the time itself is what is waited for
+            if control.stopping or all(task.over for task in tasks):
+                audio.end(halted=True)
+                break
+            audio.append(frame)
+            position_ms += len(frame) // BYTES_PER_MS
+            audio.forget_before(min(task.resume_point_ms() for task in tasks))
+            if position_ms >= next_progress_ms:
+                emit(AudioProgress(item.path, position_ms))
+                next_progress_ms += PROGRESS_EVERY_MS
+        else:
+            audio.end()
+    finally:
+        await frames.aclose()
+        await decoder.aclose()
+    emit(AudioProgress(item.path, position_ms))
+
+
+def _conclude(
+    item: InputFile,
+    prepared: _Prepared,
+    tasks: list[TargetTask],
+    decode_error: MediaError | None,
+    audio: AudioBuffer,
+    started_s: float,
+) -> InputResult:
+    errors: list[SubtitlerError] = [decode_error] if decode_error else []
+    errors += [task.error for task in tasks if task.error is not None]
+    complete = not errors and all(task.complete for task in tasks)
+    try:
+        for writer in prepared.writers:
+            for track in writer.plan.tracks:
+                track.finish()
+        if complete:
+            prepared.journal.remove()
+    except OutputError as error:
+        errors.append(error)
+        complete = False
+    if not complete and not errors:
+        errors.append(SubtitlerError(item.label, "interrupted; run again to resume"))
+    return InputResult(
+        path=item.path,
+        status=Status.DONE if complete else Status.FAILED,
+        reason=str(errors[0]) if errors else "",
+        sentences=max((writer.sentences for writer in prepared.writers), default=0),
+        audio_ms=audio.decoded_ms,
+        wall_s=time.monotonic() - started_s,
+        tasks=tuple(task.metrics for task in tasks if task.metrics is not None),
+        tracks=tuple(path for writer in prepared.writers for path in writer.plan.paths),
+        resumes=sum(task.resumes for task in tasks),
+    )
+
+
+def _make_folder(folder: Path) -> None:
+    """The tracks' folder, or an OutputError naming the part of it that is in the way."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise OutputError(str(part), "not a directory")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(str(folder), (error.strerror or str(error)).lower()) from error

@@ -1,0 +1,348 @@
+"""One target language of one input: its Gummy tasks, one after another, owned by one coroutine.
+
+`TargetTask.run()` is the only code that starts, feeds, finishes or abandons this target's
+tasks, and the only reader of their events, so its state (`Phase`) has one owner. A task has
+succeeded only when `task-finished` arrived. Any other end is decided by `policy.decide`: the
+next task resumes from the end of the last finished sentence, replaying the audio kept since
+then, with its times offset so cues continue on the same timeline.
+
+Three clean ends besides the end of the audio, each followed by a new task on the same timeline:
+- stall: no audio for `stall_finish_s` (a live source paused): the task is finished before the
+  service's 23 s limit, every result kept; the next starts where it stopped once audio flows;
+- rollover: a task that has streamed `rollover_after_ms` is finished; sentences that end within
+  an end-of-sentence silence of where its audio stopped may have been cut by the stop, so they
+  are dropped and the next task, from the last sentence kept, says them whole;
+- halt (Ctrl-C, a refused key elsewhere): the task is finished; for a file, a sentence the stop
+  cut short is dropped the same way (the resumed run recognises it whole).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from subtitler.engine.audio import AudioBuffer
+from subtitler.engine.control import RunControl
+from subtitler.engine.pacing import StartPacer
+from subtitler.engine.policy import Action, RetryPolicy, decide
+from subtitler.engine.writer import TargetWriter
+from subtitler.errors import OutputError, ServiceError, SubtitlerError
+from subtitler.events import PartialText, TaskMetrics
+from subtitler.gummy.client import GummyTask, new_task
+from subtitler.gummy.protocol import (
+    UNFINISHED,
+    ClientEvent,
+    Partial,
+    Sentence,
+    TaskFailed,
+    TaskFinished,
+    TaskStarted,
+)
+from subtitler.media import BYTES_PER_MS
+from subtitler.options import RunOptions
+
+START_TIMEOUT_S = 20.0
+"""No `task-started` this long after `run-task`: the task failed."""
+RESULT_TIMEOUT_S = 60.0
+"""Finishing, and nothing from the service this long: the task failed."""
+_AUDIO = object()  # inbox item: more audio, or its end
+
+
+class Phase(Enum):
+    WAITING_FOR_AUDIO = "waiting for audio"
+    STARTING = "starting"
+    STREAMING = "streaming"
+    FINISHING = "finishing"
+    WAITING_TO_RETRY = "waiting to retry"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class EndReason(Enum):
+    END = "end of audio"
+    STALL = "stall"
+    ROLLOVER = "rollover"
+
+
+@dataclass(frozen=True)
+class Finished:
+    position_ms: int
+    reason: EndReason
+
+
+@dataclass
+class _Timing:
+    """One task's clock readings, for the first- and last-package delays."""
+
+    first_sent_s: float | None = None
+    first_result_s: float | None = None
+    finish_sent_s: float | None = None
+
+
+class TargetTask:
+    def __init__(
+        self,
+        target: str,
+        options: RunOptions,
+        audio: AudioBuffer,
+        writer: TargetWriter,
+        pacer: StartPacer,
+        control: RunControl,
+        emit: Callable[[PartialText], None],
+        label: str,
+        live: bool,
+    ) -> None:
+        self.target = target
+        self.options = options
+        self.audio = audio
+        self.writer = writer
+        self.pacer = pacer
+        self.control = control
+        self.label = label
+        self.live = live
+        self._emit = emit
+        self.phase = Phase.WAITING_FOR_AUDIO
+        self.error: SubtitlerError | None = None
+        self.resumes = 0
+        self.rollovers = 0
+        self.stalls = 0
+        self.tasks_started = 0
+        self.metrics: TaskMetrics | None = None
+        self.complete = False
+        """Every audio byte went through a task that finished (not stopped midway)."""
+        self._generation = 0
+        self._first_package_delay_ms: float | None = None
+        self._failures = 0
+        self._throttled = 0
+        self._safe_ms = 0
+        self._inbox: asyncio.Queue[tuple[int, object, float]] = asyncio.Queue()
+        self._audio_flagged = False
+        self._sent_at: deque[tuple[int, float]] = deque(maxlen=6000)
+        self._send_bytes = send_bytes(None if live else options.speed)
+        self._margin_ms = (options.gummy.max_end_silence_ms or 700) + 300
+        audio.listen(self._audio_changed)
+
+    @property
+    def over(self) -> bool:
+        return self.phase in (Phase.DONE, Phase.FAILED)
+
+    def resume_point_ms(self) -> int:
+        return max(self.writer.resume_ms, self._safe_ms, self.audio.start_ms)
+
+    async def run(self) -> None:
+        try:
+            await self._run()
+        except OutputError as error:
+            self._fail(error)
+
+    async def _run(self) -> None:
+        start_ms = self.resume_point_ms()
+        while True:
+            await self._wait_for_audio(start_ms)
+            nothing_left = self.audio.ended and start_ms >= self.audio.end_ms
+            if nothing_left and (self.tasks_started or self.audio.halted):
+                self.complete = not self.audio.halted or self.live
+                self.phase = Phase.DONE
+                return
+            outcome = await self._one_task(start_ms)
+            if isinstance(outcome, Finished):
+                if outcome.reason is EndReason.END:
+                    self.complete = not self.audio.halted or self.live
+                    self.phase = Phase.DONE
+                    return
+                if outcome.reason is EndReason.STALL:
+                    self.stalls += 1
+                    self._safe_ms = outcome.position_ms
+                else:
+                    self.rollovers += 1
+                start_ms = self.resume_point_ms()
+                continue
+            if self.audio.halted and self.control.stopping:
+                self.phase = Phase.DONE  # interrupted: the journal resumes it later
+                return
+            decision = decide(
+                outcome,
+                self._failures,
+                self._throttled,
+                RetryPolicy(self.options.retries, self.options.retry_delay_s),
+                random.random(),
+                self.options.gummy.endpoint,
+            )
+            if decision.action is Action.STOP_RUN:
+                error = ServiceError(self.label, decision.reason, code="InvalidApiKey")
+                self.control.fail_all(error)
+                self._fail(error)
+                return
+            if decision.action is Action.FAIL:
+                self._fail(ServiceError(self.label, decision.reason, code=outcome.code))
+                return
+            if decision.counted:
+                self._failures += 1
+            if decision.action is Action.WAIT_FOR_RATE:
+                self._throttled += 1
+            self.resumes += 1
+            if decision.delay_s > 0:
+                self.phase = Phase.WAITING_TO_RETRY
+                await self.control.wait_stopping(decision.delay_s)
+            start_ms = self.resume_point_ms()
+
+    async def _wait_for_audio(self, start_ms: int) -> None:
+        self.phase = Phase.WAITING_FOR_AUDIO
+        while not (self.audio.ended or self.audio.end_ms > start_ms):
+            await self._next()
+
+    async def _one_task(self, start_ms: int) -> Finished | TaskFailed:
+        await self.pacer.acquire()
+        self._generation += 1
+        generation = self._generation
+        self.tasks_started += 1
+
+        def sink(event: ClientEvent) -> None:
+            self._inbox.put_nowait((generation, event, time.perf_counter()))
+
+        client = new_task(self.options.client, self.options.gummy, self.target, sink)
+        self.phase = Phase.STARTING
+        timing = _Timing()
+        position_ms = start_ms
+        cutoff_ms: int | None = None  # stream ms: sentences ending later are dropped
+        reason: EndReason | None = None
+        try:
+            await client.start()
+            while True:
+                if self.phase is Phase.STREAMING and reason is None:
+                    position_ms, reason = await self._send(client, start_ms, position_ms, timing)
+                    if reason is not None:
+                        if reason is EndReason.ROLLOVER or (self.audio.halted and not self.live):
+                            cutoff_ms = position_ms - self._margin_ms
+                        self.phase = Phase.FINISHING
+                        timing.finish_sent_s = time.perf_counter()
+                        await client.finish()
+                try:
+                    async with asyncio.timeout(self._timeout_s(position_ms)):
+                        item_generation, item, arrived_s = await self._next()
+                except TimeoutError:
+                    if self.phase is Phase.STREAMING:
+                        reason = EndReason.STALL  # finish before the service's 23 s rule
+                        self.phase = Phase.FINISHING
+                        timing.finish_sent_s = time.perf_counter()
+                        await client.finish()
+                        continue
+                    waited = "task-started" if self.phase is Phase.STARTING else "task-finished"
+                    return TaskFailed(UNFINISHED, f"no {waited} from the service in time")
+                if item is _AUDIO or item_generation != generation:
+                    continue
+                if isinstance(item, TaskStarted):
+                    self.phase = Phase.STREAMING
+                elif isinstance(item, Partial | Sentence):
+                    if timing.first_result_s is None:
+                        timing.first_result_s = arrived_s
+                    self._result(item, start_ms, cutoff_ms, arrived_s)
+                elif isinstance(item, TaskFinished):
+                    self._record_metrics(client.task_id, timing, arrived_s, reason)
+                    return Finished(position_ms, reason or EndReason.END)
+                elif isinstance(item, TaskFailed):
+                    self._record_metrics(client.task_id, timing, None, None)
+                    return item
+        finally:
+            await client.close()
+
+    async def _send(
+        self, task: GummyTask, start_ms: int, position_ms: int, timing: _Timing
+    ) -> tuple[int, EndReason | None]:
+        """Send what has been decoded past `position_ms`; why the task should end, if it should."""
+        limit_ms = self.options.rollover_after_ms
+        while True:
+            chunk = self.audio.read(position_ms, self._send_bytes)
+            if not chunk:
+                break
+            if not await task.send(chunk):
+                return position_ms, None  # the task is over: its TaskFailed is in the inbox
+            now = time.perf_counter()
+            if timing.first_sent_s is None:
+                timing.first_sent_s = now
+            position_ms += len(chunk) // BYTES_PER_MS
+            self._sent_at.append((position_ms, now))
+            if limit_ms is not None and position_ms - start_ms >= limit_ms:
+                return position_ms, EndReason.ROLLOVER
+        if self.audio.ended and position_ms >= self.audio.end_ms:
+            return position_ms, EndReason.END
+        return position_ms, None
+
+    def _timeout_s(self, position_ms: int) -> float:
+        if self.phase is Phase.STARTING:
+            return START_TIMEOUT_S
+        if self.phase is Phase.STREAMING and position_ms >= self.audio.end_ms:
+            idle_s = time.monotonic() - self.audio.last_arrival_s
+            return max(0.0, self.options.stall_finish_s - idle_s)
+        return RESULT_TIMEOUT_S
+
+    def _result(
+        self, item: Partial | Sentence, start_ms: int, cutoff_ms: int | None, arrived_s: float
+    ) -> None:
+        if isinstance(item, Partial):
+            if cutoff_ms is None:
+                self._emit(
+                    PartialText(
+                        self.writer.path,
+                        self.target,
+                        item.sentence_id,
+                        item.transcript,
+                        item.translation,
+                    )
+                )
+            return
+        if cutoff_ms is not None and start_ms + item.end_ms > cutoff_ms:
+            return  # cut short by a rollover or a stop: the next task says it whole
+        self.writer.write(item, start_ms, self._latency_ms(start_ms + item.end_ms), arrived_s)
+
+    def _latency_ms(self, stream_ms: int) -> float | None:
+        """How long ago the audio up to `stream_ms` was sent (end of speech -> cue on disk)."""
+        for position_ms, sent_s in self._sent_at:
+            if position_ms >= stream_ms:
+                return round((time.perf_counter() - sent_s) * 1000, 1)
+        return None
+
+    def _record_metrics(
+        self,
+        task_id: str,
+        timing: _Timing,
+        finished_s: float | None,
+        reason: EndReason | None,
+    ) -> None:
+        first = None
+        if timing.first_sent_s is not None and timing.first_result_s is not None:
+            first = round((timing.first_result_s - timing.first_sent_s) * 1000, 1)
+        last = None
+        if finished_s is not None and timing.finish_sent_s is not None:
+            last = round((finished_s - timing.finish_sent_s) * 1000, 1)
+        if self._first_package_delay_ms is None:
+            self._first_package_delay_ms = first  # the first task's figure
+        last = last if reason is EndReason.END else None  # the last task's figure
+        self.metrics = TaskMetrics(self.target, task_id, self._first_package_delay_ms, last)
+
+    def _fail(self, error: SubtitlerError) -> None:
+        self.error = error
+        self.phase = Phase.FAILED
+
+    async def _next(self) -> tuple[int, object, float]:
+        item = await self._inbox.get()
+        if item[1] is _AUDIO:
+            self._audio_flagged = False
+        return item
+
+    def _audio_changed(self) -> None:
+        if not self._audio_flagged:  # one wake-up however many frames arrived meanwhile
+            self._audio_flagged = True
+            self._inbox.put_nowait((0, _AUDIO, 0.0))
+
+
+def send_bytes(speed: float | None) -> int:
+    """How much audio one send carries: 100 ms at up to 2x (results come as early as the speech
+    allows), 500 ms (16 000 bytes, the top of the service's advised 1 to 16 KB) faster than
+    that, where fewer, larger messages cost less on both ends."""
+    return 100 * BYTES_PER_MS if speed is not None and speed <= 2 else 500 * BYTES_PER_MS

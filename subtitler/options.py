@@ -1,0 +1,134 @@
+"""Run options, built in one place: the CLI takes its defaults from here and calls `make_options`,
+the constructor the Python API uses too. Every check a user can fail is a `UsageError`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from subtitler.environment import resolve_endpoint, resolve_key
+from subtitler.errors import UsageError
+from subtitler.gummy.client import ClientKind
+from subtitler.gummy.protocol import GummySettings
+from subtitler.languages import check_pairs
+from subtitler.rules import CueRules
+
+DEFAULT_SPEED = 10.0
+
+
+class Layout(Enum):
+    """Which tracks each target gets (see `tracks.plan_tracks`)."""
+
+    BILINGUAL = "bilingual"
+    SEPARATE = "separate"
+    BOTH = "both"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a run needs besides its inputs."""
+
+    targets: tuple[str, ...]
+    gummy: GummySettings
+    client: ClientKind = ClientKind.NATIVE
+    speed: float | None = DEFAULT_SPEED
+    """Multiple of real time the audio is sent at; None sends as fast as it decodes."""
+    audio_stream: int = 0
+    out_dir: Path | None = None
+    overwrite: bool = False
+    jobs: int = 4
+    layout: Layout = Layout.BILINGUAL
+    rules: CueRules = field(default_factory=CueRules)
+    retries: int = 5
+    """Counted failures (drops, internal errors) tolerated per target before the input fails."""
+    retry_delay_s: float = 0.5
+    """First backoff; doubled after each failure (capped at 30 s), with jitter."""
+    rollover_after_ms: int | None = 30 * 60 * 1000
+    """A task that has streamed this long is replaced by a new one (live inputs run for hours)."""
+    max_task_rate: float | None = 10.0
+    """Task submissions per second for the whole run (the service's limit is per account)."""
+    stall_finish_s: float = 15.0
+    """A task that gets no audio this long is finished cleanly (the service ends it at 23 s);
+    a new one starts when audio flows again."""
+
+
+DEFAULTS = RunOptions(targets=("en",), gummy=GummySettings(api_key=""))
+
+
+def make_options(
+    targets: tuple[str, ...] | list[str] = ("en",),
+    *,
+    source_language: str | None = None,
+    api_key: str | None = None,
+    endpoint: str | None = None,
+    client: ClientKind | str = DEFAULTS.client,
+    speed: float | None = DEFAULTS.speed,
+    jobs: int = DEFAULTS.jobs,
+    out_dir: Path | str | None = None,
+    layout: Layout | str = DEFAULTS.layout,
+    overwrite: bool = False,
+    audio_stream: int = 0,
+    rules: CueRules | None = None,
+    vocabulary_id: str | None = None,
+    max_end_silence_ms: int | None = None,
+    retries: int = DEFAULTS.retries,
+    retry_delay_s: float = DEFAULTS.retry_delay_s,
+    rollover_after_s: float | None = 1800.0,
+    max_task_rate: float | None = DEFAULTS.max_task_rate,
+    stall_finish_s: float = DEFAULTS.stall_finish_s,
+) -> RunOptions:
+    """Checked RunOptions. The key and endpoint default to the environment (DASHSCOPE_API_KEY,
+    DASHSCOPE_WEBSOCKET_BASE_URL); a local endpoint needs no key."""
+    chosen = tuple(t.strip().lower() for t in targets if t.strip())
+    if not chosen:
+        raise UsageError("--target", "give at least one target language")
+    source = source_language.lower() if source_language else None
+    if source == "auto":
+        source = None
+    check_pairs(source, chosen)
+    if jobs < 1:
+        raise UsageError("--jobs", "must be at least 1")
+    if audio_stream < 0:
+        raise UsageError("--audio-stream", "must be 0 or more")
+    if rollover_after_s is not None and not rollover_after_s >= 1:
+        raise UsageError("--rollover-after", "must be at least 1 second")
+    if retries < 0 or not retry_delay_s >= 0:
+        raise UsageError("--retries/--retry-delay", "must be 0 or more")
+    if max_end_silence_ms is not None and not 200 <= max_end_silence_ms <= 6000:
+        raise UsageError("--max-end-silence", "must be 200..6000 ms")
+    if max_task_rate is not None and not max_task_rate > 0:
+        raise UsageError("--max-task-rate", "must be more than 0")
+    if not 1 <= stall_finish_s <= 22:
+        raise UsageError("--stall-finish-after", "must be 1..22 s (the service ends a task at 23)")
+    if speed is not None and not speed > 0:
+        raise UsageError("--speed", "must be more than 0")
+    try:
+        kind = ClientKind(client)
+        chosen_layout = Layout(layout)
+    except ValueError as error:
+        raise UsageError("--client/--layout", str(error)) from error
+    url = resolve_endpoint(endpoint)
+    return RunOptions(
+        targets=chosen,
+        gummy=GummySettings(
+            api_key=api_key or resolve_key(url),
+            endpoint=url,
+            source_language=source,
+            vocabulary_id=vocabulary_id,
+            max_end_silence_ms=max_end_silence_ms,
+        ),
+        client=kind,
+        speed=speed,
+        audio_stream=audio_stream,
+        out_dir=Path(out_dir) if out_dir is not None else None,
+        overwrite=overwrite,
+        jobs=jobs,
+        layout=chosen_layout,
+        rules=rules or CueRules(),
+        retries=retries,
+        retry_delay_s=retry_delay_s,
+        rollover_after_ms=round(rollover_after_s * 1000) if rollover_after_s else None,
+        max_task_rate=max_task_rate,
+        stall_finish_s=stall_finish_s,
+    )
