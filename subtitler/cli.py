@@ -447,6 +447,7 @@ async def _execute(
             errors.print(f"subtitler: {event.result.reason}", markup=False)
 
     loop = asyncio.get_running_loop()
+    _watch_children_without_threads(loop)
     loop.add_signal_handler(signal.SIGINT, on_interrupt)
     results: list[InputResult]
     json_view = JsonLinesView(sys.stdout) if as_json else None
@@ -487,6 +488,20 @@ async def _execute(
     if control.stop_requested and interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if any(r.status is Status.FAILED for r in results) else EXIT_OK
+
+
+def _watch_children_without_threads(loop: asyncio.AbstractEventLoop) -> None:
+    """Python 3.11 waits for each asyncio subprocess (every ffmpeg) on a thread of its own;
+    a pidfd watcher waits on the loop instead (3.12 does this by itself). Process-wide, so
+    set here and nowhere in the library."""
+    if sys.version_info < (3, 12) and hasattr(os, "pidfd_open"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            watcher = asyncio.PidfdChildWatcher()
+            watcher.attach_loop(loop)
+            asyncio.set_child_watcher(watcher)
 
 
 def _both(*observers: Callable[[Event], None]) -> Callable[[Event], None]:

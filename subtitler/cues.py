@@ -27,6 +27,7 @@ so the next cue keeps its gap, or merged with the next sentence).
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Sequence
@@ -279,8 +280,11 @@ class _Piece:
 
 
 def sentence_words(sentence: SentenceText, source: LanguageRules) -> list[TimedWord]:
-    """Gummy's words when they spell the transcript, else the transcript's tokens with times
-    spread by length over the sentence (the service may send no words)."""
+    """The transcript as timed tokens. The text is the sentence's `text`; Gummy's words give
+    timing only. When they spell the text (spacing aside) they are the tokens (a CJK word stays
+    one unit); otherwise the text's own tokens take the times of the words they align with
+    (words may carry punctuation or not, leading spaces, or miss), and tokens no word covers
+    share the time between their neighbours. With no words, times are spread by length."""
     words = [TimedWord(clean_line(w.text), w.begin_ms, w.end_ms) for w in sentence.words]
     words = [w for w in words if w.text]
     if words and _squeeze("".join(w.text for w in words)) == _squeeze(sentence.transcript):
@@ -288,6 +292,10 @@ def sentence_words(sentence: SentenceText, source: LanguageRules) -> list[TimedW
     tokens = tokenize(sentence.transcript, source.spaced)
     if not tokens:
         return []
+    if words:
+        aligned = _align(tokens, words)
+        if aligned is not None:
+            return _monotonic(aligned, sentence)
     weights = [len(token) + 1 for token in tokens]
     total = sum(weights)
     span = max(0, sentence.end_ms - sentence.begin_ms)
@@ -296,6 +304,46 @@ def sentence_words(sentence: SentenceText, source: LanguageRules) -> list[TimedW
         begin = sentence.begin_ms + span * cursor // total
         cursor += weight
         timed.append(TimedWord(token, begin, sentence.begin_ms + span * cursor // total))
+    return timed
+
+
+def _core(text: str) -> str:
+    """Letters and digits only, case-folded: what a token and a word must share to align."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _align(tokens: list[str], words: list[TimedWord]) -> list[TimedWord] | None:
+    """Each token timed by the words whose letters it shares (None: too little in common)."""
+    word_chars = "".join(_core(w.text) for w in words)
+    owner = [index for index, w in enumerate(words) for _ in _core(w.text)]
+    token_chars = "".join(_core(t) for t in tokens)
+    if not word_chars or not token_chars:
+        return None
+    matcher = difflib.SequenceMatcher(None, token_chars, word_chars, autojunk=False)
+    char_word: dict[int, int] = {}
+    for block in matcher.get_matching_blocks():
+        for offset in range(block.size):
+            char_word[block.a + offset] = owner[block.b + offset]
+    if len(char_word) < len(token_chars) / 2:
+        return None
+    spans: list[tuple[int, int] | None] = []
+    position = 0
+    for token in tokens:
+        length = len(_core(token))
+        covered = [char_word[i] for i in range(position, position + length) if i in char_word]
+        position += length
+        if covered:
+            spans.append((words[min(covered)].begin_ms, words[max(covered)].end_ms))
+        else:
+            spans.append(None)
+    timed: list[TimedWord] = []
+    for index, token in enumerate(tokens):
+        span = spans[index]
+        if span is None:
+            before = next((s[1] for s in reversed(spans[:index]) if s), words[0].begin_ms)
+            after = next((s[0] for s in spans[index + 1 :] if s), words[-1].end_ms)
+            span = (before, max(before, after))
+        timed.append(TimedWord(token, *span))
     return timed
 
 

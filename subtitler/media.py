@@ -406,6 +406,11 @@ class AsyncPcmDecoder(PcmDecoder):
         if process.returncode is None:
             self._stopped_early = True
             process.kill()
+        if process.stdout is not None:
+            # Read to the end: asyncio counts the process as exited only once its pipes are
+            # closed, and a full, unread stdout pipe would never report its end.
+            while await process.stdout.read(1 << 16):
+                pass
         await process.wait()
 
     async def _drain(self, stream: asyncio.StreamReader) -> None:

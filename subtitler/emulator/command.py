@@ -77,7 +77,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=23.0,
         metavar="S",
-        help="fail a task that gets no audio for S seconds (service: 23)",
+        help="fail a task that gets no audio for S seconds (service: 23; 0: never)",
+    )
+    parser.add_argument(
+        "--max-task-rate",
+        type=float,
+        default=10.0,
+        metavar="N",
+        help="task submissions accepted per second, like the service's per-account limit "
+        "(default 10; 0: no limit)",
+    )
+    parser.add_argument(
+        "--result-shape",
+        default="split",
+        metavar="SHAPE",
+        help="how result sentences look: split (default), leading-space, inline-punctuation, "
+        "no-punctuation-field, no-words, partial-without-words, extra-fields",
+    )
+    parser.add_argument(
+        "--handshake-status",
+        type=int,
+        metavar="HTTP",
+        help="refuse handshakes with this HTTP status (429, 503, ...)",
+    )
+    parser.add_argument(
+        "--handshake-refusals",
+        type=int,
+        metavar="N",
+        help="refuse only the first N handshakes (default: all)",
     )
     parser.add_argument(
         "--vad-threshold-db",
@@ -97,9 +124,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_arguments(arguments: argparse.Namespace) -> EmulatorConfig:
-    from subtitler.emulator.protocol import EmulatorConfig
+    from subtitler.emulator.protocol import RESULT_SHAPES, EmulatorConfig
     from subtitler.emulator.vad import VadOptions
 
+    if arguments.result_shape not in RESULT_SHAPES:
+        raise UsageError("--result-shape", f"one of {', '.join(RESULT_SHAPES)}")
     api_key = None
     if arguments.api_key_env:
         api_key = os.environ.get(arguments.api_key_env)
@@ -118,6 +147,10 @@ def config_from_arguments(arguments: argparse.Namespace) -> EmulatorConfig:
         max_task_audio_ms=arguments.max_task_ms,
         split_final_translation=arguments.split_final_translation,
         idle_timeout_s=arguments.idle_timeout_s,
+        max_task_rate=arguments.max_task_rate or None,
+        result_shape=arguments.result_shape,
+        handshake_status=arguments.handshake_status,
+        handshake_refusals=arguments.handshake_refusals,
         vad=VadOptions(threshold_db=arguments.vad_threshold_db),
     )
 

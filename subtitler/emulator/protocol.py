@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -70,8 +72,62 @@ class EmulatorConfig:
     """A cap on a task's length: more audio than this fails the task (clients must roll over
     to a new task before it)."""
     idle_timeout_s: float = 23.0
-    """No audio for this long fails the task, as the service does after 23 s."""
+    """No audio for this long fails the task, as the service does after 23 s (0: never)."""
+    max_task_rate: float | None = 10.0
+    """Task submissions accepted per second (sliding one-second window), as the service's
+    per-account limit; more are refused with a throttling `task-failed` (None: no limit)."""
+    result_shape: str = "split"
+    """How result sentences are shaped: one of RESULT_SHAPES (the service's own vary)."""
+    handshake_status: int | None = None
+    """Refuse handshakes with this HTTP status (429, 503, ...) ..."""
+    handshake_refusals: int | None = None
+    """... this many times (None: every time)."""
     vad: VadOptions = field(default_factory=VadOptions)
+
+
+RESULT_SHAPES = (
+    "split",  # word text without punctuation, punctuation in its own field (the default)
+    "leading-space",  # word text with a leading space, as the service sends for some languages
+    "inline-punctuation",  # punctuation inside the word's text, the field empty
+    "no-punctuation-field",  # punctuation inside the word's text, no such field
+    "no-words",  # sentences without a word list
+    "partial-without-words",  # only partials lack their word list (the SDK cannot parse them)
+    "extra-fields",  # fields a client may not know: stash, speaker_id, vad_pre_end, ...
+)
+
+
+def shape_sentence(sentence: dict[str, Any], shape: str, language: str | None) -> dict[str, Any]:
+    """One transcription object in the chosen `result_shape`."""
+    if shape == "split":
+        return sentence
+    shaped = dict(sentence)
+    words = [dict(word) for word in sentence.get("words", [])]
+    final = bool(sentence.get("sentence_end"))
+    if shape == "no-words" or (shape == "partial-without-words" and not final):
+        shaped.pop("words", None)
+        return shaped
+    if shape == "leading-space" and language not in CJK_LANGUAGES:
+        for word in words:
+            word["text"] = " " + word["text"]
+    if shape in ("inline-punctuation", "no-punctuation-field"):
+        for word in words:
+            word["text"] += word.pop("punctuation", "")
+            if shape == "inline-punctuation":
+                word["punctuation"] = ""
+    if shape == "extra-fields":
+        for word in words:
+            word["speaker_id"] = 0
+        shaped["vad_pre_end"] = False
+        shaped["pre_end_failed"] = False
+        shaped["stash"] = {
+            "sentence_id": int(sentence.get("sentence_id", 0)) + 1,
+            "text": "",
+            "begin_time": sentence.get("end_time") or 0,
+            "end_time": None,
+            "words": [],
+        }
+    shaped["words"] = words
+    return shaped
 
 
 class TaskState(Enum):
@@ -124,14 +180,32 @@ class FaultBudget:
 
 
 class Admission:
-    """Counts running tasks against `max_concurrent_tasks`."""
+    """Counts running tasks against `max_concurrent_tasks`, and task submissions in the last
+    second against `max_task_rate`."""
 
-    def __init__(self, limit: int | None) -> None:
+    def __init__(
+        self,
+        limit: int | None,
+        rate_per_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
+        self.rate_per_s = rate_per_s
         self.running = 0
         self.throttled = 0
+        self.rate_refusals = 0
+        self._clock = clock
+        self._submissions: deque[float] = deque()
 
     def acquire(self) -> bool:
+        now = self._clock()
+        while self._submissions and self._submissions[0] <= now - 1.0:
+            self._submissions.popleft()
+        if self.rate_per_s is not None and len(self._submissions) >= self.rate_per_s:
+            self.throttled += 1
+            self.rate_refusals += 1
+            return False
+        self._submissions.append(now)  # a refused submission still counts as a request
         if self.limit is not None and self.running >= self.limit:
             self.throttled += 1
             return False
@@ -436,7 +510,10 @@ class StreamingTask:
     ) -> dict[str, Any]:
         output: dict[str, Any] = {}
         if transcription is not None and self.parameters.transcription_enabled:
-            output["transcription"] = transcription
+            language = self.parameters.source_language
+            output["transcription"] = shape_sentence(
+                transcription, self.config.result_shape, language
+            )
         if translations:
             output["translations"] = translations
         payload: dict[str, Any] = {"output": output}

@@ -74,7 +74,8 @@ class EmulatorServer:
         self.host = host
         self.port = port
         self.stats = EmulatorStats()
-        self._admission = Admission(self.config.max_concurrent_tasks)
+        self._admission = Admission(self.config.max_concurrent_tasks, self.config.max_task_rate)
+        self._refusals = 0
         self._faults = FaultBudget(self.config.faults_max, self.config.fault_seed)
         self._server: Server | None = None
 
@@ -90,10 +91,17 @@ class EmulatorServer:
     def throttled(self) -> int:
         return self._admission.throttled
 
+    @property
+    def rate_refusals(self) -> int:
+        """Task submissions refused for going over `max_task_rate`."""
+        return self._admission.rate_refusals
+
     def configure(self, **changes: Any) -> None:
         """Change modes for connections opened from now on (counters start again)."""
         self.config = dataclasses.replace(self.config, **changes)
         self._admission.limit = self.config.max_concurrent_tasks
+        self._admission.rate_per_s = self.config.max_task_rate
+        self._refusals = 0
         self._faults = FaultBudget(self.config.faults_max, self.config.fault_seed)
 
     async def start(self) -> str:
@@ -132,6 +140,11 @@ class EmulatorServer:
             return connection.respond(HTTPStatus.UNAUTHORIZED, "Invalid API-key provided.\n")
         if self.config.api_key is not None and key.strip() != self.config.api_key:
             return connection.respond(HTTPStatus.UNAUTHORIZED, "Invalid API-key provided.\n")
+        status = self.config.handshake_status
+        limit = self.config.handshake_refusals
+        if status is not None and (limit is None or self._refusals < limit):
+            self._refusals += 1
+            return connection.respond(HTTPStatus(status), f"{HTTPStatus(status).phrase}.\n")
         return None
 
     async def _handle(self, connection: ServerConnection) -> None:
@@ -153,7 +166,8 @@ class EmulatorServer:
 
         try:
             while True:
-                timeout_s = config.idle_timeout_s if protocol.task else IDLE_CONNECTION_S
+                idle_s = config.idle_timeout_s or None  # 0: no idle rule
+                timeout_s = idle_s if protocol.task else IDLE_CONNECTION_S
                 try:
                     message = await asyncio.wait_for(connection.recv(), timeout=timeout_s)
                 except TimeoutError:

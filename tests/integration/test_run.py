@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -15,13 +16,12 @@ import pysrt
 import pytest
 import webvtt
 
-from subtitler.batch import run_batch
+from subtitler.engine.batch import run_batch
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.events import CueWritten, Event, InputEnded, Status
-from subtitler.gummy import GummySettings
 from subtitler.inputs import discover
 from subtitler.media import ffmpeg_executable
-from subtitler.pipeline import RunOptions
+from subtitler.options import make_options
 from tests.support import FIXTURES, TOLERANCE_MS, Transcript, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,19 +54,36 @@ def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> Run:
     return Run(result.returncode, result.stdout, result.stderr)
 
 
+@pytest.fixture(scope="module", params=["native", "sdk"])
+def client(request: pytest.FixtureRequest) -> str:
+    """The core tests run on both Gummy clients: this project's and the dashscope SDK."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def media_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def media_folder(tmp_path_factory: pytest.TempPathFactory, client: str) -> Path:
     """A copy of every fixture (good and bad), so tracks land beside the sources."""
-    folder = tmp_path_factory.mktemp("media")
+    folder = tmp_path_factory.mktemp(f"media-{client}")
     for path in MEDIA:
         shutil.copy(path, folder / path.name)
     return folder
 
 
 @pytest.fixture(scope="module")
-def first_run(media_folder: Path, emulator: BackgroundEmulator) -> Run:
+def first_run(media_folder: Path, emulator: BackgroundEmulator, client: str) -> Run:
     return run_cli(
-        "run", media_folder, "-t", "en", "--jobs", "3", "--speed", "max", "--endpoint", emulator.url
+        "run",
+        media_folder,
+        "-t",
+        "en",
+        "--jobs",
+        "3",
+        "--speed",
+        "max",
+        "--endpoint",
+        emulator.url,
+        "--client",
+        client,
     )
 
 
@@ -181,10 +198,10 @@ def test_a_rerun_without_overwrite_skips_and_with_it_rewrites(
 
 
 def test_a_track_read_mid_run_is_valid_and_holds_the_cues_so_far(
-    emulator: BackgroundEmulator, tmp_path: Path
+    emulator: BackgroundEmulator, tmp_path: Path, client: str
 ) -> None:
     shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
-    options = RunOptions(targets=("en",), gummy=GummySettings("k", emulator.url), speed=4.0)
+    options = make_options(["en"], api_key="k", endpoint=emulator.url, speed=4.0, client=client)
     seen: list[tuple[int, int, int, bool]] = []
     ended = False
 
@@ -198,7 +215,7 @@ def test_a_track_read_mid_run_is_valid_and_holds_the_cues_so_far(
             written = sum(1 for _ in seen) + 1
             seen.append((written, len(srt), len(vtt), ended))
 
-    results = run_batch(discover([tmp_path]), options, observe)
+    results = asyncio.run(run_batch(discover([tmp_path]), options, observe))
     assert results[0].status is Status.DONE
     assert len(seen) == 5
     for written, in_srt, in_vtt, was_ended in seen:
@@ -208,11 +225,13 @@ def test_a_track_read_mid_run_is_valid_and_holds_the_cues_so_far(
 
 
 def test_translation_in_a_later_event_still_gives_complete_cues(
-    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path, client: str
 ) -> None:
     server = make_emulator(split_final_translation=True)
     shutil.copy(FIXTURES / "zh_podcast.mp3", tmp_path / "zh_podcast.mp3")
-    result = run_cli("run", tmp_path, "-t", "en", "--speed", "max", "--endpoint", server.url)
+    result = run_cli(
+        "run", tmp_path, "-t", "en", "--speed", "max", "--endpoint", server.url, "--client", client
+    )
     assert result.returncode == 0, result.stderr
     cues = pysrt.open(str(tmp_path / "zh_podcast.und-en.srt"))
     transcript = next(t for t in SPEECH if t.media.name == "zh_podcast.mp3")
