@@ -45,6 +45,7 @@ class EmulatorStats:
     connections: int = 0
     task_outcomes: Counter[str] = dataclasses.field(default_factory=Counter)
     run_task_messages: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    finish_task_messages: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     handshake_headers: list[dict[str, str]] = dataclasses.field(default_factory=list)
     changed: threading.Condition = dataclasses.field(default_factory=threading.Condition)
 
@@ -176,8 +177,8 @@ class EmulatorServer:
                     enqueue(protocol.idle_timeout())
                     break
                 if isinstance(message, str):
-                    if '"run-task"' in message:
-                        self._record_run_task(message)
+                    if '"run-task"' in message or '"finish-task"' in message:
+                        self._record_action(message)
                     enqueue(protocol.receive_text(message))
                 else:
                     enqueue(protocol.receive_binary(message))
@@ -217,13 +218,16 @@ class EmulatorServer:
         except ConnectionClosed:
             return
 
-    def _record_run_task(self, text: str) -> None:
+    def _record_action(self, text: str) -> None:
         try:
             message = json.loads(text)
-        except ValueError:
+            action = message["header"]["action"]
+        except (ValueError, KeyError, TypeError):
             return
-        if isinstance(message, dict):
+        if action == "run-task":
             self.stats.run_task_messages.append(message)
+        elif action == "finish-task":
+            self.stats.finish_task_messages.append(message)
 
     def _record_outcome(self, outcome: str, _task_id: str) -> None:
         with self.stats.changed:

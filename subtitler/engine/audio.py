@@ -55,6 +55,33 @@ class AudioBuffer:
         offset = max(0, from_ms - self.start_ms) * BYTES_PER_MS
         return bytes(self._data[offset : offset + max_bytes])
 
+    def quiet_point_ms(
+        self, from_ms: int, quiet_ms: int = 400, threshold_db: float = -45.0
+    ) -> int | None:
+        """The middle of the first stretch of `quiet_ms` below `threshold_db` (RMS, 50 ms
+        windows) in the audio decoded after `from_ms`: a pause between sentences, where a task
+        can end without cutting one. None when there is none yet."""
+        import numpy as np  # only runs that roll tasks over need it
+
+        window_ms = 50
+        offset = max(0, from_ms - self.start_ms) * BYTES_PER_MS
+        usable = (len(self._data) - offset) // (window_ms * BYTES_PER_MS) * window_ms
+        if usable < quiet_ms:
+            return None
+        samples = np.frombuffer(self._data, dtype="<i2", count=usable * BYTES_PER_MS // 2,
+                                offset=offset).astype(np.float64)  # fmt: skip
+        windows = samples.reshape(-1, window_ms * BYTES_PER_MS // 2)
+        rms = np.sqrt(np.mean(windows**2, axis=1)) / 32768.0
+        quiet = 20 * np.log10(np.maximum(rms, 1e-9)) < threshold_db
+        needed = quiet_ms // window_ms
+        run = 0
+        for index, is_quiet in enumerate(quiet):
+            run = run + 1 if is_quiet else 0
+            if run == needed:
+                first = index - needed + 1
+                return from_ms + (first * window_ms) + quiet_ms // 2
+        return None
+
     def forget_before(self, ms: int) -> None:
         drop = (ms - self.start_ms) * BYTES_PER_MS
         if drop > len(self._data) // 2:  # amortised: compact when half of it is behind

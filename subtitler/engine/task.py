@@ -9,9 +9,11 @@ then, with its times offset so cues continue on the same timeline.
 Three clean ends besides the end of the audio, each followed by a new task on the same timeline:
 - stall: no audio for `stall_finish_s` (a live source paused): the task is finished before the
   service's 23 s limit, every result kept; the next starts where it stopped once audio flows;
-- rollover: a task that has streamed `rollover_after_ms` is finished; sentences that end within
-  an end-of-sentence silence of where its audio stopped may have been cut by the stop, so they
-  are dropped and the next task, from the last sentence kept, says them whole;
+- rollover: a task that has streamed `rollover_after_ms` gets audio up to the middle of the next
+  pause in the speech and is finished there; the next task starts at the pause. With no pause
+  within `ROLLOVER_GRACE` (music, noise), the task is finished where its audio stopped:
+  sentences that end within an end-of-sentence silence of that point may have been cut by the
+  stop, so they are dropped and the next task, from the last sentence kept, says them whole;
 - halt (Ctrl-C, a refused key elsewhere): the task is finished; for a file, a sentence the stop
   cut short is dropped the same way (the resumed run recognises it whole).
 """
@@ -49,6 +51,8 @@ from subtitler.options import RunOptions
 START_TIMEOUT_S = 20.0
 """No `task-started` this long after `run-task`: the task failed."""
 RESULT_TIMEOUT_S = 60.0
+ROLLOVER_GRACE = 0.25
+"""Past the rollover limit, a pause is looked for in this share of the limit (at most 30 s)."""
 """Finishing, and nothing from the service this long: the task failed."""
 _AUDIO = object()  # inbox item: more audio, or its end
 
@@ -66,6 +70,7 @@ class Phase(Enum):
 class EndReason(Enum):
     END = "end of audio"
     STALL = "stall"
+    PAUSE = "rollover at a pause"
     ROLLOVER = "rollover"
 
 
@@ -77,11 +82,13 @@ class Finished:
 
 @dataclass
 class _Timing:
-    """One task's clock readings, for the first- and last-package delays."""
+    """One task's clock readings, for the first- and last-package delays, and where it is to
+    end for a rollover."""
 
     first_sent_s: float | None = None
     first_result_s: float | None = None
     finish_sent_s: float | None = None
+    pause_ms: int | None = None
 
 
 class TargetTask:
@@ -157,9 +164,10 @@ class TargetTask:
                     return
                 if outcome.reason is EndReason.STALL:
                     self.stalls += 1
-                    self._safe_ms = outcome.position_ms
                 else:
                     self.rollovers += 1
+                if outcome.reason is not EndReason.ROLLOVER:
+                    self._safe_ms = outcome.position_ms  # every result up to here is in
                 start_ms = self.resume_point_ms()
                 continue
             if self.audio.halted and self.control.stopping:
@@ -257,7 +265,18 @@ class TargetTask:
         """Send what has been decoded past `position_ms`; why the task should end, if it should."""
         limit_ms = self.options.rollover_after_ms
         while True:
-            chunk = self.audio.read(position_ms, self._send_bytes)
+            size = self._send_bytes
+            if limit_ms is not None and position_ms - start_ms >= limit_ms:
+                if timing.pause_ms is None:
+                    timing.pause_ms = self.audio.quiet_point_ms(position_ms)
+                if timing.pause_ms is not None and timing.pause_ms <= position_ms:
+                    return position_ms, EndReason.PAUSE
+                if timing.pause_ms is not None:
+                    size = min(size, (timing.pause_ms - position_ms) * BYTES_PER_MS)
+                grace_ms = min(30_000, round(limit_ms * ROLLOVER_GRACE))
+                if position_ms - start_ms >= limit_ms + grace_ms:
+                    return position_ms, EndReason.ROLLOVER
+            chunk = self.audio.read(position_ms, size)
             if not chunk:
                 break
             if not await task.send(chunk):
@@ -267,8 +286,6 @@ class TargetTask:
                 timing.first_sent_s = now
             position_ms += len(chunk) // BYTES_PER_MS
             self._sent_at.append((position_ms, now))
-            if limit_ms is not None and position_ms - start_ms >= limit_ms:
-                return position_ms, EndReason.ROLLOVER
         if self.audio.ended and position_ms >= self.audio.end_ms:
             return position_ms, EndReason.END
         return position_ms, None

@@ -16,8 +16,8 @@ import pysrt
 import pytest
 import webvtt
 
-from subtitler.engine.batch import run_batch
 from subtitler.emulator.server import BackgroundEmulator
+from subtitler.engine.batch import run_batch
 from subtitler.events import CueWritten, Event, InputEnded, Status
 from subtitler.inputs import discover
 from subtitler.media import ffmpeg_executable

@@ -1,0 +1,217 @@
+"""The engine against the local server with real ffmpeg, on both Gummy clients: conformance with
+the SDK, result shapes, refused handshakes, piped MP4s, threads, start-up imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pysrt
+import pytest
+
+from subtitler.emulator.protocol import RESULT_SHAPES
+from subtitler.emulator.server import BackgroundEmulator
+from subtitler.media import ffmpeg_executable
+from tests.support import TEST_KEY, transcripts
+
+ROOT = Path(__file__).resolve().parents[2]
+NEWS = next(t for t in transcripts() if t.media.name == "zh_news.mp4")
+CLIENTS = ("native", "sdk")
+
+
+def subtitler(*args: str | Path, stdin: object = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "DASHSCOPE_API_KEY": TEST_KEY}
+    environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "subtitler", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        stdin=stdin,  # type: ignore[arg-type]
+        timeout=300,
+        check=False,
+    )
+
+
+def news_in(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(NEWS.media, folder / NEWS.media.name))
+
+
+def cue_texts(srt: Path) -> list[str]:
+    cues = pysrt.open(str(srt), error_handling=pysrt.ERROR_RAISE)
+    return ["".join(cue.text.split()) for cue in cues]
+
+
+def expected_news() -> list[str]:
+    return [
+        "".join((s["text"] + s["translations"]["en"]).split())  # type: ignore[operator]
+        for s in NEWS.sentences
+    ]
+
+
+def test_the_native_client_sends_what_the_sdk_sends(
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path
+) -> None:
+    """Handshake headers, run-task and finish-task, for the same settings, task id and the
+    user-agent value aside (and the per-process session id, random in both)."""
+    recorded = {}
+    for client in CLIENTS:
+        server = make_emulator()
+        media = news_in(tmp_path / client)
+        result = subtitler(
+            "run", media, "-t", "en", "-s", "zh", "--vocabulary-id", "vocab-1",
+            "--max-end-silence", "800", "--speed", "max", "--endpoint", server.url,
+            "--client", client,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        stats = server.server.stats
+        (headers,) = stats.handshake_headers
+        (run_task,) = stats.run_task_messages
+        (finish_task,) = stats.finish_task_messages
+        recorded[client] = (headers, run_task, finish_task)
+    (sdk_headers, sdk_run, sdk_finish), (own_headers, own_run, own_finish) = (
+        recorded["sdk"],
+        recorded["native"],
+    )
+    transport = {"host", "sec-websocket-key", "user-agent", "x-dashscope-sdk-session-id"}
+    assert set(own_headers) == set(sdk_headers)
+    for name in set(sdk_headers) - transport:
+        assert own_headers[name] == sdk_headers[name], name
+    for message in (sdk_run, own_run, sdk_finish, own_finish):
+        assert len(message["header"].pop("task_id")) == 32
+    assert own_run == sdk_run
+    assert own_finish == sdk_finish
+    assert own_run["payload"]["parameters"]["vocabulary_id"] == "vocab-1"
+
+
+@pytest.mark.parametrize("shape", RESULT_SHAPES)
+def test_every_result_shape_gives_every_cue_on_the_native_client(
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path, shape: str
+) -> None:
+    server = make_emulator(result_shape=shape)
+    media = news_in(tmp_path)
+    result = subtitler("run", media, "-t", "en", "--speed", "max", "--endpoint", server.url)
+    assert result.returncode == 0, result.stderr
+    assert cue_texts(tmp_path / "zh_news.und-en.srt") == expected_news()
+
+
+@pytest.mark.parametrize(
+    "shape", ["extra-fields", "leading-space", "no-words", "partial-without-words"]
+)
+def test_the_sdk_client_never_reports_done_with_cues_missing(
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path, shape: str
+) -> None:
+    """Shapes the SDK cannot parse kill its worker thread silently: the task then ends without
+    task-finished, which resumes it and in the end fails the input loudly."""
+    server = make_emulator(result_shape=shape)
+    media = news_in(tmp_path)
+    result = subtitler(
+        "run", media, "-t", "en", "--speed", "max", "--endpoint", server.url,
+        "--client", "sdk", "--retries", "2", "--retry-delay", "0.01",
+    )  # fmt: skip
+    texts = cue_texts(tmp_path / "zh_news.und-en.srt")
+    if result.returncode == 0:
+        assert texts == expected_news()
+    else:
+        assert result.returncode == 1
+        (line,) = [line for line in result.stderr.splitlines() if line.startswith("subtitler:")]
+        assert "zh_news.mp4" in line and "gave up after 2 retries" in line
+        assert texts == expected_news()[: len(texts)], "what was written is right and in order"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("status", [429, 503])
+def test_refused_handshakes_429_and_5xx_are_retried(
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path, client: str, status: int
+) -> None:
+    server = make_emulator(handshake_status=status, handshake_refusals=2)
+    media = news_in(tmp_path)
+    result = subtitler(
+        "run", media, "-t", "en", "--speed", "max", "--endpoint", server.url,
+        "--client", client, "--retry-delay", "0.01",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert cue_texts(tmp_path / "zh_news.und-en.srt") == expected_news()
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_another_handshake_status_fails_the_input_with_the_status(
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path, client: str
+) -> None:
+    server = make_emulator(handshake_status=404)
+    media = news_in(tmp_path)
+    result = subtitler(
+        "run", media, "-t", "en", "--endpoint", server.url, "--client", client
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("subtitler:")]
+    assert len(lines) == 1 and "zh_news.mp4" in lines[0] and "404" in lines[0], lines
+
+
+def test_a_piped_mp4_with_its_index_at_the_end_is_explained(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    tail_index = tmp_path / "tail.mp4"
+    subprocess.run(
+        [ffmpeg_executable(), "-v", "error", "-i", str(NEWS.media), "-c", "copy", str(tail_index)],
+        check=True,
+    )
+    with open(tail_index, "rb") as stdin:
+        result = subtitler("run", "-", "-t", "en", "--out-dir", tmp_path, "--endpoint",
+                           emulator.url, stdin=stdin)  # fmt: skip
+    assert result.returncode == 1
+    assert "cannot be read from a pipe" in result.stderr and "MPEG-TS" in result.stderr
+
+
+def test_threads_do_not_grow_with_inputs(emulator: BackgroundEmulator, tmp_path: Path) -> None:
+    """24 inputs at once on the native client: the process's threads, read from /proc at each
+    event it prints, stay those of a single input."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    for index in range(24):
+        shutil.copy(NEWS.media, folder / f"{index:02d}.mp4")
+    environment = {**os.environ, "DASHSCOPE_API_KEY": TEST_KEY}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "subtitler", "run", folder, "-t", "en", "--jobs", "24",
+         "--speed", "4", "--json", "--endpoint", emulator.url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    most, started = 0, 0
+    for line in process.stdout:
+        started += json.loads(line)["event"] == "started"
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        threads = int(next(s for s in status.splitlines() if s.startswith("Threads:")).split()[1])
+        most = max(most, threads)
+    assert process.wait(timeout=300) == 0
+    assert started == 24
+    assert most <= 3, f"{most} threads"
+
+
+def test_start_up_imports_only_what_each_command_uses(tmp_path: Path) -> None:
+    probe = (
+        "import sys, contextlib, io\n"
+        "from subtitler.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(sys.argv[1:])\n"
+        "print(','.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    srt = tmp_path / "a.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nHello.\n", encoding="utf-8")
+    heavy = {"dashscope", "aiohttp", "numpy", "websockets", "pysrt", "webvtt", "ffmpeg", "rich"}
+    for argv, allowed in (
+        (["--help"], set()),
+        (["check", str(srt)], {"pysrt", "webvtt"}),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=False
+        )
+        modules = set(result.stdout.strip().splitlines()[-1].split(","))
+        assert modules & heavy <= allowed, (argv, modules & heavy)
