@@ -123,8 +123,10 @@ class TreeMemory:
         self._thread.join()
 
     def _run(self) -> None:
-        while not self._stop.wait(0.05):
+        while True:  # the first sample at once: a short process may be gone in 50 ms
             self.peak_bytes = max(self.peak_bytes, tree_rss(self.root_pid))
+            if self._stop.wait(0.05):
+                return
 
 
 def tree_rss(root_pid: int) -> int:

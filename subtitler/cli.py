@@ -479,8 +479,8 @@ async def _execute(
         )
     if control.fatal_error is not None:
         errors.print(
-            f"subtitler: error: {control.fatal_error.cause}: check DASHSCOPE_API_KEY. "
-            "Nothing more was sent; run again to resume.",
+            "subtitler: error: the service refused the API key (invalid key): check "
+            "DASHSCOPE_API_KEY. Nothing more was sent; run again to resume.",
             markup=False,
         )
         return EXIT_USAGE

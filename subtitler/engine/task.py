@@ -205,7 +205,6 @@ class TargetTask:
             await self._next()
 
     async def _one_task(self, start_ms: int) -> Finished | TaskFailed:
-        await self.pacer.acquire()
         self._generation += 1
         generation = self._generation
         self.tasks_started += 1
@@ -220,7 +219,7 @@ class TargetTask:
         cutoff_ms: int | None = None  # stream ms: sentences ending later are dropped
         reason: EndReason | None = None
         try:
-            await client.start()
+            await client.start(self.pacer.acquire)
             while True:
                 if self.phase is Phase.STREAMING and reason is None:
                     position_ms, reason = await self._send(client, start_ms, position_ms, timing)

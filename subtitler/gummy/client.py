@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Protocol
 
@@ -20,7 +20,8 @@ class GummyTask(Protocol):
     @property
     def task_id(self) -> str: ...
 
-    async def start(self) -> None: ...
+    async def start(self, turn: Callable[[], Awaitable[None]]) -> None:
+        """Connect and submit the task once `turn()` returns (the run's start pacing)."""
 
     async def send(self, pcm: bytes) -> bool: ...
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import platform
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlparse
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -57,8 +57,9 @@ class NativeTask:
     def task_id(self) -> str:
         return self.protocol.task_id
 
-    async def start(self) -> None:
-        """Connect and send `run-task`; `TaskStarted` or `TaskFailed` follows on the sink."""
+    async def start(self, turn: Callable[[], Awaitable[None]]) -> None:
+        """Connect, wait for `turn()`, send `run-task`; `TaskStarted` or `TaskFailed` follows
+        on the sink. Taking the turn once connected keeps the connect time out of the pacing."""
         headers = {
             "Authorization": f"Bearer {self._settings.api_key}",
             **handshake_headers(SESSION_ID),
@@ -85,6 +86,7 @@ class NativeTask:
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as error:
             self._emit(self.protocol.connection_lost(f"cannot connect ({_describe(error)})"))
             return
+        await turn()
         self._reader = asyncio.create_task(self._read(self._socket))
         await self._send(self.protocol.run_task())
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -70,7 +70,8 @@ class SdkTask(TranslationRecognizerCallback):
     def task_id(self) -> str:
         return str(self._recognizer.get_last_request_id())
 
-    async def start(self) -> None:
+    async def start(self, turn: Callable[[], Awaitable[None]]) -> None:
+        await turn()  # the SDK connects and submits in one go, on its own thread
         self.protocol.run_task()
         self._recognizer.start()  # spawns the SDK's worker; it does not wait for task-started
         # The SDK queues audio until its task has started: from here the task streams.
@@ -155,8 +156,10 @@ class SdkTask(TranslationRecognizerCallback):
     def _deliver_error(self, status: int | None, code: str, message: str) -> None:
         if status is not None and 400 <= status < 600:
             self._emit(self.protocol.handshake_refused(status, message))
+        elif status == -1 and code == "ClientConnectorError":
+            self._emit(self.protocol.connection_lost(f"cannot connect ({message})"))
         elif status == -1:
-            self._emit(self.protocol.connection_lost(f"{code}: {message}".strip(": ")))
+            self._emit(self.protocol.connection_lost("connection to the service was lost"))
         else:
             failed = {"header": {"event": "task-failed", "error_code": code or DISCONNECTED}}
             failed["header"]["error_message"] = message

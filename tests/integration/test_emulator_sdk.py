@@ -311,13 +311,30 @@ def test_no_audio_for_the_idle_timeout_fails_like_the_service(
 
 
 def test_twenty_concurrent_sessions_all_complete(
-    emulator: BackgroundEmulator, zh_news_pcm: bytes
+    make_emulator: Callable[..., BackgroundEmulator], zh_news_pcm: bytes
 ) -> None:
+    server = make_emulator(max_task_rate=None)  # concurrency, not the start rate, is tested
     with ThreadPoolExecutor(20) as pool:
-        sessions = list(pool.map(lambda _: run_sdk_session(emulator.url, zh_news_pcm), range(20)))
+        sessions = list(pool.map(lambda _: run_sdk_session(server.url, zh_news_pcm), range(20)))
     assert all(s.error is None and s.completed for s in sessions)
     assert all(len(s.finals()) == 5 for s in sessions)
     assert len({s.request_id for s in sessions}) == 20
+
+
+def test_submissions_beyond_the_rate_are_refused_like_the_service(
+    make_emulator: Callable[..., BackgroundEmulator],
+) -> None:
+    """By default, like the service: 10 task submissions per second; the rest are refused
+    with the throttling message the service's FAQ lists."""
+    server = make_emulator()
+    with ThreadPoolExecutor(14) as pool:
+        sessions = list(pool.map(lambda _: run_sdk_session(server.url, b"\0" * 3200), range(14)))
+    refused = [s for s in sessions if s.error is not None]
+    assert len(refused) >= 4 and server.server.rate_refusals == len(refused)
+    for session in refused:
+        assert session.error is not None
+        assert session.error[1] == "Throttling.RateQuota"
+        assert session.error[2] == "Requests rate limit exceeded, please try again later."
 
 
 def test_the_key_travels_only_in_the_handshake(
