@@ -111,6 +111,8 @@ class TreeMemory:
     def __init__(self, root_pid: int) -> None:
         self.root_pid = root_pid
         self.peak_bytes = 0
+        self.peak_root_bytes = 0
+        """The root process alone (subtitler's Python process, without its ffmpeg children)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -125,6 +127,7 @@ class TreeMemory:
     def _run(self) -> None:
         while True:  # the first sample at once: a short process may be gone in 50 ms
             self.peak_bytes = max(self.peak_bytes, tree_rss(self.root_pid))
+            self.peak_root_bytes = max(self.peak_root_bytes, proportional_bytes(self.root_pid))
             if self._stop.wait(0.05):
                 return
 
@@ -186,6 +189,7 @@ class Measured:
     peak_rss_mb: float
     stdout: str = field(repr=False)
     returncode: int = 0
+    peak_root_mb: float = 0.0
 
 
 def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
@@ -200,7 +204,55 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Measured(wall, cpu, memory.peak_bytes / 2**20, stdout, process.returncode)
+    peak_mb = memory.peak_bytes / 2**20
+    if peak_mb == 0:  # gone before the first sample: the kernel's high-water mark (RSS)
+        peak_mb = after.ru_maxrss / 1024
+    return Measured(
+        wall, cpu, peak_mb, stdout, process.returncode, memory.peak_root_bytes / 2**20
+    )
+
+
+def startup_cpu_s(command: list[str], repeats: int = 7) -> float:
+    """Median CPU (user + system) of a short command, over `repeats` runs."""
+    samples = []
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        samples.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    return statistics.median(samples)
+
+
+def subtitler_figures(
+    command: list[str], env: dict[str, str], audio_hours: float, jobs: int, emulator_pid: int
+) -> dict[str, Any]:
+    """Run `subtitler run ... --json` and read its figures from its own events."""
+    emulator_before = process_cpu_s(emulator_pid)
+    ours = measure(command, env)
+    events = [json.loads(line) for line in ours.stdout.splitlines() if line]
+    sentences = [e for e in events if e["event"] == "sentence"]
+    finished = [e for e in events if e["event"] == "finished"]
+    writes = [e["write_ms"] for e in sentences if e["write_ms"] is not None]
+    firsts = [
+        t["first_package_delay_ms"]
+        for e in finished
+        for t in e["tasks"]
+        if t["first_package_delay_ms"] is not None
+    ]
+    return {
+        "wall_s": ours.wall_s,
+        "cpu_s": ours.cpu_s,
+        "cpu_s_per_audio_hour": ours.cpu_s / audio_hours,
+        "peak_rss_mb": ours.peak_rss_mb,
+        "peak_rss_mb_per_file": ours.peak_rss_mb / jobs,
+        "peak_python_mb": ours.peak_root_mb,
+        "finals": len(sentences),
+        "files_done": len(finished),
+        "cue_write_ms_p50": percentile(writes, 0.5),
+        "cue_write_ms_p99": percentile(writes, 0.99),
+        "first_package_delay_ms_median": statistics.median(firsts) if firsts else None,
+        "emulator_cpu_s": process_cpu_s(emulator_pid) - emulator_before,
+    }
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -218,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=8, help="files for the side-by-side (8)")
     parser.add_argument("--seconds", type=float, default=120, help="length of each file (120)")
     parser.add_argument("--jobs", type=int, default=0, help="concurrency (default: --files)")
-    parser.add_argument("--scale", default="1,8,32,128", help="concurrent files at 1x")
+    parser.add_argument("--scale", default="1,8,32,128,512", help="concurrent files at 1x")
     parser.add_argument("--scale-seconds", type=float, default=30, help="their length (30)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
     arguments = parser.parse_args(argv)
@@ -314,53 +366,20 @@ def main(argv: list[str] | None = None) -> int:
                 "emulator_cpu_s": process_cpu_s(emulator.pid) - emulator_before,
             }
 
-            # 3. subtitler, same files and concurrency, as fast as it goes
-            emulator_before = process_cpu_s(emulator.pid)
-            ours = measure(
-                [
-                    sys.executable,
-                    "-m",
-                    "subtitler",
-                    "run",
-                    str(work / "media"),
-                    "-t",
-                    "en",
-                    "--speed",
-                    "max",
-                    "--jobs",
-                    str(jobs),
-                    "--json",
-                    "--overwrite",
-                    "--out-dir",
-                    str(work / "out"),
-                    "--endpoint",
-                    url,
-                ],
-                env,
-            )
-            events = [json.loads(line) for line in ours.stdout.splitlines() if line]
-            sentences = [e for e in events if e["event"] == "sentence"]
-            finished = [e for e in events if e["event"] == "finished"]
-            writes = [e["write_ms"] for e in sentences if e["write_ms"] is not None]
-            firsts = [
-                t["first_package_delay_ms"]
-                for e in finished
-                for t in e["tasks"]
-                if t["first_package_delay_ms"] is not None
-            ]
-            results["subtitler"] = {
-                "wall_s": ours.wall_s,
-                "cpu_s": ours.cpu_s,
-                "cpu_s_per_audio_hour": ours.cpu_s / audio_hours,
-                "peak_rss_mb": ours.peak_rss_mb,
-                "peak_rss_mb_per_file": ours.peak_rss_mb / jobs,
-                "finals": len(sentences),
-                "files_done": len(finished),
-                "cue_write_ms_p50": percentile(writes, 0.5),
-                "cue_write_ms_p99": percentile(writes, 0.99),
-                "first_package_delay_ms_median": statistics.median(firsts) if firsts else None,
-                "emulator_cpu_s": process_cpu_s(emulator.pid) - emulator_before,
-            }
+            # 3. subtitler, same files and concurrency, as fast as it goes: both clients
+            for name, client in (("subtitler", "native"), ("subtitler_sdk", "sdk")):
+                results[name] = subtitler_figures(
+                    [
+                        sys.executable, "-m", "subtitler", "run", str(work / "media"),
+                        "-t", "en", "--speed", "max", "--jobs", str(jobs), "--json",
+                        "--overwrite", "--out-dir", str(work / f"out-{client}"),
+                        "--endpoint", url, "--client", client,
+                    ],
+                    env,
+                    audio_hours,
+                    jobs,
+                    emulator.pid,
+                )  # fmt: skip
             ours_row, floor_row, sample_row = (
                 results["subtitler"],
                 results["floor"],
@@ -376,9 +395,19 @@ def main(argv: list[str] | None = None) -> int:
                     if ours_row["first_package_delay_ms_median"] is not None
                     else None
                 ),
+                "cpu_sdk_client_vs_native": results["subtitler_sdk"]["cpu_s"] / ours_row["cpu_s"],
             }
 
-            # 4. scale at 1x
+            # 4. start-up: `subtitler --help` against a bare interpreter importing asyncio, json
+            bare = startup_cpu_s([sys.executable, "-c", "import asyncio, json"])
+            helped = startup_cpu_s([sys.executable, "-m", "subtitler", "--help"])
+            results["startup"] = {
+                "bare_cpu_s": bare,
+                "help_cpu_s": helped,
+                "help_vs_bare": helped / bare,
+            }
+
+            # 5. scale at 1x
             base = make_media(work / "scale-base", 4, arguments.scale_seconds, first_seed=100)
             results["scale"] = []
             for count in scale:
@@ -401,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
                         "--jobs",
                         str(count),
                         "--json",
+                        "--max-task-rate",
+                        "10",
                         "--out-dir",
                         str(work / f"scale-out-{count}"),
                         "--endpoint",
@@ -410,7 +441,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 events = [json.loads(line) for line in run.stdout.splitlines() if line]
                 finished = [e for e in events if e["event"] == "finished"]
-                lags = [e["wall_s"] - e["audio_ms"] / 1000 for e in finished]
+                lags = [  # behind real time once streaming (the start pacing excluded)
+                    e["streaming_s"] - e["audio_ms"] / 1000
+                    for e in finished
+                    if e.get("streaming_s") is not None
+                ]
                 latencies = [
                     e["latency_ms"]
                     for e in events
@@ -430,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
                         "cpu_share_of_realtime": run.cpu_s / arguments.scale_seconds,
                         "peak_rss_mb": run.peak_rss_mb,
                         "peak_rss_mb_per_file": run.peak_rss_mb / count,
+                        "peak_python_mb": run.peak_root_mb,
                         "emulator_cpu_s": process_cpu_s(emulator.pid) - emulator_before,
                     }
                 )
@@ -456,7 +492,7 @@ def render_table(results: dict[str, Any]) -> str:
         "| way | wall s | CPU s | CPU s / audio h | peak MB | MB / file | emulator CPU s |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name in ("floor", "sample", "subtitler"):
+    for name in ("floor", "sample", "subtitler", "subtitler_sdk"):
         row = results[name]
         lines.append(
             f"| {name} | {_f(row['wall_s'])} | {_f(row['cpu_s'], 2)} | "
@@ -465,6 +501,13 @@ def render_table(results: dict[str, Any]) -> str:
         )
     ratios = results["ratios"]
     ours = results["subtitler"]
+    startup = results["startup"]
+    scale = results["scale"]
+    per_stream = None
+    if len(scale) > 1 and scale[0]["files"] == 1:
+        big = next((row for row in scale if row["files"] == 128), scale[-1])
+        extra = big["files"] - 1
+        per_stream = (big["peak_python_mb"] - scale[0]["peak_python_mb"]) / extra
     lines += [
         "",
         f"subtitler CPU vs floor: {ratios['cpu_vs_floor']:.2f}x; sample CPU vs subtitler: "
@@ -473,11 +516,17 @@ def render_table(results: dict[str, Any]) -> str:
         f"cue durable after the final result: p50 {_f(ours['cue_write_ms_p50'], 2)} ms, "
         f"p99 {_f(ours['cue_write_ms_p99'], 2)} ms; first package delay: subtitler "
         f"{_f(ours['first_package_delay_ms_median'])} ms, sample "
-        f"{_f(results['sample']['first_package_delay_ms_median'])} ms (medians)",
+        f"{_f(results['sample']['first_package_delay_ms_median'])} ms, subtitler with the SDK "
+        f"client {_f(results['subtitler_sdk']['first_package_delay_ms_median'])} ms (medians)",
+        f"start-up: subtitler --help {startup['help_cpu_s'] * 1000:.0f} ms CPU, bare interpreter "
+        f"(import asyncio, json) {startup['bare_cpu_s'] * 1000:.0f} ms: "
+        f"{startup['help_vs_bare']:.2f}x",
+        f"subtitler's own process per extra stream at 1x (PSS, ffmpeg apart): "
+        f"{_f(per_stream, 2)} MB",
         "",
         "| files at 1x | done | wall s | max lag s | speech end -> cue p99 ms | CPU s / file "
-        "| CPU share of 1 core | peak MB | MB / file | emulator CPU s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| CPU share of 1 core | peak MB | MB / file | subtitler process MB | emulator CPU s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["scale"]:
         lines.append(
@@ -485,7 +534,7 @@ def render_table(results: dict[str, Any]) -> str:
             f"{_f(row['lag_s_max'], 2)} | {_f(row['speech_end_to_cue_ms_p99'])} | "
             f"{_f(row['cpu_s_per_file'], 3)} | {_f(row['cpu_share_of_realtime'], 2)} | "
             f"{_f(row['peak_rss_mb'])} | {_f(row['peak_rss_mb_per_file'], 1)} | "
-            f"{_f(row['emulator_cpu_s'], 2)} |"
+            f"{_f(row.get('peak_python_mb'), 1)} | {_f(row['emulator_cpu_s'], 2)} |"
         )
     return "\n".join(lines)
 

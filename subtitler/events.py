@@ -39,6 +39,8 @@ class InputResult:
     tracks: tuple[Path, ...] = ()
     resumes: int = 0
     """Tasks restarted after a dropped connection or a retryable error (or throttling)."""
+    streaming_s: float | None = None
+    """From the first audio sent to the end (`wall_s` without the probe and the start pacing)."""
 
 
 @dataclass(frozen=True)

@@ -252,7 +252,13 @@ def _conclude(
         tasks=tuple(task.metrics for task in tasks if task.metrics is not None),
         tracks=tuple(path for writer in prepared.writers for path in writer.plan.paths),
         resumes=sum(task.resumes for task in tasks),
+        streaming_s=_streaming_s(tasks),
     )
+
+
+def _streaming_s(tasks: list[TargetTask]) -> float | None:
+    firsts = [task.first_sent_s for task in tasks if task.first_sent_s is not None]
+    return time.perf_counter() - min(firsts) if firsts else None
 
 
 def _make_folder(folder: Path) -> None:

@@ -120,6 +120,8 @@ class TargetTask:
         self.stalls = 0
         self.tasks_started = 0
         self.metrics: TaskMetrics | None = None
+        self.first_sent_s: float | None = None
+        """time.perf_counter() when this target's first audio went out."""
         self.complete = False
         """Every audio byte went through a task that finished (not stopped midway)."""
         self._generation = 0
@@ -219,7 +221,8 @@ class TargetTask:
         cutoff_ms: int | None = None  # stream ms: sentences ending later are dropped
         reason: EndReason | None = None
         try:
-            await client.start(self.pacer.acquire)
+            async with self.pacer.submission() as turn:
+                await client.start(turn)
             while True:
                 if self.phase is Phase.STREAMING and reason is None:
                     position_ms, reason = await self._send(client, start_ms, position_ms, timing)
@@ -283,6 +286,8 @@ class TargetTask:
             now = time.perf_counter()
             if timing.first_sent_s is None:
                 timing.first_sent_s = now
+                if self.first_sent_s is None:
+                    self.first_sent_s = now
             position_ms += len(chunk) // BYTES_PER_MS
             self._sent_at.append((position_ms, now))
         if self.audio.ended and position_ms >= self.audio.end_ms:

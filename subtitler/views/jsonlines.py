@@ -109,6 +109,9 @@ def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
                     "sentences": result.sentences,
                     "audio_ms": result.audio_ms,
                     "wall_s": round(result.wall_s, 3),
+                    "streaming_s": None
+                    if result.streaming_s is None
+                    else round(result.streaming_s, 3),
                     "resumes": result.resumes,
                     "tasks": [
                         {

@@ -1,0 +1,74 @@
+"""The dashboard and the preview under a burst of events from many fast inputs, rendered on the
+run's own event loop (after every event, and by their refresh task), with real ffmpeg and the
+local server: never a render from half-changed state, every input accounted for."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+
+from subtitler.emulator.server import EmulatorServer
+from subtitler.engine.batch import run_batch
+from subtitler.events import CueWritten, Event, InputEnded, Status
+from subtitler.inputs import discover
+from subtitler.options import make_options
+from subtitler.views.live import LiveView
+from subtitler.views.preview import PreviewView
+from subtitler.views.progress import ProgressView
+from tests.support import FIXTURES
+
+INPUTS = 16
+
+
+def run_with_view(
+    folder: Path, make_view: type[LiveView], *args: object
+) -> tuple[str, list[Event]]:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=140, height=60)
+    seen: list[Event] = []
+
+    async def main() -> None:
+        server = EmulatorServer()
+        url = await server.start()
+        options = make_options(["en"], endpoint=url, speed=None, jobs=INPUTS, overwrite=True)
+        with make_view(console, *args) as view:  # type: ignore[call-arg]
+
+            def observe(event: Event) -> None:
+                view(event)  # type: ignore[operator]
+                seen.append(event)
+                view.refresh()  # a render after every event, on the loop that changes state
+
+            await run_batch(discover([folder]), options, observe)
+        await server.stop()
+
+    asyncio.run(main())
+    return screen.getvalue(), seen
+
+
+def media(tmp_path: Path) -> Path:
+    folder = tmp_path / "media"
+    folder.mkdir()
+    for index in range(INPUTS):
+        shutil.copy(FIXTURES / "zh_news.mp4", folder / f"clip{index:02d}.mp4")
+    return folder
+
+
+def test_the_dashboard_keeps_up_with_sixteen_fast_inputs(tmp_path: Path) -> None:
+    screen, seen = run_with_view(media(tmp_path), ProgressView, INPUTS)
+    ended = [e for e in seen if isinstance(e, InputEnded)]
+    assert len(ended) == INPUTS and all(e.result.status is Status.DONE for e in ended)
+    assert sum(isinstance(e, CueWritten) for e in seen) == 5 * INPUTS
+    assert "clip" in screen and " sentences " in screen and "eta " in screen
+
+
+def test_the_preview_keeps_up_with_a_fast_input(tmp_path: Path) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "zh_news.mp4", folder / "zh_news.mp4")
+    screen, seen = run_with_view(folder, PreviewView, ("en",))
+    assert sum(isinstance(e, CueWritten) for e in seen) == 5
+    assert "Thank you for watching" in screen
