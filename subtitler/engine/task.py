@@ -103,6 +103,7 @@ class TargetTask:
         emit: Callable[[PartialText], None],
         label: str,
         live: bool,
+        new_client: Callable[..., GummyTask] = new_task,
     ) -> None:
         self.target = target
         self.options = options
@@ -113,6 +114,8 @@ class TargetTask:
         self.label = label
         self.live = live
         self._emit = emit
+        self._new_client = new_client
+        """The client factory (`gummy.client.new_task`; a fake transport in unit tests)."""
         self.phase = Phase.WAITING_FOR_AUDIO
         self.error: SubtitlerError | None = None
         self.resumes = 0
@@ -214,7 +217,7 @@ class TargetTask:
         def sink(event: ClientEvent) -> None:
             self._inbox.put_nowait((generation, event, time.perf_counter()))
 
-        client = new_task(self.options.client, self.options.gummy, self.target, sink)
+        client = self._new_client(self.options.client, self.options.gummy, self.target, sink)
         self.phase = Phase.STARTING
         timing = _Timing()
         position_ms = start_ms

@@ -96,6 +96,11 @@ class SdkTask(TranslationRecognizerCallback):
     async def close(self) -> None:
         if self.protocol.state in (State.STREAMING, State.FINISHING):
             await self._stop()
+        # After an error the SDK leaves its 23 s no-audio timer running (a non-daemon thread that
+        # would hold the process open for 23 s at exit); `stop()` cancels it only while running.
+        timer = getattr(self._recognizer, "_silence_timer", None)
+        if timer is not None:
+            timer.cancel()
         self._emit(self.protocol.connection_lost("closed by the client before task-finished"))
 
     async def _stop(self) -> None:
