@@ -8,6 +8,8 @@ from, and tells every listener when more arrives or the audio ends.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -26,6 +28,7 @@ class AudioBuffer:
         self.last_arrival_s = time.monotonic()
         self._data = bytearray()
         self._listeners: list[Callable[[], None]] = []
+        self._consumed = asyncio.Event()
 
     @property
     def end_ms(self) -> int:
@@ -49,6 +52,17 @@ class AudioBuffer:
         self.ended = True
         self.halted = halted
         self._notify()
+
+    def consumed(self) -> None:
+        """A reader moved on (sent audio, or stopped reading): the decoder may go on."""
+        self._consumed.set()
+
+    async def wait_consumed(self, timeout_s: float) -> None:
+        """Until a reader moves on (or `timeout_s`, a safety net): the decoder's backpressure."""
+        self._consumed.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._consumed.wait()
 
     def read(self, from_ms: int, max_bytes: int) -> bytes:
         """Up to `max_bytes` of PCM from stream time `from_ms` (empty when none is there yet)."""

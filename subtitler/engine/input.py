@@ -20,7 +20,7 @@ from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.claim import Claim, claim_path
 from subtitler.engine.control import RunControl
 from subtitler.engine.pacing import StartPacer
-from subtitler.engine.task import TargetTask
+from subtitler.engine.task import TargetTask, send_bytes
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import MediaError, OutputError, SubtitlerError
 from subtitler.events import AudioProgress, Event, InputResult, InputStarted, Status
@@ -30,6 +30,10 @@ from subtitler.options import RunOptions
 from subtitler.tracks import TrackPlan, plan_tracks
 
 PROGRESS_EVERY_MS = 1000
+MAX_LEAD_MS = 30_000
+"""Decoding stays at most this far ahead of the slowest target's last finished sentence: the
+service's own pace is the flow control, and the PCM kept for resumes stays small (about 1 MB)
+whatever the input's length and speed. (A sentence longer than this is ended by the stall rule.)"""
 IN_PROGRESS = "in progress in another run"
 
 
@@ -184,15 +188,16 @@ async def _decode(
     """Decode once from the earliest resume point, at the chosen pace, into `audio`."""
     start_ms = audio.start_ms
     # Resume points are stream times; ffmpeg seeks on the media timeline (late audio: + offset).
+    speed = 1.0 if item.live else options.speed  # live inputs go at 1x
     decoder = AsyncPcmDecoder(
         item.path,
         options.audio_stream,
         start_ms=start_ms + media_offset_ms if start_ms > 0 else 0,
+        frame_bytes=send_bytes(speed),
         live_source=item.live_source,
         input_format=item.input_format,
         label=item.label,
     )
-    speed = 1.0 if item.live else options.speed  # live inputs go at 1x
     loop = asyncio.get_running_loop()
     paced_from_s, position_ms = loop.time(), start_ms
     next_progress_ms = position_ms + PROGRESS_EVERY_MS
@@ -208,6 +213,8 @@ async def _decode(
                 break
             audio.append(frame)
             position_ms += len(frame) // BYTES_PER_MS
+            while not control.stopping and position_ms - _slowest_ms(tasks) > MAX_LEAD_MS:
+                await audio.wait_consumed(timeout_s=1.0)
             audio.forget_before(min(task.resume_point_ms() for task in tasks))
             if position_ms >= next_progress_ms:
                 emit(AudioProgress(item.path, position_ms))
@@ -218,6 +225,11 @@ async def _decode(
         await frames.aclose()
         await decoder.aclose()
     emit(AudioProgress(item.path, position_ms))
+
+
+def _slowest_ms(tasks: list[TargetTask]) -> int:
+    kept = [task.resume_point_ms() for task in tasks if not task.over]
+    return min(kept) if kept else 1 << 62
 
 
 def _conclude(

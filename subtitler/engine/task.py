@@ -151,6 +151,8 @@ class TargetTask:
             await self._run()
         except OutputError as error:
             self._fail(error)
+        finally:
+            self.audio.consumed()  # no longer read: the decoder must not wait for it
 
     async def _run(self) -> None:
         start_ms = self.resume_point_ms()
@@ -173,6 +175,7 @@ class TargetTask:
                     self.rollovers += 1
                 if outcome.reason is not EndReason.ROLLOVER:
                     self._safe_ms = outcome.position_ms  # every result up to here is in
+                    self.audio.consumed()
                 start_ms = self.resume_point_ms()
                 continue
             if self.audio.halted and self.control.stopping:
@@ -293,6 +296,8 @@ class TargetTask:
                     self.first_sent_s = now
             position_ms += len(chunk) // BYTES_PER_MS
             self._sent_at.append((position_ms, now))
+            if not self._inbox.empty():
+                break  # results first: a cue is written as soon as its sentence is final
         if self.audio.ended and position_ms >= self.audio.end_ms:
             return position_ms, EndReason.END
         return position_ms, None
@@ -323,6 +328,7 @@ class TargetTask:
         if cutoff_ms is not None and start_ms + item.end_ms > cutoff_ms:
             return  # cut short by a rollover or a stop: the next task says it whole
         self.writer.write(item, start_ms, self._latency_ms(start_ms + item.end_ms), arrived_s)
+        self.audio.consumed()  # the resume point moved: the decoder may go on
 
     def _latency_ms(self, stream_ms: int) -> float | None:
         """How long ago the audio up to `stream_ms` was sent (end of speech -> cue on disk)."""
