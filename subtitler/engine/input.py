@@ -24,6 +24,7 @@ from subtitler.engine.task import TargetTask, send_bytes
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import MediaError, OutputError, SubtitlerError
 from subtitler.events import AudioProgress, Event, InputResult, InputStarted, Status
+from subtitler.gummy.client import ClientKind
 from subtitler.inputs import InputFile
 from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo, probe_async
 from subtitler.options import RunOptions
@@ -31,9 +32,10 @@ from subtitler.tracks import TrackPlan, plan_tracks
 
 PROGRESS_EVERY_MS = 1000
 MAX_LEAD_MS = 30_000
-"""Decoding stays at most this far ahead of the slowest target's last finished sentence: the
-service's own pace is the flow control, and the PCM kept for resumes stays small (about 1 MB)
-whatever the input's length and speed. (A sentence longer than this is ended by the stall rule.)"""
+"""With the native client, decoding stays at most this far ahead of the slowest target's last
+finished sentence: the service's own pace is the flow control, and the PCM kept for resumes
+stays small (about 1 MB) whatever the input's length and speed. (A sentence longer than this is
+ended by the stall rule.)"""
 IN_PROGRESS = "in progress in another run"
 
 
@@ -201,6 +203,9 @@ async def _decode(
     loop = asyncio.get_running_loop()
     paced_from_s, position_ms = loop.time(), start_ms
     next_progress_ms = position_ms + PROGRESS_EVERY_MS
+    # The SDK reads results only while it has audio to send: holding audio back until results
+    # come would stall it, so with the SDK client decoding is not bounded by them.
+    bounded = options.client is ClientKind.NATIVE
     frames = decoder.frames()
     try:
         async for frame in frames:
@@ -213,7 +218,11 @@ async def _decode(
                 break
             audio.append(frame)
             position_ms += len(frame) // BYTES_PER_MS
-            while not control.stopping and position_ms - _slowest_ms(tasks) > MAX_LEAD_MS:
+            while (
+                bounded
+                and not control.stopping
+                and position_ms - _slowest_ms(tasks) > MAX_LEAD_MS
+            ):
                 await audio.wait_consumed(timeout_s=1.0)
             audio.forget_before(min(task.resume_point_ms() for task in tasks))
             if position_ms >= next_progress_ms:
