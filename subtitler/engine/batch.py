@@ -29,7 +29,7 @@ async def run_batch(
     control = control or RunControl()
     # The SDK connects and submits on its own thread after its turn: its submissions jitter by
     # its connect time, so its turns are spaced wider.
-    margin = 0.3 if options.client is ClientKind.SDK else 0.1
+    margin = 0.5 if options.client is ClientKind.SDK else 0.1
     pacer = StartPacer(options.max_task_rate, margin)
     slots = asyncio.Semaphore(options.jobs)
     results: list[InputResult | None] = [None] * len(items)
