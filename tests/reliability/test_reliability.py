@@ -161,7 +161,7 @@ def test_dropped_connections_at_random_points_in_20_files_lose_and_repeat_nothin
         print(
             "\n"
             + figures.show(
-                "drops",
+                f"drops ({client})",
                 **{"faults injected": server.server.faults_injected, "sessions resumed": resumed},
             )
         )
@@ -202,7 +202,9 @@ def test_internal_errors_mid_stream_are_resumed_too(
     with capsys.disabled():
         print(
             "\n"
-            + figures.show("internal errors", **{"faults injected": server.server.faults_injected})
+            + figures.show(
+                f"internal errors ({client})", **{"faults injected": server.server.faults_injected}
+            )
         )
     assert code == 0, err
     assert server.server.faults_injected == 6
@@ -271,7 +273,10 @@ def test_throttling_below_jobs_backs_off_instead_of_failing(
     figures = Figures()
     audit(files, figures)
     with capsys.disabled():
-        print("\n" + figures.show("throttling", **{"tasks throttled": server.server.throttled}))
+        print(
+            "\n"
+            + figures.show(f"throttling ({client})", **{"tasks throttled": server.server.throttled})
+        )
     assert code == 0, err
     assert server.server.throttled > 0
     assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
@@ -325,7 +330,7 @@ def test_sigkill_at_a_random_point_then_rerun_finishes_the_job(
     figures = Figures(invalid_files=invalid)
     audit(files, figures)
     with capsys.disabled():
-        print("\n" + figures.show(f"SIGKILL after {kill_after} sentences, rerun"))
+        print("\n" + figures.show(f"SIGKILL after {kill_after} sentences, rerun ({client})"))
     assert process.returncode == -signal.SIGKILL
     assert code == 0, err
     assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
@@ -561,7 +566,12 @@ def test_two_runs_at_once_over_one_folder_lose_and_repeat_nothing(
     audit(files, figures)
     in_progress = (out_a + out_b).count("in progress in another run")
     with capsys.disabled():
-        print("\n" + figures.show("two runs at once", **{"skipped as in progress": in_progress}))
+        print(
+            "\n"
+            + figures.show(
+                f"two runs at once ({client})", **{"skipped as in progress": in_progress}
+            )
+        )
     assert (code_a, code_b) == (0, 0), err_a + err_b
     assert in_progress > 0, "the runs overlapped (else this tests nothing)"
     assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
@@ -650,7 +660,7 @@ def test_forty_inputs_at_once_meet_the_start_limit_without_refusals(
         print(
             "\n"
             + figures.show(
-                "40 inputs at a 10/s start limit",
+                f"40 inputs at a 10/s start limit ({client})",
                 **{
                     "refusals": server.server.rate_refusals,
                     "tasks started": server.server.stats.count("started"),
