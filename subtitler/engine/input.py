@@ -204,8 +204,9 @@ async def _decode(
     paced_from_s, position_ms = loop.time(), start_ms
     next_progress_ms = position_ms + PROGRESS_EVERY_MS
     # The SDK reads results only while it has audio to send: holding audio back until results
-    # come would stall it, so with the SDK client decoding is not bounded by them.
-    bounded = options.client is ClientKind.NATIVE
+    # come would stall it, so with the SDK client decoding is not bounded by them; nor is a
+    # live source, which cannot wait.
+    bounded = options.client is ClientKind.NATIVE and not item.live
     frames = decoder.frames()
     try:
         async for frame in frames:
