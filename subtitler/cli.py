@@ -530,8 +530,7 @@ def _demo_command(arguments: argparse.Namespace) -> int:
         samples = Path(str(resources.files("subtitler.fixtures")))
         items = discover([samples / name for name in DEMO_SAMPLES])
     speed = parse_speed(arguments.speed)
-    with BackgroundEmulator() as emulator:
-        keep_local_off_proxies(emulator.url)
+    with BackgroundEmulator() as emulator:  # the native client keeps loopback off proxies
         banner = (
             f"subtitler demo: the results below come from the LOCAL GUMMY EMULATOR at "
             f"{emulator.url} (no key, no network), not from DashScope. It times speech from the "

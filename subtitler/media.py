@@ -264,7 +264,7 @@ class PcmDecoder:
         self.label = label or str(path)
         self.frame_bytes = frame_bytes
         self.reads_stdin = live_source == "pipe:0"
-        self.reads_pipe = self.reads_stdin or (live_source or "").startswith("pipe:")
+        self.reads_pipe = (live_source or "").startswith("pipe:")
         input_options: dict[str, str] = {"ss": f"{start_ms / 1000:.3f}"} if start_ms > 0 else {}
         if input_format is not None:
             input_options["format"] = input_format

@@ -67,7 +67,8 @@ class AudioBuffer:
     def read(self, from_ms: int, max_bytes: int) -> bytes:
         """Up to `max_bytes` of PCM from stream time `from_ms` (empty when none is there yet)."""
         offset = max(0, from_ms - self.start_ms) * BYTES_PER_MS
-        return bytes(self._data[offset : offset + max_bytes])
+        with memoryview(self._data) as view:  # one copy, not a slice and then a copy
+            return bytes(view[offset : offset + max_bytes])
 
     def quiet_point_ms(
         self, from_ms: int, quiet_ms: int = 400, threshold_db: float = -45.0

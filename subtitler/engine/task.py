@@ -235,18 +235,14 @@ class TargetTask:
                     if reason is not None:
                         if reason is EndReason.ROLLOVER or (self.audio.halted and not self.live):
                             cutoff_ms = position_ms - self._margin_ms
-                        self.phase = Phase.FINISHING
-                        timing.finish_sent_s = time.perf_counter()
-                        await client.finish()
+                        await self._finish(client, timing)
                 try:
                     async with asyncio.timeout(self._timeout_s(position_ms)):
                         item_generation, item, arrived_s = await self._next()
                 except TimeoutError:
                     if self.phase is Phase.STREAMING:
                         reason = EndReason.STALL  # finish before the service's 23 s rule
-                        self.phase = Phase.FINISHING
-                        timing.finish_sent_s = time.perf_counter()
-                        await client.finish()
+                        await self._finish(client, timing)
                         continue
                     waited = "task-started" if self.phase is Phase.STARTING else "task-finished"
                     return TaskFailed(UNFINISHED, f"no {waited} from the service in time")
@@ -266,6 +262,12 @@ class TargetTask:
                     return item
         finally:
             await client.close()
+
+    async def _finish(self, task: GummyTask, timing: _Timing) -> None:
+        """No more audio for this task: its last results and `task-finished` follow."""
+        self.phase = Phase.FINISHING
+        timing.finish_sent_s = time.perf_counter()
+        await task.finish()
 
     async def _send(
         self, task: GummyTask, start_ms: int, position_ms: int, timing: _Timing

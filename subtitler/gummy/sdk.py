@@ -33,8 +33,9 @@ from subtitler.gummy.protocol import (
 )
 
 STOP_TIMEOUT_S = 60.0
-_STOPPER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sdk-stop")
-"""`TranslationRecognizerRealtime.stop()` joins the SDK's worker thread: not on the loop."""
+_STOPPER = ThreadPoolExecutor(max_workers=64, thread_name_prefix="sdk-stop")
+"""`TranslationRecognizerRealtime.stop()` joins the SDK's worker thread: not on the loop. Threads
+are made only as stops overlap; enough that one slow stop never queues the others behind it."""
 
 
 class SdkTask(TranslationRecognizerCallback):
