@@ -33,6 +33,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from subtitler.kinsoku import may_break_between
+from subtitler.phrases import characters, phrases
 from subtitler.rules import CueRules, LanguageRules, text_width
 
 STRONG_PUNCTUATION = frozenset(".!?。！？…")
@@ -145,24 +147,14 @@ def join_tokens(tokens: Sequence[str], spaced: bool) -> str:
     return out
 
 
-def tokenize(text: str, spaced: bool) -> list[str]:
-    """Display tokens of a text with no word list: words, or for CJK characters and Latin
-    runs; punctuation stays with the token before it."""
+def tokenize(text: str, rules: LanguageRules) -> list[str]:
+    """Display tokens of a text with no word list: words, or for Chinese and Japanese the
+    phrases of `subtitler.phrases` (never split by a line or cue break unless nothing else
+    fits); punctuation stays with the token before it."""
     text = clean_line(text)
-    if spaced:
+    if rules.spaced:
         return text.split(" ") if text else []
-    tokens: list[str] = []
-    for match in re.finditer(r"[A-Za-z0-9][A-Za-z0-9'’.\-]*|\s+|.", text):
-        piece = match.group(0)
-        if piece.isspace():
-            continue
-        if tokens and (
-            piece in STRONG_PUNCTUATION or piece in WEAK_PUNCTUATION or piece in CLOSERS
-        ):
-            tokens[-1] += piece
-        else:
-            tokens.append(piece)
-    return tokens
+    return phrases(text, rules.phrase_model)
 
 
 def _ending(token: str) -> str:
@@ -210,15 +202,35 @@ def number_before_unit(left: str, right: str) -> bool:
 # --- line breaking ------------------------------------------------------------------------------
 
 
-def break_lines(tokens: Sequence[str], rules: LanguageRules) -> tuple[str, ...]:
-    """One line if it fits, else the best two-line break; never breaks inside a token."""
+def break_lines(
+    tokens: Sequence[str], rules: LanguageRules, split_tokens: bool = True
+) -> tuple[str, ...]:
+    """One line if it fits, else the best two-line break between tokens. Chinese and Japanese
+    lines never break against kinsoku; when no break between phrases fits, and `split_tokens`,
+    the phrases are broken at characters (still under kinsoku) rather than overflow."""
     if not tokens:
         return ()
     whole = join_tokens(tokens, rules.spaced)
-    if text_width(whole, rules) <= rules.max_line_chars or len(tokens) == 1:
+    if text_width(whole, rules) <= rules.max_line_chars:
         return (whole,)
-    best: tuple[float, tuple[str, ...]] | None = None
+    best = _best_two_lines(tokens, rules) if rules.max_lines >= 2 else None
+    if best is not None:
+        return best
+    if split_tokens and rules.kinsoku:
+        units = characters(whole)
+        best = _best_two_lines(units, rules) if rules.max_lines >= 2 else None
+        return best if best is not None else _greedy_lines(units, rules)
+    if len(tokens) == 1:
+        return (whole,)
+    return _greedy_lines(tokens, rules)
+
+
+def _best_two_lines(tokens: Sequence[str], rules: LanguageRules) -> tuple[str, str] | None:
+    """The best legal break into two lines within the line length; None when there is none."""
+    best: tuple[float, tuple[str, str]] | None = None
     for k in range(1, len(tokens)):
+        if rules.kinsoku and not may_break_between(tokens[k - 1], tokens[k]):
+            continue
         top = join_tokens(tokens[:k], rules.spaced)
         bottom = join_tokens(tokens[k:], rules.spaced)
         top_width, bottom_width = text_width(top, rules), text_width(bottom, rules)
@@ -234,9 +246,7 @@ def break_lines(tokens: Sequence[str], rules: LanguageRules) -> tuple[str, ...]:
             score -= 0.6  # a one-word orphan line
         if best is None or score > best[0]:
             best = (score, (top, bottom))
-    if best is not None and rules.max_lines >= 2:
-        return best[1]
-    return _greedy_lines(tokens, rules)
+    return best[1] if best is not None else None
 
 
 def _greedy_lines(tokens: Sequence[str], rules: LanguageRules) -> tuple[str, ...]:
@@ -244,7 +254,8 @@ def _greedy_lines(tokens: Sequence[str], rules: LanguageRules) -> tuple[str, ...
     lines: list[list[str]] = [[]]
     for token in tokens:
         candidate = join_tokens([*lines[-1], token], rules.spaced)
-        if lines[-1] and text_width(candidate, rules) > rules.max_line_chars:
+        legal = not rules.kinsoku or not lines[-1] or may_break_between(lines[-1][-1], token)
+        if lines[-1] and legal and text_width(candidate, rules) > rules.max_line_chars:
             lines.append([token])
         else:
             lines[-1].append(token)
@@ -252,7 +263,8 @@ def _greedy_lines(tokens: Sequence[str], rules: LanguageRules) -> tuple[str, ...
 
 
 def fits(tokens: Sequence[str], rules: LanguageRules) -> bool:
-    lines = break_lines(tokens, rules)
+    """The tokens fit the line limits without breaking inside one (a phrase)."""
+    lines = break_lines(tokens, rules, split_tokens=False)
     return len(lines) <= rules.max_lines and all(
         text_width(line, rules) <= rules.max_line_chars for line in lines
     )
@@ -289,7 +301,7 @@ def sentence_words(sentence: SentenceText, source: LanguageRules) -> list[TimedW
     words = [w for w in words if w.text]
     if words and _squeeze("".join(w.text for w in words)) == _squeeze(sentence.transcript):
         return _monotonic(words, sentence)
-    tokens = tokenize(sentence.transcript, source.spaced)
+    tokens = tokenize(sentence.transcript, source)
     if not tokens:
         return []
     if words:
@@ -374,6 +386,8 @@ def _split_score(words: list[TimedWord], k: int, rules: CueRules, spaced: bool) 
     score = 1.5 * punctuation_strength(left[-1].text) + starts_clause(right[0].text)
     if not spaced and right[0].text.startswith(CJK_BREAK_AFTER):
         score -= 1.5  # a particle belongs to the word before it
+    if not spaced and not may_break_between(left[-1].text, right[0].text):
+        score -= 5.0  # kinsoku: `。` would open the next cue, or `「` end this one
     if number_before_unit(left[-1].text, right[0].text):
         score -= 3.0
     pause_ms = right[0].begin_ms - left[-1].end_ms
@@ -400,26 +414,29 @@ def _split(
     right = _Piece(words[best_k:])
     if piece.translation:
         left.translation, right.translation = spread_translation(
-            piece.translation, [left.duration_ms + 1, right.duration_ms + 1], target
+            piece.translation, [left.duration_ms, right.duration_ms], target
         )
     return _split(left, source, target, rules) + _split(right, source, target, rules)
 
 
 def spread_translation(
-    tokens: Sequence[str], weights: Sequence[float], rules: LanguageRules | None
+    tokens: Sequence[str], durations_ms: Sequence[int], rules: LanguageRules | None
 ) -> list[list[str]]:
-    """Cut the translation into len(weights) runs, in order, sized like the weights, at its
-    own punctuation where that is close enough."""
-    count = len(weights)
+    """Cut the translation into len(durations_ms) runs, in order, each about its cue's share
+    of the speech time. Cuts fall between tokens (words; phrases in Chinese and Japanese),
+    at the translation's own punctuation when that is close, and move away from a cut that
+    would leave a run too long for its lines or too fast to read when a nearby one does not."""
+    count = len(durations_ms)
     if count == 1:
         return [list(tokens)]
-    widths = [len(token) + 1 for token in tokens]
+    spaced = rules is None or rules.spaced
+    widths = [len(token) + (1 if spaced else 0) for token in tokens]
     total_width = sum(widths) or 1
     before = [0]
     for width in widths:
         before.append(before[-1] + width)
-    total_weight = sum(weights) or 1
-    chinese = rules is not None and not rules.spaced
+    weights = [max(1, duration) for duration in durations_ms]
+    total_weight = sum(weights)
     cuts: list[int] = []
     previous = 0
     cumulative = 0.0
@@ -431,13 +448,28 @@ def spread_translation(
         if not candidates:
             cuts.append(previous)
             continue
+        rest_ms = sum(weights[index + 1 :])
 
-        def score(k: int, target_position: float = target_position) -> float:
+        def score(
+            k: int,
+            target_position: float = target_position,
+            start: int = previous,
+            run_ms: int = weights[index],
+            rest_ms: int = rest_ms,
+        ) -> float:
             closeness = -abs(before[k] - target_position) / total_width
             bonus = 0.2 * punctuation_strength(tokens[k - 1])
-            if chinese:
-                bonus += 0.12 * cjk_boundary(tokens[:k], tokens[k:])
-            return closeness + bonus
+            if rules is None:
+                return closeness + bonus
+            # A run that fits its lines is likely a cue of its own: keep it within the
+            # reading speed where a nearby cut can. One that does not fit is cut again anyway
+            # (its piece of speech is split until the translation fits).
+            excess = sum(
+                _excess_characters(run, duration_ms, rules)
+                for run, duration_ms in ((tokens[start:k], run_ms), (tokens[k:], rest_ms))
+                if fits(run, rules)
+            )
+            return closeness + bonus - excess / total_width
 
         best = max(candidates, key=score)
         cuts.append(best)
@@ -448,6 +480,12 @@ def spread_translation(
         runs.append(list(tokens[start:cut]))
         start = max(start, cut)
     return runs
+
+
+def _excess_characters(tokens: Sequence[str], duration_ms: int, rules: LanguageRules) -> float:
+    """How many characters more than the reading speed allows in this much time."""
+    width = text_width(join_tokens(tokens, rules.spaced), rules)
+    return max(0.0, width - rules.max_cps * duration_ms / 1000)
 
 
 # --- timing -------------------------------------------------------------------------------------
@@ -500,7 +538,7 @@ class CueLayout:
             else None
         )
         words = sentence_words(sentence, source)
-        translation = tokenize(sentence.translation, target.spaced) if target else []
+        translation = tokenize(sentence.translation, target) if target else []
         if not words:
             if not translation:
                 return LayoutUpdate(None, ())

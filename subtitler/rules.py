@@ -30,6 +30,13 @@ class LanguageRules:
     spaces, ASCII punctuation) as 0.5."""
     spaced: bool = True
     """Words are separated by spaces (not in Chinese or Japanese)."""
+    phrase_model: str | None = None
+    """For unspaced text: the BudouX model that finds its phrases (`subtitler.phrases`)."""
+
+    @property
+    def kinsoku(self) -> bool:
+        """Chinese and Japanese line-start and line-end rules apply (`subtitler.kinsoku`)."""
+        return not self.spaced
 
 
 LATIN = LanguageRules(max_line_chars=42, max_cps=17)
@@ -40,9 +47,9 @@ DEFAULT_LANGUAGE_RULES: dict[str, LanguageRules] = {
     "it": LATIN,
     "es": LATIN,
     "ru": LATIN,
-    "zh": LanguageRules(16, 9, half_width_counts_half=True, spaced=False),
-    "yue": LanguageRules(16, 9, half_width_counts_half=True, spaced=False),
-    "ja": LanguageRules(13, 4, half_width_counts_half=True, spaced=False),
+    "zh": LanguageRules(16, 9, half_width_counts_half=True, spaced=False, phrase_model="zh-hans"),
+    "yue": LanguageRules(16, 9, half_width_counts_half=True, spaced=False, phrase_model="zh-hant"),
+    "ja": LanguageRules(13, 4, half_width_counts_half=True, spaced=False, phrase_model="ja"),
     "ko": LanguageRules(16, 12, half_width_counts_half=True, spaced=True),
 }
 

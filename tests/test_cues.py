@@ -200,7 +200,8 @@ def test_a_cue_never_starts_before_its_speech() -> None:
 
 
 def test_tokenize_keeps_latin_runs_and_attaches_punctuation() -> None:
-    assert tokenize("我买了iPhone 15，很好。", spaced=False) == [
+    chinese = DEFAULT_LANGUAGE_RULES["zh"]
+    assert tokenize("我买了iPhone 15，很好。", chinese) == [
         "我",
         "买",
         "了",
@@ -209,12 +210,13 @@ def test_tokenize_keeps_latin_runs_and_attaches_punctuation() -> None:
         "很",
         "好。",
     ]
+    assert tokenize("The end. Really", DEFAULT_LANGUAGE_RULES["en"]) == ["The", "end.", "Really"]
     assert join_tokens(["我", "买", "了", "iPhone", "15，"], spaced=False) == "我买了iPhone 15，"
 
 
 def test_spread_translation_cuts_at_punctuation_near_the_share() -> None:
     tokens = "Hello there, my friend. How are you today?".split()
-    runs = spread_translation(tokens, [1.0, 1.0], DEFAULT_LANGUAGE_RULES["en"])
+    runs = spread_translation(tokens, [1000, 1000], DEFAULT_LANGUAGE_RULES["en"])
     assert runs == [["Hello", "there,", "my", "friend."], ["How", "are", "you", "today?"]]
 
 

@@ -220,9 +220,7 @@ async def _decode(
             audio.append(frame)
             position_ms += len(frame) // BYTES_PER_MS
             while (
-                bounded
-                and not control.stopping
-                and position_ms - _slowest_ms(tasks) > MAX_LEAD_MS
+                bounded and not control.stopping and position_ms - _slowest_ms(tasks) > MAX_LEAD_MS
             ):
                 await audio.wait_consumed(timeout_s=1.0)
             audio.forget_before(min(task.resume_point_ms() for task in tasks))

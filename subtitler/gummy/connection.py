@@ -148,4 +148,3 @@ def _closed_reason(error: ConnectionClosed) -> str:
 
 def _describe(error: BaseException) -> str:
     return str(error) or type(error).__name__
-

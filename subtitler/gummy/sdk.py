@@ -176,4 +176,3 @@ class SdkTask(TranslationRecognizerCallback):
             events = self.protocol.receive(json.dumps({"header": {"event": "task-finished"}}))
             self._emit([e for e in events if not isinstance(e, TaskFinished)])
             self._emit([TaskFinished(self.task_id)])
-

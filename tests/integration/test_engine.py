@@ -147,9 +147,7 @@ def test_another_handshake_status_fails_the_input_with_the_status(
 ) -> None:
     server = make_emulator(handshake_status=404)
     media = news_in(tmp_path)
-    result = subtitler(
-        "run", media, "-t", "en", "--endpoint", server.url, "--client", client
-    )
+    result = subtitler("run", media, "-t", "en", "--endpoint", server.url, "--client", client)
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("subtitler:")]
     assert len(lines) == 1 and "zh_news.mp4" in lines[0] and "404" in lines[0], lines
