@@ -4,6 +4,7 @@ Each cue's lines are grouped by language: from the WebVTT `<lang xx>` spans when
 else guessed from the script of each line (CJK vs Latin), so a Chinese/English SRT is checked
 line by line against each language's own limits. Two languages of the same script in one SRT
 cannot be told apart; VTT with `<lang>` spans (as subtitler writes) is checked exactly.
+Chinese and Japanese lines are also checked against the kinsoku rules (`subtitler.kinsoku`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pysrt
 import webvtt
 
 from subtitler.cues import srt_timestamp
+from subtitler.kinsoku import line_violation
 from subtitler.languages import CJK_LANGUAGES
 from subtitler.rules import CueRules, guess_language, text_width
 
@@ -35,9 +37,16 @@ class Violation:
     measured: float
     limit: float
     language: str | None = None
+    detail: str | None = None
+    """For rules without a measure (kinsoku): what is wrong, e.g. `line 2 starts with “。”`."""
 
     def line(self) -> str:
         language = f" [{self.language}]" if self.language else ""
+        if self.detail is not None:
+            return (
+                f"{self.file}:{self.cue}: {srt_timestamp(self.begin_ms)}: {self.rule}{language}: "
+                f"{self.detail}"
+            )
         comparison = "<" if self.rule in ("min-duration", "min-gap") else ">"
         return (
             f"{self.file}:{self.cue}: {srt_timestamp(self.begin_ms)}: {self.rule}{language}: "
@@ -119,8 +128,11 @@ def check_cues(
         measured: float,
         limit: float,
         language: str | None = None,
+        detail: str | None = None,
     ) -> None:
-        found.append(Violation(file, index + 1, cue.begin_ms, rule, measured, limit, language))
+        found.append(
+            Violation(file, index + 1, cue.begin_ms, rule, measured, limit, language, detail)
+        )
 
     for index, cue in enumerate(cues):
         duration_ms = cue.end_ms - cue.begin_ms
@@ -140,12 +152,16 @@ def check_cues(
             language_rules = rules.for_language(language, "".join(lines))
             if len(lines) > language_rules.max_lines:
                 report(index, cue, "max-lines", len(lines), language_rules.max_lines, language)
-            for line in lines:
+            for number, line in enumerate(lines, start=1):
                 width = text_width(line, language_rules)
                 if width > language_rules.max_line_chars:
                     report(
                         index, cue, "line-length", width, language_rules.max_line_chars, language
                     )
+                wrong = line_violation(line) if language_rules.kinsoku else None
+                if wrong is not None:
+                    rule = "line-start" if wrong.startswith("starts") else "line-end"
+                    report(index, cue, rule, number, 0, language, f"line {number} {wrong}")
             if duration_ms > 0:
                 characters = sum(text_width(line, language_rules) for line in lines)
                 speed = characters / (duration_ms / 1000)

@@ -154,7 +154,13 @@ def tokenize(text: str, rules: LanguageRules) -> list[str]:
     text = clean_line(text)
     if rules.spaced:
         return text.split(" ") if text else []
-    return phrases(text, rules.phrase_model)
+    tokens: list[str] = []
+    for phrase in phrases(text, rules.phrase_model):
+        if text_width(phrase, rules) > rules.max_line_chars:
+            tokens.extend(characters(phrase))  # it will be broken anyway: let cues share it
+        else:
+            tokens.append(phrase)
+    return tokens
 
 
 def _ending(token: str) -> str:

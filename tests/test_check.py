@@ -123,3 +123,33 @@ def test_json_output_is_one_parseable_document(tmp_path: Path) -> None:
     assert errors["bad.srt"] is None
     assert errors["missing.vtt"] == "no such file"
     assert errors["broken.srt"].startswith("not a valid subtitle file")
+
+
+KINSOKU_SRT = """1
+00:00:01,000 --> 00:00:04,000
+研究者たちは新しい音声翻訳
+。モデルを発表しました
+
+2
+00:00:05,000 --> 00:00:08,000
+他说（
+“走吧”，我们就出发了。
+
+3
+00:00:09,000 --> 00:00:12,000
+Starts with a comma, then
+, fine in English.
+"""
+
+
+def test_chinese_and_japanese_lines_against_kinsoku(tmp_path: Path) -> None:
+    path = tmp_path / "kinsoku.srt"
+    path.write_text(KINSOKU_SRT, encoding="utf-8")
+    report = check_file(path, CueRules())
+    found = {(v.cue, v.rule, v.language, v.detail) for v in report.violations}
+    assert (1, "line-start", "ja", "line 2 starts with “。”") in found
+    assert (2, "line-end", "zh", "line 1 ends with “（”") in found
+    assert not {v for v in report.violations if v.cue == 3}  # Latin lines: no kinsoku
+    result = run_check(path)
+    assert f"{path}:1: 00:00:01,000: line-start [ja]: line 2 starts with “。”" in result.stdout
+    assert result.returncode == 1

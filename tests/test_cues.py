@@ -24,6 +24,7 @@ from subtitler.cues import (
     tokenize,
     vtt_timestamp,
 )
+from subtitler.kinsoku import line_violation
 from subtitler.rules import DEFAULT_LANGUAGE_RULES, CueRules, text_width
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -101,6 +102,40 @@ MIXED_EN = (
 
 UNIT_SENTENCE = "The whole meeting lasted exactly 15 minutes and then everyone went"
 
+# Mandarin speech translated into Japanese: the case issue 14 reported (翻|訳, 多|く, ありが|とう).
+ZH_SPEECH_JA = [
+    ("研究人员|发布|了|新的|语音|翻译|模型。", "研究者たちは新しい音声翻訳モデルを発表しました。"),
+    (
+        "这项|技术|让|更多|的|人|能够|看懂|外语|视频，|也|让|学习|变得|更加|容易。",
+        "この技術はより多くの人が外国語の動画を理解できるようにし、学習もずっと簡単になります。",
+    ),
+    ("感谢|收看。", "ご覧いただきありがとうございました。"),
+]
+JA_NO_WORDS = SentenceText(
+    2000,
+    9800,
+    "「明日の会議は午後三時からです」と部長が言いましたが、資料はまだ届いていません。",
+    "The manager said tomorrow's meeting starts at three, but the documents have not arrived.",
+)
+EN_SPEECH_JA = (
+    "Thank you all for coming tonight, and please remember that the last train leaves the "
+    "station at eleven fifteen."
+).split()
+EN_SPEECH_JA_TEXT = (
+    "今夜はお集まりいただきありがとうございます。"
+    "最終電車は十一時十五分に駅を出ますので、お忘れなく。"
+)
+
+
+def zh_speech_ja() -> list[SentenceText]:
+    items, cursor = [], 0
+    for tokens, japanese in ZH_SPEECH_JA:
+        item = sentence(tokens.split("|"), japanese, cursor, 230, spaced=False)
+        items.append(item)
+        cursor = item.end_ms + 700
+    return items
+
+
 CASES = {
     "en_long_sentence": lambda: lay_out([sentence(EN_LONG, EN_LONG_ZH, 1000, 65)], "en", "zh"),
     "zh_long_sentence": lambda: lay_out(
@@ -108,6 +143,11 @@ CASES = {
     ),
     "mixed_zh_en_numbers": lambda: lay_out(
         [sentence(MIXED, MIXED_EN, 0, 200, spaced=False)], "zh", "en"
+    ),
+    "zh_speech_ja_translation": lambda: lay_out(zh_speech_ja(), "zh", "ja"),
+    "ja_speech_without_words": lambda: lay_out([JA_NO_WORDS], "ja", "en"),
+    "en_speech_ja_translation": lambda: lay_out(
+        [sentence(EN_SPEECH_JA, EN_SPEECH_JA_TEXT, 500, 70)], "en", "ja"
     ),
     "short_sentences_merge": lambda: lay_out(
         [
@@ -168,6 +208,34 @@ def test_golden_layouts(name: str) -> None:
         path.write_text(got, encoding="utf-8")
     assert path.exists(), f"{path} is missing: write it on purpose with SUBTITLER_UPDATE_GOLDEN=1"
     assert got == path.read_text(encoding="utf-8")
+
+
+CJK_WITHOUT_WORDS = {
+    # golden case: (position of the Chinese or Japanese text in each cue, its language)
+    "zh_speech_ja_translation": (1, "ja"),
+    "en_speech_ja_translation": (1, "ja"),
+    "en_long_sentence": (1, "zh"),
+    "ja_speech_without_words": (0, "ja"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CJK_WITHOUT_WORDS))
+def test_golden_chinese_and_japanese_break_only_between_phrases(name: str) -> None:
+    """Text with no word list (translations; a transcript without words): every cue cut and
+    line break of the golden layouts falls between two phrases, and no line breaks kinsoku."""
+    position, language = CJK_WITHOUT_WORDS[name]
+    rules = CueRules().for_language(language)
+    lines = [line for cue in CASES[name]() for line in cue.texts[position].lines]
+    units = tokenize("".join(lines), rules)
+    boundaries, offset = set(), 0
+    for unit in units:
+        offset += len(unit.replace(" ", ""))
+        boundaries.add(offset)
+    offset = 0
+    for line in lines:
+        assert line_violation(line) is None, line
+        offset += len(line.replace(" ", ""))
+        assert offset in boundaries, f"{line!r} ends inside a phrase"
 
 
 def test_a_long_sentence_is_split_and_every_word_kept_in_order() -> None:
@@ -252,7 +320,7 @@ def sentences(draw: st.DrawFn) -> tuple[SentenceText, str, str]:
         tokens = [draw(LATIN_WORD) + draw(PUNCTUATION) for _ in range(count)]
         ms_per_char = draw(st.integers(min_value=60, max_value=120))  # 8..16 chars a second
         translation = "".join(draw(HAN) for _ in range(draw(st.integers(0, count // 2 + 1))))
-        source, target = "en", "zh"
+        source, target = "en", draw(st.sampled_from(["zh", "ja"]))
     begin = draw(st.integers(min_value=0, max_value=100_000))
     # The pause after a word at least as long as a character: spaces count in reading speed.
     words = spoken(tokens, begin, ms_per_char, gap_ms=ms_per_char + draw(st.integers(0, 400)))
