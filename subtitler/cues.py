@@ -10,11 +10,13 @@ sentence into cues under `CueRules`:
    halves that each last the minimum duration; never inside a word (a CJK word the word list
    keeps together stays together); never between a number and its unit.
 2. Spread the translation: it is cut at its own punctuation where possible (else between words,
-   or characters for Chinese and Japanese) so each cue gets the share of it that matches its
-   share of the speech time, in order. This is approximate: the translation's word order is not
-   the transcript's, so a clause may land one cue early or late.
+   or phrases for Chinese and Japanese: `subtitler.phrases`) so each cue gets the share of it
+   that matches its share of the speech time, in order, moving to a nearby cut that keeps a cue
+   within the reading speed. This is approximate: the translation's word order is not the
+   transcript's, so a clause may land one cue early or late.
 3. Break lines: one line when it fits, else two balanced lines, breaking after punctuation or
-   before a conjunction, avoiding one-word orphan lines and number/unit splits.
+   before a conjunction, avoiding one-word orphan lines and number/unit splits; Chinese and
+   Japanese lines between phrases and under kinsoku (`subtitler.kinsoku`).
 4. Time: a cue starts at its first word (never before the speech), ends at its last word,
    extended for the minimum duration and the reading speed of every language it holds, never
    past 7 s, and ends `min_gap_ms` before the next cue. Consecutive short sentences that sit
