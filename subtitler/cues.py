@@ -34,6 +34,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from subtitler.kinsoku import may_break_between
 from subtitler.phrases import characters, phrases
@@ -219,42 +220,96 @@ def break_lines(
     if not tokens:
         return ()
     whole = join_tokens(tokens, rules.spaced)
-    if text_width(whole, rules) <= rules.max_line_chars:
+    measured = _Measured(tokens, rules)
+    if measured.width(0, len(tokens)) <= rules.max_line_chars:
         return (whole,)
-    best = _best_two_lines(tokens, rules) if rules.max_lines >= 2 else None
-    if best is not None:
-        return best
-    if split_tokens and rules.kinsoku:
-        units = characters(whole)
-        best = _best_two_lines(units, rules) if rules.max_lines >= 2 else None
-        return best if best is not None else _greedy_lines(units, rules)
+    k = measured.two_line_break(0, len(tokens)) if rules.max_lines >= 2 else None
+    if k is None and split_tokens and rules.kinsoku:
+        tokens = characters(whole)
+        measured = _Measured(tokens, rules)
+        k = measured.two_line_break(0, len(tokens)) if rules.max_lines >= 2 else None
+        if k is None:
+            return _greedy_lines(tokens, rules)
+    if k is not None:
+        return join_tokens(tokens[:k], rules.spaced), join_tokens(tokens[k:], rules.spaced)
     if len(tokens) == 1:
         return (whole,)
     return _greedy_lines(tokens, rules)
 
 
-def _best_two_lines(tokens: Sequence[str], rules: LanguageRules) -> tuple[str, str] | None:
-    """The best legal break into two lines within the line length; None when there is none."""
-    best: tuple[float, tuple[str, str]] | None = None
-    for k in range(1, len(tokens)):
-        if rules.kinsoku and not may_break_between(tokens[k - 1], tokens[k]):
-            continue
-        top = join_tokens(tokens[:k], rules.spaced)
-        bottom = join_tokens(tokens[k:], rules.spaced)
-        top_width, bottom_width = text_width(top, rules), text_width(bottom, rules)
-        if max(top_width, bottom_width) > rules.max_line_chars:
-            continue
-        score = -abs(top_width - bottom_width) / rules.max_line_chars
-        score += 0.5 * punctuation_strength(tokens[k - 1]) + 0.25 * starts_clause(tokens[k])
-        if not rules.spaced:
-            score += 0.15 * cjk_boundary(tokens[:k], tokens[k:])
-        if number_before_unit(tokens[k - 1], tokens[k]):
-            score -= 2.0
-        if (k == 1 or k == len(tokens) - 1) and len(tokens) >= 4:
-            score -= 0.6  # a one-word orphan line
-        if best is None or score > best[0]:
-            best = (score, (top, bottom))
-    return best[1] if best is not None else None
+@lru_cache(maxsize=65536)
+def _token_width(token: str, rules: LanguageRules) -> float:
+    return text_width(token, rules)
+
+
+class _Measured:
+    """Tokens measured once, so any run of them, and any break of a run into two lines, is
+    measured without joining strings: layout runs on the event loop, and a long sentence
+    tries hundreds of runs."""
+
+    def __init__(self, tokens: Sequence[str], rules: LanguageRules) -> None:
+        self.tokens = tokens
+        self.rules = rules
+        space = _token_width(" ", rules)
+        self._separators = [
+            space
+            if index
+            and (
+                rules.spaced
+                or (_ASCII_WORD.match(tokens[index - 1][-1:]) and _ASCII_WORD.match(token[:1]))
+            )
+            else 0.0
+            for index, token in enumerate(tokens)
+        ]
+        self._prefix = [0.0]
+        for token, separator in zip(tokens, self._separators, strict=True):
+            self._prefix.append(self._prefix[-1] + separator + _token_width(token, rules))
+
+    def width(self, start: int, stop: int) -> float:
+        """Width of tokens[start:stop] joined (`join_tokens`)."""
+        if stop <= start:
+            return 0.0
+        return self._prefix[stop] - self._prefix[start] - self._separators[start]
+
+    def fits(self, start: int, stop: int) -> bool:
+        """tokens[start:stop] fit the line limits without breaking inside a token."""
+        rules = self.rules
+        if self.width(start, stop) <= rules.max_line_chars:
+            return True
+        if rules.max_lines == 2:
+            return self.two_line_break(start, stop) is not None
+        if rules.max_lines < 2:
+            return False
+        lines = break_lines(self.tokens[start:stop], rules, split_tokens=False)
+        return len(lines) <= rules.max_lines and all(
+            text_width(line, rules) <= rules.max_line_chars for line in lines
+        )
+
+    def two_line_break(self, start: int, stop: int) -> int | None:
+        """Where the best legal break of tokens[start:stop] into two lines within the line
+        length falls (the second line's first token); None when there is none."""
+        rules, tokens = self.rules, self.tokens
+        best: tuple[float, int] | None = None
+        if self.width(start, stop) > 2 * rules.max_line_chars + _token_width(" ", rules):
+            return None
+        count = stop - start
+        for k in range(start + 1, stop):
+            top_width, bottom_width = self.width(start, k), self.width(k, stop)
+            if max(top_width, bottom_width) > rules.max_line_chars:
+                continue
+            if rules.kinsoku and not may_break_between(tokens[k - 1], tokens[k]):
+                continue
+            score = -abs(top_width - bottom_width) / rules.max_line_chars
+            score += 0.5 * punctuation_strength(tokens[k - 1]) + 0.25 * starts_clause(tokens[k])
+            if not rules.spaced:
+                score += 0.15 * cjk_boundary(tokens[max(start, k - 2) : k], tokens[k : k + 2])
+            if number_before_unit(tokens[k - 1], tokens[k]):
+                score -= 2.0
+            if (k == start + 1 or k == stop - 1) and count >= 4:
+                score -= 0.6  # a one-word orphan line
+            if best is None or score > best[0]:
+                best = (score, k)
+        return None if best is None else best[1]
 
 
 def _greedy_lines(tokens: Sequence[str], rules: LanguageRules) -> tuple[str, ...]:
@@ -272,10 +327,7 @@ def _greedy_lines(tokens: Sequence[str], rules: LanguageRules) -> tuple[str, ...
 
 def fits(tokens: Sequence[str], rules: LanguageRules) -> bool:
     """The tokens fit the line limits without breaking inside one (a phrase)."""
-    lines = break_lines(tokens, rules, split_tokens=False)
-    return len(lines) <= rules.max_lines and all(
-        text_width(line, rules) <= rules.max_line_chars for line in lines
-    )
+    return _Measured(tokens, rules).fits(0, len(tokens))
 
 
 # --- splitting a sentence -----------------------------------------------------------------------
@@ -445,6 +497,7 @@ def spread_translation(
         before.append(before[-1] + width)
     weights = [max(1, duration) for duration in durations_ms]
     total_weight = sum(weights)
+    measured = _Measured(tokens, rules) if rules is not None else None
     cuts: list[int] = []
     previous = 0
     cumulative = 0.0
@@ -472,11 +525,12 @@ def spread_translation(
             # A run that fits its lines is likely a cue of its own: keep it within the
             # reading speed where a nearby cut can. One that does not fit is cut again anyway
             # (its piece of speech is split until the translation fits).
-            excess = sum(
-                _excess_characters(run, duration_ms, rules)
-                for run, duration_ms in ((tokens[start:k], run_ms), (tokens[k:], rest_ms))
-                if fits(run, rules)
-            )
+            assert measured is not None
+            excess = 0.0
+            for run_start, run_stop, duration_ms in ((start, k, run_ms), (k, len(tokens), rest_ms)):
+                if measured.fits(run_start, run_stop):
+                    allowed = rules.max_cps * duration_ms / 1000
+                    excess += max(0.0, measured.width(run_start, run_stop) - allowed)
             return closeness + bonus - excess / total_width
 
         best = max(candidates, key=score)
@@ -488,12 +542,6 @@ def spread_translation(
         runs.append(list(tokens[start:cut]))
         start = max(start, cut)
     return runs
-
-
-def _excess_characters(tokens: Sequence[str], duration_ms: int, rules: LanguageRules) -> float:
-    """How many characters more than the reading speed allows in this much time."""
-    width = text_width(join_tokens(tokens, rules.spaced), rules)
-    return max(0.0, width - rules.max_cps * duration_ms / 1000)
 
 
 # --- timing -------------------------------------------------------------------------------------

@@ -196,3 +196,23 @@ def test_cues_cut_translations_between_phrases_under_kinsoku(
 
 def test_every_kinsoku_class_is_one_character() -> None:
     assert all(len(character) == 1 for character in NOT_AT_LINE_START | NOT_AT_LINE_END)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["iPhone", "15", "的", "评测，", "word", "「待って」", "ー", "A1"]),
+        max_size=12,
+    ),
+    st.sampled_from(["en", "zh", "ja", "ko"]),
+)
+def test_measured_widths_equal_the_joined_text(tokens: list[str], language: str) -> None:
+    """The layout measures runs from prefix sums; they must equal measuring the joined text."""
+    from subtitler.cues import _Measured
+
+    rules = DEFAULT_LANGUAGE_RULES[language]
+    measured = _Measured(tokens, rules)
+    for start in range(len(tokens) + 1):
+        for stop in range(start, len(tokens) + 1):
+            joined = join_tokens(tokens[start:stop], rules.spaced)
+            assert abs(measured.width(start, stop) - text_width(joined, rules)) < 1e-9
