@@ -1,4 +1,5 @@
-"""`subtitler check`: lint SRT and VTT files (ours or anyone's) against the cue rules.
+"""`subtitler check`: lint SRT, VTT, ASS and TTML files (ours or anyone's) against the cue rules
+(and TTML against the IMSC 1.1 Text Profile constraints of `subtitler.imsc`).
 
 Each cue's lines are grouped by language: from the WebVTT `<lang xx>` spans when present,
 else guessed from the script of each line (CJK vs Latin), so a Chinese/English SRT is checked
@@ -10,17 +11,24 @@ Chinese and Japanese lines are also checked against the kinsoku rules (`subtitle
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pysrt
+import pysubs2
 import webvtt
 
+from subtitler import imsc
 from subtitler.cues import srt_timestamp
 from subtitler.kinsoku import line_violation
 from subtitler.languages import CJK_LANGUAGES
 from subtitler.rules import CueRules, guess_language, text_width
 
+TTML_SUFFIXES = (".ttml", ".dfxp", ".xml")
+_ASS_PARTS = re.compile(r"(\{[^}]*\}|)([^{]*)")
+_ASS_RESET = re.compile(r"\\r([^\\}]*)")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
 _LANG_SPAN = re.compile(r"<lang ([A-Za-z][\w-]*)>(.*?)</lang>", re.DOTALL)
 _TAG = re.compile(r"</?[^>]+>")
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&nbsp;": " ", "&lrm;": "", "&rlm;": ""}
@@ -73,8 +81,9 @@ class FileReport:
 
 
 def read_cues(path: Path) -> list[ParsedCue]:
-    """Cues of an SRT or VTT file (by extension; anything else is tried as SRT)."""
-    if path.suffix.lower() == ".vtt":
+    """Cues of an SRT, VTT, ASS/SSA or TTML file (by extension; anything else is tried as SRT)."""
+    suffix = path.suffix.lower()
+    if suffix == ".vtt":
         captions = webvtt.read(str(path))
         return [
             ParsedCue(
@@ -82,6 +91,10 @@ def read_cues(path: Path) -> list[ParsedCue]:
             )
             for c in captions.captions
         ]
+    if suffix in (".ass", ".ssa"):
+        return _ass_cues(path)
+    if suffix in TTML_SUFFIXES:
+        return _ttml_cues(ET.parse(path).getroot())
     items = pysrt.open(str(path), encoding="utf-8-sig", error_handling=pysrt.ERROR_RAISE)
     return [
         ParsedCue(
@@ -91,6 +104,91 @@ def read_cues(path: Path) -> list[ParsedCue]:
         )
         for item in items
     ]
+
+
+def _ass_cues(path: Path) -> list[ParsedCue]:
+    """Dialogue events in time order; a line's language is its style's name when that is a
+    language code (as subtitler names them), `{\\rStyle}` switching it mid-event."""
+    document = pysubs2.load(str(path), encoding="utf-8-sig")
+    cues = []
+    for event in sorted(document.events, key=lambda e: (e.start, e.end)):
+        if event.is_comment:
+            continue
+        lines: list[tuple[str | None, str]] = []
+        style = event.style
+        for raw_line in re.split(r"\\[Nn]", event.text):
+            line_style = style
+            text = ""
+            for tag_block, plain in _ASS_PARTS.findall(raw_line):
+                reset = _ASS_RESET.findall(tag_block)
+                if reset:
+                    style = reset[-1] or event.style
+                    if not text.strip():
+                        line_style = style
+                text += plain
+            text = text.replace("\\h", " ").strip()
+            if text:
+                lines.append((_language_code(line_style), text))
+        cues.append(ParsedCue(event.start, event.end, tuple(lines)))
+    return cues
+
+
+def _language_code(name: str) -> str | None:
+    name = name.strip().lower()
+    return name if _LANGUAGE_CODE.fullmatch(name) else None
+
+
+def _ttml_cues(root: ET.Element) -> list[ParsedCue]:
+    """`<p>` elements as cues: times with their ancestors' begin added (TTML's parallel time
+    containers), lines split at `<br/>`, each line's language its nearest `xml:lang`."""
+    frame_rate = imsc.document_frame_rate(root)
+    tick_rate = int(root.get(f"{{{imsc.TTP}}}tickRate", "1") or 1)
+    cues = []
+
+    def walk(element: ET.Element, offset_ms: int, language: str | None) -> None:
+        language = element.get(f"{{{imsc.XML}}}lang", language) or None
+        begin = element.get("begin")
+        begin_ms = imsc.time_ms(begin, frame_rate, tick_rate) if begin else 0
+        if element.tag == f"{{{imsc.TT}}}p":
+            end = element.get("end")
+            end_ms = imsc.time_ms(end, frame_rate, tick_rate) if end else None
+            if begin_ms is None or end_ms is None:
+                raise ValueError(f"a <p> has no valid begin/end ({begin!r}, {end!r})")
+            lines = _ttml_lines(element, language)
+            cues.append(ParsedCue(offset_ms + begin_ms, offset_ms + end_ms, lines))
+            return
+        for child in element:
+            walk(child, offset_ms + (begin_ms or 0), language)
+
+    walk(root, 0, None)
+    return sorted(cues, key=lambda cue: (cue.begin_ms, cue.end_ms))
+
+
+def _ttml_lines(paragraph: ET.Element, language: str | None) -> tuple[tuple[str | None, str], ...]:
+    lines: list[tuple[str | None, str]] = []
+    current: list[tuple[str | None, str]] = []
+
+    def close() -> None:
+        text = " ".join("".join(part for _, part in current).split())
+        if text:
+            first = next((lang for lang, part in current if part.strip()), None)
+            lines.append((first.lower() if first else None, text))
+        current.clear()
+
+    def visit(element: ET.Element, inherited: str | None) -> None:
+        own = element.get(f"{{{imsc.XML}}}lang", inherited) or None
+        if element.tag == f"{{{imsc.TT}}}br":
+            close()
+        elif element.text:
+            current.append((own, element.text))
+        for child in element:
+            visit(child, own)
+            if child.tail:
+                current.append((own, child.tail))
+
+    visit(paragraph, language)
+    close()
+    return tuple(lines)
 
 
 def _plain(text: str) -> str:
@@ -116,8 +214,12 @@ def check_cues(
     cues: list[ParsedCue],
     rules: CueRules,
     pair: tuple[str, str] | None = None,
+    resolution_ms: int = 1,
 ) -> list[Violation]:
-    """Every rule on every cue. `pair`: the two languages a bilingual file's name declares."""
+    """Every rule on every cue. `pair`: the two languages a bilingual file's name declares.
+    `resolution_ms`: the format's time step (ASS: 10 ms); a time limit is met when it is met
+    to that step (84 ms can only be written as 80 or 90 in ASS)."""
+    slack_ms = max(0, resolution_ms - 1)
     timing = rules.timing
     found: list[Violation] = []
 
@@ -138,15 +240,15 @@ def check_cues(
         duration_ms = cue.end_ms - cue.begin_ms
         if not cue.lines:
             report(index, cue, "empty", 0, 1)
-        if duration_ms < timing.min_duration_ms:
+        if duration_ms + slack_ms < timing.min_duration_ms:
             report(index, cue, "min-duration", duration_ms, timing.min_duration_ms)
-        if duration_ms > timing.max_duration_ms:
+        if duration_ms - slack_ms > timing.max_duration_ms:
             report(index, cue, "max-duration", duration_ms, timing.max_duration_ms)
         if index + 1 < len(cues):
             gap_ms = cues[index + 1].begin_ms - cue.end_ms
             if gap_ms < 0:
                 report(index, cue, "overlap", -gap_ms, 0)
-            elif gap_ms < timing.min_gap_ms:
+            elif gap_ms + slack_ms < timing.min_gap_ms:
                 report(index, cue, "min-gap", gap_ms, timing.min_gap_ms)
         for language, lines in _by_language(cue.lines, pair).items():
             language_rules = rules.for_language(language, "".join(lines))
@@ -164,7 +266,7 @@ def check_cues(
                     report(index, cue, rule, number, 0, language, f"line {number} {wrong}")
             if duration_ms > 0:
                 characters = sum(text_width(line, language_rules) for line in lines)
-                speed = characters / (duration_ms / 1000)
+                speed = characters / ((duration_ms + slack_ms) / 1000)
                 if speed > language_rules.max_cps + 1e-9:
                     report(
                         index,
@@ -229,7 +331,14 @@ def check_file(path: Path, rules: CueRules) -> FileReport:
     except Exception as error:  # each library's own parse errors
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         return FileReport(str(path), 0, (), error=f"not a valid subtitle file ({message})")
-    violations = check_cues(str(path), cues, rules, declared_pair(path))
+    resolution_ms = 10 if path.suffix.lower() in (".ass", ".ssa") else 1
+    violations = check_cues(str(path), cues, rules, declared_pair(path), resolution_ms)
+    if path.suffix.lower() in TTML_SUFFIXES:
+        root = ET.parse(path).getroot()
+        violations += [
+            Violation(str(path), 0, 0, "imsc", 0, 0, None, problem)
+            for problem in imsc.problems(root)
+        ]
     return FileReport(str(path), len(cues), tuple(violations))
 
 

@@ -337,6 +337,13 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         "separate: one track per language, same cue times; both",
     )
     run.add_argument(
+        "--format",
+        default=",".join(f.value for f in DEFAULTS.formats),
+        metavar="LIST",
+        help="track formats, comma-separated: srt, vtt, ass (a style per language), ttml "
+        "(IMSC 1.1 Text Profile) (default srt,vtt)",
+    )
+    run.add_argument(
         "--endpoint",
         metavar="URL",
         help="Gummy WebSocket URL (the local emulator, a proxy, another region); "
@@ -357,6 +364,7 @@ def options_from_arguments(arguments: argparse.Namespace) -> RunOptions:
         jobs=arguments.jobs,
         out_dir=arguments.out_dir,
         layout=arguments.layout,
+        formats=arguments.format,
         overwrite=arguments.overwrite,
         audio_stream=arguments.audio_stream,
         rules=rules_from_arguments(arguments),

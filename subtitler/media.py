@@ -14,6 +14,7 @@ import subprocess
 import threading
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
@@ -61,6 +62,16 @@ class AudioStream:
 
 
 @dataclass(frozen=True)
+class VideoStream:
+    """The first real video stream (not cover art): what ASS and TTML tracks describe."""
+
+    width: int
+    height: int
+    frame_rate: Fraction | None
+    """From ffmpeg's `fps` figure: 29.97 is read as 30000/1001, 23.98 as 24000/1001."""
+
+
+@dataclass(frozen=True)
 class MediaInfo:
     """What decoding needs to know up front."""
 
@@ -69,6 +80,7 @@ class MediaInfo:
     audio_streams: tuple[AudioStream, ...]
     start_offset_ms: int
     """Where the chosen stream's first sample sits on the media timeline (late audio > 0)."""
+    video: VideoStream | None = None
 
 
 _DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
@@ -76,6 +88,8 @@ _STREAM = re.compile(
     r"^\s*Stream #0:\d+(?:\[[^\]]*\])?(?:\((?P<lang>[^)]*)\))?: (?P<kind>\w+): (?P<rest>.*)$"
 )
 _TITLE = re.compile(r"^\s+title\s*: (.*)$")
+_SIZE = re.compile(r"[ ,](\d{2,5})x(\d{2,5})[ ,\[]")
+_FPS = re.compile(r"(\d+(?:\.\d+)?)(k?) fps")
 _RATE = re.compile(r"(\d+) Hz")
 _MP4_ON_PIPE = re.compile(r"mov,mp4.*(partial file|moov atom not found)", re.IGNORECASE)
 _FRAMECRC_TB = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.MULTILINE)
@@ -132,6 +146,42 @@ def parse_streams(ffmpeg_log: str) -> tuple[int | None, tuple[AudioStream, ...]]
             )
         )
     return duration_ms, tuple(streams)
+
+
+def parse_video(ffmpeg_log: str) -> VideoStream | None:
+    """Size and frame rate of input #0's first video stream that is not an attached picture."""
+    in_input = False
+    for line in ffmpeg_log.splitlines():
+        if line.startswith("Input #"):
+            in_input = line.startswith("Input #0")
+            continue
+        if line.startswith("Output #"):
+            in_input = False
+        stream = _STREAM.match(line) if in_input else None
+        if not stream or stream.group("kind") != "Video" or "attached pic" in line:
+            continue
+        size = _SIZE.search(stream.group("rest") + " ")
+        if not size:
+            continue
+        fps = _FPS.search(line)
+        return VideoStream(
+            width=int(size.group(1)),
+            height=int(size.group(2)),
+            frame_rate=_frame_rate(float(fps.group(1)) * (1000 if fps.group(2) else 1))
+            if fps
+            else None,
+        )
+    return None
+
+
+def _frame_rate(fps: float) -> Fraction | None:
+    """ffmpeg prints 29.97 for 30000/1001: NTSC-style rates are recognised, others kept."""
+    if not 0 < fps < 1000:
+        return None
+    whole = round(fps)
+    if whole and abs(fps - whole * 1000 / 1001) < 0.006 and abs(fps - whole) > 0.006:
+        return Fraction(whole * 1000, 1001)
+    return Fraction(fps).limit_denominator(1001)
 
 
 def _first_error_line(log: str, source: str) -> str:
@@ -229,6 +279,7 @@ def _probe_result(
         duration_ms=duration_ms,
         audio_streams=streams,
         start_offset_ms=_first_frame_ms(stdout.decode("ascii", "replace")),
+        video=parse_video(log),
     )
 
 

@@ -25,6 +25,43 @@ class Layout(Enum):
     BOTH = "both"
 
 
+class TrackFormat(Enum):
+    """A subtitle file format every track is written in (see `subtitler.tracks`)."""
+
+    SRT = "srt"
+    VTT = "vtt"
+    ASS = "ass"
+    TTML = "ttml"
+
+
+def parse_formats(
+    spec: str | TrackFormat | tuple[TrackFormat | str, ...] | list[str],
+) -> tuple[TrackFormat, ...]:
+    """`srt,vtt,ass` (or a sequence) as formats, in order, each once."""
+    parts = (
+        spec.split(",")
+        if isinstance(spec, str)
+        else [spec]
+        if isinstance(spec, TrackFormat)
+        else list(spec)
+    )
+    chosen: list[TrackFormat] = []
+    for part in parts:
+        name = part.value if isinstance(part, TrackFormat) else part.strip().lower()
+        if not name:
+            continue
+        try:
+            format_ = TrackFormat(name)
+        except ValueError as error:
+            known = ", ".join(f.value for f in TrackFormat)
+            raise UsageError("--format", f"{name!r} is not a format (known: {known})") from error
+        if format_ not in chosen:
+            chosen.append(format_)
+    if not chosen:
+        raise UsageError("--format", "give at least one format")
+    return tuple(chosen)
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """Everything a run needs besides its inputs."""
@@ -39,6 +76,7 @@ class RunOptions:
     overwrite: bool = False
     jobs: int = 4
     layout: Layout = Layout.BILINGUAL
+    formats: tuple[TrackFormat, ...] = (TrackFormat.SRT, TrackFormat.VTT)
     rules: CueRules = field(default_factory=CueRules)
     retries: int = 5
     """Counted failures (drops, internal errors) tolerated per target before the input fails."""
@@ -67,6 +105,7 @@ def make_options(
     jobs: int = DEFAULTS.jobs,
     out_dir: Path | str | None = None,
     layout: Layout | str = DEFAULTS.layout,
+    formats: str | tuple[TrackFormat | str, ...] | list[str] = DEFAULTS.formats,
     overwrite: bool = False,
     audio_stream: int = 0,
     rules: CueRules | None = None,
@@ -125,6 +164,7 @@ def make_options(
         overwrite=overwrite,
         jobs=jobs,
         layout=chosen_layout,
+        formats=parse_formats(formats),
         rules=rules or CueRules(),
         retries=retries,
         retry_delay_s=retry_delay_s,

@@ -114,3 +114,32 @@ def test_parse_streams_reads_an_ffmpeg_listing() -> None:
         "5.1",
     )
     assert (streams[0].language, streams[0].title) == ("jpn", "Commentary")
+
+
+def test_video_size_and_frame_rate_come_from_ffmpegs_listing() -> None:
+    from fractions import Fraction
+
+    from subtitler.media import parse_video
+
+    log = "\n".join(
+        [
+            "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'file:/x.mp4':",
+            "  Duration: 00:00:13.50, start: 0.000000, bitrate: 93 kb/s",
+            "  Stream #0:0[0x1](und): Video: mjpeg (Baseline), yuvj420p(pc), 300x300 "
+            "[SAR 1:1 DAR 1:1], 90k tbr, 90k tbn (attached pic)",
+            "  Stream #0:1[0x2](eng): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, "
+            "bt709, progressive), 1920x1080 [SAR 1:1 DAR 16:9], 29.97 fps, 29.97 tbr, 30k tbn",
+            "  Stream #0:2[0x3](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, stereo",
+            "Output #0, framecrc, to 'pipe:':",
+            "  Stream #0:0: Video: rawvideo, 640x480, 25 fps",
+        ]
+    )
+    video = parse_video(log)
+    assert video is not None
+    assert (video.width, video.height, video.frame_rate) == (1920, 1080, Fraction(30000, 1001))
+    assert parse_video(log.replace("29.97 fps", "25 fps")).frame_rate == Fraction(25)  # type: ignore[union-attr]
+    assert parse_video(
+        log.replace("23.98", "x").replace("29.97 fps", "23.98 fps")
+    ).frame_rate == Fraction(24000, 1001)  # type: ignore[union-attr]
+    audio_only = "\n".join(line for line in log.splitlines() if "Video" not in line)
+    assert parse_video(audio_only) is None

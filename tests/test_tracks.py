@@ -101,3 +101,45 @@ def test_an_unwritable_folder_is_an_output_error_naming_it(tmp_path: Path) -> No
         plan.tracks[0].open()
     assert str(blocker) in str(caught.value)
     assert os.path.exists(blocker)
+
+
+def test_ass_and_ttml_grow_valid_and_take_revisions(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    import pysubs2
+
+    from subtitler import imsc
+    from subtitler.tracks import TrackFormat
+
+    item = InputFile(tmp_path / "a {b} <c> & d.mp4", Path())
+    formats = (TrackFormat.ASS, TrackFormat.TTML)
+    (plan,) = plan_tracks(item, None, "zh", ("en",), Layout.BOTH, formats)
+    for track in plan.tracks:
+        track.open()
+    ass, ttml = plan.tracks[0], plan.tracks[1]
+    assert len(pysubs2.load(str(ass.path)).events) == 0
+    assert imsc.problems(ET.parse(ttml.path).getroot()) == []
+    updates = [
+        LayoutUpdate(None, (cue(1000, 1800, "你好。", "Hello {there} \\N & <b>"),)),
+        LayoutUpdate(cue(1000, 1500, "你好。", "Hello {there} \\N & <b>"), ()),
+        LayoutUpdate(None, (cue(2600, 3500, "只有中文", ""),)),
+    ]
+    for step, update in enumerate(updates, start=1):
+        for track in plan.tracks:
+            track.apply(update)
+        events = pysubs2.load(str(ass.path)).events
+        root = ET.parse(ttml.path).getroot()
+        paragraphs = list(root.iter(f"{{{imsc.TT}}}p"))
+        assert len(events) == len(paragraphs) == [1, 1, 2][step - 1]
+        assert imsc.problems(root) == []
+    for track in plan.tracks:
+        track.finish()
+    events = pysubs2.load(str(ass.path)).events
+    assert events[0].end == 1500, "the revised cue replaced the old one"
+    assert events[0].text == "你好。\\N{\\ren}Hello ｛there｝ ＼N & <b>"
+    assert events[1].text == "只有中文"
+    texts = ["".join(p.itertext()) for p in ET.parse(ttml.path).getroot().iter(f"{{{imsc.TT}}}p")]
+    assert texts == ["你好。Hello {there} \\N & <b>", "只有中文"]
+    english = next(t for t in plan.tracks if t.path.name == "a {b} <c> & d.en.ass")
+    assert len(pysubs2.load(str(english.path)).events) == 1
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -28,7 +28,7 @@ from subtitler.gummy.client import ClientKind
 from subtitler.inputs import InputFile
 from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo, probe_async
 from subtitler.options import RunOptions
-from subtitler.tracks import TrackPlan, plan_tracks
+from subtitler.tracks import Picture, TrackPlan, plan_tracks
 
 PROGRESS_EVERY_MS = 1000
 MAX_LEAD_MS = 30_000
@@ -55,7 +55,12 @@ async def subtitle_input(
 ) -> InputResult:
     started_s = time.monotonic()
     plans = plan_tracks(
-        item, options.out_dir, options.gummy.source_language, options.targets, options.layout
+        item,
+        options.out_dir,
+        options.gummy.source_language,
+        options.targets,
+        options.layout,
+        options.formats,
     )
     paths = tuple(path for plan in plans for path in plan.paths)
     folder = plans[0].paths[0].parent
@@ -127,12 +132,15 @@ async def _prepare(
     journal = resume_state.Journal(state_file)
     if not item.live:
         journal.begin(state, resumed=previous is not None)
+    video = info.video
+    picture = None if video is None else Picture(video.width, video.height, video.frame_rate)
     writers = []
     for plan in plans:
         progress = state.targets.setdefault(plan.target, resume_state.TargetProgress())
         layout = CueLayout(options.rules, source, plan.target)
         layout.resume_after(progress.cues[-1] if progress.cues else None)
         for track in plan.tracks:
+            track.describe(picture)
             track.restore(progress.cues)
         writers.append(
             TargetWriter(

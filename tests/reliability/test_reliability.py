@@ -17,14 +17,17 @@ import subprocess
 import sys
 import time
 import wave
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pysrt
+import pysubs2
 import pytest
 import webvtt
 
+from subtitler import imsc
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.media import ffmpeg_executable
 from tests.support import FIXTURES, TEST_KEY, Transcript, decode, transcripts
@@ -307,6 +310,8 @@ def test_sigkill_at_a_random_point_then_rerun_finishes_the_job(
         emulator.url,
         "--client",
         client,
+        "--format",
+        "srt,vtt,ass,ttml",
     )
     kill_after = random.Random(seed).randint(1, 8)
     process = cli(*arguments)
@@ -324,9 +329,17 @@ def test_sigkill_at_a_random_point_then_rerun_finishes_the_job(
         try:
             pysrt.open(str(track), error_handling=pysrt.ERROR_RAISE)
             webvtt.read(str(track.with_suffix(".vtt")))
+            pysubs2.load(str(track.with_suffix(".ass")))
+            if imsc.problems(ET.parse(track.with_suffix(".ttml")).getroot()):
+                invalid += 1
         except Exception:
             invalid += 1
     code, _, err = finish(cli(*arguments))
+    for track in (tmp_path / "media").glob("*.srt"):  # every format resumed like SRT
+        cues = len(pysrt.open(str(track)))
+        assert len(pysubs2.load(str(track.with_suffix(".ass"))).events) == cues
+        paragraphs = ET.parse(track.with_suffix(".ttml")).getroot().iter(f"{{{imsc.TT}}}p")
+        assert len(list(paragraphs)) == cues
     figures = Figures(invalid_files=invalid)
     audit(files, figures)
     with capsys.disabled():

@@ -1,0 +1,27 @@
+"""Tracks that are valid files at every moment, one module per format: SRT (pysrt), VTT
+(webvtt-py), ASS (pysubs2) and TTML (IMSC 1.1 Text Profile). All are rendered from the same
+cues, written atomically, and restored from the resume journal (`base.Track`)."""
+
+from subtitler.options import Layout, TrackFormat
+from subtitler.tracks.ass import AssTrack
+from subtitler.tracks.base import SOURCE, TARGET, UNDETERMINED, Picture, Track
+from subtitler.tracks.plan import TrackPlan, plan_tracks
+from subtitler.tracks.srt import SrtTrack
+from subtitler.tracks.ttml import TtmlTrack
+from subtitler.tracks.vtt import VttTrack
+
+__all__ = [
+    "SOURCE",
+    "TARGET",
+    "UNDETERMINED",
+    "AssTrack",
+    "Layout",
+    "Picture",
+    "SrtTrack",
+    "Track",
+    "TrackFormat",
+    "TrackPlan",
+    "TtmlTrack",
+    "VttTrack",
+    "plan_tracks",
+]

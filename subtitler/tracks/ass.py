@@ -1,0 +1,100 @@
+"""Advanced SubStation Alpha through pysubs2: one event per cue, a style per language.
+
+The source language's lines use its style (white, larger); the translation's follow `\\N` after
+an `{\\r<style>}` reset to its own style (warm yellow, a little smaller), so each language can be
+restyled in Aegisub by editing one style. Styles are named by language code (`zh`, `en`; `und`
+for a detected source). `PlayResX/PlayResY` are the video's size when known (else 1920x1080),
+and sizes and margins scale with it. Rendered by libass (mpv, VLC, Aegisub, ffmpeg's burn-in).
+
+Text is escaped for ASS: `{`, `}` and `\\` would start override tags or escapes, so they are
+written as their full-width forms `｛`, `｝` and `＼`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pysubs2
+
+from subtitler.cues import Cue, clean_line
+from subtitler.tracks.base import SOURCE, Picture, Track
+
+DEFAULT_PICTURE = Picture(1920, 1080)
+_ESCAPES = str.maketrans({"{": "｛", "}": "｝", "\\": "＼"})
+_CJK_FONTS = {
+    "zh": "Noto Sans CJK SC",
+    "yue": "Noto Sans CJK TC",
+    "ja": "Noto Sans CJK JP",
+    "ko": "Noto Sans CJK KR",
+}
+
+
+def ass_text(line: str) -> str:
+    """One line as ASS event text that shows exactly the line (no tags, no escapes)."""
+    return clean_line(line).translate(_ESCAPES)
+
+
+class AssTrack(Track):
+    suffix = ".ass"
+
+    def __init__(
+        self, stem: Path, languages: tuple[int, ...], names: tuple[str, str], title: str
+    ) -> None:
+        super().__init__(stem, languages)
+        self.names = names
+        """Style names of the source and the target language (language codes)."""
+        self.title = title
+
+    def _style(self, position: int, picture: Picture) -> pysubs2.SSAStyle:
+        height = picture.height
+        source = position == SOURCE
+        language = self.names[position]
+        return pysubs2.SSAStyle(
+            fontname=_CJK_FONTS.get(language.split("-")[0], "Arial"),
+            fontsize=round(height * (0.055 if source else 0.048)),
+            primarycolor=pysubs2.Color(255, 255, 255) if source else pysubs2.Color(255, 226, 110),
+            outlinecolor=pysubs2.Color(0, 0, 0),
+            backcolor=pysubs2.Color(0, 0, 0, 128),
+            bold=False,
+            outline=max(1, round(height * 0.0028)),
+            shadow=max(1, round(height * 0.0015)),
+            alignment=pysubs2.Alignment.BOTTOM_CENTER,
+            marginl=round(picture.width * 0.05),
+            marginr=round(picture.width * 0.05),
+            marginv=round(height * 0.045),
+        )
+
+    def render(self) -> str:
+        picture = self.picture or DEFAULT_PICTURE
+        document = pysubs2.SSAFile()
+        document.info.update(
+            {
+                "Title": clean_line(self.title),
+                "PlayResX": str(picture.width),
+                "PlayResY": str(picture.height),
+                "ScaledBorderAndShadow": "yes",
+                "WrapStyle": "0",
+            }
+        )
+        document.styles.clear()
+        for position in self.languages:
+            document.styles[self.names[position]] = self._style(position, picture)
+        document.events = self._shown()
+        text: str = document.to_string("ass")
+        return text
+
+    def _entry(self, cue: Cue) -> pysubs2.SSAEvent | None:
+        parts: list[tuple[str, list[str]]] = []
+        for position in self.languages:
+            if position >= len(cue.texts):
+                continue
+            lines = [ass_text(line) for line in cue.texts[position].lines]
+            lines = [line for line in lines if line]
+            if lines:
+                parts.append((self.names[position], lines))
+        if not parts:
+            return None
+        text = "\\N".join(parts[0][1])
+        for style, lines in parts[1:]:
+            text += "\\N{\\r" + style + "}" + "\\N".join(lines)
+        return pysubs2.SSAEvent(start=cue.begin_ms, end=cue.end_ms, style=parts[0][0], text=text)

@@ -1,0 +1,127 @@
+"""TTML in the IMSC 1.1 Text Profile, what Netflix and many broadcasters take.
+
+One `<p>` per cue, inside one `<div>`, in a bottom region; each language's lines in a `<span>`
+with its `xml:lang` and its own style (the translation in warm yellow), lines split by `<br/>`.
+`ttp:timeBase="media"`; times are clock times with milliseconds on the media timeline;
+`ttp:frameRate` (and `ttp:frameRateMultiplier` for 29.97 and the like) give the video's frame
+rate when it is known. Written with ElementTree, so text is always escaped. `subtitler check`
+verifies these files against the constraints in `subtitler.imsc`.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from fractions import Fraction
+from pathlib import Path
+
+from subtitler.cues import Cue, clean_line, vtt_timestamp
+from subtitler.tracks.base import SOURCE, Track
+
+TT = "http://www.w3.org/ns/ttml"
+TTP = "http://www.w3.org/ns/ttml#parameter"
+TTS = "http://www.w3.org/ns/ttml#styling"
+TTM = "http://www.w3.org/ns/ttml#metadata"
+XML = "http://www.w3.org/XML/1998/namespace"
+IMSC11_TEXT = "http://www.w3.org/ns/ttml/profile/imsc1.1/text"
+for _prefix, _uri in (("", TT), ("ttp", TTP), ("tts", TTS), ("ttm", TTM)):
+    ET.register_namespace(_prefix, _uri)
+
+
+def frame_rate_attributes(rate: Fraction) -> dict[str, str]:
+    """`ttp:frameRate` (an integer) and, for NTSC-style rates, `ttp:frameRateMultiplier`."""
+    whole = round(rate)
+    if whole > 0 and rate != whole and abs(rate - Fraction(whole * 1000, 1001)) < Fraction(1, 100):
+        return {f"{{{TTP}}}frameRate": str(whole), f"{{{TTP}}}frameRateMultiplier": "1000 1001"}
+    return {f"{{{TTP}}}frameRate": str(max(1, whole))}
+
+
+class TtmlTrack(Track):
+    suffix = ".ttml"
+
+    def __init__(
+        self, stem: Path, languages: tuple[int, ...], names: tuple[str, str], title: str
+    ) -> None:
+        super().__init__(stem, languages)
+        self.names = names
+        """Language codes of the source and the target (`und` for a detected source)."""
+        self.title = title
+
+    def render(self) -> str:
+        main_language = self.names[self.languages[0]]
+        attributes = {
+            f"{{{XML}}}lang": main_language,
+            f"{{{TTP}}}timeBase": "media",
+            f"{{{TTP}}}contentProfiles": IMSC11_TEXT,
+        }
+        if self.picture is not None and self.picture.frame_rate:
+            attributes.update(frame_rate_attributes(self.picture.frame_rate))
+        root = ET.Element(f"{{{TT}}}tt", attributes)
+        head = ET.SubElement(root, f"{{{TT}}}head")
+        metadata = ET.SubElement(head, f"{{{TT}}}metadata")
+        ET.SubElement(metadata, f"{{{TTM}}}title").text = clean_line(self.title)
+        styling = ET.SubElement(head, f"{{{TT}}}styling")
+        for position in self.languages:
+            source = position == SOURCE
+            ET.SubElement(
+                styling,
+                f"{{{TT}}}style",
+                {
+                    f"{{{XML}}}id": _style_id(position),
+                    f"{{{TTS}}}color": "#FFFFFF" if source else "#FFE26E",
+                    f"{{{TTS}}}backgroundColor": "#000000A0",
+                    f"{{{TTS}}}fontFamily": "proportionalSansSerif",
+                    f"{{{TTS}}}fontSize": "100%" if source else "90%",
+                },
+            )
+        layout = ET.SubElement(head, f"{{{TT}}}layout")
+        ET.SubElement(
+            layout,
+            f"{{{TT}}}region",
+            {
+                f"{{{XML}}}id": "bottom",
+                f"{{{TTS}}}origin": "10% 10%",
+                f"{{{TTS}}}extent": "80% 80%",
+                f"{{{TTS}}}displayAlign": "after",
+                f"{{{TTS}}}textAlign": "center",
+            },
+        )
+        body = ET.SubElement(root, f"{{{TT}}}body", {"region": "bottom"})
+        division = ET.SubElement(body, f"{{{TT}}}div")
+        ET.indent(root, space=" ")  # before the cues: whitespace inside a <p> would be text
+        paragraphs = self._shown()
+        if paragraphs:
+            division.text = "\n   "
+        for number, paragraph in enumerate(paragraphs, start=1):
+            paragraph.set(f"{{{XML}}}id", f"c{number}")
+            paragraph.tail = "\n   " if number < len(paragraphs) else "\n  "
+            division.append(paragraph)
+        text: str = ET.tostring(root, encoding="unicode", xml_declaration=False)
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"
+
+    def _entry(self, cue: Cue) -> ET.Element | None:
+        paragraph = ET.Element(
+            f"{{{TT}}}p", {"begin": vtt_timestamp(cue.begin_ms), "end": vtt_timestamp(cue.end_ms)}
+        )
+        spans = 0
+        for position in self.languages:
+            if position >= len(cue.texts):
+                continue
+            lines = [line for line in (clean_line(x) for x in cue.texts[position].lines) if line]
+            if not lines:
+                continue
+            if spans:
+                ET.SubElement(paragraph, f"{{{TT}}}br")
+            span = ET.SubElement(
+                paragraph,
+                f"{{{TT}}}span",
+                {"style": _style_id(position), f"{{{XML}}}lang": self.names[position]},
+            )
+            span.text = lines[0]
+            for line in lines[1:]:
+                ET.SubElement(span, f"{{{TT}}}br").tail = line
+            spans += 1
+        return paragraph if spans else None
+
+
+def _style_id(position: int) -> str:
+    return "source" if position == SOURCE else "translation"

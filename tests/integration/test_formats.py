@@ -1,0 +1,171 @@
+"""ASS and TTML tracks end to end: written by a real run, read back by independent parsers
+(pysubs2, ffmpeg, ttconv), rendered by libass, and checked against the IMSC constraints."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pysrt
+import pysubs2
+import pytest
+from ttconv import model
+from ttconv.imsc.reader import to_model
+
+from subtitler import imsc
+from subtitler.check import check_file, read_cues
+from subtitler.emulator.server import BackgroundEmulator
+from subtitler.media import ffmpeg_executable
+from subtitler.rules import CueRules
+from tests.integration.test_run import run_cli
+from tests.support import FIXTURES
+
+FORMATS = "srt,vtt,ass,ttml"
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory, emulator: BackgroundEmulator) -> Path:
+    """English speech with late audio (160x90 at 10 fps), Chinese translation, every format,
+    both layouts."""
+    folder = tmp_path_factory.mktemp("formats")
+    media = folder / "en_late_audio.mp4"
+    shutil.copy(FIXTURES / "en_late_audio.mp4", media)
+    result = run_cli(
+        "run", media, "-s", "en", "-t", "zh", "--speed", "max", "--format", FORMATS,
+        "--layout", "both", "--endpoint", emulator.url,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def frame(ass: Path, at_s: float, size: str = "320x180") -> bytes:
+    """One RGB frame of a black picture with the track burnt in by libass (ffmpeg's filter)."""
+    escaped = str(ass).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
+    result = subprocess.run(
+        [
+            ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+            "-i", f"color=c=black:s={size}:d={at_s + 1}", "-vf", f"subtitles='{escaped}'",
+            "-ss", str(at_s), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:",
+        ],
+        capture_output=True,
+        check=True,
+    )  # fmt: skip
+    return result.stdout
+
+
+def pixels(rgb: bytes) -> list[tuple[int, int, int]]:
+    return [(rgb[i], rgb[i + 1], rgb[i + 2]) for i in range(0, len(rgb) - 2, 3)]
+
+
+def test_ass_is_read_by_pysubs2_and_ffmpeg_with_a_style_per_language(written: Path) -> None:
+    srt = pysrt.open(str(written / "en_late_audio.en-zh.srt"))
+    ass_path = written / "en_late_audio.en-zh.ass"
+    document = pysubs2.load(str(ass_path))
+    assert len(document.events) == len(srt) > 0
+    assert document.info["PlayResX"] == "160" and document.info["PlayResY"] == "90"
+    assert set(document.styles) == {"en", "zh"}
+    assert document.styles["en"].primarycolor != document.styles["zh"].primarycolor
+    for event, item in zip(document.events, srt, strict=True):
+        assert event.style == "en" and "{\\rzh}" in event.text
+        assert abs(event.start - item.start.ordinal) <= 5 and abs(event.end - item.end.ordinal) <= 5
+    # ffmpeg's own ASS demuxer and decoder read it: converted to SRT, the same cue count.
+    converted = written / "converted.srt"
+    subprocess.run(
+        [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(ass_path),
+         str(converted)],
+        check=True,
+    )  # fmt: skip
+    assert len(pysrt.open(str(converted))) == len(srt)
+    # Monolingual tracks carry one style each.
+    assert set(pysubs2.load(str(written / "en_late_audio.zh.ass")).styles) == {"zh"}
+
+
+def test_libass_renders_the_ass_track(written: Path) -> None:
+    ass_path = written / "en_late_audio.en.ass"  # Latin text: fonts on any machine draw it
+    first = pysubs2.load(str(ass_path)).events[0]
+    during = pixels(frame(ass_path, (first.start + first.end) / 2000))
+    before = pixels(frame(ass_path, max(0.0, first.start / 1000 - 0.5)))
+    assert sum(1 for p in during if min(p) > 180) > 20, "no white text drawn"
+    assert all(max(p) < 20 for p in before), "text drawn where no cue is"
+
+
+def test_libass_draws_each_language_in_its_own_style(tmp_path: Path) -> None:
+    """Both lines of a bilingual cue: white source, warm yellow translation (Latin pair, so
+    no CJK font is needed)."""
+    from subtitler.cues import Cue, CueText, LayoutUpdate
+    from subtitler.tracks import AssTrack, Picture
+
+    track = AssTrack(tmp_path / "clip.en-fr", (0, 1), ("en", "fr"), "clip.mp4")
+    track.describe(Picture(640, 360))
+    track.open()
+    cue = Cue(0, 2000, (CueText("en", ("Hello there {x} \\N",)), CueText("fr", ("Bonjour",))))
+    track.apply(LayoutUpdate(None, (cue,)))
+    event = pysubs2.load(str(track.path)).events[0]
+    assert event.plaintext.split("\n")[0] == "Hello there ｛x｝ ＼N"  # shown, not parsed
+    drawn = pixels(frame(track.path, 1.0, "640x360"))
+    white = sum(1 for r, g, b in drawn if r > 200 and g > 200 and b > 200)
+    yellow = sum(1 for r, g, b in drawn if r > 200 and 170 < g < 245 and b < 150)
+    assert white > 20 and yellow > 20
+
+
+def test_ttml_meets_imsc_and_is_read_by_ttconv(written: Path) -> None:
+    srt = pysrt.open(str(written / "en_late_audio.en-zh.srt"))
+    path = written / "en_late_audio.en-zh.ttml"
+    root = ET.parse(path).getroot()
+    assert imsc.problems(root) == []
+    assert root.get(f"{{{imsc.TTP}}}frameRate") == "10"
+    assert root.get(f"{{{imsc.TTP}}}timeBase") == "media"
+    document = to_model(ET.parse(path))
+    paragraphs = [p for div in document.get_body() for p in div]
+    assert len(paragraphs) == len(srt)
+    for paragraph, item in zip(paragraphs, srt, strict=True):
+        assert isinstance(paragraph, model.P)
+        begin, end = paragraph.get_begin(), paragraph.get_end()
+        assert begin is not None and end is not None
+        assert round(begin * 1000) == item.start.ordinal and round(end * 1000) == item.end.ordinal
+        languages = [span.get_lang() for span in paragraph if isinstance(span, model.Span)]
+        assert languages == ["en", "zh"]
+
+
+def test_check_reads_every_format_alike(written: Path) -> None:
+    """The same cues from each format (times to ASS's centiseconds), and no violation that the
+    SRT does not have too."""
+    by_format = {
+        suffix: read_cues(written / f"en_late_audio.en-zh.{suffix}")
+        for suffix in FORMATS.split(",")
+    }
+    reference = by_format["srt"]
+    for suffix, cues in by_format.items():
+        assert len(cues) == len(reference), suffix
+        for cue, expected in zip(cues, reference, strict=True):
+            assert abs(cue.begin_ms - expected.begin_ms) <= 5, suffix
+            assert [text for _, text in cue.lines] == [text for _, text in expected.lines], suffix
+        if suffix != "srt":  # SRT is plain text; the others name each line's language
+            assert {language for language, _ in cues[0].lines} == {"en", "zh"}, suffix
+    rules = {
+        suffix: sorted(
+            v.rule
+            for v in check_file(written / f"en_late_audio.en-zh.{suffix}", CueRules()).violations
+        )
+        for suffix in FORMATS.split(",")
+    }
+    assert all(found == rules["srt"] for found in rules.values()), rules
+
+
+def test_imsc_check_catches_broken_documents() -> None:
+    broken = ET.fromstring(
+        '<tt xmlns="http://www.w3.org/ns/ttml" xmlns:ttp="http://www.w3.org/ns/ttml#parameter" '
+        'ttp:timeBase="smpte"><body region="nowhere"><div><p begin="00:00:02.000" '
+        'end="00:00:01.000">a</p><p begin="00:00:01:05" end="00:00:02.000">b</p>'
+        "<image/></div></body></tt>"
+    )
+    found = imsc.problems(broken)
+    assert "tt has no xml:lang" in found
+    assert 'ttp:timeBase is "smpte", not "media"' in found
+    assert "ttp:contentProfiles does not name the IMSC 1.1 Text Profile" in found
+    assert 'region "nowhere" is not defined' in found
+    assert "p 1: begin 00:00:02.000 is not before end 00:00:01.000" in found
+    assert any(line.startswith("p 2:") for line in found)  # frames without ttp:frameRate
+    assert "<image> is not allowed in the IMSC Text Profile" in found
