@@ -337,6 +337,13 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         "separate: one track per language, same cue times; both",
     )
     run.add_argument(
+        "--serve",
+        metavar="[HOST:]PORT",
+        help="serve a live caption page (/, for OBS's browser source or a browser) and its "
+        "event stream (/events, Server-Sent Events of the --json objects) while the run "
+        "lasts; loopback only unless HOST is given (0.0.0.0: every interface)",
+    )
+    run.add_argument(
         "--format",
         default=",".join(f.value for f in DEFAULTS.formats),
         metavar="LIST",
@@ -395,7 +402,12 @@ def _run_command(arguments: argparse.Namespace) -> int:
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)  # the SDK's aiohttp honours proxies
     items = [*discover(arguments.paths), *devices]
-    return execute(items, options, as_json=arguments.json, preview=arguments.preview)
+    serve = None
+    if arguments.serve is not None:
+        from subtitler.views.web import parse_address
+
+        serve = parse_address(arguments.serve)
+    return execute(items, options, as_json=arguments.json, preview=arguments.preview, serve=serve)
 
 
 def execute(
@@ -403,14 +415,16 @@ def execute(
     options: RunOptions,
     as_json: bool = False,
     preview: bool | None = None,
+    serve: tuple[str, int] | None = None,
 ) -> int:
     """Run a batch with the view that suits stdout; print the summary; the exit status.
+    `serve`: (host, port) of the caption page and its event stream, for the run's length.
 
     The first Ctrl-C stops sending audio, lets every running task finish its current sentence
     and flushes the tracks (a few seconds); a second one exits at once. Either way every track
     is a valid file and the run resumes where it stopped when started again.
     """
-    return asyncio.run(_execute(items, options, as_json, preview))
+    return asyncio.run(_execute(items, options, as_json, preview, serve))
 
 
 async def _execute(
@@ -418,6 +432,7 @@ async def _execute(
     options: RunOptions,
     as_json: bool,
     preview: bool | None,
+    serve: tuple[str, int] | None = None,
 ) -> int:
     from rich.console import Console
 
@@ -456,35 +471,52 @@ async def _execute(
 
     loop = asyncio.get_running_loop()
     _watch_children_without_threads(loop)
+    server = None
+    side: Callable[[Event], None] = report_failure
+    if serve is not None:
+        from subtitler.views.web import CaptionServer
+
+        server = CaptionServer(*serve)
+        await server.start()
+        side = _both(server, report_failure)
+        errors.print(f"subtitler: caption page: {server.url}", markup=False)
     loop.add_signal_handler(signal.SIGINT, on_interrupt)
     results: list[InputResult]
     json_view = JsonLinesView(sys.stdout) if as_json else None
     try:
         if json_view is not None:
-            results = await run_batch(items, options, _both(json_view, report_failure), control)
+            results = await run_batch(items, options, _both(json_view, side), control)
         elif interactive and (preview if preview is not None else len(items) == 1):
             from subtitler.views.preview import PreviewView
 
             with PreviewView(console, options.targets) as preview_view:
-                observe = _both(preview_view, report_failure)
+                observe = _both(preview_view, side)
                 results = await run_batch(items, options, observe, control)
         elif interactive:
             from subtitler.views.progress import ProgressView
 
             with ProgressView(console, len(items)) as view:
-                results = await run_batch(items, options, _both(view, report_failure), control)
+                results = await run_batch(items, options, _both(view, side), control)
         else:
             lines = LinesView(sys.stdout, options.targets)
-            results = await run_batch(items, options, _both(lines, report_failure), control)
+            results = await run_batch(items, options, _both(lines, side), control)
+    except BaseException:
+        if server is not None:
+            await server.stop()
+        raise
     finally:
         loop.remove_signal_handler(signal.SIGINT)
     print_summary(console, results)
+    counts = {
+        "done": sum(r.status is Status.DONE for r in results),
+        "failed": sum(r.status is Status.FAILED for r in results),
+        "skipped": sum(r.status is Status.SKIPPED for r in results),
+    }
     if json_view is not None:
-        json_view.summary(
-            done=sum(r.status is Status.DONE for r in results),
-            failed=sum(r.status is Status.FAILED for r in results),
-            skipped=sum(r.status is Status.SKIPPED for r in results),
-        )
+        json_view.summary(**counts)
+    if server is not None:
+        server.summary(**counts)
+        await server.stop()
     if control.fatal_error is not None:
         errors.print(
             "subtitler: error: the service refused the API key (invalid key): check "

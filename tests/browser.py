@@ -1,0 +1,141 @@
+"""A real headless browser for tests: Debian's Chromium driven over the DevTools protocol.
+
+No browser download and no extra package: Chromium comes from Debian (`.ci/run` installs it),
+the protocol is JSON over the WebSocket library the project already uses. Enough of it for the
+caption page tests: open a page, run JavaScript, take a screenshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--remote-debugging-port=0",
+)
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        raise RuntimeError(
+            "the caption page tests need Chromium: `apt-get install chromium` (.ci/run does)"
+        )
+    return found
+
+
+class Browser:
+    """One headless Chromium with one page; use as `async with Browser() as browser`."""
+
+    def __init__(self, width: int = 1280, height: int = 720) -> None:
+        self.size = (width, height)
+        self._folder = tempfile.TemporaryDirectory(prefix="subtitler-chromium-")
+        self._process: asyncio.subprocess.Process | None = None
+        self._socket: Any = None
+        self._ids = itertools.count(1)
+
+    async def __aenter__(self) -> Browser:
+        profile = Path(self._folder.name)
+        self._process = await asyncio.create_subprocess_exec(
+            chromium_path(),
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={self.size[0]},{self.size[1]}",
+            "about:blank",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert self._process.stderr is not None
+        port = None
+        async for raw in self._process.stderr:  # Chromium says where DevTools listens
+            line = raw.decode("utf-8", "replace")
+            if "DevTools listening on ws://" in line:
+                port = int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+                break
+        if port is None:
+            raise RuntimeError("Chromium did not start its DevTools endpoint")
+        self._drain = asyncio.create_task(self._discard(self._process.stderr))
+        listing = await asyncio.to_thread(self._targets, port)
+        page = next(target for target in listing if target["type"] == "page")
+        self._socket = await websockets.connect(page["webSocketDebuggerUrl"], max_size=2**26)
+        await self.call("Page.enable")
+        await self.call("Runtime.enable")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+            await self._process.wait()
+        self._folder.cleanup()
+
+    @staticmethod
+    def _targets(port: int) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as reply:
+            listing: list[dict[str, Any]] = json.load(reply)
+        return listing
+
+    @staticmethod
+    async def _discard(stream: asyncio.StreamReader) -> None:
+        async for _ in stream:
+            pass
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """Send one DevTools command and return its result (events on the way are ignored)."""
+        identifier = next(self._ids)
+        await self._socket.send(json.dumps({"id": identifier, "method": method, "params": params}))
+        while True:
+            message = json.loads(await self._socket.recv())
+            if message.get("id") == identifier:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                result: dict[str, Any] = message.get("result", {})
+                return result
+
+    async def open(self, url: str) -> None:
+        """Navigate and wait until the page's scripts have run (DOMContentLoaded)."""
+        await self.call("Page.navigate", url=url)
+        await self.wait_for("document.readyState !== 'loading'")
+
+    async def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression (awaited when it is a promise)."""
+        result = await self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    async def wait_for(self, condition: str, timeout_s: float = 60) -> None:
+        """Until a JavaScript condition holds, checked by the page on each animation frame."""
+        await asyncio.wait_for(
+            self.evaluate(
+                "new Promise(done => { const check = () => (" + condition + ") ? done(true)"
+                " : requestAnimationFrame(check); check(); })"
+            ),
+            timeout_s,
+        )
+
+    async def screenshot(self, path: Path) -> None:
+        shot = await self.call("Page.captureScreenshot", format="png")
+        path.write_bytes(base64.b64decode(shot["data"]))
