@@ -337,6 +337,13 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         "separate: one track per language, same cue times; both",
     )
     run.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="take only shard I (from 0) of N: files split by a stable hash of their path "
+        "under the PATH argument (for array jobs; with the per-input locks, overlapping "
+        "shards are harmless)",
+    )
+    run.add_argument(
         "--serve",
         metavar="[HOST:]PORT",
         help="serve a live caption page (/, for OBS's browser source or a browser) and its "
@@ -386,7 +393,8 @@ def options_from_arguments(arguments: argparse.Namespace) -> RunOptions:
 
 
 def _run_command(arguments: argparse.Namespace) -> int:
-    from subtitler.inputs import discover, parse_device
+    from subtitler.inputs import InputFile, discover, parse_device
+    from subtitler.shard import in_shard, parse_shard
 
     if not arguments.paths and not arguments.device:
         raise UsageError("PATH", "give media files, folders, URLs, - (stdin) or --device")
@@ -399,9 +407,12 @@ def _run_command(arguments: argparse.Namespace) -> int:
     if arguments.paths.count("-") > 1:
         raise UsageError("-", "stdin can be read once")
     options = options_from_arguments(arguments)
+    shard = parse_shard(arguments.shard) if arguments.shard is not None else None
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)  # the SDK's aiohttp honours proxies
     items = [*discover(arguments.paths), *devices]
+    if shard is not None:
+        items = [item for item in items if not isinstance(item, InputFile) or in_shard(item, shard)]
     serve = None
     if arguments.serve is not None:
         from subtitler.views.web import parse_address
