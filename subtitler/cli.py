@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from subtitler.options import DEFAULT_SPEED, DEFAULTS, Layout, RunOptions, make_
 from subtitler.rules import CueRules, TimingRules, parse_language_limits
 
 if TYPE_CHECKING:
+    from subtitler.engine.control import RunControl
     from subtitler.events import Event, InputResult
     from subtitler.inputs import InputFile, InputProblem
 
@@ -78,6 +79,40 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(run)
     _add_rule_options(run)
     run.set_defaults(handler=_run_command)
+
+    watch = commands.add_parser(
+        "watch",
+        help="keep folders subtitled: what is there, then each new or replaced media file",
+        description="Subtitle the folders as run would (same skip and resume rules), then "
+        "each new or replaced media file once it has stopped changing for --settle seconds, "
+        "until SIGINT or SIGTERM (cues in progress finish; exit 0). Hidden files, tracks and "
+        "partial downloads (.part, .!qB, .crdownload, .tmp, .partial) are left alone.",
+    )
+    watch.add_argument("folders", nargs="+", type=Path, metavar="DIR", help="folders to watch")
+    watch.add_argument(
+        "--settle",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="a file is taken once it has not changed for S seconds (default 10)",
+    )
+    watch.add_argument(
+        "--poll",
+        type=float,
+        metavar="S",
+        help="look for changes every S seconds instead of waiting for the system's "
+        "notifications (network shares: NFS, SMB, FUSE)",
+    )
+    watch.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave files whose name matches GLOB alone (repeatable)",
+    )
+    _add_run_options(watch)
+    _add_rule_options(watch)
+    watch.set_defaults(handler=_watch_command, device=[], paths=[])
 
     check = commands.add_parser(
         "check",
@@ -421,6 +456,47 @@ def _run_command(arguments: argparse.Namespace) -> int:
     return execute(items, options, as_json=arguments.json, preview=arguments.preview, serve=serve)
 
 
+def _watch_command(arguments: argparse.Namespace) -> int:
+    from subtitler.engine.watch import FolderWatcher, WatchOptions, roots_problem
+
+    problem = roots_problem(arguments.folders)
+    if problem is not None:
+        raise UsageError("DIR", problem)
+    if not arguments.settle >= 0 or (arguments.poll is not None and not arguments.poll > 0):
+        raise UsageError("--settle/--poll", "must be 0 or more / more than 0 seconds")
+    options = options_from_arguments(arguments)
+    if options.client is ClientKind.SDK:
+        keep_local_off_proxies(options.gummy.endpoint)
+    watch_options = WatchOptions(arguments.settle, arguments.poll, tuple(arguments.ignore))
+    shard = None
+    if arguments.shard is not None:
+        from subtitler.shard import parse_shard
+
+        shard = parse_shard(arguments.shard)
+    serve = None
+    if arguments.serve is not None:
+        from subtitler.views.web import parse_address
+
+        serve = parse_address(arguments.serve)
+
+    how = f"polling every {arguments.poll:g} s" if arguments.poll else "change notifications"
+    folders = ", ".join(str(folder) for folder in arguments.folders)
+
+    def ready() -> None:
+        message = f"subtitler: watching {folders} ({how}); Ctrl-C or SIGTERM stops"
+        print(message, file=sys.stderr, flush=True)
+
+    def work(observe: Callable[[Event], None], control: RunControl) -> Awaitable[list[InputResult]]:
+        watcher = FolderWatcher(
+            arguments.folders, options, watch_options, observe, control, shard, ready
+        )
+        return watcher.run()
+
+    return asyncio.run(
+        _execute([], options, arguments.json, False, serve, work=work, watching=True)
+    )
+
+
 def execute(
     items: list[InputFile | InputProblem],
     options: RunOptions,
@@ -444,7 +520,12 @@ async def _execute(
     as_json: bool,
     preview: bool | None,
     serve: tuple[str, int] | None = None,
+    work: Callable[[Callable[[Event], None], RunControl], Awaitable[list[InputResult]]]
+    | None = None,
+    watching: bool = False,
 ) -> int:
+    """`work` replaces the batch of `items` (`watch`); `watching` also stops on SIGTERM and
+    makes a stop a normal end (exit 0)."""
     from rich.console import Console
 
     from subtitler.engine.batch import run_batch
@@ -492,31 +573,41 @@ async def _execute(
         side = _both(server, report_failure)
         errors.print(f"subtitler: caption page: {server.url}", markup=False)
     loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    if watching:
+        loop.add_signal_handler(signal.SIGTERM, on_interrupt)
+
+    async def batch(observe: Callable[[Event], None]) -> list[InputResult]:
+        if work is not None:
+            return await work(observe, control)
+        return await run_batch(items, options, observe, control)
+
     results: list[InputResult]
     json_view = JsonLinesView(sys.stdout) if as_json else None
     try:
         if json_view is not None:
-            results = await run_batch(items, options, _both(json_view, side), control)
+            results = await batch(_both(json_view, side))
         elif interactive and (preview if preview is not None else len(items) == 1):
             from subtitler.views.preview import PreviewView
 
             with PreviewView(console, options.targets) as preview_view:
                 observe = _both(preview_view, side)
-                results = await run_batch(items, options, observe, control)
+                results = await batch(observe)
         elif interactive:
             from subtitler.views.progress import ProgressView
 
             with ProgressView(console, len(items)) as view:
-                results = await run_batch(items, options, _both(view, side), control)
+                results = await batch(_both(view, side))
         else:
             lines = LinesView(sys.stdout, options.targets)
-            results = await run_batch(items, options, _both(lines, side), control)
+            results = await batch(_both(lines, side))
     except BaseException:
         if server is not None:
             await server.stop()
         raise
     finally:
         loop.remove_signal_handler(signal.SIGINT)
+        if watching:
+            loop.remove_signal_handler(signal.SIGTERM)
     print_summary(console, results)
     counts = {
         "done": sum(r.status is Status.DONE for r in results),
@@ -536,7 +627,7 @@ async def _execute(
         )
         return EXIT_USAGE
     interrupted = [item for item in items if isinstance(item, InputFile) and not item.live]
-    if control.stop_requested and interrupted:
+    if control.stop_requested and interrupted and not watching:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if any(r.status is Status.FAILED for r in results) else EXIT_OK
 

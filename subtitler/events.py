@@ -44,6 +44,15 @@ class InputResult:
 
 
 @dataclass(frozen=True)
+class InputQueued:
+    """`watch`: a file waits for a free slot (found at start, new, or replaced)."""
+
+    path: Path
+    label: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class InputStarted:
     path: Path
     label: str
@@ -94,4 +103,4 @@ class InputEnded:
     result: InputResult
 
 
-Event = InputStarted | AudioProgress | PartialText | CueWritten | InputEnded
+Event = InputQueued | InputStarted | AudioProgress | PartialText | CueWritten | InputEnded

@@ -19,6 +19,7 @@ from subtitler.events import (
     CueWritten,
     Event,
     InputEnded,
+    InputQueued,
     InputStarted,
     PartialText,
     Status,
@@ -38,6 +39,8 @@ def _cue(cue: Cue) -> dict[str, Any]:
 def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
     """The JSON objects of one event (a finished sentence gives a `sentence` and its `cue`s)."""
     base: dict[str, Any] = {"at": round(time.time(), 3), "input": label}
+    if isinstance(event, InputQueued):
+        return [{"event": "queued", **base, "reason": event.reason}]
     if isinstance(event, InputStarted):
         return [
             {
@@ -138,7 +141,7 @@ class JsonLinesView:
         self._labels: dict[Path, str] = {}
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, InputStarted):
+        if isinstance(event, InputStarted | InputQueued):
             self._labels[event.path] = event.label
         path = event.result.path if isinstance(event, InputEnded) else event.path
         label = self._labels.get(path, str(path))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from subtitler.events import CueWritten, Event, InputEnded, InputStarted, Status
+from subtitler.events import CueWritten, Event, InputEnded, InputQueued, InputStarted, Status
 from subtitler.views.labels import short_label
 
 
@@ -25,7 +25,9 @@ class LinesView:
         self._labels: dict[object, str] = {}
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, InputStarted):
+        if isinstance(event, InputQueued):
+            self._print(f"[{event.label}] Queued: {event.reason}")
+        elif isinstance(event, InputStarted):
             self._labels[event.path] = short_label(event.label)
             self._print(f"[{event.label}] Started")
         elif isinstance(event, CueWritten):

@@ -11,7 +11,15 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from subtitler.events import AudioProgress, CueWritten, Event, InputEnded, InputStarted, Status
+from subtitler.events import (
+    AudioProgress,
+    CueWritten,
+    Event,
+    InputEnded,
+    InputQueued,
+    InputStarted,
+    Status,
+)
 from subtitler.views.labels import short_label
 from subtitler.views.live import LiveView
 
@@ -40,7 +48,9 @@ class ProgressView(LiveView):
         super().__init__(console, refresh_per_second=4, transient=True)
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, InputStarted):
+        if isinstance(event, InputQueued):  # `watch`: the total grows as files arrive
+            self.total_inputs += 1
+        elif isinstance(event, InputStarted):
             self.running[event.path] = _Running(short_label(event.label), event.duration_ms)
         elif isinstance(event, AudioProgress) and event.path in self.running:
             self.running[event.path].sent_ms = event.sent_ms
