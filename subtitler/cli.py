@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -113,6 +114,54 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(watch)
     _add_rule_options(watch)
     watch.set_defaults(handler=_watch_command, device=[], paths=[])
+
+    serve = commands.add_parser(
+        "serve",
+        help="an HTTP service compatible with whisper-asr-webservice (Bazarr's Whisper "
+        "provider), plus bilingual tracks on request",
+        description="Serve POST /asr and POST /detect-language as whisper-asr-webservice does "
+        "(Bazarr's Whisper provider works unchanged), and POST /subtitles for bilingual tracks. "
+        "Loopback only unless --host is given; --api-token (or SUBTITLER_API_TOKEN) makes "
+        "clients send Authorization: Bearer TOKEN.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=9000, help="port (9000; 0: any free one)")
+    serve.add_argument(
+        "--api-token",
+        default=os.environ.get("SUBTITLER_API_TOKEN"),
+        metavar="TOKEN",
+        help="require this bearer token (default: SUBTITLER_API_TOKEN, else none)",
+    )
+    serve.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=8192,
+        metavar="MB",
+        help="largest upload accepted (default 8192: 70 h of raw 16 kHz PCM)",
+    )
+    serve.add_argument("--endpoint", metavar="URL", help="Gummy WebSocket URL (as for run)")
+    serve.add_argument(
+        "--client", choices=[kind.value for kind in ClientKind], default=DEFAULTS.client.value
+    )
+    serve.add_argument(
+        "--max-task-rate",
+        type=float,
+        default=DEFAULTS.max_task_rate,
+        metavar="N",
+        help="task submissions per second, shared by all requests (default 10)",
+    )
+    serve.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=DEFAULTS.jobs,
+        metavar="N",
+        help=f"uploads subtitled at once; the others wait (default {DEFAULTS.jobs})",
+    )
+    serve.add_argument("--vocabulary-id", help="a DashScope hot-word vocabulary id")
+    serve.add_argument("--max-end-silence", type=int, metavar="MS")
+    _add_rule_options(serve)
+    serve.set_defaults(handler=_serve_command)
 
     check = commands.add_parser(
         "check",
@@ -495,6 +544,51 @@ def _watch_command(arguments: argparse.Namespace) -> int:
     return asyncio.run(
         _execute([], options, arguments.json, False, serve, work=work, watching=True)
     )
+
+
+def _serve_command(arguments: argparse.Namespace) -> int:
+    from subtitler.service import AsrService, serve_forever
+
+    if not 0 <= arguments.port <= 65535:
+        raise UsageError("--port", "must be 0..65535")
+    if not arguments.max_upload_mb > 0:
+        raise UsageError("--max-upload-mb", "must be more than 0")
+    options = make_options(
+        ("en",),
+        endpoint=arguments.endpoint,
+        client=arguments.client,
+        speed=None,
+        jobs=arguments.jobs,
+        rules=rules_from_arguments(arguments),
+        vocabulary_id=arguments.vocabulary_id,
+        max_end_silence_ms=arguments.max_end_silence,
+        max_task_rate=arguments.max_task_rate or None,
+    )
+    if options.client is ClientKind.SDK:
+        keep_local_off_proxies(options.gummy.endpoint)
+    token = arguments.api_token or None
+    loopback = arguments.host in ("127.0.0.1", "::1", "localhost")
+    service = AsrService(options, token, int(arguments.max_upload_mb * 1024 * 1024))
+
+    def announce(url: str) -> None:
+        print(f"subtitler: serving on {url} (POST /asr, /detect-language, /subtitles)",
+              file=sys.stderr, flush=True)  # fmt: skip
+        if token is None and not loopback:
+            print("subtitler: warning: no --api-token: anyone who reaches this address can "
+                  "use your DashScope key", file=sys.stderr, flush=True)  # fmt: skip
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = asyncio.current_task()
+        assert server is not None
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, server.cancel)
+        _watch_children_without_threads(loop)
+        with contextlib.suppress(asyncio.CancelledError):
+            await serve_forever(service, arguments.host, arguments.port, announce)
+
+    asyncio.run(main())
+    return EXIT_OK
 
 
 def execute(

@@ -1,0 +1,422 @@
+"""`subtitler serve`: an HTTP service that speaks whisper-asr-webservice's API, so Bazarr's
+Whisper provider (and anything else written for that API) uses Gummy with no plugin.
+
+- `POST /asr?task=transcribe|translate&language=xx&output=srt|vtt|txt|json|tsv&encode=true|false`
+  with a multipart `audio_file`: raw 16 kHz mono s16le PCM with `encode=false` (what Bazarr
+  sends), any media ffmpeg reads with `encode=true`. `transcribe` answers in the spoken language,
+  `translate` in English.
+- `POST /detect-language?encode=...`: the language of the first ~30 s, identified offline from
+  Gummy's transcript (`subtitler.langid`): `{"detected_language": "chinese", "language_code":
+  "zh", "confidence": 0.99}`.
+- `POST /subtitles?target=en&source=zh&track=bilingual|source|target&format=srt|vtt|ass|ttml`:
+  what Bazarr cannot ask for: bilingual tracks for any documented pair, in any format.
+
+Every request is decoded and subtitled by the same engine as `run`, on one event loop: all
+requests share one task pacer (the service's start limit is per account) and one `--jobs`
+limit. A bad upload gets a 4xx with a one-line JSON `detail`. With `--api-token` (or
+`SUBTITLER_API_TOKEN`) clients must send `Authorization: Bearer <token>`. The DashScope key is
+never in a response or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import shutil
+import struct
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pysrt
+from aiohttp import web
+
+from subtitler.engine.control import RunControl
+from subtitler.engine.input import subtitle_input
+from subtitler.engine.pacing import StartPacer
+from subtitler.errors import UsageError
+from subtitler.events import Event, Status
+from subtitler.gummy.client import ClientKind
+from subtitler.inputs import InputFile
+from subtitler.langid import identify
+from subtitler.languages import SOURCE_LANGUAGES, TRANSLATION_TARGETS, check_pairs
+from subtitler.media import child_environment, ffmpeg_executable
+from subtitler.options import Layout, RunOptions, TrackFormat, parse_formats
+
+SAMPLE_RATE_HZ = 16000
+DETECT_SECONDS = 30
+OUTPUTS = ("txt", "vtt", "srt", "tsv", "json")
+CONTENT_TYPES = {
+    "srt": "application/x-subrip",
+    "vtt": "text/vtt",
+    "ass": "text/x-ssa",
+    "ttml": "application/ttml+xml",
+    "txt": "text/plain",
+    "tsv": "text/tab-separated-values",
+    "json": "application/json",
+}
+
+
+class RequestProblem(Exception):
+    """A request the service cannot take: its status and a one-line reason."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Upload:
+    path: Path
+    filename: str
+    size: int
+
+
+def wav_header(data_bytes: int) -> bytes:
+    """A 44-byte RIFF header for 16 kHz mono 16-bit PCM of this many bytes."""
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1, 1, SAMPLE_RATE_HZ,
+        SAMPLE_RATE_HZ * 2, 2, 16, b"data", data_bytes,
+    )  # fmt: skip
+
+
+def _flag(request: web.Request, name: str, default: bool) -> bool:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise RequestProblem(422, f"{name}={value!r}: expected true or false")
+
+
+def _choice(request: web.Request, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = request.query.get(name, default).strip().lower() or default
+    if value not in allowed:
+        raise RequestProblem(422, f"{name}={value!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
+class AsrService:
+    def __init__(
+        self,
+        options: RunOptions,
+        token: str | None = None,
+        max_upload_bytes: int = 8 * 1024**3,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.options = options
+        self.token = token
+        self.max_upload_bytes = max_upload_bytes
+        self.control = RunControl()
+        margin = 0.5 if options.client is ClientKind.SDK else 0.1
+        self.pacer = StartPacer(options.max_task_rate, margin)
+        self.slots = asyncio.Semaphore(options.jobs)
+        self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    def application(self) -> web.Application:
+        app = web.Application(middlewares=[self._guard], client_max_size=self.max_upload_bytes)
+        app.router.add_post("/asr", self._asr)
+        app.router.add_post("/detect-language", self._detect_language)
+        app.router.add_post("/subtitles", self._subtitles)
+        app.router.add_get("/", self._about)
+        return app
+
+    # -- the edge: authentication, errors, one log line per request
+
+    @web.middleware
+    async def _guard(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        started = time.monotonic()
+        try:
+            if self.token is not None:
+                presented = request.headers.get("Authorization", "")
+                scheme, _, value = presented.partition(" ")
+                if scheme.lower() != "bearer" or not hmac.compare_digest(
+                    value.strip().encode(), self.token.encode()
+                ):
+                    raise RequestProblem(401, "a bearer token is required (Authorization header)")
+            response = await handler(request)
+        except RequestProblem as problem:
+            response = web.json_response({"detail": problem.detail}, status=problem.status)
+        except UsageError as error:
+            response = web.json_response({"detail": str(error)}, status=422)
+        except web.HTTPException:
+            raise
+        except Exception as error:  # a bug must not show a traceback to the client
+            self._log(f"subtitler: internal error on {request.path}: {error!r}")
+            response = web.json_response({"detail": "internal error"}, status=500)
+        elapsed = time.monotonic() - started
+        self._log(f"{request.method} {request.path} {response.status} {elapsed:.2f}s")
+        return response
+
+    async def _about(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "service": "subtitler (Gummy), whisper-asr-webservice compatible",
+                "endpoints": ["POST /asr", "POST /detect-language", "POST /subtitles"],
+                "source_languages": list(SOURCE_LANGUAGES),
+            }
+        )
+
+    # -- endpoints
+
+    async def _asr(self, request: web.Request) -> web.Response:
+        task = _choice(request, "task", "transcribe", ("transcribe", "translate"))
+        output = _choice(request, "output", "txt", OUTPUTS)
+        encode = _flag(request, "encode", True)
+        source = self._source(request.query.get("language"))
+        if task == "translate" and source != "en":
+            target, track = "en", "target"
+        else:  # the transcript; Gummy needs a translation target too, its lines are dropped
+            target = TRANSLATION_TARGETS[source][0] if source else "en"
+            track = "source"
+        with tempfile.TemporaryDirectory(prefix="subtitler-serve-") as folder:
+            upload = await self._receive(request, Path(folder))
+            wav = await self._to_wav(upload, encode, Path(folder), None)
+            formats = (TrackFormat.SRT, TrackFormat.VTT)
+            stem = await self._subtitle(wav, upload, source, target, track, formats)
+            body = _render(stem, output, source)
+        shown = Path(upload.filename).stem or "audio"
+        return web.Response(
+            body=body.encode("utf-8"),
+            content_type=CONTENT_TYPES[output],
+            charset="utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{_quote(shown)}.{output}"',
+                "Asr-Engine": "subtitler-gummy",
+            },
+        )
+
+    async def _detect_language(self, request: web.Request) -> web.Response:
+        encode = _flag(request, "encode", True)
+        with tempfile.TemporaryDirectory(prefix="subtitler-serve-") as folder:
+            upload = await self._receive(request, Path(folder))
+            wav = await self._to_wav(upload, encode, Path(folder), DETECT_SECONDS)
+            stem = await self._subtitle(wav, upload, None, "en", "source", (TrackFormat.SRT,))
+            transcript = " ".join(item.text for item in pysrt.open(f"{stem}.srt"))
+        found = identify(transcript)
+        if found is None:
+            raise RequestProblem(422, "no speech in the first 30 s to tell the language from")
+        return web.json_response(
+            {
+                "detected_language": found.name,
+                "language_code": found.code,
+                "confidence": found.confidence,
+            }
+        )
+
+    async def _subtitles(self, request: web.Request) -> web.Response:
+        target = request.query.get("target", "").strip().lower()
+        if not target:
+            raise RequestProblem(422, "target: give the translation language, e.g. target=en")
+        source = self._source(request.query.get("source"))
+        check_pairs(source, (target,))
+        track = _choice(request, "track", "bilingual", ("bilingual", "source", "target"))
+        (format_,) = parse_formats(_choice(request, "format", "srt", ("srt", "vtt", "ass", "ttml")))
+        encode = _flag(request, "encode", True)
+        with tempfile.TemporaryDirectory(prefix="subtitler-serve-") as folder:
+            upload = await self._receive(request, Path(folder))
+            wav = await self._to_wav(upload, encode, Path(folder), None)
+            stem = await self._subtitle(wav, upload, source, target, track, (format_,))
+            path = stem.with_name(f"{stem.name}.{format_.value}")
+            body = path.read_bytes()
+        shown = Path(upload.filename).stem or "audio"
+        name = f"{_quote(shown)}{path.name[len(wav.stem) :]}"
+        return web.Response(
+            body=body,
+            content_type=CONTENT_TYPES[format_.value],
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    # -- steps
+
+    def _source(self, language: str | None) -> str | None:
+        """Whisper's `language` (absent or empty: detect) as a Gummy source language."""
+        if language is None or not language.strip() or language.strip().lower() == "auto":
+            return None
+        code = language.strip().lower()
+        if code not in SOURCE_LANGUAGES:
+            raise RequestProblem(
+                422, f"language={code!r}: Gummy recognises {', '.join(SOURCE_LANGUAGES)}"
+            )
+        return code
+
+    async def _receive(self, request: web.Request, folder: Path) -> Upload:
+        """The `audio_file` part, streamed to disk (a film's audio does not fit in memory)."""
+        if not request.content_type.startswith("multipart/"):
+            raise RequestProblem(400, "expected multipart/form-data with an audio_file field")
+        try:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if getattr(part, "name", None) != "audio_file":
+                    continue
+                filename = getattr(part, "filename", None) or "audio_file"
+                path = folder / "upload"
+                size = 0
+                with open(path, "wb") as handle:
+                    while chunk := await part.read_chunk(1 << 20):  # type: ignore[union-attr]
+                        size += len(chunk)
+                        if size > self.max_upload_bytes:
+                            raise RequestProblem(413, "the upload is larger than --max-upload-mb")
+                        handle.write(chunk)
+                if size == 0:
+                    raise RequestProblem(400, "audio_file is empty")
+                return Upload(path, Path(filename).name, size)
+        except (ValueError, AssertionError) as error:
+            raise RequestProblem(400, f"not a readable multipart upload ({error})") from error
+        raise RequestProblem(422, "audio_file: the multipart field is missing")
+
+    async def _to_wav(
+        self, upload: Upload, encode: bool, folder: Path, limit_s: float | None
+    ) -> Path:
+        """16 kHz mono WAV: a header on raw PCM (encode=false), else ffmpeg's decode, padded
+        from the media's time 0 so cues keep the video's timeline (late audio)."""
+        wav = folder / "audio.wav"
+        if not encode:
+            if upload.size % 2:
+                raise RequestProblem(400, "raw PCM (encode=false) must be whole 16-bit samples")
+            size = upload.size
+            if limit_s is not None:
+                size = min(size, int(limit_s * SAMPLE_RATE_HZ) * 2)
+            with open(upload.path, "rb") as source, open(wav, "wb") as target:
+                target.write(wav_header(size))
+                shutil.copyfileobj(_limited(source, size), target)
+            return wav
+        command = [ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "error",
+                   "-i", "file:" + str(upload.path), "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ),
+                   "-af", "aresample=async=1:first_pts=0", "-c:a", "pcm_s16le"]  # fmt: skip
+        if limit_s is not None:
+            command += ["-t", str(limit_s)]
+        command += ["-f", "wav", "-y", "file:" + str(wav)]
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env=child_environment(),
+        )
+        _, stderr = await process.communicate()
+        if process.returncode != 0:
+            lines = stderr.decode("utf-8", "replace").strip().splitlines()
+            cause = (lines[-1] if lines else "ffmpeg failed").replace(str(upload.path), "upload")
+            raise RequestProblem(400, f"{upload.filename}: not readable media ({cause})")
+        return wav
+
+    async def _subtitle(
+        self,
+        wav: Path,
+        upload: Upload,
+        source: str | None,
+        target: str,
+        track: str,
+        formats: tuple[TrackFormat, ...],
+    ) -> Path:
+        """Run the engine on the WAV; the track asked for, without its format's suffix."""
+        layout = Layout.BILINGUAL if track == "bilingual" else Layout.SEPARATE
+        options = replace(
+            self.options,
+            targets=(target,),
+            gummy=replace(self.options.gummy, source_language=source),
+            layout=layout,
+            formats=formats,
+            out_dir=None,
+            overwrite=True,
+        )
+
+        def ignore(event: Event) -> None:
+            pass
+
+        item = InputFile(wav, Path())
+        async with self.slots:
+            result = await subtitle_input(item, options, ignore, self.control, self.pacer)
+        if result.status is not Status.DONE:
+            reason = result.reason.replace(str(wav), upload.filename)
+            raise RequestProblem(502, f"the subtitling failed: {reason}")
+        language = source or "und"
+        name = {"bilingual": f"{language}-{target}", "source": language, "target": target}[track]
+        return wav.with_name(f"{wav.stem}.{name}")
+
+
+def _limited(handle: Any, size: int) -> Any:
+    """A file object that reads at most `size` bytes of `handle`."""
+
+    class Limited:
+        remaining = size
+
+        def read(self, count: int = -1) -> bytes:
+            if self.remaining <= 0:
+                return b""
+            wanted = self.remaining if count < 0 else min(count, self.remaining)
+            data: bytes = handle.read(wanted)
+            self.remaining -= len(data)
+            return data
+
+    return Limited()
+
+
+def _quote(name: str) -> str:
+    return "".join(c if c.isprintable() and c not in '"\\' else "_" for c in name)
+
+
+def _render(stem: Path, output: str, language: str | None) -> str:
+    """whisper-asr-webservice's outputs from the tracks: srt and vtt as written (pysrt,
+    webvtt-py), txt one line per segment, tsv `start\tend\ttext` in ms, json Whisper's result
+    shape (`text`, `segments` with `start`/`end` in seconds, `language`)."""
+    if output in ("srt", "vtt"):
+        return stem.with_name(f"{stem.name}.{output}").read_text(encoding="utf-8")
+    items = pysrt.open(str(stem.with_name(f"{stem.name}.srt")))
+    segments = [
+        (item.start.ordinal, item.end.ordinal, " ".join(item.text.splitlines()).strip())
+        for item in items
+    ]
+    if output == "txt":
+        return "".join(text + "\n" for _, _, text in segments)
+    if output == "tsv":
+        rows = ["start\tend\ttext"]
+        rows += [f"{b}\t{e}\t{text.replace(chr(9), ' ')}" for b, e, text in segments]
+        return "\n".join(rows) + "\n"
+    document = {
+        "text": " ".join(text for _, _, text in segments),
+        "segments": [
+            {"id": index, "start": b / 1000, "end": e / 1000, "text": text}
+            for index, (b, e, text) in enumerate(segments)
+        ],
+        "language": language,
+    }
+    return json.dumps(document, ensure_ascii=False)
+
+
+async def serve_forever(
+    service: AsrService, host: str, port: int, announce: Callable[[str], None]
+) -> None:
+    """Until cancelled (SIGINT/SIGTERM in the CLI)."""
+    runner = web.AppRunner(service.application(), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        reason = error.strerror or error
+        raise UsageError("--port", f"cannot listen on {host}:{port}: {reason}") from error
+    bound = runner.addresses[0][1] if runner.addresses else port
+    shown = f"[{host}]" if ":" in host else host
+    announce(f"http://{shown}:{bound}/")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await runner.cleanup()
