@@ -44,6 +44,8 @@ class InputState:
     settings: dict[str, Any]
     """What must match for a resume: targets, layout, languages, audio stream."""
     targets: dict[str, TargetProgress]
+    named_source: str | None = None
+    """`-s auto`: the language the transcript was identified as (names the tracks)."""
 
     def header(self) -> str:
         return json.dumps(
@@ -74,6 +76,9 @@ def parse(text: str) -> InputState:
     for number, line in enumerate(lines[1:], start=2):
         try:
             update = json.loads(line)
+            if "named_source" in update:
+                state.named_source = str(update["named_source"])
+                continue
             progress = state.targets.setdefault(str(update["target"]), TargetProgress())
             replaced = update["replaced"]
             added = [_cue_from_json(cue) for cue in update["added"]]
@@ -124,10 +129,17 @@ class Journal:
                 temporary.unlink(missing_ok=True)
             raise OutputError(str(self.path), _reason(error)) from error
 
+    def name_source(self, language: str) -> None:
+        """Record the identified source language (`-s auto`), before any cue."""
+        self._append_line(json.dumps({"named_source": language}) + "\n")
+
     def append(
         self, target: str, progress: TargetProgress, replaced: Cue | None, added: tuple[Cue, ...]
     ) -> None:
-        line = (update_line(target, progress.resume_ms, replaced, added) + "\n").encode("utf-8")
+        self._append_line(update_line(target, progress.resume_ms, replaced, added) + "\n")
+
+    def _append_line(self, text: str) -> None:
+        line = text.encode("utf-8")
         try:
             descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
             try:

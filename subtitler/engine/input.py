@@ -9,6 +9,8 @@ raises for a problem of this input: the result says it.
 from __future__ import annotations
 
 import asyncio
+import functools
+import glob
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from subtitler.cues import CueLayout
 from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.claim import Claim, claim_path
 from subtitler.engine.control import RunControl
+from subtitler.engine.naming import SourceNamer
 from subtitler.engine.pacing import StartPacer
 from subtitler.engine.task import TargetTask, send_bytes
 from subtitler.engine.writer import TargetWriter
@@ -44,6 +47,8 @@ class _Prepared:
     info: MediaInfo
     journal: resume_state.Journal
     writers: list[TargetWriter]
+    namer: SourceNamer | None = None
+    """`-s auto` while the language is not named yet."""
 
 
 async def subtitle_input(
@@ -85,10 +90,15 @@ async def subtitle_input(
         except OSError as error:
             return ended(Status.FAILED, f"{folder}: {error.strerror or error}")
         if prepared is None:
-            existing = next(path for path in paths if path.exists())
+            existing = _existing_track(paths)
             reason = f"tracks exist ({existing.name}); --overwrite replaces them"
             return ended(Status.SKIPPED, reason)
-        emit(InputStarted(item.path, item.label, prepared.info.duration_ms, paths))
+        undecided = prepared.namer is not None and not prepared.namer.decided
+        emit(
+            InputStarted(
+                item.path, item.label, prepared.info.duration_ms, () if undecided else paths
+            )
+        )
         return await _stream_and_conclude(item, options, emit, control, pacer, prepared, started_s)
     finally:
         claim.release()
@@ -113,6 +123,8 @@ async def _prepare(
     fresh = options.overwrite or item.live  # a live stream cannot be resumed by seeking
     previous = None if fresh else resume_state.load(state_file)
     tracks_exist = any(path.exists() for plan in plans for path in plan.paths)
+    if source is None and not tracks_exist:  # named after the identified language, if any
+        tracks_exist = any(_named_elsewhere(path) for plan in plans for path in plan.paths)
     if previous is None and not fresh and tracks_exist:
         return None
     if previous is not None and previous.settings != settings:
@@ -134,26 +146,71 @@ async def _prepare(
         journal.begin(state, resumed=previous is not None)
     video = info.video
     picture = None if video is None else Picture(video.width, video.height, video.frame_rate)
+    namer = None
+    named = source or state.named_source
+    if named is None:
+        namer = SourceNamer()
+        if not item.live:
+            namer.listen(journal.name_source)
+
+    def replan(language: str, target: str) -> TrackPlan:
+        (plan,) = [
+            p
+            for p in plan_tracks(
+                item, options.out_dir, language, options.targets, options.layout, options.formats
+            )
+            if p.target == target
+        ]
+        for track in plan.tracks:
+            track.describe(picture)
+        return plan
+
     writers = []
     for plan in plans:
         progress = state.targets.setdefault(plan.target, resume_state.TargetProgress())
-        layout = CueLayout(options.rules, source, plan.target)
+        layout = CueLayout(options.rules, None if named == "und" else named, plan.target)
         layout.resume_after(progress.cues[-1] if progress.cues else None)
+        if named is not None and source is None:
+            plan = replan(named, plan.target)
         for track in plan.tracks:
             track.describe(picture)
-            track.restore(progress.cues)
-        writers.append(
-            TargetWriter(
-                item.path,
-                plan,
-                layout,
-                progress,
-                None if item.live else journal,
-                info.start_offset_ms,
-                emit,
-            )
+            if named is not None:
+                track.restore(progress.cues)
+        writer = TargetWriter(
+            item.path,
+            plan,
+            layout,
+            progress,
+            None if item.live else journal,
+            info.start_offset_ms,
+            emit,
+            namer,
+            functools.partial(replan, target=plan.target),
         )
-    return _Prepared(info, journal, writers)
+        if namer is not None:
+            namer.listen(writer.named)
+        writers.append(writer)
+    return _Prepared(info, journal, writers, namer)
+
+
+def _named_elsewhere(path: Path) -> Path | None:
+    """`-s auto`: a track of this input named after an identified language (`x.zh-en.srt`
+    for the planned `x.und-en.srt`), if one exists."""
+    stem, _, rest = path.name.partition(".und")
+    if not rest:
+        return None
+    found: list[Path] = []
+    for code in ("[a-z][a-z]", "[a-z][a-z][a-z]"):  # a language code, not any name
+        found += path.parent.glob(f"{glob.escape(stem)}.{code}{glob.escape(rest)}")
+    return min(found, default=None)
+
+
+def _existing_track(paths: tuple[Path, ...]) -> Path:
+    for path in paths:
+        if path.exists():
+            return path
+    found = [named for path in paths if (named := _named_elsewhere(path)) is not None]
+    return found[0] if found else paths[0]
 
 
 async def _stream_and_conclude(
@@ -260,6 +317,8 @@ def _conclude(
     errors += [task.error for task in tasks if task.error is not None]
     complete = not errors and all(task.complete for task in tasks)
     try:
+        if prepared.namer is not None:
+            prepared.namer.decide()  # the input ended before there was enough to tell
         for writer in prepared.writers:
             for track in writer.plan.tracks:
                 track.finish()

@@ -1,4 +1,7 @@
-"""Finished sentences of one target into durable cues: resume journal first, then every track."""
+"""Finished sentences of one target into durable cues: resume journal first, then every track.
+
+With `-s auto`, sentences are held until the input's `SourceNamer` names the language; then
+the tracks are planned under that name and opened, and the held sentences written in order."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 from subtitler import state as resume_state
 from subtitler.cues import Cue, CueLayout, LayoutUpdate, SentenceText, TimedWord
+from subtitler.engine.naming import SourceNamer
 from subtitler.events import CueWritten
 from subtitler.gummy.protocol import Sentence
 from subtitler.tracks import TrackPlan
@@ -23,9 +27,16 @@ class TargetWriter:
         journal: resume_state.Journal | None,
         media_offset_ms: int,
         emit: Callable[[CueWritten], None],
+        namer: SourceNamer | None = None,
+        replan: Callable[[str], TrackPlan] | None = None,
     ) -> None:
         self.path = path
         self.plan = plan
+        self.namer = namer
+        """Set while the source language is still to be named (its tracks not yet open)."""
+        self._replan = replan
+        self._held: list[tuple[Sentence, int, float | None, float]] = []
+        self._held_resume_ms = 0
         self.layout = layout
         self.progress = progress
         self.journal = journal
@@ -37,8 +48,20 @@ class TargetWriter:
 
     @property
     def resume_ms(self) -> int:
-        """Stream time after the last finished sentence written."""
-        return self.progress.resume_ms
+        """Stream time after the last finished sentence written (or held to be written)."""
+        return max(self.progress.resume_ms, self._held_resume_ms)
+
+    def named(self, language: str) -> None:
+        """The source language is known: plan and open the tracks, write what was held."""
+        if self._replan is not None:
+            self.plan = self._replan(language)
+        self.layout.source_language = None if language == "und" else language
+        for track in self.plan.tracks:
+            track.restore(self.progress.cues)
+        held, self._held = self._held, []
+        self.namer = None
+        for item in held:
+            self.write(*item)
 
     def write(
         self,
@@ -48,6 +71,11 @@ class TargetWriter:
         received_s: float,
     ) -> None:
         """Lay the sentence out and make it durable; raises OutputError (disk full, ...)."""
+        if self.namer is not None and not self.namer.decided:
+            self._held.append((sentence, task_start_ms, latency_ms, received_s))
+            self._held_resume_ms = max(self._held_resume_ms, sentence.end_ms + task_start_ms)
+            self.namer.offer(sentence.transcript)  # may name it: then `named` writes these
+            return
         stream_offset = task_start_ms
         media_offset = task_start_ms + self.media_offset_ms
         laid_out = SentenceText(

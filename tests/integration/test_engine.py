@@ -17,7 +17,7 @@ import pytest
 from subtitler.emulator.protocol import RESULT_SHAPES
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.media import ffmpeg_executable
-from tests.support import TEST_KEY, transcripts
+from tests.support import FIXTURES, TEST_KEY, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]
 NEWS = next(t for t in transcripts() if t.media.name == "zh_news.mp4")
@@ -99,7 +99,7 @@ def test_every_result_shape_gives_every_cue_on_the_native_client(
     media = news_in(tmp_path)
     result = subtitler("run", media, "-t", "en", "--speed", "max", "--endpoint", server.url)
     assert result.returncode == 0, result.stderr
-    assert cue_texts(tmp_path / "zh_news.und-en.srt") == expected_news()
+    assert cue_texts(tmp_path / "zh_news.zh-en.srt") == expected_news()
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_the_sdk_client_never_reports_done_with_cues_missing(
         "run", media, "-t", "en", "--speed", "max", "--endpoint", server.url,
         "--client", "sdk", "--retries", "2", "--retry-delay", "0.01",
     )  # fmt: skip
-    texts = cue_texts(tmp_path / "zh_news.und-en.srt")
+    texts = cue_texts(tmp_path / "zh_news.zh-en.srt")
     if result.returncode == 0:
         assert texts == expected_news()
     else:
@@ -138,7 +138,7 @@ def test_refused_handshakes_429_and_5xx_are_retried(
         "--client", client, "--retry-delay", "0.01",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert cue_texts(tmp_path / "zh_news.und-en.srt") == expected_news()
+    assert cue_texts(tmp_path / "zh_news.zh-en.srt") == expected_news()
 
 
 @pytest.mark.parametrize("client", CLIENTS)
@@ -213,3 +213,26 @@ def test_start_up_imports_only_what_each_command_uses(tmp_path: Path) -> None:
         )
         modules = set(result.stdout.strip().splitlines()[-1].split(","))
         assert modules & heavy <= allowed, (argv, modules & heavy)
+
+
+def test_auto_detected_speech_names_its_tracks_and_spans(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    """`-s auto`: the identified language names the tracks and the VTT `<lang>` spans from
+    the first write; `und` only without speech; a rerun finds the named tracks and skips."""
+    from tests.integration.test_run import run_cli
+
+    for name in ("zh_news.mp4", "en_late_audio.mp4", "silent.mp4"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    result = run_cli("run", tmp_path, "-t", "ja", "--speed", "max", "--endpoint", emulator.url)
+    assert result.returncode == 0, result.stderr
+    made = sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".srt", ".vtt"))
+    assert made == [
+        "en_late_audio.en-ja.srt", "en_late_audio.en-ja.vtt", "silent.und-ja.srt",
+        "silent.und-ja.vtt", "zh_news.zh-ja.srt", "zh_news.zh-ja.vtt",
+    ]  # fmt: skip
+    vtt = (tmp_path / "zh_news.zh-ja.vtt").read_text(encoding="utf-8")
+    assert "NOTE Languages: zh, ja" in vtt and "<lang zh>欢迎收看" in vtt
+    again = run_cli("run", tmp_path, "-t", "ja", "--speed", "max", "--endpoint", emulator.url)
+    assert "Skipped: tracks exist (zh_news.zh-ja.srt)" in again.stdout, again.stdout
+    assert again.stdout.count("Skipped") == 3

@@ -62,7 +62,7 @@ def test_preview_shows_the_partial_then_the_final_bilingual_cue(
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    assert len(pysrt.open(str(tmp_path / "zh_news.und-en.srt"))) == 5
+    assert len(pysrt.open(str(tmp_path / "zh_news.zh-en.srt"))) == 5
 
 
 def test_dashboard_shows_a_row_per_running_file(
@@ -239,9 +239,9 @@ def test_stdin_and_http_at_1x_give_the_same_cues_as_the_file(
         )
         outputs = [process.communicate(timeout=180) for process in (from_stdin, from_http)]
     assert from_stdin.returncode == 0 and from_http.returncode == 0, outputs
-    reference = cue_texts_and_times(tmp_path / "file" / "zh_podcast.und-en.srt")
+    reference = cue_texts_and_times(tmp_path / "file" / "zh_podcast.zh-en.srt")
     for folder, stem in (("stdin", "stdin-"), ("http", "zh_podcast-")):
-        (track,) = (tmp_path / folder).glob(f"{stem}*.und-en.srt")
+        (track,) = (tmp_path / folder).glob(f"{stem}*.zh-en.srt")
         live = cue_texts_and_times(track)
         assert [text for text, _, _ in live] == [text for text, _, _ in reference]
         for (_, begin, end), (_, ref_begin, ref_end) in zip(live, reference, strict=True):
@@ -285,7 +285,7 @@ def test_ctrl_c_ends_a_live_input_with_every_finished_cue(
         rest, _ = process.communicate(timeout=60)
     announced += rest.count("Transcript ==>")
     assert process.returncode == 0, "Ctrl-C is how a live input ends"
-    (track,) = tmp_path.glob("stdin-*.und-en.srt")
+    (track,) = tmp_path.glob("stdin-*.zh-en.srt")
     cues = pysrt.open(str(track), error_handling=pysrt.ERROR_RAISE)
     assert len(cues) == announced >= 2
     assert "Translation completed" in rest
@@ -326,7 +326,7 @@ def test_a_long_task_rolls_over_before_the_service_cap_without_shifting_cues(
         env=environment(),
     )
     assert rolled.returncode == 0, rolled.stderr
-    cues = pysrt.open(str(tmp_path / "ok" / "zh_news.und-en.srt"))
+    cues = pysrt.open(str(tmp_path / "ok" / "zh_news.zh-en.srt"))
     assert len(cues) == len(news.sentences)
     for cue, truth in zip(cues, news.sentences, strict=True):
         assert cue.text.split("\n")[0].startswith(str(truth["text"])[:4])

@@ -89,7 +89,8 @@ def first_run(media_folder: Path, emulator: BackgroundEmulator, client: str) -> 
 
 def tracks_of(folder: Path, transcript: Transcript, target: str = "en") -> tuple[Path, Path]:
     stem = Path(transcript.media.name).stem
-    return folder / f"{stem}.und-{target}.srt", folder / f"{stem}.und-{target}.vtt"
+    language = transcript.language
+    return folder / f"{stem}.{language}-{target}.srt", folder / f"{stem}.{language}-{target}.vtt"
 
 
 def expected_text(sentence: dict[str, object], target: str) -> str:
@@ -185,16 +186,16 @@ def test_a_rerun_without_overwrite_skips_and_with_it_rewrites(
     first_run: Run, media_folder: Path, emulator: BackgroundEmulator
 ) -> None:
     news = media_folder / "zh_news.mp4"
-    before = (media_folder / "zh_news.und-en.srt").stat().st_mtime_ns
+    before = (media_folder / "zh_news.zh-en.srt").stat().st_mtime_ns
     again = run_cli("run", news, "-t", "en", "--speed", "max", "--endpoint", emulator.url)
     assert again.returncode == 0
-    assert "[zh_news.mp4] Skipped: tracks exist (zh_news.und-en.srt)" in again.stdout
-    assert (media_folder / "zh_news.und-en.srt").stat().st_mtime_ns == before
+    assert "[zh_news.mp4] Skipped: tracks exist (zh_news.zh-en.srt)" in again.stdout
+    assert (media_folder / "zh_news.zh-en.srt").stat().st_mtime_ns == before
     forced = run_cli(
         "run", news, "-t", "en", "--speed", "max", "--overwrite", "--endpoint", emulator.url
     )
     assert forced.returncode == 0 and "Translation completed" in forced.stdout
-    assert len(pysrt.open(str(media_folder / "zh_news.und-en.srt"))) == 5
+    assert len(pysrt.open(str(media_folder / "zh_news.zh-en.srt"))) == 5
 
 
 def test_a_track_read_mid_run_is_valid_and_holds_the_cues_so_far(
@@ -233,7 +234,7 @@ def test_translation_in_a_later_event_still_gives_complete_cues(
         "run", tmp_path, "-t", "en", "--speed", "max", "--endpoint", server.url, "--client", client
     )
     assert result.returncode == 0, result.stderr
-    cues = pysrt.open(str(tmp_path / "zh_podcast.und-en.srt"))
+    cues = pysrt.open(str(tmp_path / "zh_podcast.zh-en.srt"))
     transcript = next(t for t in SPEECH if t.media.name == "zh_podcast.mp3")
     assert [squeeze(c.text) for c in cues] == [expected_text(s, "en") for s in transcript.sentences]
 
@@ -290,7 +291,7 @@ def test_out_dir_mirrors_the_input_folders(emulator: BackgroundEmulator, tmp_pat
     )
     assert result.returncode == 0, result.stderr
     made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert made == ["season 1/disc 2/ep.und-en.srt", "season 1/disc 2/ep.und-en.vtt"]
+    assert made == ["season 1/disc 2/ep.zh-en.srt", "season 1/disc 2/ep.zh-en.vtt"]
     assert result.stdout.count("Translation completed") == 1, "the same file never twice"
     assert not list(source.rglob("*.srt"))
 
@@ -312,7 +313,7 @@ def test_audio_stream_option_picks_the_dialogue_track(
         emulator.url,
     )
     assert result.returncode == 0, result.stderr
-    cues = pysrt.open(str(tmp_path / "two.und-zh.srt"))
+    cues = pysrt.open(str(tmp_path / "two.en-zh.srt"))
     assert cues[0].text.split("\n") == [
         "The train to the airport",
         "leaves every fifteen minutes.",
@@ -384,7 +385,7 @@ def test_a_missing_path_fails_alone(emulator: BackgroundEmulator, tmp_path: Path
     )
     assert result.returncode == 1
     assert f"subtitler: {tmp_path / 'nope.mp4'}: no such file or folder" in result.stderr
-    assert (tmp_path / "a.und-en.srt").exists()
+    assert (tmp_path / "a.zh-en.srt").exists()
 
 
 def test_demo_runs_with_no_key_and_says_it_is_emulated(tmp_path: Path) -> None:
@@ -394,7 +395,7 @@ def test_demo_runs_with_no_key_and_says_it_is_emulated(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "LOCAL GUMMY EMULATOR" in result.stderr.splitlines()[0]
     made = sorted(p.name for p in (tmp_path / "demo").iterdir())
-    assert "zh_news.und-en.srt" in made and "zh_news.und-en.vtt" in made
+    assert "zh_news.zh-en.srt" in made and "zh_news.zh-en.vtt" in made
     assert len(made) == 6
 
 

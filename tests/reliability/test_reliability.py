@@ -85,8 +85,8 @@ def audit(files: dict[Path, Transcript], figures: Figures) -> None:
     for media, transcript in files.items():
         wanted = [expected_cue_text(s) for s in transcript.sentences]
         figures.expected += len(wanted)
-        srt_path = media.with_name(f"{media.stem}.und-en.srt")
-        vtt_path = media.with_name(f"{media.stem}.und-en.vtt")
+        srt_path = media.with_name(f"{media.stem}.{transcript.language}-en.srt")
+        vtt_path = media.with_name(f"{media.stem}.{transcript.language}-en.vtt")
         try:
             cues = pysrt.open(str(srt_path), error_handling=pysrt.ERROR_RAISE)
             webvtt.read(str(vtt_path))
@@ -241,7 +241,7 @@ def test_retries_are_bounded_then_the_file_fails_keeping_its_cues(
     )
     assert code == 1
     assert "connection to the service was lost (gave up after 2 retries)" in err
-    cues = pysrt.open(str(tmp_path / "zh_news.und-en.srt"), error_handling=pysrt.ERROR_RAISE)
+    cues = pysrt.open(str(tmp_path / "zh_news.zh-en.srt"), error_handling=pysrt.ERROR_RAISE)
     assert len(cues) >= 1, "every cue finished before the failures is kept"
     assert (tmp_path / ".zh_news.subtitler-state.jsonl").exists(), "kept to resume later"
     assert server.server.faults_injected == 3
@@ -380,7 +380,7 @@ def test_ctrl_c_flushes_valid_tracks_and_the_rerun_resumes(
     assert "finishing the current sentences" in err
     written = 0
     for media in files:
-        track = media.with_name(f"{media.stem}.und-en.srt")
+        track = media.with_name(f"{media.stem}.{files[media].language}-en.srt")
         written += len(pysrt.open(str(track), error_handling=pysrt.ERROR_RAISE))
     assert written == announced, "every finished sentence is in the tracks"
     assert len(list((tmp_path / "media").glob(".*subtitler-state.jsonl"))) == 2
@@ -462,7 +462,7 @@ def test_every_bad_input_fails_alone_with_one_line(
         assert any(
             line.startswith(f"subtitler: {path}: ") and cause in line for line in failures
         ), (path, err)
-    assert len(pysrt.open(str(good.with_name(f"{good.stem}.und-en.srt")))) == 4
+    assert len(pysrt.open(str(good.with_name(f"{good.stem}.zh-en.srt")))) == 4
     assert "Translation completed" in out
 
 
@@ -511,8 +511,8 @@ def test_a_full_disk_fails_the_file_and_leaves_valid_tracks(
     code, _, err = finish(process)
     assert code == 1
     assert len(err.strip().splitlines()) == 1 and "file too large" in err
-    cues = pysrt.open(str(tmp_path / "zh_news.und-en.srt"), error_handling=pysrt.ERROR_RAISE)
-    webvtt.read(str(tmp_path / "zh_news.und-en.vtt"))
+    cues = pysrt.open(str(tmp_path / "zh_news.zh-en.srt"), error_handling=pysrt.ERROR_RAISE)
+    webvtt.read(str(tmp_path / "zh_news.zh-en.vtt"))
     assert 0 < len(cues) < 5
     assert not list(tmp_path.glob(".*.part"))
 
@@ -636,7 +636,7 @@ def test_a_live_source_that_stalls_30_s_keeps_every_sentence(
         process.stdin.close()
         rest, err = process.stdout.read(), process.stderr.read()
         process.wait(timeout=300)
-        (track,) = (tmp_path / client).glob("stdin-*.und-en.srt")
+        (track,) = (tmp_path / client).glob("stdin-*.zh-en.srt")
         cues = pysrt.open(str(track), error_handling=pysrt.ERROR_RAISE)
         got = [squeeze(cue.text) for cue in cues]
         with capsys.disabled():
