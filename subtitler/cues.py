@@ -600,8 +600,8 @@ class CueLayout:
                 return LayoutUpdate(None, ())
             begin = max(0, sentence.begin_ms)
             words = [TimedWord("", begin, max(begin, sentence.end_ms))]
-        if _same_text(words, translation):
-            translation, target = [], None
+        if _same_text(words, translation) or self.source_language == self.target_language:
+            translation, target = [], None  # the speech is already in the target language
         merged = self._try_merge(words, translation, source, target)
         if merged is not None:
             return merged

@@ -187,7 +187,8 @@ class AsrService:
             wav = await self._to_wav(upload, encode, Path(folder), None)
             formats = (TrackFormat.SRT, TrackFormat.VTT)
             stem = await self._subtitle(wav, upload, source, target, track, formats)
-            body = _render(stem, output, source)
+            spoken = source or stem.name.rpartition(".")[2].split("-")[0]
+            body = _render(stem, output, None if spoken == "und" else spoken)
         shown = Path(upload.filename).stem or "audio"
         return web.Response(
             body=body.encode("utf-8"),
@@ -345,9 +346,18 @@ class AsrService:
         if result.status is not Status.DONE:
             reason = result.reason.replace(str(wav), upload.filename)
             raise RequestProblem(502, f"the subtitling failed: {reason}")
-        language = source or "und"
-        name = {"bilingual": f"{language}-{target}", "source": language, "target": target}[track]
-        return wav.with_name(f"{wav.stem}.{name}")
+        # The engine names the tracks (with source=None, after the identified language).
+        suffix = "." + formats[0].value
+        names = [p.name[len(wav.stem) + 1 : -len(suffix)] for p in result.tracks
+                 if p.name.startswith(wav.stem + ".") and p.name.endswith(suffix)]  # fmt: skip
+        wanted = {
+            "bilingual": [n for n in names if n.endswith(f"-{target}")],
+            "source": sorted((n for n in names if "-" not in n), key=lambda n: n == target),
+            "target": [n for n in names if n == target],
+        }[track]
+        if not wanted:
+            raise RequestProblem(500, "the engine wrote no track for this request")
+        return wav.with_name(f"{wav.stem}.{wanted[0]}")
 
 
 def _limited(handle: Any, size: int) -> Any:

@@ -12,12 +12,10 @@ written as their full-width forms `｛`, `｝` and `＼`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pysubs2
 
 from subtitler.cues import Cue, clean_line
-from subtitler.tracks.base import SOURCE, Picture, Track
+from subtitler.tracks.base import SOURCE, NamedTrack, Picture
 
 DEFAULT_PICTURE = Picture(1920, 1080)
 _ESCAPES = str.maketrans({"{": "｛", "}": "｝", "\\": "＼"})
@@ -34,16 +32,8 @@ def ass_text(line: str) -> str:
     return clean_line(line).translate(_ESCAPES)
 
 
-class AssTrack(Track):
+class AssTrack(NamedTrack):
     suffix = ".ass"
-
-    def __init__(
-        self, stem: Path, languages: tuple[int, ...], names: tuple[str, str], title: str
-    ) -> None:
-        super().__init__(stem, languages)
-        self.names = names
-        """Style names of the source and the target language (language codes)."""
-        self.title = title
 
     def _style(self, position: int, picture: Picture) -> pysubs2.SSAStyle:
         height = picture.height

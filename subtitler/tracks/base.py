@@ -106,6 +106,19 @@ class Track:
             raise OutputError(str(self.path), _reason(error)) from error
 
 
+class NamedTrack(Track):
+    """A format that names each language and the source (ASS styles, TTML `xml:lang`)."""
+
+    def __init__(
+        self, stem: Path, languages: tuple[int, ...], names: tuple[str, str], title: str
+    ) -> None:
+        super().__init__(stem, languages)
+        self.names = names
+        """Language codes of the source and the target (`und`: not identified)."""
+        self.title = title
+        """The source file's name."""
+
+
 def cue_lines(cue: Cue) -> list[str]:
     """Cleaned again here, so no caller can break the file's structure."""
     return [line for line in (clean_line(text) for text in cue.lines) if line]

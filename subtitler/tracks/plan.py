@@ -72,6 +72,7 @@ def plan_tracks(
         if layout in (Layout.SEPARATE, Layout.BOTH):
             if position == 0:
                 tracks += tracks_for(source, (SOURCE,), shown_source, target)
-            tracks += tracks_for(target, (TARGET,), target, target)
+            if target != source:  # speech already in the target language: one track is enough
+                tracks += tracks_for(target, (TARGET,), target, target)
         plans.append(TrackPlan(target, tuple(tracks)))
     return plans

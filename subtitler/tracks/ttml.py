@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from fractions import Fraction
-from pathlib import Path
 
 from subtitler.cues import Cue, clean_line, vtt_timestamp
-from subtitler.tracks.base import SOURCE, Track
+from subtitler.tracks.base import SOURCE, NamedTrack
 
 TT = "http://www.w3.org/ns/ttml"
 TTP = "http://www.w3.org/ns/ttml#parameter"
@@ -35,16 +34,8 @@ def frame_rate_attributes(rate: Fraction) -> dict[str, str]:
     return {f"{{{TTP}}}frameRate": str(max(1, whole))}
 
 
-class TtmlTrack(Track):
+class TtmlTrack(NamedTrack):
     suffix = ".ttml"
-
-    def __init__(
-        self, stem: Path, languages: tuple[int, ...], names: tuple[str, str], title: str
-    ) -> None:
-        super().__init__(stem, languages)
-        self.names = names
-        """Language codes of the source and the target (`und` for a detected source)."""
-        self.title = title
 
     def render(self) -> str:
         main_language = self.names[self.languages[0]]

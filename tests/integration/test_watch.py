@@ -141,7 +141,9 @@ def test_a_watch_killed_mid_file_is_resumed_by_the_next_one(
             first.process.kill()  # type: ignore[union-attr]
             await first.process.wait()  # type: ignore[union-attr]
         assert first.count("finished", "news.mp4") == 0
-        async with Watcher(folder, emulator, "-s", "zh", "--speed", "max") as second:
+        async with Watcher(
+            folder, emulator, "-s", "zh", "--speed", "max", "--client", "sdk"
+        ) as second:
             await second.until("finished", "news.mp4")
             assert await second.stop() == 0
         finished = next(e for e in second.events if e["event"] == "finished")

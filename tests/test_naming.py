@@ -1,0 +1,56 @@
+"""`-s auto` naming, pure: when the language is decided, and what it is."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from subtitler.engine import naming
+from subtitler.engine.naming import SourceNamer
+from subtitler.langid import identify
+
+
+def test_a_clear_first_sentence_names_the_language_at_once() -> None:
+    named: list[str] = []
+    namer = SourceNamer()
+    namer.listen(named.append)
+    namer.offer("欢迎收看今天的科技新闻。")
+    assert namer.decided and named == ["zh"]
+    namer.offer("The rest does not change it.")
+    assert named == ["zh"]
+
+
+def test_short_sentences_wait_for_more_then_silence_is_und() -> None:
+    namer = SourceNamer()
+    namer.offer("Hola")  # too short to tell
+    assert not namer.decided
+    assert SourceNamer().decide() == "und"  # the input ended with no speech
+    namer.offer("")  # silence is not a sentence
+    namer.offer("Oui")
+    assert not namer.decided
+    namer.offer("Ja")
+    assert namer.decided  # three sentences: decided with what there is
+    assert namer.language == "und"  # "Hola Oui Ja" is too little to tell
+
+
+def test_a_held_sentence_waits_at_most_max_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live source that pauses after a short sentence does not hold its cue for long."""
+    monkeypatch.setattr(naming, "MAX_HOLD_S", 0.05)
+
+    async def main() -> str | None:
+        decided = asyncio.Event()
+        namer = SourceNamer()
+        namer.listen(lambda language: decided.set())
+        namer.offer("Hola")
+        await asyncio.wait_for(decided.wait(), 5)
+        return namer.language
+
+    assert asyncio.run(main()) == "und"
+
+
+def test_cantonese_is_told_from_mandarin() -> None:
+    found = identify("佢哋今日喺度食咗飯未呀，我哋一齊去啦。")
+    assert found is not None and found.code == "yue" and found.name == "cantonese"
+    mandarin = identify("他们今天在这里吃饭了吗？我们一起去吧。")
+    assert mandarin is not None and mandarin.code == "zh"
