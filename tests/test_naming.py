@@ -54,3 +54,23 @@ def test_cantonese_is_told_from_mandarin() -> None:
     assert found is not None and found.code == "yue" and found.name == "cantonese"
     mandarin = identify("他们今天在这里吃饭了吗？我们一起去吧。")
     assert mandarin is not None and mandarin.code == "zh"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("欢迎收看今天的科技新闻，我们明天再见。", "zh"),
+        ("佢哋今日喺度食咗飯未呀，我哋一齊去啦。", "yue"),
+        ("研究者たちは新しい音声翻訳モデルを発表しました。", "ja"),
+        ("안녕하세요, 오늘 뉴스를 전해 드리겠습니다.", "ko"),
+        ("Здравствуйте, сегодня мы поговорим о новостях.", "ru"),
+        ("Welcome to today's technology news, see you tomorrow.", "en"),
+        ("Willkommen zu den heutigen Technik-Nachrichten, bis morgen.", "de"),
+        ("Bienvenue aux nouvelles technologiques du jour, à demain.", "fr"),
+        ("Benvenuti alle notizie di tecnologia di oggi, a domani.", "it"),
+        ("Bienvenidos a las noticias de tecnología de hoy, hasta mañana.", "es"),
+    ],
+)
+def test_every_gummy_source_language_is_identified(text: str, code: str) -> None:
+    found = identify(text)
+    assert found is not None and found.code == code
