@@ -317,9 +317,12 @@ def _conclude(
     errors += [task.error for task in tasks if task.error is not None]
     complete = not errors and all(task.complete for task in tasks)
     try:
-        if prepared.namer is not None:
-            prepared.namer.decide()  # the input ended before there was enough to tell
+        namer = prepared.namer
+        if namer is not None and not namer.decided and (complete or namer.heard):
+            namer.decide()  # it ended before there was enough to tell: name it with what there is
         for writer in prepared.writers:
+            if namer is not None and not namer.decided:
+                continue  # stopped before any speech: nothing to name or write; the rerun will
             for track in writer.plan.tracks:
                 track.finish()
         if complete:

@@ -38,6 +38,12 @@ class SourceNamer:
     def decided(self) -> bool:
         return self.language is not None
 
+    @property
+    def heard(self) -> bool:
+        """Some speech was offered (an input stopped before any is left unnamed: `und` would
+        be journaled for a language nobody heard)."""
+        return bool(self._texts)
+
     def listen(self, on_named: Callable[[str], None]) -> None:
         self._listeners.append(on_named)
 

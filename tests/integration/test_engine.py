@@ -116,8 +116,8 @@ def test_the_sdk_client_never_reports_done_with_cues_missing(
         "run", media, "-t", "en", "--speed", "max", "--endpoint", server.url,
         "--client", "sdk", "--retries", "2", "--retry-delay", "0.01",
     )  # fmt: skip
-    (track,) = tmp_path.glob("zh_news.*-en.srt")  # und when it failed before any sentence
-    texts = cue_texts(track)
+    tracks = list(tmp_path.glob("zh_news.*-en.srt"))  # none if it failed before any speech
+    texts = cue_texts(tracks[0]) if tracks else []
     if result.returncode == 0:
         assert texts == expected_news()
     else:
