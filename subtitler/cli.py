@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"uploads subtitled at once; the others wait (default {DEFAULTS.jobs})",
     )
+    serve.add_argument(
+        "--speed",
+        default=str(DEFAULT_SPEED).rstrip("0").rstrip("."),
+        metavar="X|max",
+        help="send each upload's audio at X times real time (default 10, as run), or max",
+    )
     serve.add_argument("--vocabulary-id", help="a DashScope hot-word vocabulary id")
     serve.add_argument("--max-end-silence", type=int, metavar="MS")
     _add_rule_options(serve)
@@ -557,7 +563,7 @@ def _serve_command(arguments: argparse.Namespace) -> int:
         ("en",),
         endpoint=arguments.endpoint,
         client=arguments.client,
-        speed=None,
+        speed=parse_speed(arguments.speed),
         jobs=arguments.jobs,
         rules=rules_from_arguments(arguments),
         vocabulary_id=arguments.vocabulary_id,

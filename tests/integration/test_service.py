@@ -36,7 +36,7 @@ class Server:
         environment["DASHSCOPE_API_KEY"] = SECRET
         self.process = subprocess.Popen(
             [sys.executable, "-m", "subtitler", "serve", "--port", "0", "--endpoint",
-             emulator.url, *extra],
+             emulator.url, "--speed", "max", *extra],
             stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT,
         )  # fmt: skip
         assert self.process.stderr is not None
