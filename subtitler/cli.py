@@ -139,33 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MB",
         help="largest upload accepted (default 8192: 70 h of raw 16 kHz PCM)",
     )
-    serve.add_argument("--endpoint", metavar="URL", help="Gummy WebSocket URL (as for run)")
-    serve.add_argument(
-        "--client", choices=[kind.value for kind in ClientKind], default=DEFAULTS.client.value
-    )
-    serve.add_argument(
-        "--max-task-rate",
-        type=float,
-        default=DEFAULTS.max_task_rate,
-        metavar="N",
-        help="task submissions per second, shared by all requests (default 10)",
-    )
-    serve.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=DEFAULTS.jobs,
-        metavar="N",
-        help=f"uploads subtitled at once; the others wait (default {DEFAULTS.jobs})",
-    )
-    serve.add_argument(
-        "--speed",
-        default=str(DEFAULT_SPEED).rstrip("0").rstrip("."),
-        metavar="X|max",
-        help="send each upload's audio at X times real time (default 10, as run), or max",
-    )
-    serve.add_argument("--vocabulary-id", help="a DashScope hot-word vocabulary id")
-    serve.add_argument("--max-end-silence", type=int, metavar="MS")
+    _add_service_options(serve)
     _add_rule_options(serve)
     serve.set_defaults(handler=_serve_command)
 
@@ -322,29 +296,6 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         metavar="LANG",
         help="spoken language, or auto to let the service detect it (default)",
     )
-    run.add_argument("--vocabulary-id", help="a DashScope hot-word vocabulary id")
-    run.add_argument(
-        "--max-end-silence",
-        type=int,
-        metavar="MS",
-        help="silence that ends a sentence, 200..6000 ms (service default 700)",
-    )
-    run.add_argument(
-        "--client",
-        choices=[kind.value for kind in ClientKind],
-        default=DEFAULTS.client.value,
-        help="native: this project's Gummy client on one event loop (default); sdk: the "
-        "dashscope SDK (a thread per task)",
-    )
-    run.add_argument(
-        "--max-task-rate",
-        type=float,
-        default=DEFAULTS.max_task_rate,
-        metavar="N",
-        help="task submissions per second for the whole run, retries and resumes included "
-        f"(default {DEFAULTS.max_task_rate:g}: the service's limit per account; split it "
-        "between runs sharing a key)",
-    )
     run.add_argument(
         "--stall-finish-after",
         type=float,
@@ -353,20 +304,6 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         help="finish a task cleanly when its source sends no audio for S seconds, and start a "
         f"new one when audio flows again (default {DEFAULTS.stall_finish_s:g}; the service "
         "ends a task after 23 s without audio)",
-    )
-    run.add_argument(
-        "--speed",
-        default=str(DEFAULT_SPEED).rstrip("0").rstrip("."),
-        metavar="X|max",
-        help="send audio at X times real time (default 10), or max: no limit",
-    )
-    run.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=DEFAULTS.jobs,
-        metavar="N",
-        help=f"inputs processed at once (default {DEFAULTS.jobs})",
     )
     run.add_argument(
         "-o",
@@ -447,7 +384,49 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         help="track formats, comma-separated: srt, vtt, ass (a style per language), ttml "
         "(IMSC 1.1 Text Profile) (default srt,vtt)",
     )
-    run.add_argument(
+    _add_service_options(run)
+
+
+def _add_service_options(parser: argparse.ArgumentParser) -> None:
+    """How audio reaches the service: shared by run, watch and serve."""
+    parser.add_argument("--vocabulary-id", help="a DashScope hot-word vocabulary id")
+    parser.add_argument(
+        "--max-end-silence",
+        type=int,
+        metavar="MS",
+        help="silence that ends a sentence, 200..6000 ms (service default 700)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=[kind.value for kind in ClientKind],
+        default=DEFAULTS.client.value,
+        help="native: this project's Gummy client on one event loop (default); sdk: the "
+        "dashscope SDK (a thread per task)",
+    )
+    parser.add_argument(
+        "--max-task-rate",
+        type=float,
+        default=DEFAULTS.max_task_rate,
+        metavar="N",
+        help="task submissions per second for the whole run, retries and resumes included "
+        f"(default {DEFAULTS.max_task_rate:g}: the service's limit per account; split it "
+        "between runs sharing a key)",
+    )
+    parser.add_argument(
+        "--speed",
+        default=str(DEFAULT_SPEED).rstrip("0").rstrip("."),
+        metavar="X|max",
+        help="send audio at X times real time (default 10), or max: no limit",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=DEFAULTS.jobs,
+        metavar="N",
+        help=f"inputs processed at once (default {DEFAULTS.jobs})",
+    )
+    parser.add_argument(
         "--endpoint",
         metavar="URL",
         help="Gummy WebSocket URL (the local emulator, a proxy, another region); "
