@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from subtitler.engine.control import RunControl
     from subtitler.events import Event, InputResult
     from subtitler.inputs import InputFile, InputProblem
+    from subtitler.shard import Shard
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -461,9 +462,27 @@ def options_from_arguments(arguments: argparse.Namespace) -> RunOptions:
     )
 
 
+def _run_and_watch_settings(
+    arguments: argparse.Namespace,
+) -> tuple[RunOptions, Shard | None, tuple[str, int] | None]:
+    """What run and watch read alike: the options, the shard, the caption page's address."""
+    from subtitler.shard import parse_shard
+
+    options = options_from_arguments(arguments)
+    shard = parse_shard(arguments.shard) if arguments.shard is not None else None
+    serve = None
+    if arguments.serve is not None:
+        from subtitler.views.web import parse_address  # aiohttp: only with --serve
+
+        serve = parse_address(arguments.serve)
+    if options.client is ClientKind.SDK:
+        keep_local_off_proxies(options.gummy.endpoint)  # the SDK's aiohttp honours proxies
+    return options, shard, serve
+
+
 def _run_command(arguments: argparse.Namespace) -> int:
     from subtitler.inputs import InputFile, discover, parse_device
-    from subtitler.shard import in_shard, parse_shard
+    from subtitler.shard import in_shard
 
     if not arguments.paths and not arguments.device:
         raise UsageError("PATH", "give media files, folders, URLs, - (stdin) or --device")
@@ -475,18 +494,10 @@ def _run_command(arguments: argparse.Namespace) -> int:
             raise UsageError("--device", str(error)) from error
     if arguments.paths.count("-") > 1:
         raise UsageError("-", "stdin can be read once")
-    options = options_from_arguments(arguments)
-    shard = parse_shard(arguments.shard) if arguments.shard is not None else None
-    if options.client is ClientKind.SDK:
-        keep_local_off_proxies(options.gummy.endpoint)  # the SDK's aiohttp honours proxies
+    options, shard, serve = _run_and_watch_settings(arguments)
     items = [*discover(arguments.paths), *devices]
     if shard is not None:
         items = [item for item in items if not isinstance(item, InputFile) or in_shard(item, shard)]
-    serve = None
-    if arguments.serve is not None:
-        from subtitler.views.web import parse_address
-
-        serve = parse_address(arguments.serve)
     return execute(items, options, as_json=arguments.json, preview=arguments.preview, serve=serve)
 
 
@@ -498,20 +509,8 @@ def _watch_command(arguments: argparse.Namespace) -> int:
         raise UsageError("DIR", problem)
     if not arguments.settle >= 0 or (arguments.poll is not None and not arguments.poll > 0):
         raise UsageError("--settle/--poll", "must be 0 or more / more than 0 seconds")
-    options = options_from_arguments(arguments)
-    if options.client is ClientKind.SDK:
-        keep_local_off_proxies(options.gummy.endpoint)
+    options, shard, serve = _run_and_watch_settings(arguments)
     watch_options = WatchOptions(arguments.settle, arguments.poll, tuple(arguments.ignore))
-    shard = None
-    if arguments.shard is not None:
-        from subtitler.shard import parse_shard
-
-        shard = parse_shard(arguments.shard)
-    serve = None
-    if arguments.serve is not None:
-        from subtitler.views.web import parse_address
-
-        serve = parse_address(arguments.serve)
 
     how = f"polling every {arguments.poll:g} s" if arguments.poll else "change notifications"
     folders = ", ".join(str(folder) for folder in arguments.folders)

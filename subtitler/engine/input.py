@@ -171,10 +171,12 @@ async def _prepare(
         layout = CueLayout(options.rules, None if named == "und" else named, plan.target)
         layout.resume_after(progress.cues[-1] if progress.cues else None)
         if named is not None and source is None:
-            plan = replan(named, plan.target)
-        for track in plan.tracks:
-            track.describe(picture)
-            if named is not None:
+            plan = replan(named, plan.target)  # described there
+        else:
+            for track in plan.tracks:
+                track.describe(picture)
+        if named is not None:  # otherwise opened once the language is named
+            for track in plan.tracks:
                 track.restore(progress.cues)
         writer = TargetWriter(
             item.path,
