@@ -68,6 +68,7 @@ UNITS = frozenset(
 CJK_UNIT_PREFIXES = tuple("分秒点小时天年月日个人次岁元块米公斤里度")
 _DIGIT_TAIL = re.compile(r"[0-9零一二三四五六七八九十百千万亿两]$")
 _SPACES = re.compile(r"\s+")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 
 
@@ -133,8 +134,9 @@ class LayoutUpdate:
 
 def clean_line(text: str) -> str:
     """One display line: no line breaks or runs of spaces, and no `-->` (it would end a cue
-    header in SRT and VTT). Strict parsers must read back exactly what was written."""
-    return _SPACES.sub(" ", text.replace("-->", "→")).strip()
+    header in SRT and VTT), no control characters (XML forbids them). Strict parsers must read
+    back exactly what was written."""
+    return _SPACES.sub(" ", _CONTROLS.sub("", text).replace("-->", "→")).strip()
 
 
 def join_tokens(tokens: Sequence[str], spaced: bool) -> str:

@@ -95,7 +95,7 @@ class CueWritten:
     latency_ms: float | None = None
     """From the moment the end of this sentence's audio was sent to its cue being on disk."""
     write_ms: float | None = None
-    """From the service's final result reaching the SDK callback to the cue being on disk."""
+    """From the service's final result reaching the client to the cue being on disk."""
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,10 @@ from typing import Any
 import pysrt
 from aiohttp import web
 
-from subtitler.engine.control import RunControl
+from subtitler.engine.context import RunContext
 from subtitler.engine.input import subtitle_input
-from subtitler.engine.pacing import StartPacer
 from subtitler.errors import UsageError
-from subtitler.events import Event, Status
-from subtitler.gummy.client import ClientKind
+from subtitler.events import Status
 from subtitler.inputs import InputFile
 from subtitler.langid import identify
 from subtitler.languages import SOURCE_LANGUAGES, TRANSLATION_TARGETS, check_pairs
@@ -118,10 +116,7 @@ class AsrService:
         self.options = options
         self.token = token
         self.max_upload_bytes = max_upload_bytes
-        self.control = RunControl()
-        margin = 0.5 if options.client is ClientKind.SDK else 0.1
-        self.pacer = StartPacer(options.max_task_rate, margin)
-        self.slots = asyncio.Semaphore(options.jobs)
+        self.context = RunContext.create(options, lambda _event: None)
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
 
     def application(self) -> web.Application:
@@ -337,12 +332,9 @@ class AsrService:
             overwrite=True,
         )
 
-        def ignore(event: Event) -> None:
-            pass
-
         item = InputFile(wav, Path())
-        async with self.slots:
-            result = await subtitle_input(item, options, ignore, self.control, self.pacer)
+        async with self.context.slots:
+            result = await subtitle_input(item, self.context.with_request(options))
         if result.status is not Status.DONE:
             reason = result.reason.replace(str(wav), upload.filename)
             raise RequestProblem(502, f"the subtitling failed: {reason}")

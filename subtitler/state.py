@@ -12,14 +12,13 @@ removed when the input is complete. It never holds the API key.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from subtitler.cues import Cue, CueText
+from subtitler.cues import Cue, CueText, LayoutUpdate
+from subtitler.durable import Append, Remove, Replace
 from subtitler.errors import OutputError
 
 VERSION = 2
@@ -111,51 +110,26 @@ def load(path: Path) -> InputState | None:
 
 
 class Journal:
-    """Appends updates to an input's state file."""
+    """The file operations that keep an input's state file (performed by the run's
+    `DiskWriter`, in order with the tracks' writes)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def begin(self, state: InputState, resumed: bool) -> None:
-        """A fresh journal (header only, written atomically), or carry on with the old one."""
-        if resumed:
-            return
-        temporary = self.path.with_name(self.path.name + ".part")
-        try:
-            temporary.write_text(state.header() + "\n", encoding="utf-8")
-            os.replace(temporary, self.path)
-        except OSError as error:
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
-            raise OutputError(str(self.path), _reason(error)) from error
+    def begin(self, state: InputState) -> Replace:
+        """A fresh journal: the header only, written atomically."""
+        return Replace(self.path, (state.header() + "\n").encode("utf-8"))
 
-    def name_source(self, language: str) -> None:
+    def name_source(self, language: str) -> Append:
         """Record the identified source language (`-s auto`), before any cue."""
-        self._append_line(json.dumps({"named_source": language}) + "\n")
+        return Append(self.path, (json.dumps({"named_source": language}) + "\n").encode("utf-8"))
 
-    def append(
-        self, target: str, progress: TargetProgress, replaced: Cue | None, added: tuple[Cue, ...]
-    ) -> None:
-        self._append_line(update_line(target, progress.resume_ms, replaced, added) + "\n")
+    def append(self, target: str, progress: TargetProgress, update: LayoutUpdate) -> Append:
+        line = update_line(target, progress.resume_ms, update.replaced, update.added) + "\n"
+        return Append(self.path, line.encode("utf-8"))
 
-    def _append_line(self, text: str) -> None:
-        line = text.encode("utf-8")
-        try:
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-            try:
-                os.write(descriptor, line)
-            finally:
-                os.close(descriptor)
-        except OSError as error:
-            raise OutputError(str(self.path), _reason(error)) from error
-
-    def remove(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-
-
-def _reason(error: OSError) -> str:
-    return error.strerror.lower() if error.strerror else str(error)
+    def remove(self) -> Remove:
+        return Remove(self.path)
 
 
 def _cue_to_json(cue: Cue) -> dict[str, Any]:

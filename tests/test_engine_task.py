@@ -37,7 +37,7 @@ class FakeWriter:
     resume_ms: int = 0
     written: list[tuple[int, Sentence]] = field(default_factory=list)
 
-    def write(self, sentence: Sentence, task_start_ms: int, *_: Any) -> None:
+    async def write(self, sentence: Sentence, task_start_ms: int, *_: Any) -> None:
         self.written.append((task_start_ms, sentence))
         self.resume_ms = max(self.resume_ms, task_start_ms + sentence.end_ms)
 

@@ -12,39 +12,42 @@ from subtitler.langid import identify
 
 
 def test_a_clear_first_sentence_names_the_language_at_once() -> None:
-    named: list[str] = []
-    namer = SourceNamer()
-    namer.listen(named.append)
-    namer.offer("欢迎收看今天的科技新闻。")
-    assert namer.decided and named == ["zh"]
-    namer.offer("The rest does not change it.")
-    assert named == ["zh"]
+    async def main() -> None:
+        namer = SourceNamer()
+        namer.offer("欢迎收看今天的科技新闻。")
+        assert namer.decided and namer.named.result() == "zh"
+        namer.offer("The rest does not change it.")
+        assert namer.named.result() == "zh"
+
+    asyncio.run(main())
 
 
 def test_short_sentences_wait_for_more_then_silence_is_und() -> None:
-    namer = SourceNamer()
-    namer.offer("Hola")  # too short to tell
-    assert not namer.decided
-    assert SourceNamer().decide() == "und"  # the input ended with no speech
-    namer.offer("")  # silence is not a sentence
-    namer.offer("Oui")
-    assert not namer.decided
-    namer.offer("Ja")
-    assert namer.decided  # three sentences: decided with what there is
-    assert namer.language == "und"  # "Hola Oui Ja" is too little to tell
+    async def main() -> None:
+        namer = SourceNamer()
+        namer.offer("Hola")  # too short to tell
+        assert not namer.decided
+        silent = SourceNamer()
+        silent.decide()  # the input ended with no speech
+        assert silent.named.result() == "und"
+        namer.offer("")  # silence is not a sentence
+        namer.offer("Oui")
+        assert not namer.decided
+        namer.offer("Ja")
+        assert namer.decided  # three sentences: decided with what there is
+        assert namer.named.result() == "und"  # "Hola Oui Ja" is too little to tell
+
+    asyncio.run(main())
 
 
 def test_a_held_sentence_waits_at_most_max_hold(monkeypatch: pytest.MonkeyPatch) -> None:
     """A live source that pauses after a short sentence does not hold its cue for long."""
     monkeypatch.setattr(naming, "MAX_HOLD_S", 0.05)
 
-    async def main() -> str | None:
-        decided = asyncio.Event()
+    async def main() -> str:
         namer = SourceNamer()
-        namer.listen(lambda language: decided.set())
         namer.offer("Hola")
-        await asyncio.wait_for(decided.wait(), 5)
-        return namer.language
+        return await asyncio.wait_for(namer.named, 5)
 
     assert asyncio.run(main()) == "und"
 

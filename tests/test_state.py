@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from subtitler import state as resume_state
-from subtitler.cues import Cue, CueText
+from subtitler.cues import Cue, CueText, LayoutUpdate
+from subtitler.durable import perform
 from subtitler.errors import OutputError
 
 
@@ -19,12 +20,12 @@ def test_appended_updates_replay_to_the_same_cues(tmp_path: Path) -> None:
     path = resume_state.state_path(tmp_path, "film")
     state = resume_state.InputState("film.mkv", {"targets": ["en"]}, {})
     journal = resume_state.Journal(path)
-    journal.begin(state, resumed=False)
+    perform([journal.begin(state)])
     progress = resume_state.TargetProgress()
     progress.resume_ms = 1200
-    journal.append("en", progress, None, (cue(0, "一"),))
+    perform([journal.append("en", progress, LayoutUpdate(None, (cue(0, "一"),)))])
     progress.resume_ms = 2600
-    journal.append("en", progress, cue(0, "一二"), (cue(2000, "三"),))
+    perform([journal.append("en", progress, LayoutUpdate(cue(0, "一二"), (cue(2000, "三"),)))])
     loaded = resume_state.load(path)
     assert loaded is not None and loaded.settings == {"targets": ["en"]}
     assert loaded.targets["en"].resume_ms == 2600
@@ -35,9 +36,9 @@ def test_appended_updates_replay_to_the_same_cues(tmp_path: Path) -> None:
 def test_a_torn_last_line_is_an_update_that_did_not_happen(tmp_path: Path) -> None:
     path = tmp_path / ".x.subtitler-state.jsonl"
     journal = resume_state.Journal(path)
-    journal.begin(resume_state.InputState("x.mp4", {}, {}), resumed=False)
+    perform([journal.begin(resume_state.InputState("x.mp4", {}, {}))])
     progress = resume_state.TargetProgress(resume_ms=900)
-    journal.append("en", progress, None, (cue(0, "a"),))
+    perform([journal.append("en", progress, LayoutUpdate(None, (cue(0, "a"),)))])
     with open(path, "a", encoding="utf-8") as handle:
         handle.write('{"target": "en", "resume_ms": 5000, "replaced": null, "add')
     loaded = resume_state.load(path)

@@ -11,9 +11,36 @@ import pytest
 import webvtt
 
 from subtitler.cues import Cue, CueText, LayoutUpdate
+from subtitler.durable import FileOp, perform
 from subtitler.errors import OutputError
 from subtitler.inputs import InputFile
-from subtitler.tracks import Layout, plan_tracks
+from subtitler.options import make_options
+from subtitler.tracks import Layout, TrackFormat, TrackPlan
+from subtitler.tracks import plan_tracks as plan_for_options
+
+
+def plan_tracks(
+    item: InputFile,
+    out_dir: Path | None,
+    source: str | None,
+    targets: tuple[str, ...],
+    layout: Layout,
+    formats: tuple[TrackFormat, ...] = (TrackFormat.SRT, TrackFormat.VTT),
+) -> list[TrackPlan]:
+    options = make_options(
+        targets,
+        api_key="k",
+        out_dir=out_dir,
+        layout=layout,
+        formats=formats,
+        source_language=source,
+    )
+    return plan_for_options(item, options, source)
+
+
+def write(operation: FileOp | None) -> None:
+    if operation is not None:
+        perform([operation])
 
 
 def cue(begin_ms: int, end_ms: int, source: str, target: str) -> Cue:
@@ -57,7 +84,7 @@ def test_every_state_of_growing_tracks_parses_strictly(tmp_path: Path) -> None:
     item = InputFile(tmp_path / "a --> b.mp4", Path())
     (plan,) = plan_tracks(item, None, "zh", ("en",), Layout.BOTH)
     for track in plan.tracks:
-        track.open()
+        write(track.open())
     bilingual_srt, bilingual_vtt, zh_srt, _zh_vtt, en_srt, en_vtt = plan.tracks
     assert bilingual_srt.path.read_bytes() == b""
     updates = [
@@ -69,13 +96,13 @@ def test_every_state_of_growing_tracks_parses_strictly(tmp_path: Path) -> None:
     ]
     for step, update in enumerate(updates, start=1):
         for track in plan.tracks:
-            track.apply(update)
+            write(track.apply(update))
         srt = pysrt.open(str(bilingual_srt.path), error_handling=pysrt.ERROR_RAISE)
         vtt = webvtt.from_string(bilingual_vtt.path.read_text(encoding="utf-8"), strict=True)
         assert len(srt) == len(vtt) == [1, 2, 3][step - 1]
         assert [c.index for c in srt] == list(range(1, len(srt) + 1))
     for track in plan.tracks:
-        track.finish()
+        write(track.finish())
     srt = pysrt.open(str(bilingual_srt.path))
     assert srt[1].end.ordinal == 2500, "the revised cue replaced the old one"
     assert srt[2].text == "只有中文"
@@ -98,7 +125,7 @@ def test_an_unwritable_folder_is_an_output_error_naming_it(tmp_path: Path) -> No
     item = InputFile(tmp_path / "v.mp4", Path("file"))
     (plan,) = plan_tracks(item, tmp_path, "zh", ("en",), Layout.BILINGUAL)
     with pytest.raises(OutputError) as caught:
-        plan.tracks[0].open()
+        write(plan.tracks[0].open())
     assert str(blocker) in str(caught.value)
     assert os.path.exists(blocker)
 
@@ -109,13 +136,12 @@ def test_ass_and_ttml_grow_valid_and_take_revisions(tmp_path: Path) -> None:
     import pysubs2
 
     from subtitler import imsc
-    from subtitler.tracks import TrackFormat
 
     item = InputFile(tmp_path / "a {b} <c> & d.mp4", Path())
     formats = (TrackFormat.ASS, TrackFormat.TTML)
     (plan,) = plan_tracks(item, None, "zh", ("en",), Layout.BOTH, formats)
     for track in plan.tracks:
-        track.open()
+        write(track.open())
     ass, ttml = plan.tracks[0], plan.tracks[1]
     assert len(pysubs2.load(str(ass.path)).events) == 0
     assert imsc.problems(ET.parse(ttml.path).getroot()) == []
@@ -126,14 +152,14 @@ def test_ass_and_ttml_grow_valid_and_take_revisions(tmp_path: Path) -> None:
     ]
     for step, update in enumerate(updates, start=1):
         for track in plan.tracks:
-            track.apply(update)
+            write(track.apply(update))
         events = pysubs2.load(str(ass.path)).events
         root = ET.parse(ttml.path).getroot()
         paragraphs = list(root.iter(f"{{{imsc.TT}}}p"))
         assert len(events) == len(paragraphs) == [1, 1, 2][step - 1]
         assert imsc.problems(root) == []
     for track in plan.tracks:
-        track.finish()
+        write(track.finish())
     events = pysubs2.load(str(ass.path)).events
     assert events[0].end == 1500, "the revised cue replaced the old one"
     assert events[0].text == "你好。\\N{\\ren}Hello ｛there｝ ＼N & <b>"

@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
 from subtitler.engine.input import subtitle_input
-from subtitler.engine.pacing import StartPacer
 from subtitler.events import Event, InputEnded, InputResult, Status
-from subtitler.gummy.client import ClientKind
 from subtitler.inputs import InputFile, InputProblem
 from subtitler.options import RunOptions
 
@@ -26,21 +25,17 @@ async def run_batch(
 ) -> list[InputResult]:
     """Every input's result, in input order. `control.request_stop()` (Ctrl-C) lets running
     inputs flush and starts no new one; a refused key stops the whole run the same way."""
-    control = control or RunControl()
-    # The SDK connects and submits on its own thread after its turn: its submissions jitter by
-    # its connect time, so its turns are spaced wider.
-    margin = 0.5 if options.client is ClientKind.SDK else 0.1
-    pacer = StartPacer(options.max_task_rate, margin)
-    slots = asyncio.Semaphore(options.jobs)
+    context = RunContext.create(options, observe, control)
+    control = context.control
     results: list[InputResult | None] = [None] * len(items)
 
     async def work(index: int, item: InputFile) -> None:
-        async with slots:
+        async with context.slots:
             if control.stopping:
                 result = InputResult(item.path, Status.SKIPPED, reason="not started")
             else:
                 try:
-                    result = await subtitle_input(item, options, observe, control, pacer)
+                    result = await subtitle_input(item, context)
                 except Exception as error:  # a bug must not take the batch down
                     result = InputResult(
                         item.path, Status.FAILED, reason=f"{item.label}: internal error: {error!r}"
@@ -54,7 +49,10 @@ async def run_batch(
                 item.path, Status.FAILED, reason=f"{item.path}: {item.reason}"
             )
             observe(InputEnded(results[index]))  # type: ignore[arg-type]
-    await asyncio.gather(
-        *(work(index, item) for index, item in enumerate(items) if isinstance(item, InputFile))
-    )
+    try:
+        await asyncio.gather(
+            *(work(index, item) for index, item in enumerate(items) if isinstance(item, InputFile))
+        )
+    finally:
+        context.close()
     return [result for result in results if result is not None]

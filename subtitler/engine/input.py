@@ -9,10 +9,8 @@ raises for a problem of this input: the result says it.
 from __future__ import annotations
 
 import asyncio
-import functools
 import glob
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,17 +18,15 @@ from subtitler import state as resume_state
 from subtitler.cues import CueLayout
 from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.claim import Claim, claim_path
-from subtitler.engine.control import RunControl
+from subtitler.engine.context import RunContext
 from subtitler.engine.naming import SourceNamer
-from subtitler.engine.pacing import StartPacer
 from subtitler.engine.task import TargetTask, send_bytes
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import MediaError, OutputError, SubtitlerError
-from subtitler.events import AudioProgress, Event, InputResult, InputStarted, Status
+from subtitler.events import AudioProgress, InputResult, InputStarted, Status
 from subtitler.gummy.client import ClientKind
 from subtitler.inputs import InputFile
 from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo, probe_async
-from subtitler.options import RunOptions
 from subtitler.tracks import Picture, TrackPlan, plan_tracks
 
 PROGRESS_EVERY_MS = 1000
@@ -45,28 +41,17 @@ IN_PROGRESS = "in progress in another run"
 @dataclass
 class _Prepared:
     info: MediaInfo
+    picture: Picture | None
     journal: resume_state.Journal
     writers: list[TargetWriter]
     namer: SourceNamer | None = None
     """`-s auto` while the language is not named yet."""
 
 
-async def subtitle_input(
-    item: InputFile,
-    options: RunOptions,
-    emit: Callable[[Event], None],
-    control: RunControl,
-    pacer: StartPacer,
-) -> InputResult:
+async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
     started_s = time.monotonic()
-    plans = plan_tracks(
-        item,
-        options.out_dir,
-        options.gummy.source_language,
-        options.targets,
-        options.layout,
-        options.formats,
-    )
+    options = context.options
+    plans = plan_tracks(item, options, options.gummy.source_language)
     paths = tuple(path for plan in plans for path in plan.paths)
     folder = plans[0].paths[0].parent
 
@@ -84,7 +69,7 @@ async def subtitle_input(
         return ended(Status.FAILED, str(error))
     try:
         try:
-            prepared = await _prepare(item, options, plans, folder, emit)
+            prepared = await _prepare(item, context, plans, folder)
         except SubtitlerError as error:
             return ended(Status.FAILED, str(error))
         except OSError as error:
@@ -93,25 +78,22 @@ async def subtitle_input(
             existing = _existing_track(paths)
             reason = f"tracks exist ({existing.name}); --overwrite replaces them"
             return ended(Status.SKIPPED, reason)
-        undecided = prepared.namer is not None and not prepared.namer.decided
-        emit(
+        undecided = prepared.namer is not None
+        context.emit(
             InputStarted(
                 item.path, item.label, prepared.info.duration_ms, () if undecided else paths
             )
         )
-        return await _stream_and_conclude(item, options, emit, control, pacer, prepared, started_s)
+        return await _stream_and_conclude(item, context, prepared, started_s)
     finally:
         claim.release()
 
 
 async def _prepare(
-    item: InputFile,
-    options: RunOptions,
-    plans: list[TrackPlan],
-    folder: Path,
-    emit: Callable[[Event], None],
+    item: InputFile, context: RunContext, plans: list[TrackPlan], folder: Path
 ) -> _Prepared | None:
     """The input's state and writers; None when its tracks exist and nothing is to resume."""
+    options = context.options
     source = options.gummy.source_language
     settings = {
         "targets": list(options.targets),
@@ -121,7 +103,7 @@ async def _prepare(
     }
     state_file = resume_state.state_path(folder, item.path.stem)
     fresh = options.overwrite or item.live  # a live stream cannot be resumed by seeking
-    previous = None if fresh else resume_state.load(state_file)
+    previous = None if fresh else await context.disk.call(resume_state.load, state_file)
     tracks_exist = any(path.exists() for plan in plans for path in plan.paths)
     if source is None and not tracks_exist:  # named after the identified language, if any
         tracks_exist = any(_named_elsewhere(path) for plan in plans for path in plan.paths)
@@ -142,57 +124,61 @@ async def _prepare(
         item.path.name, settings, {t: resume_state.TargetProgress() for t in options.targets}
     )
     journal = resume_state.Journal(state_file)
-    if not item.live:
-        journal.begin(state, resumed=previous is not None)
+    if not item.live and previous is None:
+        await context.disk.run([journal.begin(state)])
     video = info.video
     picture = None if video is None else Picture(video.width, video.height, video.frame_rate)
-    namer = None
     named = source or state.named_source
-    if named is None:
-        namer = SourceNamer()
-        if not item.live:
-            namer.listen(journal.name_source)
-
-    def replan(language: str, target: str) -> TrackPlan:
-        (plan,) = [
-            p
-            for p in plan_tracks(
-                item, options.out_dir, language, options.targets, options.layout, options.formats
-            )
-            if p.target == target
-        ]
-        for track in plan.tracks:
-            track.describe(picture)
-        return plan
-
+    namer = SourceNamer() if named is None else None
     writers = []
-    for plan in plans:
-        progress = state.targets.setdefault(plan.target, resume_state.TargetProgress())
-        layout = CueLayout(options.rules, None if named == "und" else named, plan.target)
+    for target in options.targets:
+        progress = state.targets.setdefault(target, resume_state.TargetProgress())
+        layout = CueLayout(options.rules, None if named == "und" else named, target)
         layout.resume_after(progress.cues[-1] if progress.cues else None)
-        if named is not None and source is None:
-            plan = replan(named, plan.target)  # described there
-        else:
-            for track in plan.tracks:
-                track.describe(picture)
-        if named is not None:  # otherwise opened once the language is named
-            for track in plan.tracks:
-                track.restore(progress.cues)
-        writer = TargetWriter(
-            item.path,
-            plan,
-            layout,
-            progress,
-            None if item.live else journal,
-            info.start_offset_ms,
-            emit,
-            namer,
-            functools.partial(replan, target=plan.target),
+        writers.append(
+            TargetWriter(
+                path=item.path,
+                target=target,
+                plan=None,
+                layout=layout,
+                progress=progress,
+                journal=None if item.live else journal,
+                media_offset_ms=info.start_offset_ms,
+                disk=context.disk,
+                emit=context.emit,
+                namer=namer,
+            )
         )
-        if namer is not None:
-            namer.listen(writer.named)
-        writers.append(writer)
-    return _Prepared(info, journal, writers, namer)
+    if named is not None:
+        await _open(item, context, writers, named, picture)
+    return _Prepared(info, picture, journal, writers, namer)
+
+
+async def _open(
+    item: InputFile,
+    context: RunContext,
+    writers: list[TargetWriter],
+    language: str,
+    picture: Picture | None,
+) -> None:
+    """Plan every writer's tracks under the source language's name and open them."""
+    planned = {plan.target: plan for plan in plan_tracks(item, context.options, language, picture)}
+    for writer in writers:
+        await writer.open(planned[writer.target], None if language == "und" else language)
+
+
+async def _name_then_open(item: InputFile, context: RunContext, prepared: _Prepared) -> None:
+    """`-s auto`: once the namer has named the language, journal it and open the tracks (the
+    held sentences are written then). A write error fails every writer of the input."""
+    assert prepared.namer is not None
+    language = await prepared.namer.named
+    try:
+        if not item.live:
+            await context.disk.run([prepared.journal.name_source(language)])
+        await _open(item, context, prepared.writers, language, prepared.picture)
+    except OutputError as error:
+        for writer in prepared.writers:
+            writer.error = writer.error or error
 
 
 def _named_elsewhere(path: Path) -> Path | None:
@@ -216,45 +202,52 @@ def _existing_track(paths: tuple[Path, ...]) -> Path:
 
 
 async def _stream_and_conclude(
-    item: InputFile,
-    options: RunOptions,
-    emit: Callable[[Event], None],
-    control: RunControl,
-    pacer: StartPacer,
-    prepared: _Prepared,
-    started_s: float,
+    item: InputFile, context: RunContext, prepared: _Prepared, started_s: float
 ) -> InputResult:
+    options = context.options
     start_ms = min(writer.resume_ms for writer in prepared.writers)
     audio = AudioBuffer(start_ms)
+    naming = (
+        asyncio.create_task(_name_then_open(item, context, prepared))
+        if prepared.namer is not None
+        else None
+    )
     tasks = [
         TargetTask(
-            writer.plan.target, options, audio, writer, pacer, control, emit, item.label, item.live
+            writer.target,
+            options,
+            audio,
+            writer,
+            context.pacer,
+            context.control,
+            context.emit,
+            item.label,
+            item.live,
         )
         for writer in prepared.writers
     ]
     runners = [asyncio.create_task(task.run()) for task in tasks]
     decode_error: MediaError | None = None
     try:
-        await _decode(item, options, audio, tasks, control, emit, prepared.info.start_offset_ms)
+        await _decode(item, context, audio, tasks, prepared.info.start_offset_ms)
     except MediaError as error:
         decode_error = error
     finally:
         if not audio.ended:
             audio.end(halted=True)
     await asyncio.gather(*runners)
-    return _conclude(item, prepared, tasks, decode_error, audio, started_s)
+    return await _conclude(item, context, prepared, tasks, naming, decode_error, audio, started_s)
 
 
 async def _decode(
     item: InputFile,
-    options: RunOptions,
+    context: RunContext,
     audio: AudioBuffer,
     tasks: list[TargetTask],
-    control: RunControl,
-    emit: Callable[[Event], None],
     media_offset_ms: int,
 ) -> None:
     """Decode once from the earliest resume point, at the chosen pace, into `audio`."""
+    options, control = context.options, context.control
     start_ms = audio.start_ms
     # Resume points are stream times; ffmpeg seeks on the media timeline (late audio: + offset).
     speed = 1.0 if item.live else options.speed  # live inputs go at 1x
@@ -292,14 +285,14 @@ async def _decode(
                 await audio.wait_consumed(timeout_s=1.0)
             audio.forget_before(min(task.resume_point_ms() for task in tasks))
             if position_ms >= next_progress_ms:
-                emit(AudioProgress(item.path, position_ms))
+                context.emit(AudioProgress(item.path, position_ms))
                 next_progress_ms += PROGRESS_EVERY_MS
         else:
             audio.end()
     finally:
         await frames.aclose()
         await decoder.aclose()
-    emit(AudioProgress(item.path, position_ms))
+    context.emit(AudioProgress(item.path, position_ms))
 
 
 def _slowest_ms(tasks: list[TargetTask]) -> int:
@@ -307,10 +300,12 @@ def _slowest_ms(tasks: list[TargetTask]) -> int:
     return min(kept) if kept else 1 << 62
 
 
-def _conclude(
+async def _conclude(
     item: InputFile,
+    context: RunContext,
     prepared: _Prepared,
     tasks: list[TargetTask],
+    naming: asyncio.Task[None] | None,
     decode_error: MediaError | None,
     audio: AudioBuffer,
     started_s: float,
@@ -318,17 +313,21 @@ def _conclude(
     errors: list[SubtitlerError] = [decode_error] if decode_error else []
     errors += [task.error for task in tasks if task.error is not None]
     complete = not errors and all(task.complete for task in tasks)
+    namer = prepared.namer
+    if namer is not None and not namer.decided and (complete or namer.heard):
+        namer.decide()  # it ended before there was enough to tell: name it with what there is
+    if naming is not None:
+        if namer is not None and namer.decided:
+            await naming  # the tracks open and the held sentences are written
+        else:
+            naming.cancel()  # stopped before any speech: nothing to name; the rerun will
     try:
-        namer = prepared.namer
-        if namer is not None and not namer.decided and (complete or namer.heard):
-            namer.decide()  # it ended before there was enough to tell: name it with what there is
         for writer in prepared.writers:
-            if namer is not None and not namer.decided:
-                continue  # stopped before any speech: nothing to name or write; the rerun will
-            for track in writer.plan.tracks:
-                track.finish()
+            await writer.finish()
+        errors += [writer.error for writer in prepared.writers if writer.error is not None]
+        complete = complete and not errors
         if complete:
-            prepared.journal.remove()
+            await context.disk.run([prepared.journal.remove()])
     except OutputError as error:
         errors.append(error)
         complete = False
@@ -342,7 +341,7 @@ def _conclude(
         audio_ms=audio.decoded_ms,
         wall_s=time.monotonic() - started_s,
         tasks=tuple(task.metrics for task in tasks if task.metrics is not None),
-        tracks=tuple(path for writer in prepared.writers for path in writer.plan.paths),
+        tracks=tuple(path for writer in prepared.writers for path in writer.paths),
         resumes=sum(task.resumes for task in tasks),
         streaming_s=_streaming_s(tasks),
     )

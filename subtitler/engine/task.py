@@ -21,6 +21,7 @@ Three clean ends besides the end of the audio, each followed by a new task on th
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 import time
 from collections import deque
@@ -216,6 +217,7 @@ class TargetTask:
         self._generation += 1
         generation = self._generation
         self.tasks_started += 1
+        self._sent_at.clear()  # positions of this task's audio only: they ascend
 
         def sink(event: ClientEvent) -> None:
             self._inbox.put_nowait((generation, event, time.perf_counter()))
@@ -253,7 +255,7 @@ class TargetTask:
                 elif isinstance(item, Partial | Sentence):
                     if timing.first_result_s is None:
                         timing.first_result_s = arrived_s
-                    self._result(item, start_ms, cutoff_ms, arrived_s)
+                    await self._result(item, start_ms, cutoff_ms, arrived_s)
                 elif isinstance(item, TaskFinished):
                     self._record_metrics(client.task_id, timing, arrived_s, reason)
                     return Finished(position_ms, reason or EndReason.END)
@@ -312,7 +314,7 @@ class TargetTask:
             return max(0.0, self.options.stall_finish_s - idle_s)
         return RESULT_TIMEOUT_S
 
-    def _result(
+    async def _result(
         self, item: Partial | Sentence, start_ms: int, cutoff_ms: int | None, arrived_s: float
     ) -> None:
         if isinstance(item, Partial):
@@ -329,15 +331,15 @@ class TargetTask:
             return
         if cutoff_ms is not None and start_ms + item.end_ms > cutoff_ms:
             return  # cut short by a rollover or a stop: the next task says it whole
-        self.writer.write(item, start_ms, self._latency_ms(start_ms + item.end_ms), arrived_s)
+        await self.writer.write(item, start_ms, self._latency_ms(start_ms + item.end_ms), arrived_s)
         self.audio.consumed()  # the resume point moved: the decoder may go on
 
     def _latency_ms(self, stream_ms: int) -> float | None:
         """How long ago the audio up to `stream_ms` was sent (end of speech -> cue on disk)."""
-        for position_ms, sent_s in self._sent_at:
-            if position_ms >= stream_ms:
-                return round((time.perf_counter() - sent_s) * 1000, 1)
-        return None
+        index = bisect.bisect_left(self._sent_at, stream_ms, key=lambda sent: sent[0])
+        if index == len(self._sent_at):
+            return None
+        return round((time.perf_counter() - self._sent_at[index][1]) * 1000, 1)
 
     def _record_metrics(
         self,

@@ -24,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
 from subtitler.engine.input import subtitle_input
-from subtitler.engine.pacing import StartPacer
 from subtitler.events import Event, InputEnded, InputQueued, InputResult, Status
-from subtitler.gummy.client import ClientKind
 from subtitler.inputs import InputFile, InputProblem, discover, is_media
 from subtitler.options import RunOptions
 from subtitler.shard import Shard, in_shard
@@ -91,9 +90,7 @@ class FolderWatcher:
         self.watch = watch
         self.observe = observe
         self.control = control
-        margin = 0.5 if options.client is ClientKind.SDK else 0.1
-        self._pacer = StartPacer(options.max_task_rate, margin)
-        self._slots = asyncio.Semaphore(options.jobs)
+        self.context = RunContext.create(options, observe, control)
         self._changed_at: dict[Path, float] = {}
         self._settling: dict[Path, asyncio.Task[None]] = {}
         self._queued: set[Path] = set()
@@ -126,6 +123,7 @@ class FolderWatcher:
                 task.cancel()
             while self._work:
                 await asyncio.gather(*list(self._work), return_exceptions=True)
+            self.context.close()
         return self.results
 
     async def _rescan_once(self) -> None:
@@ -213,14 +211,7 @@ class FolderWatcher:
 
     def _replaced(self, item: InputFile) -> bool:
         """Its tracks exist but are older than it: the media was replaced since."""
-        plans = plan_tracks(
-            item,
-            self.options.out_dir,
-            self.options.gummy.source_language,
-            self.options.targets,
-            self.options.layout,
-            self.options.formats,
-        )
+        plans = plan_tracks(item, self.options, self.options.gummy.source_language)
         media = _signature(item.path)
         tracks = [_signature(path) for plan in plans for path in plan.paths]
         written = [signature[1] for signature in tracks if signature is not None]
@@ -247,15 +238,13 @@ class FolderWatcher:
         task.add_done_callback(self._work.discard)
 
     async def _subtitle(self, item: InputFile, options: RunOptions) -> None:
-        async with self._slots:
+        async with self.context.slots:
             self._queued.discard(item.path)
             if self.control.stopping:
                 return
             self._running.add(item.path)
             try:
-                result = await subtitle_input(
-                    item, options, self.observe, self.control, self._pacer
-                )
+                result = await subtitle_input(item, self.context.with_request(options))
             except Exception as error:  # a bug must not end the watch
                 reason = f"{item.label}: internal error: {error!r}"
                 result = InputResult(item.path, Status.FAILED, reason=reason)

@@ -1,42 +1,59 @@
 """Finished sentences of one target into durable cues: resume journal first, then every track.
 
-With `-s auto`, sentences are held until the input's `SourceNamer` names the language; then
-the tracks are planned under that name and opened, and the held sentences written in order."""
+The writes go through the run's `DiskWriter` (off the loop, in order); `CueWritten` is emitted
+once they are done, so `write_ms` is the time to a durable cue. With `-s auto` the tracks are not
+open until the input names the language: sentences are held (`held`) and written, in order, by
+`open` (called once, by the input, when the `SourceNamer` has named it).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from subtitler import state as resume_state
 from subtitler.cues import Cue, CueLayout, LayoutUpdate, SentenceText, TimedWord
+from subtitler.durable import DiskWriter, FileOp
 from subtitler.engine.naming import SourceNamer
+from subtitler.errors import OutputError
 from subtitler.events import CueWritten
 from subtitler.gummy.protocol import Sentence
 from subtitler.tracks import TrackPlan
 
 
+@dataclass(frozen=True)
+class _Finished:
+    """A finished sentence as received, with what its event reports."""
+
+    sentence: Sentence
+    task_start_ms: int
+    latency_ms: float | None
+    received_s: float
+
+
 class TargetWriter:
     def __init__(
         self,
+        *,
         path: Path,
-        plan: TrackPlan,
+        target: str,
+        plan: TrackPlan | None,
         layout: CueLayout,
         progress: resume_state.TargetProgress,
         journal: resume_state.Journal | None,
         media_offset_ms: int,
+        disk: DiskWriter,
         emit: Callable[[CueWritten], None],
         namer: SourceNamer | None = None,
-        replan: Callable[[str], TrackPlan] | None = None,
     ) -> None:
         self.path = path
+        self.target = target
         self.plan = plan
+        """None until the source language is named (`-s auto`): the tracks are not open."""
         self.namer = namer
-        """Set while the source language is still to be named (its tracks not yet open)."""
-        self._replan = replan
-        self._held: list[tuple[Sentence, int, float | None, float]] = []
-        self._held_resume_ms = 0
         self.layout = layout
         self.progress = progress
         self.journal = journal
@@ -44,26 +61,37 @@ class TargetWriter:
         self.media_offset_ms = media_offset_ms
         """Where the audio stream starts on the media timeline (late audio)."""
         self.sentences = 0
+        self.error: OutputError | None = None
+        """The first write that failed: later writes raise it (the input fails, the journal
+        keeps what was durable)."""
+        self._held: list[_Finished] = []
+        self._held_resume_ms = 0
+        self._disk = disk
         self._emit = emit
+        self._lock = asyncio.Lock()
+        """One update at a time, in order (a task's results and the naming's `open`)."""
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return self.plan.paths if self.plan is not None else ()
 
     @property
     def resume_ms(self) -> int:
         """Stream time after the last finished sentence written (or held to be written)."""
         return max(self.progress.resume_ms, self._held_resume_ms)
 
-    def named(self, language: str) -> None:
-        """The source language is known: plan and open the tracks, write what was held."""
-        if self._replan is not None:
-            self.plan = self._replan(language)
-        self.layout.source_language = None if language == "und" else language
-        for track in self.plan.tracks:
-            track.restore(self.progress.cues)
-        held, self._held = self._held, []
-        self.namer = None
-        for item in held:
-            self.write(*item)
+    async def open(self, plan: TrackPlan, source_language: str | None) -> None:
+        """Open the planned tracks with the cues so far (restored or none), then write what was
+        held while the language was unnamed. Raises OutputError."""
+        async with self._lock:
+            self.plan = plan
+            self.layout.source_language = source_language
+            await self._run([track.restore(self.progress.cues) for track in plan.tracks])
+            held, self._held = self._held, []
+            for finished in held:
+                await self._write(finished)
 
-    def write(
+    async def write(
         self,
         sentence: Sentence,
         task_start_ms: int,
@@ -71,13 +99,26 @@ class TargetWriter:
         received_s: float,
     ) -> None:
         """Lay the sentence out and make it durable; raises OutputError (disk full, ...)."""
-        if self.namer is not None and not self.namer.decided:
-            self._held.append((sentence, task_start_ms, latency_ms, received_s))
-            self._held_resume_ms = max(self._held_resume_ms, sentence.end_ms + task_start_ms)
-            self.namer.offer(sentence.transcript)  # may name it: then `named` writes these
-            return
-        stream_offset = task_start_ms
-        media_offset = task_start_ms + self.media_offset_ms
+        finished = _Finished(sentence, task_start_ms, latency_ms, received_s)
+        async with self._lock:
+            if self.plan is None:
+                self._held.append(finished)
+                self._held_resume_ms = max(self._held_resume_ms, sentence.end_ms + task_start_ms)
+                if self.namer is not None:
+                    self.namer.offer(sentence.transcript)
+                return
+            await self._write(finished)
+
+    async def finish(self) -> None:
+        """Seal the tracks (padding dropped, synced); nothing when they were never opened."""
+        async with self._lock:
+            if self.plan is not None:
+                await self._run([track.finish() for track in self.plan.tracks])
+
+    async def _write(self, finished: _Finished) -> None:
+        assert self.plan is not None
+        sentence = finished.sentence
+        media_offset = finished.task_start_ms + self.media_offset_ms
         laid_out = SentenceText(
             begin_ms=sentence.begin_ms + media_offset,
             end_ms=sentence.end_ms + media_offset,
@@ -90,18 +131,21 @@ class TargetWriter:
         )
         update = self.layout.add(laid_out)
         _apply(self.progress.cues, update)
-        self.progress.resume_ms = max(self.progress.resume_ms, sentence.end_ms + stream_offset)
+        self.progress.resume_ms = max(
+            self.progress.resume_ms, sentence.end_ms + finished.task_start_ms
+        )
         if update.replaced is None and not update.added:
             return
-        if self.journal is not None:
-            self.journal.append(self.plan.target, self.progress, update.replaced, update.added)
-        for track in self.plan.tracks:
-            track.apply(update)
+        operations: list[FileOp | None] = []
+        if self.journal is not None:  # first: a crash after it loses nothing
+            operations.append(self.journal.append(self.target, self.progress, update))
+        operations += [track.apply(update) for track in self.plan.tracks]
+        await self._run(operations)
         self.sentences += 1
         self._emit(
             CueWritten(
                 self.path,
-                self.plan.target,
+                self.target,
                 sentence.sentence_id,
                 sentence.transcript,
                 sentence.translation,
@@ -110,10 +154,19 @@ class TargetWriter:
                 self.plan.paths,
                 laid_out.begin_ms,
                 laid_out.end_ms,
-                latency_ms,
-                round((time.perf_counter() - received_s) * 1000, 3),
+                finished.latency_ms,
+                round((time.perf_counter() - finished.received_s) * 1000, 3),
             )
         )
+
+    async def _run(self, operations: list[FileOp | None]) -> None:
+        if self.error is not None:
+            raise self.error
+        try:
+            await self._disk.run([operation for operation in operations if operation is not None])
+        except OutputError as error:
+            self.error = error
+            raise
 
 
 def _apply(cues: list[Cue], update: LayoutUpdate) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pysubs2
 
 from subtitler.cues import Cue, clean_line
-from subtitler.tracks.base import SOURCE, NamedTrack, Picture
+from subtitler.tracks.base import SOURCE, NamedTrack, Picture, after
 
 DEFAULT_PICTURE = Picture(1920, 1080)
 _ESCAPES = str.maketrans({"{": "｛", "}": "｝", "\\": "＼"})
@@ -54,7 +54,7 @@ class AssTrack(NamedTrack):
             marginv=round(height * 0.045),
         )
 
-    def render(self) -> str:
+    def _document(self) -> pysubs2.SSAFile:
         picture = self.picture or DEFAULT_PICTURE
         document = pysubs2.SSAFile()
         document.info.update(
@@ -69,11 +69,22 @@ class AssTrack(NamedTrack):
         document.styles.clear()
         for position in self.languages:
             document.styles[self.names[position]] = self._style(position, picture)
-        document.events = self._shown()
-        text: str = document.to_string("ass")
-        return text
+        return document
 
-    def _entry(self, cue: Cue) -> pysubs2.SSAEvent | None:
+    def _frame(self) -> tuple[str, str]:
+        self._template = self._document()
+        self._empty: str = self._template.to_string("ass")
+        return self._empty, ""
+
+    def _fragment(self, cue: Cue, number: int) -> str | None:
+        """What one event adds to the document (`SSAFile.to_string`, a public API)."""
+        event = self._event(cue)
+        if event is None:
+            return None
+        self._template.events = [event]
+        return after(self._template.to_string("ass"), self._empty)
+
+    def _event(self, cue: Cue) -> pysubs2.SSAEvent | None:
         parts: list[tuple[str, list[str]]] = []
         for position in self.languages:
             if position >= len(cue.texts):

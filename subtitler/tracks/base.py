@@ -1,24 +1,21 @@
-"""A track that is a valid file at every moment: the machinery every format shares.
+"""A track that is a valid file at every moment, at a cost per cue that does not grow.
 
-Each cue becomes its format's object once and is kept; every update renders the whole track to
-a hidden temporary file beside it and renames it over the track (`os.replace`, atomic on one
-file system). A reader, a crash or SIGKILL therefore only ever sees a complete file: the one
-before the update or the one after it. `finish()` also fsyncs the file and its folder. An update
-costs more as cues accumulate (SRT and VTT together: about 1 ms at 40 cues, 16 ms at 1500,
-measured here).
+Each cue is rendered once into its format's text (a fragment, through the format's library) and
+never again: the file is the format's head, the fragments in order, and its foot. An update
+(`LayoutUpdate`: the last cue replaced, cues added) patches the file from the last cue's offset
+(`subtitler.durable.Patch`), so its cost is what changed, however long the track. `open` and
+`restore` write the whole file atomically, `finish` seals it (fsync). The methods return the file
+operations; the engine performs them off the event loop, in order (`durable.DiskWriter`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from subtitler.cues import Cue, LayoutUpdate, clean_line
-from subtitler.errors import OutputError
+from subtitler.durable import Patch, Replace, Seal
 
 UNDETERMINED = "und"
 SOURCE, TARGET = 0, 1  # positions of the two languages in every cue
@@ -34,76 +31,91 @@ class Picture:
 
 
 class Track:
-    """Shared machinery: the cues so far as format objects, atomic whole-file replacement."""
+    """Shared machinery: head, fragments and foot; offsets kept, texts not."""
 
     suffix = ""
 
     def __init__(self, stem: Path, languages: tuple[int, ...]) -> None:
         self.path = stem.with_name(stem.name + self.suffix)
         self.languages = languages
-        self._temporary = self.path.with_name(f".{self.path.name}.part")
-        self._entries: list[Any] = []  # per cue of the stream; None: no text here
         self.picture: Picture | None = None
-
-    @property
-    def cue_count(self) -> int:
-        return sum(entry is not None for entry in self._entries)
+        self.cue_count = 0
+        """Cues shown in this track (a cue with no text in its languages is not)."""
+        self._stream_cues = 0
+        self._last_bytes = 0
+        """Size of the fragment of the stream's last cue (0: it is not shown here)."""
+        self._head = b""
+        self._foot = b""
+        self._body_end = 0
+        """Where the foot starts."""
+        self._file_bytes = 0
+        """The file's size: the foot's end, and padding after it (see `durable`)."""
 
     def describe(self, picture: Picture | None) -> None:
         """The video's size and frame rate, when known, before the first write."""
         self.picture = picture
 
-    def open(self) -> None:
-        """Create the folder and an empty (valid) track."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OutputError(str(self.path.parent), _reason(error)) from error
-        self._write(sync=False)
+    def open(self) -> Replace:
+        """An empty (valid) track."""
+        return self.restore([])
 
-    def restore(self, cues: list[Cue]) -> None:
-        """Start from cues written by an earlier run (from its resume state)."""
-        self._entries = [self._entry(cue) for cue in cues]
-        self._write(sync=False)
+    def restore(self, cues: list[Cue]) -> Replace:
+        """The whole track, from cues written by an earlier run (its resume state)."""
+        head, foot = self._frame()
+        self._head, self._foot = head.encode("utf-8"), foot.encode("utf-8")
+        self.cue_count = self._stream_cues = self._last_bytes = 0
+        body = self._render_after(0, cues)
+        self._body_end = len(self._head) + len(body)
+        self._file_bytes = self._body_end + len(self._foot)
+        return Replace(self.path, self._head + body + self._foot)
 
-    def apply(self, update: LayoutUpdate) -> None:
-        if update.replaced is not None and self._entries:
-            self._entries[-1] = self._entry(update.replaced)
-        self._entries.extend(self._entry(cue) for cue in update.added)
-        if update.replaced is not None or update.added:
-            self._write(sync=False)
+    def apply(self, update: LayoutUpdate) -> Patch | None:
+        """The patch that replaces the last cue (if asked) and appends the added ones."""
+        start = self._body_end
+        cues = list(update.added)
+        if update.replaced is not None and self._stream_cues:
+            start -= self._last_bytes
+            self.cue_count -= 1 if self._last_bytes else 0
+            self._stream_cues -= 1
+            cues.insert(0, update.replaced)
+        if not cues:
+            return None
+        body = self._render_after(start, cues)
+        data = body + self._foot
+        self._body_end = start + len(body)
+        end = start + len(data)
+        if end < self._file_bytes:
+            data += b"\n" * (self._file_bytes - end)  # never a torn end: see `durable`
+        self._file_bytes = max(self._file_bytes, end)
+        return Patch(self.path, start, data)
 
-    def finish(self) -> None:
-        self._write(sync=True)
+    def finish(self) -> Seal:
+        """Padding dropped, file and folder synced."""
+        return Seal(self.path, self._body_end + len(self._foot))
 
-    def _entry(self, cue: Cue) -> Any:
-        shown = cue.only(self.languages)
-        return None if shown is None else self._make(shown)
+    def _render_after(self, start: int, cues: list[Cue]) -> bytes:
+        """Fragments of `cues`, numbered after the shown cues so far; updates the counters."""
+        pieces = []
+        for cue in cues:
+            self._stream_cues += 1
+            fragment = self._fragment(cue, self.cue_count + 1)
+            if fragment is None:
+                self._last_bytes = 0
+                continue
+            encoded = fragment.encode("utf-8")
+            pieces.append(encoded)
+            self.cue_count += 1
+            self._last_bytes = len(encoded)
+        return b"".join(pieces)
 
-    def _shown(self) -> list[Any]:
-        return [entry for entry in self._entries if entry is not None]
+    def _frame(self) -> tuple[str, str]:
+        """The format's text before the first cue and after the last."""
+        return "", ""
 
-    def render(self) -> str:
+    def _fragment(self, cue: Cue, number: int) -> str | None:
+        """The text of one cue of the stream as the `number`th of this track (None: no text in
+        this track's languages)."""
         raise NotImplementedError
-
-    def _make(self, cue: Cue) -> Any:
-        raise NotImplementedError
-
-    def _write(self, sync: bool) -> None:
-        data = self.render().encode("utf-8")
-        try:
-            with open(self._temporary, "wb") as handle:
-                handle.write(data)
-                if sync:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.replace(self._temporary, self.path)
-            if sync:
-                _fsync_folder(self.path.parent)
-        except OSError as error:
-            with contextlib.suppress(OSError):
-                self._temporary.unlink(missing_ok=True)
-            raise OutputError(str(self.path), _reason(error)) from error
 
 
 class NamedTrack(Track):
@@ -124,18 +136,8 @@ def cue_lines(cue: Cue) -> list[str]:
     return [line for line in (clean_line(text) for text in cue.lines) if line]
 
 
-def _reason(error: OSError) -> str:
-    return error.strerror.lower() if error.strerror else str(error)
-
-
-def _fsync_folder(folder: Path) -> None:
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+def after(document: str, head: str) -> str:
+    """What a one-cue document adds to the empty one (the cue's fragment)."""
+    if not document.startswith(head):
+        raise ValueError("a one-cue document does not start with the empty one")
+    return document[len(head) :]

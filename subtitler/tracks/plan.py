@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from subtitler.inputs import InputFile
-from subtitler.options import Layout, TrackFormat
+from subtitler.options import Layout, RunOptions, TrackFormat
 from subtitler.tracks.ass import AssTrack
-from subtitler.tracks.base import SOURCE, TARGET, UNDETERMINED, Track
+from subtitler.tracks.base import SOURCE, TARGET, UNDETERMINED, Picture, Track
 from subtitler.tracks.srt import SrtTrack
 from subtitler.tracks.ttml import TtmlTrack
 from subtitler.tracks.vtt import VttTrack
@@ -34,14 +34,19 @@ class TrackPlan:
 
 def plan_tracks(
     item: InputFile,
-    out_dir: Path | None,
+    options: RunOptions,
     source_language: str | None,
-    targets: tuple[str, ...],
-    layout: Layout,
-    formats: tuple[TrackFormat, ...] = (TrackFormat.SRT, TrackFormat.VTT),
+    picture: Picture | None = None,
 ) -> list[TrackPlan]:
     """The tracks of one input: per target its bilingual set and/or its monolingual set; the
-    source-language set (separate layouts) is fed by the first target's cues."""
+    source-language set (separate layouts) is fed by the first target's cues. `picture`: the
+    video's size and rate, for the formats that use them."""
+    out_dir, targets, layout, formats = (
+        options.out_dir,
+        options.targets,
+        options.layout,
+        options.formats,
+    )
     folder = item.path.parent if out_dir is None else out_dir / item.relative_dir
     source = source_language or UNDETERMINED
     shown_source = source_language or "auto"
@@ -61,6 +66,8 @@ def plan_tracks(
                 made.append(AssTrack(stem, languages, names, item.path.name))
             else:
                 made.append(TtmlTrack(stem, languages, names, item.path.name))
+        for track in made:
+            track.describe(picture)
         return made
 
     for position, target in enumerate(targets):

@@ -11,21 +11,20 @@ from subtitler.tracks.base import Track, cue_lines
 
 
 class SrtTrack(Track):
-    """Rendered by `SubRipFile.write_into` (a public API; no editing of its output)."""
+    """Each cue rendered by `SubRipFile.write_into` (a public API; no editing of its output)."""
 
     suffix = ".srt"
 
-    def render(self) -> str:
-        track = pysrt.SubRipFile(self._shown(), eol="\n")
-        track.clean_indexes()
-        buffer = io.StringIO()
-        track.write_into(buffer)
-        return buffer.getvalue()
-
-    def _make(self, cue: Cue) -> pysrt.SubRipItem:
-        return pysrt.SubRipItem(
-            index=0,
-            start=pysrt.SubRipTime.from_ordinal(cue.begin_ms),
-            end=pysrt.SubRipTime.from_ordinal(cue.end_ms),
-            text="\n".join(cue_lines(cue)),
+    def _fragment(self, cue: Cue, number: int) -> str | None:
+        shown = cue.only(self.languages)
+        if shown is None:
+            return None
+        item = pysrt.SubRipItem(
+            index=number,
+            start=pysrt.SubRipTime.from_ordinal(shown.begin_ms),
+            end=pysrt.SubRipTime.from_ordinal(shown.end_ms),
+            text="\n".join(cue_lines(shown)),
         )
+        buffer = io.StringIO()
+        pysrt.SubRipFile([item], eol="\n").write_into(buffer)
+        return buffer.getvalue()

@@ -22,6 +22,10 @@ TTS = "http://www.w3.org/ns/ttml#styling"
 TTM = "http://www.w3.org/ns/ttml#metadata"
 XML = "http://www.w3.org/XML/1998/namespace"
 IMSC11_TEXT = "http://www.w3.org/ns/ttml/profile/imsc1.1/text"
+_MARK = "\x00"
+"""Where the paragraphs go (a character no text in the document can hold)."""
+_BETWEEN = "\n   "
+_LAST = "\n  "
 for _prefix, _uri in (("", TT), ("ttp", TTP), ("tts", TTS), ("ttm", TTM)):
     ET.register_namespace(_prefix, _uri)
 
@@ -37,7 +41,8 @@ def frame_rate_attributes(rate: Fraction) -> dict[str, str]:
 class TtmlTrack(NamedTrack):
     suffix = ".ttml"
 
-    def render(self) -> str:
+    def _document(self, paragraph: ET.Element | None) -> str:
+        """The whole document with at most one paragraph (ElementTree's serialisation)."""
         main_language = self.names[self.languages[0]]
         attributes = {
             f"{{{XML}}}lang": main_language,
@@ -79,17 +84,29 @@ class TtmlTrack(NamedTrack):
         body = ET.SubElement(root, f"{{{TT}}}body", {"region": "bottom"})
         division = ET.SubElement(body, f"{{{TT}}}div")
         ET.indent(root, space=" ")  # before the cues: whitespace inside a <p> would be text
-        paragraphs = self._shown()
-        if paragraphs:
-            division.text = "\n   "
-        for number, paragraph in enumerate(paragraphs, start=1):
-            paragraph.set(f"{{{XML}}}id", f"c{number}")
-            paragraph.tail = "\n   " if number < len(paragraphs) else "\n  "
+        division.text = _MARK
+        if paragraph is not None:
+            division.text = _MARK + _BETWEEN
+            paragraph.tail = _MARK + _LAST
             division.append(paragraph)
         text: str = ET.tostring(root, encoding="unicode", xml_declaration=False)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"
 
-    def _entry(self, cue: Cue) -> ET.Element | None:
+    def _frame(self) -> tuple[str, str]:
+        """Head up to `<div>`, foot from the whitespace before `</div>`: each paragraph is a
+        line of its own between them."""
+        head, _, foot = self._document(None).partition(_MARK)
+        return head, _LAST + foot
+
+    def _fragment(self, cue: Cue, number: int) -> str | None:
+        paragraph = self._paragraph(cue)
+        if paragraph is None:
+            return None
+        paragraph.set(f"{{{XML}}}id", f"c{number}")
+        _, fragment, _ = self._document(paragraph).split(_MARK)
+        return fragment
+
+    def _paragraph(self, cue: Cue) -> ET.Element | None:
         paragraph = ET.Element(
             f"{{{TT}}}p", {"begin": vtt_timestamp(cue.begin_ms), "end": vtt_timestamp(cue.end_ms)}
         )

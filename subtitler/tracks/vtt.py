@@ -8,11 +8,14 @@ from pathlib import Path
 import webvtt
 
 from subtitler.cues import Cue, clean_line, vtt_timestamp
-from subtitler.tracks.base import Track
+from subtitler.tracks.base import Track, after
+
+_EMPTY: str = webvtt.WebVTT(captions=[]).content
 
 
 class VttTrack(Track):
-    """Rendered by `WebVTT.content` (a public API; no editing of its output)."""
+    """Rendered by `WebVTT.content` (a public API; no editing of its output): the head is the
+    document without captions, a cue's fragment what one caption adds to it."""
 
     suffix = ".vtt"
 
@@ -20,13 +23,16 @@ class VttTrack(Track):
         super().__init__(stem, languages)
         self._notes = [clean_line(note) for note in notes if note]
 
-    def render(self) -> str:
-        content: str = webvtt.WebVTT(captions=self._shown(), header_comments=self._notes).content
-        return content
+    def _frame(self) -> tuple[str, str]:
+        head: str = webvtt.WebVTT(captions=[], header_comments=self._notes).content
+        return head, ""
 
-    def _make(self, cue: Cue) -> webvtt.Caption:
+    def _fragment(self, cue: Cue, number: int) -> str | None:
+        shown = cue.only(self.languages)
+        if shown is None:
+            return None
         lines = []
-        for text in cue.texts:
+        for text in shown.texts:
             for line in (clean_line(line) for line in text.lines):
                 if not line:
                     continue
@@ -34,6 +40,9 @@ class VttTrack(Track):
                 lines.append(
                     f"<lang {text.language}>{escaped}</lang>" if text.language else escaped
                 )
-        return webvtt.Caption(
+        if not lines:
+            return None
+        caption = webvtt.Caption(
             start=vtt_timestamp(cue.begin_ms), end=vtt_timestamp(cue.end_ms), text="\n".join(lines)
         )
+        return after(webvtt.WebVTT(captions=[caption]).content, _EMPTY)

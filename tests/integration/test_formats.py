@@ -95,13 +95,16 @@ def test_libass_draws_each_language_in_its_own_style(tmp_path: Path) -> None:
     """Both lines of a bilingual cue: white source, warm yellow translation (Latin pair, so
     no CJK font is needed)."""
     from subtitler.cues import Cue, CueText, LayoutUpdate
+    from subtitler.durable import perform
     from subtitler.tracks import AssTrack, Picture
 
     track = AssTrack(tmp_path / "clip.en-fr", (0, 1), ("en", "fr"), "clip.mp4")
     track.describe(Picture(640, 360))
-    track.open()
+    perform([track.open()])
     cue = Cue(0, 2000, (CueText("en", ("Hello there {x} \\N",)), CueText("fr", ("Bonjour",))))
-    track.apply(LayoutUpdate(None, (cue,)))
+    update = track.apply(LayoutUpdate(None, (cue,)))
+    assert update is not None
+    perform([update])
     event = pysubs2.load(str(track.path)).events[0]
     assert event.plaintext.split("\n")[0] == "Hello there ｛x｝ ＼N"  # shown, not parsed
     drawn = pixels(frame(track.path, 1.0, "640x360"))

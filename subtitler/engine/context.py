@@ -1,0 +1,57 @@
+"""What every input of a run shares, built once per `run`, `watch` or `serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from subtitler.durable import DiskWriter
+from subtitler.engine.control import RunControl
+from subtitler.engine.pacing import StartPacer
+from subtitler.events import Event
+from subtitler.gummy.client import ClientKind
+from subtitler.options import RunOptions
+
+
+@dataclass(frozen=True)
+class RunContext:
+    options: RunOptions
+    emit: Callable[[Event], None]
+    """Events reach it on the loop's thread, in order."""
+    control: RunControl
+    pacer: StartPacer
+    """One for the whole run: the service's start limit is per account."""
+    slots: asyncio.Semaphore
+    """At most `options.jobs` inputs at once."""
+    disk: DiskWriter
+    """The run's one writer thread: every track and journal write, in order."""
+
+    @classmethod
+    def create(
+        cls,
+        options: RunOptions,
+        emit: Callable[[Event], None],
+        control: RunControl | None = None,
+    ) -> RunContext:
+        # The SDK connects and submits on its own thread after its turn: its submissions jitter
+        # by its connect time, so its turns are spaced wider.
+        margin = 0.5 if options.client is ClientKind.SDK else 0.1
+        return cls(
+            options,
+            emit,
+            control or RunControl(),
+            StartPacer(options.max_task_rate, margin),
+            asyncio.Semaphore(options.jobs),
+            DiskWriter(),
+        )
+
+    def with_request(
+        self, options: RunOptions, emit: Callable[[Event], None] | None = None
+    ) -> RunContext:
+        """The same pacer, slots, control and writer for one request's own options (serve)."""
+        return dataclasses.replace(self, options=options, emit=emit or self.emit)
+
+    def close(self) -> None:
+        self.disk.close()
