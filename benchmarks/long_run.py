@@ -1,7 +1,7 @@
 """Hours of speech in one run: is the cost of audio hour N the cost of hour 1?
 
-    python -m benchmarks.long_run --hours 10 --kill-at-hour 9     # the issue's run (~15 min)
-    python -m benchmarks.long_run --hours 1                        # one hour (~1 min)
+    python -m benchmarks.long_run --hours 10 --kill-at-hour 9 --media-cache ~/.cache/subtitler
+    python -m benchmarks.long_run --hours 1
 
 The input is `fixtures/zh_news.mp4`'s audio decoded once and repeated sample-exactly for
 `--hours`, encoded as AAC 48 kHz stereo in M4A (so every sentence's place is known:
@@ -65,11 +65,15 @@ def make_input(folder: Path, hours: float) -> tuple[Path, int]:
         handle.setframerate(RATE_HZ)
         handle.writeframes(loop.tobytes())
     out = folder / f"zh_{hours:g}h.m4a"
+    if out.exists():  # made by an earlier run (encoding 10 h takes ~15 min here)
+        return out, loop_samples
+    partial = folder / f".zh_{hours:g}h.part.m4a"
     subprocess.run(
         [ffmpeg, "-v", "error", "-stream_loop", "-1", "-i", str(wav), "-t", str(hours * 3600),
-         "-c:a", "aac", "-b:a", "96k", "-y", str(out)],
+         "-c:a", "aac", "-b:a", "96k", "-y", str(partial)],
         check=True,
     )  # fmt: skip
+    partial.rename(out)
     return out, loop_samples
 
 
@@ -267,11 +271,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-at-hour", type=float, default=None)
     parser.add_argument("--source", default="zh", help="-s for the run (auto: identify)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--media-cache", type=Path, default=None, help="keep the looped input here for reruns"
+    )
     arguments = parser.parse_args(argv)
     out = arguments.out or Path(f"benchmarks/long_run_{arguments.hours}h.json")
     with tempfile.TemporaryDirectory(prefix="subtitler-long-") as temporary:
         work = Path(temporary)
-        media, loop_samples = make_input(work, arguments.hours)
+        cache = arguments.media_cache or work
+        cache.mkdir(parents=True, exist_ok=True)
+        media, loop_samples = make_input(cache, arguments.hours)
         emulator = subprocess.Popen(
             [sys.executable, "-m", "subtitler", "emulator"],
             stdout=subprocess.PIPE,

@@ -207,9 +207,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
     peak_mb = memory.peak_bytes / 2**20
     if peak_mb == 0:  # gone before the first sample: the kernel's high-water mark (RSS)
         peak_mb = after.ru_maxrss / 1024
-    return Measured(
-        wall, cpu, peak_mb, stdout, process.returncode, memory.peak_root_bytes / 2**20
-    )
+    return Measured(wall, cpu, peak_mb, stdout, process.returncode, memory.peak_root_bytes / 2**20)
 
 
 def startup_cpu_s(command: list[str], repeats: int = 7) -> float:

@@ -42,7 +42,8 @@ class Replace:
 
 @dataclass(frozen=True)
 class Patch:
-    """`data` written at `offset` of an existing file (see the module docstring)."""
+    """`data` written at `offset` of the file (see the module docstring). The file stays open
+    until its `Seal` (or a `Replace` of it): a file renamed over it meanwhile is not seen."""
 
     path: Path
     offset: int
@@ -70,46 +71,77 @@ class Remove:
     path: Path
 
 
-FileOp = Replace | Patch | Append | Seal | Remove
+@dataclass(frozen=True)
+class Close:
+    """Done with the file for now (an interrupted input's journal): its descriptor is closed."""
+
+    path: Path
+
+
+FileOp = Replace | Patch | Append | Seal | Remove | Close
 
 
 def perform(operations: Sequence[FileOp]) -> None:
     """Do the operations in order; the first failure raises OutputError naming its file."""
-    for operation in operations:
-        try:
-            _perform_one(operation)
-        except OSError as error:
-            raise OutputError(str(operation.path), _reason(error)) from error
+    files = OpenFiles()
+    try:
+        files.perform(operations)
+    finally:
+        files.close()
 
 
-def _perform_one(operation: FileOp) -> None:
-    if isinstance(operation, Patch):
-        descriptor = os.open(operation.path, os.O_WRONLY)
-        try:
-            if os.fstat(descriptor).st_size < operation.offset:
-                raise OSError(0, "changed by another program while being written")
+class OpenFiles:
+    """Performs operations, keeping each growing file open between them: a patch is then one
+    `pwrite` (each system call is also a moment the writer thread waits for the interpreter)."""
+
+    def __init__(self) -> None:
+        self._open: dict[Path, int] = {}
+
+    def perform(self, operations: Sequence[FileOp]) -> None:
+        for operation in operations:
+            try:
+                self._perform_one(operation)
+            except OSError as error:
+                self._forget(operation.path)
+                raise OutputError(str(operation.path), _reason(error)) from error
+
+    def close(self) -> None:
+        for path in list(self._open):
+            self._forget(path)
+
+    def _descriptor(self, path: Path, flags: int) -> int:
+        descriptor = self._open.get(path)
+        if descriptor is None:
+            descriptor = self._open[path] = os.open(path, flags)
+        return descriptor
+
+    def _forget(self, path: Path) -> None:
+        descriptor = self._open.pop(path, None)
+        if descriptor is not None:
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+
+    def _perform_one(self, operation: FileOp) -> None:
+        if isinstance(operation, Patch):
+            descriptor = self._descriptor(operation.path, os.O_WRONLY)
             os.pwrite(descriptor, operation.data, operation.offset)
-        finally:
-            os.close(descriptor)
-    elif isinstance(operation, Append):
-        descriptor = os.open(operation.path, os.O_WRONLY | os.O_APPEND)
-        try:
-            os.write(descriptor, operation.data)
-        finally:
-            os.close(descriptor)
-    elif isinstance(operation, Replace):
-        _replace(operation)
-    elif isinstance(operation, Seal):
-        descriptor = os.open(operation.path, os.O_WRONLY)
-        try:
+        elif isinstance(operation, Append):
+            os.write(self._descriptor(operation.path, os.O_WRONLY | os.O_APPEND), operation.data)
+        elif isinstance(operation, Replace):
+            self._forget(operation.path)  # a new file (inode) takes its name
+            _replace(operation)
+        elif isinstance(operation, Seal):
+            descriptor = self._descriptor(operation.path, os.O_WRONLY)
             os.ftruncate(descriptor, operation.size)
             os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        _fsync_folder(operation.path.parent)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            operation.path.unlink()
+            self._forget(operation.path)
+            _fsync_folder(operation.path.parent)
+        elif isinstance(operation, Remove):
+            self._forget(operation.path)
+            with contextlib.suppress(FileNotFoundError):
+                operation.path.unlink()
+        else:
+            self._forget(operation.path)
 
 
 def _replace(operation: Replace) -> None:
@@ -135,11 +167,13 @@ class DiskWriter:
 
     def __init__(self) -> None:
         self._executor: ThreadPoolExecutor | None = None
+        self._files = OpenFiles()
+        """Used on the writer thread only."""
 
     async def run(self, operations: Sequence[FileOp]) -> None:
         """Perform the operations off the loop; raises OutputError as `perform` does."""
         if operations:
-            await self.call(perform, operations)
+            await self.call(self._files.perform, operations)
 
     async def call(self, function: Callable[..., T], *arguments: Any) -> T:
         """Any other blocking file work (reading a journal), in order with the writes."""
@@ -150,6 +184,7 @@ class DiskWriter:
 
     def close(self) -> None:
         if self._executor is not None:
+            self._executor.submit(self._files.close)
             self._executor.shutdown(wait=True)
             self._executor = None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from subtitler.cues import Cue, CueText, LayoutUpdate
-from subtitler.durable import Append, Remove, Replace
+from subtitler.durable import Append, Close, Remove, Replace
 from subtitler.errors import OutputError
 
 VERSION = 2
@@ -130,6 +130,10 @@ class Journal:
 
     def remove(self) -> Remove:
         return Remove(self.path)
+
+    def close(self) -> Close:
+        """Kept for a resume; its descriptor is closed."""
+        return Close(self.path)
 
 
 def _cue_to_json(cue: Cue) -> dict[str, Any]:

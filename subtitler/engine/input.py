@@ -326,8 +326,8 @@ async def _conclude(
             await writer.finish()
         errors += [writer.error for writer in prepared.writers if writer.error is not None]
         complete = complete and not errors
-        if complete:
-            await context.disk.run([prepared.journal.remove()])
+        journal = prepared.journal
+        await context.disk.run([journal.remove() if complete else journal.close()])
     except OutputError as error:
         errors.append(error)
         complete = False
