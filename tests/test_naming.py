@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from subtitler import langid
-
 from subtitler.engine import naming
 from subtitler.engine.naming import SourceNamer
 from subtitler.langid import identify
