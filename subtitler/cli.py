@@ -18,9 +18,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 from subtitler import __version__
-from subtitler.environment import keep_local_off_proxies, parse_speed
+from subtitler.environment import LOCAL_HOSTS, parse_speed
 from subtitler.errors import SubtitlerError, UsageError
 from subtitler.gummy.client import ClientKind
 from subtitler.options import DEFAULT_SPEED, DEFAULTS, Layout, RunOptions, make_options
@@ -773,6 +774,17 @@ def _demo_command(arguments: argparse.Namespace) -> int:
 
 
 DEMO_SAMPLES = ("zh_news.mp4", "zh_podcast.mp3", "Café 'déjà vu' 北京 #1.m4a")
+
+
+def keep_local_off_proxies(endpoint: str | None) -> None:
+    """The SDK honours proxy variables; a loopback endpoint must never go through a proxy (the
+    command line owns its process's environment; the library never changes it)."""
+    if endpoint is None or urlparse(endpoint).hostname not in LOCAL_HOSTS:
+        return
+    for name in ("NO_PROXY", "no_proxy"):
+        current = os.environ.get(name, "")
+        if "127.0.0.1" not in current.split(","):
+            os.environ[name] = ",".join(filter(None, [current, "127.0.0.1", "localhost", "::1"]))
 
 
 def _settle_process() -> None:

@@ -32,16 +32,6 @@ def resolve_endpoint(option: str | None) -> str | None:
     return endpoint
 
 
-def keep_local_off_proxies(endpoint: str | None) -> None:
-    """The SDK honours proxy variables; a loopback endpoint must never go through a proxy."""
-    if endpoint is None or urlparse(endpoint).hostname not in LOCAL_HOSTS:
-        return
-    for name in ("NO_PROXY", "no_proxy"):
-        current = os.environ.get(name, "")
-        if "127.0.0.1" not in current.split(","):
-            os.environ[name] = ",".join(filter(None, [current, "127.0.0.1", "localhost", "::1"]))
-
-
 def resolve_key(endpoint: str | None) -> str:
     """DASHSCOPE_API_KEY; a local endpoint may do without one (the emulator needs none)."""
     key = os.environ.get("DASHSCOPE_API_KEY", "").strip()

@@ -41,6 +41,8 @@ class InputResult:
     """Tasks restarted after a dropped connection or a retryable error (or throttling)."""
     streaming_s: float | None = None
     """From the first audio sent to the end (`wall_s` without the probe and the start pacing)."""
+    label: str = ""
+    """How the input is shown (its path as given, a URL, `-`); every event carries it."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class InputStarted:
 class AudioProgress:
     path: Path
     sent_ms: int
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class PartialText:
     sentence_id: int
     transcript: str
     translation: str
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class CueWritten:
     """From the moment the end of this sentence's audio was sent to its cue being on disk."""
     write_ms: float | None = None
     """From the service's final result reaching the client to the cue being on disk."""
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,3 +109,10 @@ class InputEnded:
 
 
 Event = InputQueued | InputStarted | AudioProgress | PartialText | CueWritten | InputEnded
+
+
+def label_of(event: Event) -> str:
+    """The input's label as every event carries it (its path when a caller gave none)."""
+    if isinstance(event, InputEnded):
+        return event.result.label or str(event.result.path)
+    return event.label or str(event.path)

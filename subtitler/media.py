@@ -1,4 +1,4 @@
-"""ffmpeg (through ffmpeg-python): probe a media file and decode one audio stream to PCM frames.
+"""ffmpeg (through ffmpeg-python): one process per input lists it and decodes one audio stream.
 
 Knows nothing of Gummy. Paths are always passed as `file:` URLs inside an argument list,
 so a user's file name is never read as an option, a protocol or a shell word.
@@ -10,9 +10,7 @@ import asyncio
 import os
 import re
 import shutil
-import subprocess
-import threading
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -27,7 +25,6 @@ BYTES_PER_MS = SAMPLE_RATE_HZ * 2 // 1000
 FRAME_MS = 100
 FRAME_BYTES = FRAME_MS * BYTES_PER_MS
 STDERR_KEEP_BYTES = 64 * 1024
-PROBE_TIMEOUT_S = 120
 
 
 SECRET_VARIABLES = ("DASHSCOPE_API_KEY",)
@@ -208,69 +205,16 @@ def _check_file(path: Path) -> None:
         raise MediaError(str(path), "not readable (permission denied)")
 
 
-def _probe_command(path: Path, audio_stream: int) -> list[str]:
-    command: list[str] = (
-        ffmpeg.input(media_source(path))
-        .output("pipe:", format="framecrc", map=f"0:a:{audio_stream}?", **{"frames:a": 1})
-        .global_args("-hide_banner", "-nostdin", "-nostats")
-        .compile(cmd=ffmpeg_executable())
-    )
-    return command
-
-
-def probe(path: Path, audio_stream: int = 0) -> MediaInfo:
-    """List the file's audio streams and find where the chosen one starts, in one ffmpeg run."""
-    _check_file(path)
-    try:
-        result = subprocess.run(
-            _probe_command(path, audio_stream),
-            capture_output=True,
-            timeout=PROBE_TIMEOUT_S,
-            check=False,
-            env=child_environment(),
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise MediaError(str(path), f"ffmpeg could not be run: {error}") from error
-    return _probe_result(path, audio_stream, result.returncode, result.stdout, result.stderr)
-
-
-async def probe_async(path: Path, audio_stream: int = 0) -> MediaInfo:
-    """`probe` as an asyncio subprocess: the event loop goes on while ffmpeg reads the file."""
-    _check_file(path)
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *_probe_command(path, audio_stream),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=child_environment(),
-        )
-    except OSError as error:
-        raise MediaError(str(path), f"ffmpeg could not be run: {error}") from error
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), PROBE_TIMEOUT_S)
-    except TimeoutError as error:
-        process.kill()
-        await process.wait()
-        raise MediaError(str(path), "ffmpeg took too long to read the file") from error
-    assert process.returncode is not None
-    return _probe_result(path, audio_stream, process.returncode, stdout, stderr)
-
-
-def _probe_result(
-    path: Path, audio_stream: int, returncode: int, stdout: bytes, stderr: bytes
+def _media_info(
+    path: Path, audio_stream: int, log: str, start_offset_ms: int, label: str
 ) -> MediaInfo:
-    log = stderr.decode("utf-8", "replace")
-    if returncode != 0:
-        raise MediaError(
-            str(path), f"not readable media ({_first_error_line(log, media_source(path))})"
-        )
+    """What ffmpeg's listing of input #0 says, checked against the audio stream asked for."""
     duration_ms, streams = parse_streams(log)
     if not streams:
-        raise MediaError(str(path), "no audio stream")
+        raise MediaError(label, "no audio stream")
     if audio_stream >= len(streams) or audio_stream < 0:
         raise MediaError(
-            str(path),
+            label,
             f"audio stream {audio_stream} does not exist (the file has {len(streams)}: "
             f"0..{len(streams) - 1})",
         )
@@ -278,27 +222,32 @@ def _probe_result(
         path=path,
         duration_ms=duration_ms,
         audio_streams=streams,
-        start_offset_ms=_first_frame_ms(stdout.decode("ascii", "replace")),
+        start_offset_ms=start_offset_ms,
         video=parse_video(log),
     )
 
 
-def _first_frame_ms(framecrc: str) -> int:
+def _first_frame_ms(framecrc: str) -> int | None:
     timebase = _FRAMECRC_TB.search(framecrc)
     first = _FRAMECRC_FIRST.search(framecrc)
     if not timebase or not first:
-        return 0
+        return None
     numerator, denominator = (int(value) for value in timebase.groups())
     return max(0, round(int(first.group(2)) * numerator * 1000 / denominator))
 
 
-class PcmDecoder:
-    """ffmpeg decoding one audio stream to 16 kHz mono s16le, read as 100 ms frames.
+_LISTING_END = ("Stream mapping:", "Output #0")
+
+
+class AsyncPcmDecoder:
+    """One ffmpeg per input that both tells and decodes: `start()` reads its listing of the
+    input (streams, duration, video size; no separate probe process) and, from the start of a
+    file, where the chosen audio stream's first sample sits on the media timeline (a second
+    output of one `framecrc` frame on its own pipe); `frames()` then yields 16 kHz mono s16le.
 
     `start_ms` seeks on the media timeline (ffmpeg's `-ss` before the input: decoded, exact).
-
-    Iterate to get frames (the last may be shorter). `close()` stops ffmpeg early. After
-    iteration ends, a failed decode raises MediaError with ffmpeg's own reason.
+    The frames are awaited and stderr drained on the loop, so any number of inputs decode on
+    one thread. After the frames end, a failed decode raises MediaError with ffmpeg's reason.
     """
 
     def __init__(
@@ -312,122 +261,136 @@ class PcmDecoder:
         label: str | None = None,
     ) -> None:
         self.path = path
+        self.audio_stream = audio_stream
+        self.start_ms = start_ms
         self.label = label or str(path)
         self.frame_bytes = frame_bytes
         self.reads_stdin = live_source == "pipe:0"
         self.reads_pipe = (live_source or "").startswith("pipe:")
-        input_options: dict[str, str] = {"ss": f"{start_ms / 1000:.3f}"} if start_ms > 0 else {}
+        self.live = live_source is not None
+        self._input_options: dict[str, str] = (
+            {"ss": f"{start_ms / 1000:.3f}"} if start_ms > 0 else {}
+        )
         if input_format is not None:
-            input_options["format"] = input_format
-        source = live_source if live_source is not None else media_source(path)
-        self.source = source
-        self.command = (
-            ffmpeg.input(source, **input_options)
-            .output(
-                "pipe:",
+            self._input_options["format"] = input_format
+        self.source = live_source if live_source is not None else media_source(path)
+        self._process: asyncio.subprocess.Process | None = None
+        self._stderr = bytearray()
+        self._listing = ""
+        self._drain: asyncio.Task[None] | None = None
+        self._stopped_early = False
+        self.bytes_read = 0
+
+    def command(self, first_frame_fd: int | None = None) -> list[str]:
+        """ffmpeg's arguments; with `first_frame_fd`, a second output: the chosen stream's first
+        frame as `framecrc` on that descriptor (its time is the stream's start)."""
+        source = ffmpeg.input(self.source, **self._input_options)
+        outputs = [
+            source.output(
+                "pipe:1",
                 format="s16le",
                 acodec="pcm_s16le",
                 ac=1,
                 ar=SAMPLE_RATE_HZ,
-                map=f"0:a:{audio_stream}",
+                map=f"0:a:{self.audio_stream}",
             )
-            .global_args("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error")
+        ]
+        if first_frame_fd is not None:
+            outputs.append(
+                source.output(
+                    f"pipe:{first_frame_fd}",
+                    format="framecrc",
+                    map=f"0:a:{self.audio_stream}",
+                    flush_packets=1,  # written at once, whatever the muxer would buffer
+                    **{"frames:a": 1},
+                )
+            )
+        command: list[str] = (
+            ffmpeg.merge_outputs(*outputs)
+            .global_args("-hide_banner", "-nostdin", "-nostats", "-loglevel", "info")
             .compile(cmd=ffmpeg_executable())
         )
-        self._process: subprocess.Popen[bytes] | None = None
-        self._stderr = bytearray()
-        self._stderr_thread: threading.Thread | None = None
-        self.bytes_read = 0
+        return command
 
-    def __iter__(self) -> Iterator[bytes]:
+    async def start(self) -> MediaInfo | None:
+        """Start ffmpeg; for a file, what it says of the input (raises MediaError: unreadable,
+        no audio, no such stream). A live source is not waited for: None."""
+        if not self.live:
+            _check_file(self.path)
+        reader: asyncio.StreamReader | None = None
+        first_frame_fd = None
+        if not self.live and self.start_ms == 0:
+            read_fd, first_frame_fd = os.pipe()
         try:
-            process = subprocess.Popen(
-                self.command,
-                stdin=None if self.reads_stdin else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=child_environment(),
-            )
-        except OSError as error:
-            raise MediaError(self.label, f"ffmpeg could not be run: {error}") from error
-        self._process = process
-        self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
-        self._stderr_thread.start()
-        assert process.stdout is not None
-        try:
-            while True:
-                frame = process.stdout.read(self.frame_bytes)
-                if not frame:
-                    break
-                self.bytes_read += len(frame)
-                yield frame
-            process.wait()  # end of output: let ffmpeg exit by itself and report its status
-        finally:
-            self.close()
-        failed = self.failure(process.returncode, bytes(self._stderr))
-        if failed is not None:
-            raise failed
-
-    def failure(self, returncode: int, stderr: bytes) -> MediaError | None:
-        """Why the decode failed, in one line, or None. ffmpeg may exit 0 having decoded
-        nothing (a non-seekable MP4 on a pipe): its own error lines are the reason then."""
-        if self._stopped_early:
-            return None
-        log = stderr.decode("utf-8", "replace")
-        if self.reads_pipe and _MP4_ON_PIPE.search(log):
-            return MediaError(
-                self.label,
-                "an MP4 whose index (moov) sits at its end cannot be read from a pipe: send "
-                "MPEG-TS instead (ffmpeg -i IN -c copy -f mpegts -), remux it with "
-                "-movflags +faststart, or give its path",
-            )
-        if returncode == 0 and (self.bytes_read > 0 or not log.strip()):
-            return None
-        reason = _first_error_line(log, self.source)
-        return MediaError(self.label, f"decoding failed ({reason})")
-
-    _stopped_early = False
-
-    def close(self) -> None:
-        process = self._process
-        if process is None:
-            return
-        if process.poll() is None:
-            self._stopped_early = True
-            process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        if self._stderr_thread is not None:
-            self._stderr_thread.join()
-
-    def _drain_stderr(self) -> None:
-        process = self._process
-        assert process is not None and process.stderr is not None
-        for chunk in iter(lambda: process.stderr.read(4096), b""):  # type: ignore[union-attr]
-            if len(self._stderr) < STDERR_KEEP_BYTES:
-                self._stderr.extend(chunk)
-        process.stderr.close()
-
-
-class AsyncPcmDecoder(PcmDecoder):
-    """The same decode as an asyncio subprocess: frames are awaited, stderr is drained by a
-    task on the loop, so any number of inputs decode on one thread."""
-
-    async def frames(self) -> AsyncGenerator[bytes, None]:
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *self.command,
+            self._process = await asyncio.create_subprocess_exec(
+                *self.command(first_frame_fd),
                 stdin=None if self.reads_stdin else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 env=child_environment(),
+                pass_fds=() if first_frame_fd is None else (first_frame_fd,),
             )
         except OSError as error:
             raise MediaError(self.label, f"ffmpeg could not be run: {error}") from error
-        self._async_process = process
-        assert process.stdout is not None and process.stderr is not None
-        drain = asyncio.create_task(self._drain(process.stderr))
+        finally:
+            if first_frame_fd is not None:
+                os.close(first_frame_fd)
+        assert self._process.stderr is not None
+        if first_frame_fd is not None:
+            reader = asyncio.StreamReader()
+            loop = asyncio.get_running_loop()
+            await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", 0)
+            )
+        if self.live:
+            self._drain = asyncio.create_task(self._drain_stderr())
+            return None
+        await self._read_listing(self._process.stderr)
+        self._drain = asyncio.create_task(self._drain_stderr())
+        offset_ms = 0
+        if reader is not None:
+            offset_ms = await self._first_frame(reader)
+        try:
+            return _media_info(self.path, self.audio_stream, self._listing, offset_ms, self.label)
+        except MediaError:
+            await self.aclose()
+            raise
+
+    async def _read_listing(self, stderr: asyncio.StreamReader) -> None:
+        """ffmpeg's lines up to the end of its input listing (or its exit)."""
+        lines: list[str] = []
+        while line := await stderr.readline():
+            text = line.decode("utf-8", "replace")
+            lines.append(text)
+            if text.startswith(_LISTING_END):
+                break
+        self._listing = "".join(lines)
+        if not lines or not any(text.startswith("Input #0") for text in lines):
+            await self._fail_unreadable()
+
+    async def _fail_unreadable(self) -> None:
+        await self.aclose()
+        if self._drain is not None:
+            await self._drain
+        log = self._listing + bytes(self._stderr).decode("utf-8", "replace")
+        reason = _first_error_line(log, self.source)
+        raise MediaError(self.label, f"not readable media ({reason})")
+
+    async def _first_frame(self, reader: asyncio.StreamReader) -> int:
+        """The first data line of the framecrc output: the stream's first timestamp."""
+        text = ""
+        while line := await reader.readline():
+            text += line.decode("ascii", "replace")
+            found = _first_frame_ms(text)
+            if found is not None:
+                return found
+        return 0
+
+    async def frames(self) -> AsyncGenerator[bytes, None]:
+        if self._process is None:
+            await self.start()
+        process = self._process
+        assert process is not None and process.stdout is not None
         try:
             while True:
                 try:
@@ -444,14 +407,34 @@ class AsyncPcmDecoder(PcmDecoder):
             await process.wait()
         finally:
             await self.aclose()
-            await drain
+            if self._drain is not None:
+                await self._drain
         assert process.returncode is not None
         failed = self.failure(process.returncode, bytes(self._stderr))
         if failed is not None:
             raise failed
 
+    def failure(self, returncode: int, stderr: bytes) -> MediaError | None:
+        """Why the decode failed, in one line, or None. ffmpeg may exit 0 having decoded
+        nothing (a non-seekable MP4 on a pipe): its own error lines are the reason then."""
+        if self._stopped_early:
+            return None
+        log = self._listing + stderr.decode("utf-8", "replace")
+        if self.reads_pipe and _MP4_ON_PIPE.search(log):
+            return MediaError(
+                self.label,
+                "an MP4 whose index (moov) sits at its end cannot be read from a pipe: send "
+                "MPEG-TS instead (ffmpeg -i IN -c copy -f mpegts -), remux it with "
+                "-movflags +faststart, or give its path",
+            )
+        errors = _error_lines(stderr.decode("utf-8", "replace"))
+        if returncode == 0 and (self.bytes_read > 0 or not errors):
+            return None
+        reason = _first_error_line(errors or log, self.source)
+        return MediaError(self.label, f"decoding failed ({reason})")
+
     async def aclose(self) -> None:
-        process = getattr(self, "_async_process", None)
+        process = self._process
         if process is None:
             return
         if process.returncode is None:
@@ -464,7 +447,21 @@ class AsyncPcmDecoder(PcmDecoder):
                 pass
         await process.wait()
 
-    async def _drain(self, stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(4096):
+    async def _drain_stderr(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        while chunk := await self._process.stderr.read(4096):
             if len(self._stderr) < STDERR_KEEP_BYTES:
                 self._stderr.extend(chunk)
+
+
+def _error_lines(log: str) -> str:
+    """What ffmpeg said after its listing that is not information: its warnings and errors
+    (the listing's own lines are indented or name inputs, outputs and the stream mapping)."""
+    kept = []
+    for line in log.splitlines():
+        if not line.strip() or line.startswith((" ", "Input #", "Output #", "Stream mapping")):
+            continue
+        if line.startswith("[out#") or line.startswith("size=") or "muxing overhead" in line:
+            continue  # the closing statistics
+        kept.append(line)
+    return "\n".join(kept)

@@ -45,10 +45,18 @@ class InputState:
     targets: dict[str, TargetProgress]
     named_source: str | None = None
     """`-s auto`: the language the transcript was identified as (names the tracks)."""
+    start_offset_ms: int = 0
+    """Where the audio stream starts on the media timeline: a resumed decode seeks, and no
+    longer sees the start (journals from before 0.1 lack it: 0)."""
 
     def header(self) -> str:
         return json.dumps(
-            {"version": VERSION, "source": self.source, "settings": self.settings},
+            {
+                "version": VERSION,
+                "source": self.source,
+                "settings": self.settings,
+                "start_offset_ms": self.start_offset_ms,
+            },
             ensure_ascii=False,
         )
 
@@ -71,7 +79,12 @@ def parse(text: str) -> InputState:
     header = json.loads(lines[0])
     if header.get("version") != VERSION:
         raise ValueError(f"unknown state version {header.get('version')!r}")
-    state = InputState(str(header["source"]), dict(header["settings"]), {})
+    state = InputState(
+        str(header["source"]),
+        dict(header["settings"]),
+        {},
+        start_offset_ms=int(header.get("start_offset_ms", 0)),
+    )
     for number, line in enumerate(lines[1:], start=2):
         try:
             update = json.loads(line)

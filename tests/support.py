@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 from dashscope.audio.asr import TranslationRecognizerCallback, TranslationRecognizerRealtime
 from dashscope.common.error import InvalidParameter
 
-from subtitler.media import PcmDecoder, probe
+from subtitler.media import AsyncPcmDecoder, MediaInfo
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TRANSCRIPTS = FIXTURES / "transcripts"
@@ -51,8 +52,22 @@ def transcripts() -> list[Transcript]:
 
 def decode(media: Path, audio_stream: int = 0) -> tuple[bytes, int]:
     """The PCM real ffmpeg produces for a stream, and that stream's start on the timeline."""
-    info = probe(media, audio_stream)
-    return b"".join(PcmDecoder(media, audio_stream)), info.start_offset_ms
+    info, frames = decode_all(media, audio_stream)
+    return b"".join(frames), info.start_offset_ms
+
+
+def decode_all(
+    media: Path, audio_stream: int = 0, start_ms: int = 0
+) -> tuple[MediaInfo, list[bytes]]:
+    """What the decoder the engine uses says of a file, and all its frames."""
+
+    async def run() -> tuple[MediaInfo, list[bytes]]:
+        decoder = AsyncPcmDecoder(media, audio_stream, start_ms=start_ms)
+        info = await decoder.start()
+        assert info is not None
+        return info, [frame async for frame in decoder.frames()]
+
+    return asyncio.run(run())
 
 
 @dataclass

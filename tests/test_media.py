@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,8 @@ import pytest
 
 from subtitler import media
 from subtitler.errors import MediaError
-from subtitler.media import BYTES_PER_MS, FRAME_BYTES, PcmDecoder, parse_streams, probe
-from tests.support import FIXTURES
+from subtitler.media import BYTES_PER_MS, FRAME_BYTES, AsyncPcmDecoder, MediaInfo, parse_streams
+from tests.support import FIXTURES, decode_all
 
 FFMPEGS = {"bundled": imageio_ffmpeg.get_ffmpeg_exe()}
 if shutil.which("ffmpeg"):
@@ -26,6 +27,25 @@ def ffmpeg_binary(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     media.ffmpeg_executable.cache_clear()
     yield request.param
     media.ffmpeg_executable.cache_clear()
+
+
+def probe(path: Path, audio_stream: int = 0) -> MediaInfo:
+    """What the decoder tells before its first frame (then it is stopped)."""
+
+    async def run() -> MediaInfo:
+        decoder = AsyncPcmDecoder(path, audio_stream)
+        try:
+            info = await decoder.start()
+        finally:
+            await decoder.aclose()
+        assert info is not None
+        return info
+
+    return asyncio.run(run())
+
+
+def frames_of(path: Path, start_ms: int = 0) -> list[bytes]:
+    return decode_all(path, start_ms=start_ms)[1]
 
 
 def test_probe_lists_audio_streams_and_duration() -> None:
@@ -65,17 +85,16 @@ def test_a_missing_audio_stream_index_says_which_exist() -> None:
 
 def test_decode_gives_100ms_frames_of_the_whole_stream() -> None:
     path = FIXTURES / "Café 'déjà vu' 北京 #1.m4a"
-    frames = list(PcmDecoder(path))
+    info, frames = decode_all(path)
     assert all(len(f) == FRAME_BYTES for f in frames[:-1])
     total_ms = sum(len(f) for f in frames) // BYTES_PER_MS
-    info = probe(path)
     assert info.duration_ms is not None and abs(total_ms - info.duration_ms) < 100
 
 
 def test_decode_from_a_start_time_skips_that_much(tmp_path: Path) -> None:
     path = FIXTURES / "zh_news.mp4"
-    whole = sum(len(f) for f in PcmDecoder(path)) // BYTES_PER_MS
-    rest = sum(len(f) for f in PcmDecoder(path, start_ms=10000)) // BYTES_PER_MS
+    whole = sum(len(f) for f in frames_of(path)) // BYTES_PER_MS
+    rest = sum(len(f) for f in frames_of(path, start_ms=10000)) // BYTES_PER_MS
     assert abs((whole - rest) - 10000) <= 30
 
 
@@ -83,15 +102,20 @@ def test_a_name_that_looks_like_an_option_or_protocol_is_just_a_file(tmp_path: P
     tricky = tmp_path / "-i http:evil.mp3"
     shutil.copy(FIXTURES / "zh_podcast.mp3", tricky)
     assert probe(tricky).audio_streams[0].codec == "mp3"
-    assert sum(len(f) for f in PcmDecoder(tricky)) > 0
+    assert sum(len(f) for f in frames_of(tricky)) > 0
 
 
 def test_stopping_early_kills_ffmpeg_without_error() -> None:
-    decoder = PcmDecoder(FIXTURES / "zh_news.mp4")
-    frames = iter(decoder)
-    next(frames)
-    decoder.close()
-    frames.close()
+    async def run() -> int | None:
+        decoder = AsyncPcmDecoder(FIXTURES / "zh_news.mp4")
+        frames = decoder.frames()
+        await anext(frames)
+        await frames.aclose()
+        await decoder.aclose()
+        assert decoder._process is not None
+        return decoder._process.returncode
+
+    assert asyncio.run(run()) is not None  # ended and reaped, and no MediaError raised
 
 
 def test_parse_streams_reads_an_ffmpeg_listing() -> None:

@@ -36,7 +36,7 @@ def cue(begin_ms: int, english: str, chinese: str) -> Cue:
 
 
 def written(sentence_id: int, *cues: Cue, revised: Cue | None = None) -> CueWritten:
-    return CueWritten(MEDIA, "zh", sentence_id, "t", "译", cues, revised)
+    return CueWritten(MEDIA, "zh", sentence_id, "t", "译", cues, revised, label="talk.mp4")
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
@@ -77,7 +77,7 @@ def test_a_page_that_connects_late_gets_the_current_cues_and_partial_at_once() -
         server(written(0, cue(0, "One.", "一。")))
         server(written(1, cue(1500, "Two.", "二。")))
         server(written(2, revised=cue(1500, "Two, three.", "二，三。")))
-        server(PartialText(MEDIA, "zh", 3, "Four", "四"))
+        server(PartialText(MEDIA, "zh", 3, "Four", "四", "talk.mp4"))
         async with aiohttp.ClientSession() as session, session.get(url) as response:
             assert response.headers["Content-Type"].startswith("text/event-stream")
             state = await messages(response, 4)

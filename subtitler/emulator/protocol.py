@@ -2,7 +2,8 @@
 
 A `ConnectionProtocol` takes the frames one WebSocket connection receives and returns the
 actions the I/O layer must take (send a JSON event, drop the socket, close it). It follows
-`shared/research/gummy-protocol.md` field for field: `run-task` -> `task-started`, binary
+DashScope's Gummy WebSocket API reference (its run-task, result-generated and
+finish-task events) field for field: `run-task` -> `task-started`, binary
 PCM, `result-generated` with `transcription` / `translations` / `usage`, `finish-task` ->
 flush -> `task-finished`, and `task-failed` with `error_code` / `error_message`.
 """

@@ -32,21 +32,22 @@ async def run_batch(
     async def work(index: int, item: InputFile) -> None:
         async with context.slots:
             if control.stopping:
-                result = InputResult(item.path, Status.SKIPPED, reason="not started")
+                result = InputResult(
+                    item.path, Status.SKIPPED, reason="not started", label=item.label
+                )
             else:
                 try:
                     result = await subtitle_input(item, context)
                 except Exception as error:  # a bug must not take the batch down
-                    result = InputResult(
-                        item.path, Status.FAILED, reason=f"{item.label}: internal error: {error!r}"
-                    )
+                    reason = f"{item.label}: internal error: {error!r}"
+                    result = InputResult(item.path, Status.FAILED, reason, label=item.label)
         results[index] = result
         observe(InputEnded(result))
 
     for index, item in enumerate(items):
         if isinstance(item, InputProblem):
             results[index] = InputResult(
-                item.path, Status.FAILED, reason=f"{item.path}: {item.reason}"
+                item.path, Status.FAILED, reason=f"{item.path}: {item.reason}", label=str(item.path)
             )
             observe(InputEnded(results[index]))  # type: ignore[arg-type]
     try:

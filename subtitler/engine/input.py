@@ -9,6 +9,7 @@ raises for a problem of this input: the result says it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import glob
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from subtitler.errors import MediaError, OutputError, SubtitlerError
 from subtitler.events import AudioProgress, InputResult, InputStarted, Status
 from subtitler.gummy.client import ClientKind
 from subtitler.inputs import InputFile
-from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo, probe_async
+from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo
 from subtitler.tracks import Picture, TrackPlan, plan_tracks
 
 PROGRESS_EVERY_MS = 1000
@@ -41,6 +42,8 @@ IN_PROGRESS = "in progress in another run"
 @dataclass
 class _Prepared:
     info: MediaInfo
+    decoder: AsyncPcmDecoder
+    """Started: it told `info` and its frames follow."""
     picture: Picture | None
     journal: resume_state.Journal
     writers: list[TargetWriter]
@@ -57,7 +60,12 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
 
     def ended(status: Status, reason: str = "") -> InputResult:
         return InputResult(
-            item.path, status, reason=reason, wall_s=time.monotonic() - started_s, tracks=paths
+            item.path,
+            status,
+            reason=reason,
+            wall_s=time.monotonic() - started_s,
+            tracks=paths,
+            label=item.label,
         )
 
     claim = Claim(claim_path(folder, item.path.stem))
@@ -115,14 +123,48 @@ async def _prepare(
             "an unfinished run with other options is here; "
             "run it again with those options, or use --overwrite",
         )
-    info = (
-        MediaInfo(item.path, None, (), 0)
-        if item.live
-        else await probe_async(item.path, options.audio_stream)
-    )
     state = previous or resume_state.InputState(
         item.path.name, settings, {t: resume_state.TargetProgress() for t in options.targets}
     )
+    start_ms = min(state.targets.get(t, resume_state.TargetProgress()).resume_ms
+                   for t in options.targets)  # fmt: skip
+    speed = 1.0 if item.live else options.speed  # live inputs go at 1x
+    # Resume points are stream times; ffmpeg seeks on the media timeline (late audio: + offset).
+    decoder = AsyncPcmDecoder(
+        item.path,
+        options.audio_stream,
+        start_ms=start_ms + state.start_offset_ms if start_ms > 0 else 0,
+        frame_bytes=send_bytes(speed),
+        live_source=item.live_source,
+        input_format=item.input_format,
+        label=item.label,
+    )
+    told = await decoder.start()
+    try:
+        return await _prepare_writers(item, context, state, previous, told, decoder, state_file)
+    except BaseException:
+        await decoder.aclose()
+        raise
+
+
+async def _prepare_writers(
+    item: InputFile,
+    context: RunContext,
+    state: resume_state.InputState,
+    previous: resume_state.InputState | None,
+    told: MediaInfo | None,
+    decoder: AsyncPcmDecoder,
+    state_file: Path,
+) -> _Prepared:
+    options = context.options
+    source = options.gummy.source_language
+    if told is None:  # live: nothing is waited for
+        info = MediaInfo(item.path, None, (), 0)
+    elif previous is None:
+        info = told
+        state.start_offset_ms = told.start_offset_ms
+    else:  # a resumed decode starts mid-stream: the journal knows where the stream starts
+        info = dataclasses.replace(told, start_offset_ms=previous.start_offset_ms)
     journal = resume_state.Journal(state_file)
     if not item.live and previous is None:
         await context.disk.run([journal.begin(state)])
@@ -138,6 +180,7 @@ async def _prepare(
         writers.append(
             TargetWriter(
                 path=item.path,
+                label=item.label,
                 target=target,
                 plan=None,
                 layout=layout,
@@ -151,7 +194,7 @@ async def _prepare(
         )
     if named is not None:
         await _open(item, context, writers, named, picture)
-    return _Prepared(info, picture, journal, writers, namer)
+    return _Prepared(info, decoder, picture, journal, writers, namer)
 
 
 async def _open(
@@ -229,7 +272,7 @@ async def _stream_and_conclude(
     runners = [asyncio.create_task(task.run()) for task in tasks]
     decode_error: MediaError | None = None
     try:
-        await _decode(item, context, audio, tasks, prepared.info.start_offset_ms)
+        await _decode(item, context, audio, tasks, prepared.decoder)
     except MediaError as error:
         decode_error = error
     finally:
@@ -244,22 +287,12 @@ async def _decode(
     context: RunContext,
     audio: AudioBuffer,
     tasks: list[TargetTask],
-    media_offset_ms: int,
+    decoder: AsyncPcmDecoder,
 ) -> None:
     """Decode once from the earliest resume point, at the chosen pace, into `audio`."""
     options, control = context.options, context.control
     start_ms = audio.start_ms
-    # Resume points are stream times; ffmpeg seeks on the media timeline (late audio: + offset).
     speed = 1.0 if item.live else options.speed  # live inputs go at 1x
-    decoder = AsyncPcmDecoder(
-        item.path,
-        options.audio_stream,
-        start_ms=start_ms + media_offset_ms if start_ms > 0 else 0,
-        frame_bytes=send_bytes(speed),
-        live_source=item.live_source,
-        input_format=item.input_format,
-        label=item.label,
-    )
     loop = asyncio.get_running_loop()
     paced_from_s, position_ms = loop.time(), start_ms
     next_progress_ms = position_ms + PROGRESS_EVERY_MS
@@ -285,14 +318,14 @@ async def _decode(
                 await audio.wait_consumed(timeout_s=1.0)
             audio.forget_before(min(task.resume_point_ms() for task in tasks))
             if position_ms >= next_progress_ms:
-                context.emit(AudioProgress(item.path, position_ms))
+                context.emit(AudioProgress(item.path, position_ms, item.label))
                 next_progress_ms += PROGRESS_EVERY_MS
         else:
             audio.end()
     finally:
         await frames.aclose()
         await decoder.aclose()
-    context.emit(AudioProgress(item.path, position_ms))
+    context.emit(AudioProgress(item.path, position_ms, item.label))
 
 
 def _slowest_ms(tasks: list[TargetTask]) -> int:
@@ -344,6 +377,7 @@ async def _conclude(
         tracks=tuple(path for writer in prepared.writers for path in writer.paths),
         resumes=sum(task.resumes for task in tasks),
         streaming_s=_streaming_s(tasks),
+        label=item.label,
     )
 
 

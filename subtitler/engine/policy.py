@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urlparse
 
+from subtitler.environment import LOCAL_HOSTS
 from subtitler.gummy.protocol import (
     BAD_RESULT,
     DISCONNECTED,
@@ -30,7 +31,6 @@ RETRYABLE_CODES = frozenset(
 )
 INVALID_KEY_STATUSES = frozenset({401, 403})
 BEIJING_HOST = "dashscope.aliyuncs.com"
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_BACKOFF_S = 30.0
 MAX_THROTTLE_WAIT_S = 5.0
 

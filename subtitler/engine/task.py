@@ -63,7 +63,6 @@ class Phase(Enum):
     STARTING = "starting"
     STREAMING = "streaming"
     FINISHING = "finishing"
-    WAITING_TO_RETRY = "waiting to retry"
     DONE = "done"
     FAILED = "failed"
 
@@ -120,7 +119,6 @@ class TargetTask:
         self.phase = Phase.WAITING_FOR_AUDIO
         self.error: SubtitlerError | None = None
         self.resumes = 0
-        self.rollovers = 0
         self.stalls = 0
         self.tasks_started = 0
         self.metrics: TaskMetrics | None = None
@@ -172,8 +170,6 @@ class TargetTask:
                     return
                 if outcome.reason is EndReason.STALL:
                     self.stalls += 1
-                else:
-                    self.rollovers += 1
                 if outcome.reason is not EndReason.ROLLOVER:
                     self._safe_ms = outcome.position_ms  # every result up to here is in
                     self.audio.consumed()
@@ -204,7 +200,6 @@ class TargetTask:
                 self._throttled += 1
             self.resumes += 1
             if decision.delay_s > 0:
-                self.phase = Phase.WAITING_TO_RETRY
                 await self.control.wait_stopping(decision.delay_s)
             start_ms = self.resume_point_ms()
 
@@ -326,6 +321,7 @@ class TargetTask:
                         item.sentence_id,
                         item.transcript,
                         item.translation,
+                        self.label,
                     )
                 )
             return

@@ -104,8 +104,8 @@ class FolderWatcher:
         """Until `control` stops: then running files finish their current sentences."""
         for found in discover(list(self.roots)):
             if isinstance(found, InputProblem):
-                self._ended(InputResult(found.path, Status.FAILED, reason=f"{found.path}: "
-                                        f"{found.reason}"))  # fmt: skip
+                reason = f"{found.path}: {found.reason}"
+                self._ended(InputResult(found.path, Status.FAILED, reason, label=str(found.path)))
             elif wanted(found.path, self._root(found.path), self.watch.ignore):
                 self._known.add(found.path)
                 self._submit(found.path, "found at start", replaced=False)
@@ -247,7 +247,7 @@ class FolderWatcher:
                 result = await subtitle_input(item, self.context.with_request(options))
             except Exception as error:  # a bug must not end the watch
                 reason = f"{item.label}: internal error: {error!r}"
-                result = InputResult(item.path, Status.FAILED, reason=reason)
+                result = InputResult(item.path, Status.FAILED, reason, label=item.label)
             finally:
                 self._running.discard(item.path)
         self._ended(result)

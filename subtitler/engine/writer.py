@@ -39,6 +39,7 @@ class TargetWriter:
         self,
         *,
         path: Path,
+        label: str,
         target: str,
         plan: TrackPlan | None,
         layout: CueLayout,
@@ -50,6 +51,7 @@ class TargetWriter:
         namer: SourceNamer | None = None,
     ) -> None:
         self.path = path
+        self.label = label
         self.target = target
         self.plan = plan
         """None until the source language is named (`-s auto`): the tracks are not open."""
@@ -156,6 +158,7 @@ class TargetWriter:
                 laid_out.end_ms,
                 finished.latency_ms,
                 round((time.perf_counter() - finished.received_s) * 1000, 3),
+                self.label,
             )
         )
 

@@ -18,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from subtitler import __version__
+from subtitler.environment import LOCAL_HOSTS
 from subtitler.gummy.protocol import (
     DEFAULT_ENDPOINT,
     ClientEvent,
@@ -27,7 +28,6 @@ from subtitler.gummy.protocol import (
     handshake_headers,
 )
 
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 USER_AGENT = (
     f"subtitler/{__version__}; python/{platform.python_version()}; "
     f"platform/{platform.system()}-{platform.machine()}"

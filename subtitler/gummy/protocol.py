@@ -3,7 +3,7 @@
 The mirror of `subtitler/emulator/protocol.py`: `ClientProtocol` builds the frames a task sends
 (`run-task`, binary PCM, `finish-task`) and turns the text frames it receives (`task-started`,
 `result-generated`, `task-finished`, `task-failed`) into typed events, checking every step
-against an explicit `State`. It follows `shared/research/gummy-protocol.md` field for field.
+against an explicit `State`. It follows DashScope's Gummy WebSocket API reference field for field.
 
 Results are read tolerantly: the cue text is the sentence's `text`; words carry timing only and
 may come with leading spaces, with punctuation in `text`, without `punctuation`, or not at all;

@@ -16,6 +16,7 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import Any
 
 from dashscope.audio.asr import TranslationRecognizerCallback, TranslationRecognizerRealtime
@@ -33,9 +34,14 @@ from subtitler.gummy.protocol import (
 )
 
 STOP_TIMEOUT_S = 60.0
-_STOPPER = ThreadPoolExecutor(max_workers=64, thread_name_prefix="sdk-stop")
-"""`TranslationRecognizerRealtime.stop()` joins the SDK's worker thread: not on the loop. Threads
-are made only as stops overlap; enough that one slow stop never queues the others behind it."""
+
+
+@cache
+def _stopper() -> ThreadPoolExecutor:
+    """`TranslationRecognizerRealtime.stop()` joins the SDK's worker thread: not on the loop.
+    Made at the first stop; threads only as stops overlap, enough that one slow stop never
+    queues the others behind it."""
+    return ThreadPoolExecutor(max_workers=64, thread_name_prefix="sdk-stop")
 
 
 class SdkTask(TranslationRecognizerCallback):
@@ -110,7 +116,7 @@ class SdkTask(TranslationRecognizerCallback):
         self._stopped = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
-                self._loop.run_in_executor(_STOPPER, self._stop_recognizer), STOP_TIMEOUT_S
+                self._loop.run_in_executor(_stopper(), self._stop_recognizer), STOP_TIMEOUT_S
             )
         # Every callback the worker made was queued on the loop before stop() returned.
         await asyncio.sleep(0)

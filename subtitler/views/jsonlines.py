@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any, TextIO
 
 from subtitler.cues import Cue
@@ -23,6 +22,7 @@ from subtitler.events import (
     InputStarted,
     PartialText,
     Status,
+    label_of,
 )
 
 SCHEMA_VERSION = 1
@@ -138,14 +138,9 @@ class JsonLinesView:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self._labels: dict[Path, str] = {}
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, InputStarted | InputQueued):
-            self._labels[event.path] = event.label
-        path = event.result.path if isinstance(event, InputEnded) else event.path
-        label = self._labels.get(path, str(path))
-        for obj in event_objects(event, label):
+        for obj in event_objects(event, label_of(event)):
             self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
         self.stream.flush()
 

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from subtitler.events import CueWritten, Event, InputEnded, InputQueued, InputStarted, Status
+from subtitler.events import (
+    CueWritten,
+    Event,
+    InputEnded,
+    InputQueued,
+    InputStarted,
+    Status,
+    label_of,
+)
 from subtitler.views.labels import short_label
 
 
@@ -22,24 +30,22 @@ class LinesView:
     def __init__(self, stream: TextIO, targets: tuple[str, ...]) -> None:
         self.stream = stream
         self.several_targets = len(targets) > 1
-        self._labels: dict[object, str] = {}
 
     def __call__(self, event: Event) -> None:
+        label = short_label(label_of(event))
         if isinstance(event, InputQueued):
-            self._print(f"[{event.label}] Queued: {event.reason}")
+            self._print(f"[{label}] Queued: {event.reason}")
         elif isinstance(event, InputStarted):
-            self._labels[event.path] = short_label(event.label)
-            self._print(f"[{event.label}] Started")
+            self._print(f"[{label}] Started")
         elif isinstance(event, CueWritten):
-            tag = self._tag(event.path, event.target)
+            tag = f"[{label} {event.target}]" if self.several_targets else f"[{label}]"
             self._print(f"{tag} Transcript ==> {event.transcript}")
             self._print(f"{tag} Translate ==> {event.translation}")
         elif isinstance(event, InputEnded):
-            self._ended(event)
+            self._ended(event, label)
 
-    def _ended(self, event: InputEnded) -> None:
+    def _ended(self, event: InputEnded, label: str) -> None:
         result = event.result
-        label = self._labels.get(result.path, result.path.name)
         if result.status is Status.DONE:
             self._print(f"[{label}] Translation completed")
         elif result.status is Status.SKIPPED:
@@ -53,10 +59,6 @@ class LinesView:
                 f"[Metric] requestId: {task.request_id}, first package delay ms: {first}, "
                 f"last package delay ms: {last}"
             )
-
-    def _tag(self, path: object, target: str) -> str:
-        label = self._labels.get(path, str(path))
-        return f"[{label} {target}]" if self.several_targets else f"[{label}]"
 
     def _print(self, line: str) -> None:
         self.stream.write(line + "\n")

@@ -20,13 +20,12 @@ import json
 import time
 from collections import deque
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from subtitler.errors import UsageError
-from subtitler.events import Event, InputEnded, InputStarted
+from subtitler.events import Event, label_of
 from subtitler.views.jsonlines import SCHEMA_VERSION, event_objects
 
 KEEP_ALIVE_S = 15.0
@@ -69,7 +68,6 @@ class CaptionServer:
         self.port = port
         self._runner: web.AppRunner | None = None
         self._clients: set[asyncio.Queue[bytes | None]] = set()
-        self._labels: dict[Path, str] = {}
         self._next_id = 0
         self._cues: dict[tuple[str, str], deque[dict[str, Any]]] = {}
         self._partials: dict[tuple[str, str], dict[str, Any]] = {}
@@ -114,10 +112,7 @@ class CaptionServer:
     # -- the view
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, InputStarted):
-            self._labels[event.path] = event.label
-        path = event.result.path if isinstance(event, InputEnded) else event.path
-        for obj in event_objects(event, self._labels.get(path, str(path))):
+        for obj in event_objects(event, label_of(event)):
             self._remember(obj)
             self._publish(obj)
 
