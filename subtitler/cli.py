@@ -28,6 +28,8 @@ from subtitler.options import DEFAULT_SPEED, DEFAULTS, Layout, RunOptions, make_
 from subtitler.rules import CueRules, TimingRules, parse_language_limits
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from subtitler.engine.control import RunControl
     from subtitler.events import Event, InputResult
     from subtitler.inputs import InputFile, InputProblem
@@ -613,7 +615,6 @@ async def _execute(
     from subtitler.events import InputEnded, Status
     from subtitler.inputs import InputFile
     from subtitler.views.jsonlines import JsonLinesView
-    from subtitler.views.lines import LinesView
     from subtitler.views.summary import print_summary
 
     control = RunControl()
@@ -643,73 +644,92 @@ async def _execute(
 
     loop = asyncio.get_running_loop()
     _watch_children_without_threads(loop)
-    server = None
-    side: Callable[[Event], None] = report_failure
-    if serve is not None:
-        from subtitler.views.web import CaptionServer
+    async with contextlib.AsyncExitStack() as stack:
+        observers: list[Callable[[Event], None]] = [report_failure]
+        server = None
+        if serve is not None:
+            from subtitler.views.web import CaptionServer
 
-        server = CaptionServer(*serve)
-        await server.start()
-        side = _both(server, report_failure)
-        errors.print(f"subtitler: caption page: {server.url}", markup=False)
-    loop.add_signal_handler(signal.SIGINT, on_interrupt)
-    if watching:
-        loop.add_signal_handler(signal.SIGTERM, on_interrupt)
-
-    async def batch(observe: Callable[[Event], None]) -> list[InputResult]:
-        if work is not None:
-            return await work(observe, control)
-        return await run_batch(items, options, observe, control)
-
-    results: list[InputResult]
-    json_view = JsonLinesView(sys.stdout) if as_json else None
-    try:
-        if json_view is not None:
-            results = await batch(_both(json_view, side))
-        elif interactive and (preview if preview is not None else len(items) == 1):
-            from subtitler.views.preview import PreviewView
-
-            with PreviewView(console, options.targets) as preview_view:
-                observe = _both(preview_view, side)
-                results = await batch(observe)
-        elif interactive:
-            from subtitler.views.progress import ProgressView
-
-            with ProgressView(console, len(items)) as view:
-                results = await batch(_both(view, side))
-        else:
-            lines = LinesView(sys.stdout, options.targets)
-            results = await batch(_both(lines, side))
-    except BaseException:
+            server = CaptionServer(*serve)
+            await server.start()
+            stack.push_async_callback(server.stop)
+            observers.append(server)
+            errors.print(f"subtitler: caption page: {server.url}", markup=False)
+        for stop_signal in (signal.SIGINT, signal.SIGTERM) if watching else (signal.SIGINT,):
+            loop.add_signal_handler(stop_signal, on_interrupt)
+            stack.callback(loop.remove_signal_handler, stop_signal)
+        single = preview if preview is not None else len(items) == 1
+        with _main_view(console, options, as_json, interactive, single, len(items)) as view:
+            observe = _fan_out(view, *observers)
+            if work is not None:
+                results = await work(observe, control)
+            else:
+                results = await run_batch(items, options, observe, control)
+        print_summary(console, results)
+        counts = {
+            "done": sum(r.status is Status.DONE for r in results),
+            "failed": sum(r.status is Status.FAILED for r in results),
+            "skipped": sum(r.status is Status.SKIPPED for r in results),
+        }
+        if isinstance(view, JsonLinesView):
+            view.summary(**counts)
         if server is not None:
-            await server.stop()
-        raise
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
-        if watching:
-            loop.remove_signal_handler(signal.SIGTERM)
-    print_summary(console, results)
-    counts = {
-        "done": sum(r.status is Status.DONE for r in results),
-        "failed": sum(r.status is Status.FAILED for r in results),
-        "skipped": sum(r.status is Status.SKIPPED for r in results),
-    }
-    if json_view is not None:
-        json_view.summary(**counts)
-    if server is not None:
-        server.summary(**counts)
-        await server.stop()
+            server.summary(**counts)
     if control.fatal_error is not None:
         errors.print(
             "subtitler: error: the service refused the API key (invalid key): check "
             "DASHSCOPE_API_KEY. Nothing more was sent; run again to resume.",
             markup=False,
         )
+    return exit_status(
+        failed=counts["failed"] > 0,
+        key_refused=control.fatal_error is not None,
+        stopped=control.stop_requested,
+        resumable=any(isinstance(item, InputFile) and not item.live for item in items),
+        watching=watching,
+    )
+
+
+def exit_status(
+    *, failed: bool, key_refused: bool, stopped: bool, resumable: bool, watching: bool
+) -> int:
+    """The run's exit code: 2 for a refused key (nothing more can work); a stop ends `watch`
+    normally (0: `systemctl stop` is no failure) and interrupts a run of files that can be
+    resumed (130); else 1 when any input failed."""
+    if key_refused:
         return EXIT_USAGE
-    interrupted = [item for item in items if isinstance(item, InputFile) and not item.live]
-    if control.stop_requested and interrupted and not watching:
+    if stopped and watching:
+        return EXIT_OK
+    if stopped and resumable:
         return EXIT_INTERRUPTED
-    return EXIT_FAILED if any(r.status is Status.FAILED for r in results) else EXIT_OK
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _main_view(
+    console: Console,
+    options: RunOptions,
+    as_json: bool,
+    interactive: bool,
+    single: bool,
+    inputs: int,
+) -> contextlib.AbstractContextManager[Callable[[Event], None]]:
+    """What shows the run: JSON lines, the preview (one input on a terminal), the dashboard
+    (several), or plain lines (a pipe)."""
+    if as_json:
+        from subtitler.views.jsonlines import JsonLinesView
+
+        return contextlib.nullcontext(JsonLinesView(sys.stdout))
+    if interactive and single:
+        from subtitler.views.preview import PreviewView
+
+        return PreviewView(console, options.targets)
+    if interactive:
+        from subtitler.views.progress import ProgressView
+
+        return ProgressView(console, inputs)
+    from subtitler.views.lines import LinesView
+
+    return contextlib.nullcontext(LinesView(sys.stdout, options.targets))
 
 
 def _watch_children_without_threads(loop: asyncio.AbstractEventLoop) -> None:
@@ -726,7 +746,9 @@ def _watch_children_without_threads(loop: asyncio.AbstractEventLoop) -> None:
             asyncio.set_child_watcher(watcher)
 
 
-def _both(*observers: Callable[[Event], None]) -> Callable[[Event], None]:
+def _fan_out(*observers: Callable[[Event], None]) -> Callable[[Event], None]:
+    """One observer that hands each event to every one given, in order."""
+
     def observe(event: Event) -> None:
         for observer in observers:
             observer(event)

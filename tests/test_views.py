@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from subtitler.cues import Cue, CueText
@@ -73,3 +74,23 @@ def test_summary_has_a_row_per_input_with_the_sdk_figures() -> None:
     assert "120" in text and "880" in text
     assert "bad.mp4" in text and "failed" in text
     assert "1 done, 1 failed, 0 skipped" in text
+
+
+@pytest.mark.parametrize(
+    ("failed", "key_refused", "stopped", "resumable", "watching", "code"),
+    [
+        (False, False, False, True, False, 0),
+        (True, False, False, True, False, 1),
+        (True, True, False, True, False, 2),  # a refused key says so, whatever else failed
+        (False, False, True, True, False, 130),  # a stopped run of files resumes later
+        (True, False, True, False, False, 1),  # a stopped live input has nothing to resume
+        (True, False, True, True, True, 0),  # watch: a stop is its normal end
+    ],
+)
+def test_exit_status(
+    failed: bool, key_refused: bool, stopped: bool, resumable: bool, watching: bool, code: int
+) -> None:
+    from subtitler.cli import exit_status
+
+    kinds = {"failed": failed, "key_refused": key_refused, "stopped": stopped}
+    assert exit_status(**kinds, resumable=resumable, watching=watching) == code

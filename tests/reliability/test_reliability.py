@@ -556,7 +556,7 @@ def test_the_key_never_leaks_to_output_files_or_child_processes(
     )
     assert code == 1  # the empty file fails; the drop is resumed
     assert server.server.faults_injected == 1
-    assert log.read_text().count("-nostdin") >= 2, "ffmpeg ran through the wrapper"
+    assert log.read_text().count("-nostdin") >= 1, "ffmpeg ran through the wrapper"
     haystacks = {
         "stdout": out,
         "stderr": err,
