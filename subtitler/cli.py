@@ -810,14 +810,10 @@ def keep_local_off_proxies(endpoint: str | None) -> None:
 
 
 def _settle_process() -> None:
-    """What the command line (which owns its process, unlike the library) sets for it:
-    - the interpreter's switch interval, 5 ms by default, to 0.5 ms: the run's writer thread
-      waits that long for the interpreter after each write while the loop is busy, and a cue is
-      durable only after its writes (measured at max speed: write_ms p99 7 ms before);
-    - the soft limit of open files up to the hard one (at most 65536): each running input keeps
-      its tracks, journal, connection and ffmpeg pipes open, and 1024 (a common default) is
-      reached at about 100 inputs at once."""
-    sys.setswitchinterval(0.0005)
+    """What the command line (which owns its process, unlike the library) sets for it: the soft
+    limit of open files up to the hard one (at most 65536). Each running input keeps its tracks,
+    journal, connection and ffmpeg pipes open, and 1024 (a common default) is reached at about
+    100 inputs at once."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
     if soft != resource.RLIM_INFINITY and soft < wanted:
