@@ -3,8 +3,9 @@
     python -m benchmarks.loop_lag OUT.tsv run ARGS...     # as `subtitler run ARGS...`
 
 Benchmark-only: an event loop policy adds a repeating 10 ms timer to every loop the CLI makes;
-each firing's lateness (ms) is recorded with its wall-clock time and written to OUT.tsv when the
-process ends (`time_s<TAB>late_ms` lines). Nothing in `subtitler` knows of it.
+each firing's lateness (ms) is recorded with its wall-clock time and appended to OUT.tsv every
+1000 firings and when the process ends (`time_s<TAB>late_ms` lines), so a SIGKILLed run keeps
+all but its last 10 s. Nothing in `subtitler` knows of it.
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ class _Probe:
         def tick(expected: float) -> None:
             now = loop.time()
             self.samples.append((time.time(), (now - expected) * 1000))
+            if len(self.samples) >= 1000:
+                self.save()
             loop.call_at(now + INTERVAL_S, tick, now + INTERVAL_S)
 
         loop.call_soon(lambda: tick(loop.time()))
 
     def save(self) -> None:
-        self.out.write_text("".join(f"{at:.3f}\t{late:.3f}\n" for at, late in self.samples))
+        with open(self.out, "a") as handle:
+            handle.write("".join(f"{at:.3f}\t{late:.3f}\n" for at, late in self.samples))
+        self.samples.clear()
 
 
 class _Policy(asyncio.DefaultEventLoopPolicy):

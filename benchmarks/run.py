@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -253,6 +254,43 @@ def subtitler_figures(
     }
 
 
+def floor_command(ffmpeg: str, path: Path) -> list[str]:
+    """ffmpeg alone decoding to 16 kHz mono PCM, thrown away."""
+    return [ffmpeg, "-v", "error", "-nostdin", "-i", str(path), "-ac", "1", "-ar", "16000",
+            "-f", "s16le", "-y", "/dev/null"]  # fmt: skip
+
+
+def _shell(command: list[str]) -> str:
+    return " ".join(shlex.quote(part) for part in command)
+
+
+NAMING_SPEECH = Path(__file__).resolve().parent.parent / "fixtures" / "en_lecture_44k.wav"
+
+
+def naming_cost(url: str, env: dict[str, str], work: Path, repeats: int = 5) -> dict[str, Any]:
+    """CPU of the whole run and peak PSS of subtitler's own process, `-s auto` against `-s en`
+    on English speech (a fixture the emulator knows), medians of `repeats` runs each."""
+    figures: dict[str, Any] = {}
+    for name, source in (("auto", []), ("en", ["-s", "en"])):
+        cpu, memory = [], []
+        for attempt in range(repeats):
+            run = measure(
+                [sys.executable, "-m", "subtitler", "run", str(NAMING_SPEECH), *source,
+                 "-t", "zh", "--speed", "max", "--json", "--overwrite",
+                 "--out-dir", str(work / f"naming-{name}-{attempt}"), "--endpoint", url],
+                env,
+            )  # fmt: skip
+            cpu.append(run.cpu_s)
+            memory.append(run.peak_root_mb)
+        figures[name] = {
+            "cpu_s": statistics.median(cpu),
+            "peak_python_mb": statistics.median(memory),
+        }
+    figures["auto_extra_cpu_s"] = figures["auto"]["cpu_s"] - figures["en"]["cpu_s"]
+    figures["auto_extra_mb"] = figures["auto"]["peak_python_mb"] - figures["en"]["peak_python_mb"]
+    return figures
+
+
 def percentile(values: list[float], share: float) -> float | None:
     if not values:
         return None
@@ -308,31 +346,20 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             peak = 0.0
             for path in files:
-                run = measure(
-                    [
-                        ffmpeg,
-                        "-v",
-                        "error",
-                        "-nostdin",
-                        "-i",
-                        str(path),
-                        "-ac",
-                        "1",
-                        "-ar",
-                        "16000",
-                        "-f",
-                        "s16le",
-                        "-y",
-                        "/dev/null",
-                    ]
-                )
+                run = measure(floor_command(ffmpeg, path))
                 floor_cpu += run.cpu_s
                 peak = max(peak, run.peak_rss_mb)
+            # ... and the same decoders all at once (as subtitler runs them): their peak PSS
+            together = measure(
+                ["sh", "-c", " ".join(f"{_shell(floor_command(ffmpeg, p))} &" for p in files)
+                 + " wait"]
+            )  # fmt: skip
             results["floor"] = {
                 "wall_s": time.monotonic() - started,
                 "cpu_s": floor_cpu,
                 "cpu_s_per_audio_hour": floor_cpu / audio_hours,
                 "peak_rss_mb": peak,
+                "concurrent_peak_rss_mb": together.peak_rss_mb,
             }
 
             # 2. the public sample's way
@@ -366,12 +393,13 @@ def main(argv: list[str] | None = None) -> int:
                 "emulator_cpu_s": process_cpu_s(emulator.pid) - emulator_before,
             }
 
-            # 3. subtitler, same files and concurrency, as fast as it goes: both clients
+            # 3. subtitler, same files and concurrency, at the sample's pace (10x; its 3200-byte
+            # frames every 10 ms), the source language given: both clients
             for name, client in (("subtitler", "native"), ("subtitler_sdk", "sdk")):
                 results[name] = subtitler_figures(
                     [
                         sys.executable, "-m", "subtitler", "run", str(work / "media"),
-                        "-t", "en", "--speed", "max", "--jobs", str(jobs), "--json",
+                        "-s", "en", "-t", "zh", "--speed", "10", "--jobs", str(jobs), "--json",
                         "--overwrite", "--out-dir", str(work / f"out-{client}"),
                         "--endpoint", url, "--client", client,
                     ],
@@ -387,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             results["ratios"] = {
                 "cpu_vs_floor": ours_row["cpu_s"] / floor_row["cpu_s"],
+                "memory_above_floor_decoders_mb": ours_row["peak_rss_mb"]
+                - floor_row["concurrent_peak_rss_mb"],
                 "cpu_sample_vs_subtitler": sample_row["cpu_s"] / ours_row["cpu_s"],
                 "memory_sample_vs_subtitler": sample_row["peak_rss_mb"] / ours_row["peak_rss_mb"],
                 "first_package_delay_overhead_ms": (
@@ -397,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 "cpu_sdk_client_vs_native": results["subtitler_sdk"]["cpu_s"] / ours_row["cpu_s"],
             }
+
+            # 4a. naming the source language: -s auto against -s en on English speech
+            results["naming"] = naming_cost(url, env, work)
 
             # 4. start-up: `subtitler --help` against a bare interpreter importing asyncio, json
             bare = startup_cpu_s([sys.executable, "-c", "import asyncio, json"])
@@ -510,6 +543,12 @@ def render_table(results: dict[str, Any]) -> str:
         f"subtitler CPU vs floor: {ratios['cpu_vs_floor']:.2f}x; sample CPU vs subtitler: "
         f"{ratios['cpu_sample_vs_subtitler']:.2f}x; sample memory vs subtitler: "
         f"{ratios['memory_sample_vs_subtitler']:.2f}x",
+        f"peak PSS above the floor's {results['jobs']} decoders running at once "
+        f"({_f(results['floor']['concurrent_peak_rss_mb'])} MB): "
+        f"{_f(ratios['memory_above_floor_decoders_mb'])} MB",
+        f"naming (-s auto against -s en, English speech): "
+        f"+{results['naming']['auto_extra_cpu_s']:.3f} CPU s, "
+        f"+{_f(results['naming']['auto_extra_mb'])} MB (subtitler's process PSS)",
         f"cue durable after the final result: p50 {_f(ours['cue_write_ms_p50'], 2)} ms, "
         f"p99 {_f(ours['cue_write_ms_p99'], 2)} ms; first package delay: subtitler "
         f"{_f(ours['first_package_delay_ms_median'])} ms, sample "

@@ -175,6 +175,11 @@ class DiskWriter:
         if operations:
             await self.call(self._files.perform, operations)
 
+    async def render_and_run(self, render: Callable[[], Sequence[FileOp]]) -> None:
+        """Make the operations on the writer thread too (restoring a long track renders every
+        cue once: seconds of CPU that must not stall the loop), then perform them."""
+        await self.call(lambda: self._files.perform(render()))
+
     async def call(self, function: Callable[..., T], *arguments: Any) -> T:
         """Any other blocking file work (reading a journal), in order with the writes."""
         if self._executor is None:

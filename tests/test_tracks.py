@@ -9,6 +9,8 @@ from pathlib import Path
 import pysrt
 import pytest
 import webvtt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from subtitler.cues import Cue, CueText, LayoutUpdate
 from subtitler.durable import FileOp, perform
@@ -169,3 +171,55 @@ def test_ass_and_ttml_grow_valid_and_take_revisions(tmp_path: Path) -> None:
     english = next(t for t in plan.tracks if t.path.name == "a {b} <c> & d.en.ass")
     assert len(pysubs2.load(str(english.path)).events) == 1
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+FORMATS = (TrackFormat.SRT, TrackFormat.VTT, TrackFormat.ASS, TrackFormat.TTML)
+BILINGUAL_ZH_EN = (None, "zh", ("en",), Layout.BOTH, FORMATS)
+TEXTS = st.text(alphabet="ab 你好<>&{}\\-\n", min_size=0, max_size=12)
+CUES = st.builds(
+    lambda begin, length, source, target: cue(begin, begin + length, source, target),
+    st.integers(0, 10_000_000),
+    st.integers(1, 9_000),
+    TEXTS,
+    TEXTS,
+)
+
+
+@given(st.lists(st.tuples(st.booleans(), st.lists(CUES, max_size=3)), min_size=1, max_size=8))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_a_patched_track_is_the_track_restored_from_its_cues(
+    tmp_path: Path, steps: list[tuple[bool, list[Cue]]]
+) -> None:
+    """After any updates (revisions that shrink or grow the last cue, cues with no text in a
+    track's languages), each track's file is the one a fresh restore of the same cues writes,
+    and a restore renders the cues at once exactly as one by one."""
+    example = tmp_path / str(len(list(tmp_path.iterdir())))
+    (plan,), (fresh,), (third,), (current,) = (
+        plan_tracks(InputFile(example / name / "x.mp4", Path()), *BILINGUAL_ZH_EN)
+        for name in ("patched", "restored", "one by one", "now")
+    )
+    (example / "patched").mkdir(parents=True)
+    for track in plan.tracks:
+        write(track.open())
+    cues: list[Cue] = []
+    for revise, added in steps:
+        replaced = None
+        if revise and cues:
+            replaced = Cue(cues[-1].begin_ms, cues[-1].end_ms + 1, cues[-1].texts[::-1])
+            cues[-1] = replaced
+        cues += added
+        update = LayoutUpdate(replaced, tuple(added))
+        for track, now in zip(plan.tracks, current.tracks, strict=True):
+            write(track.apply(update))
+            # at every step: the whole track so far, and line feeds where a revision shrank it
+            assert track.path.read_bytes().rstrip(b"\n") == now.restore(cues).data.rstrip(b"\n")
+    for track, other, separate in zip(plan.tracks, fresh.tracks, third.tracks, strict=True):
+        write(track.finish())
+        restored = other.restore(cues)
+        assert track.path.read_bytes() == restored.data, track.path.name
+        separate.restore([])
+        items = separate._numbered(cues)
+        one_by_one = b"".join(separate._render([item]).encode() for item in items)
+        assert restored.data == other._head + one_by_one + other._foot

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from subtitler import state as resume_state
 from subtitler.cues import Cue, CueLayout, LayoutUpdate, SentenceText, TimedWord
@@ -88,7 +89,10 @@ class TargetWriter:
         async with self._lock:
             self.plan = plan
             self.layout.source_language = source_language
-            await self._run([track.restore(self.progress.cues) for track in plan.tracks])
+            cues = list(self.progress.cues)
+            await self._guarded(
+                self._disk.render_and_run(lambda: [track.restore(cues) for track in plan.tracks])
+            )
             held, self._held = self._held, []
             for finished in held:
                 await self._write(finished)
@@ -163,10 +167,16 @@ class TargetWriter:
         )
 
     async def _run(self, operations: list[FileOp | None]) -> None:
+        kept = [operation for operation in operations if operation is not None]
+        await self._guarded(self._disk.run(kept))
+
+    async def _guarded(self, writing: Coroutine[Any, Any, None]) -> None:
+        """Await a write; its OutputError is kept and raised again by every later write."""
         if self.error is not None:
+            writing.close()  # never started
             raise self.error
         try:
-            await self._disk.run([operation for operation in operations if operation is not None])
+            await writing
         except OutputError as error:
             self.error = error
             raise

@@ -76,15 +76,12 @@ class AssTrack(NamedTrack):
         self._empty: str = self._template.to_string("ass")
         return self._empty, ""
 
-    def _fragment(self, cue: Cue, number: int) -> str | None:
-        """What one event adds to the document (`SSAFile.to_string`, a public API)."""
-        event = self._event(cue)
-        if event is None:
-            return None
-        self._template.events = [event]
+    def _render(self, items: list[pysubs2.SSAEvent]) -> str:
+        """What the events add to the document (`SSAFile.to_string`, a public API)."""
+        self._template.events = items
         return after(self._template.to_string("ass"), self._empty)
 
-    def _event(self, cue: Cue) -> pysubs2.SSAEvent | None:
+    def _item(self, cue: Cue, number: int) -> pysubs2.SSAEvent | None:
         parts: list[tuple[str, list[str]]] = []
         for position in self.languages:
             if position >= len(cue.texts):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from subtitler.cues import Cue, LayoutUpdate, clean_line
 from subtitler.durable import Patch, Replace, Seal
@@ -64,7 +65,10 @@ class Track:
         head, foot = self._frame()
         self._head, self._foot = head.encode("utf-8"), foot.encode("utf-8")
         self.cue_count = self._stream_cues = self._last_bytes = 0
-        body = self._render_after(0, cues)
+        items = self._numbered(cues)
+        body = self._render(items).encode("utf-8") if items else b""
+        if self._last_bytes:  # the last cue is shown: its own size, a revision replaces it
+            self._last_bytes = len(self._render(items[-1:]).encode("utf-8"))
         self._body_end = len(self._head) + len(body)
         self._file_bytes = self._body_end + len(self._foot)
         return Replace(self.path, self._head + body + self._foot)
@@ -95,26 +99,36 @@ class Track:
 
     def _render_after(self, start: int, cues: list[Cue]) -> bytes:
         """Fragments of `cues`, numbered after the shown cues so far; updates the counters."""
-        pieces = []
+        pieces = [self._render([item]).encode("utf-8") for item in self._numbered(cues)]
+        if pieces and self._last_bytes:
+            self._last_bytes = len(pieces[-1])
+        return b"".join(pieces)
+
+    def _numbered(self, cues: list[Cue]) -> list[Any]:
+        """The format's objects for the shown cues, numbered after those so far. `_last_bytes`
+        is left non-zero (its size is set by the caller) only when the last cue is shown."""
+        items = []
         for cue in cues:
             self._stream_cues += 1
-            fragment = self._fragment(cue, self.cue_count + 1)
-            if fragment is None:
-                self._last_bytes = 0
-                continue
-            encoded = fragment.encode("utf-8")
-            pieces.append(encoded)
-            self.cue_count += 1
-            self._last_bytes = len(encoded)
-        return b"".join(pieces)
+            item = self._item(cue, self.cue_count + 1)
+            self._last_bytes = 0 if item is None else -1
+            if item is not None:
+                items.append(item)
+                self.cue_count += 1
+        return items
 
     def _frame(self) -> tuple[str, str]:
         """The format's text before the first cue and after the last."""
         return "", ""
 
-    def _fragment(self, cue: Cue, number: int) -> str | None:
-        """The text of one cue of the stream as the `number`th of this track (None: no text in
-        this track's languages)."""
+    def _item(self, cue: Cue, number: int) -> Any:
+        """One cue of the stream as the format's object, the `number`th of this track (None: no
+        text in this track's languages)."""
+        raise NotImplementedError
+
+    def _render(self, items: list[Any]) -> str:
+        """What these objects add between head and foot, in one call of the format's library:
+        rendering them one by one and joining gives the same text (tested)."""
         raise NotImplementedError
 
 

@@ -15,16 +15,18 @@ class SrtTrack(Track):
 
     suffix = ".srt"
 
-    def _fragment(self, cue: Cue, number: int) -> str | None:
+    def _item(self, cue: Cue, number: int) -> pysrt.SubRipItem | None:
         shown = cue.only(self.languages)
         if shown is None:
             return None
-        item = pysrt.SubRipItem(
+        return pysrt.SubRipItem(
             index=number,
             start=pysrt.SubRipTime.from_ordinal(shown.begin_ms),
             end=pysrt.SubRipTime.from_ordinal(shown.end_ms),
             text="\n".join(cue_lines(shown)),
         )
+
+    def _render(self, items: list[pysrt.SubRipItem]) -> str:
         buffer = io.StringIO()
-        pysrt.SubRipFile([item], eol="\n").write_into(buffer)
+        pysrt.SubRipFile(items, eol="\n").write_into(buffer)
         return buffer.getvalue()

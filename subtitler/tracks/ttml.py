@@ -41,8 +41,9 @@ def frame_rate_attributes(rate: Fraction) -> dict[str, str]:
 class TtmlTrack(NamedTrack):
     suffix = ".ttml"
 
-    def _document(self, paragraph: ET.Element | None) -> str:
-        """The whole document with at most one paragraph (ElementTree's serialisation)."""
+    def _document(self, paragraphs: list[ET.Element]) -> str:
+        """The whole document with these paragraphs (ElementTree's serialisation), `_MARK`
+        where the paragraphs start and end."""
         main_language = self.names[self.languages[0]]
         attributes = {
             f"{{{XML}}}lang": main_language,
@@ -85,26 +86,30 @@ class TtmlTrack(NamedTrack):
         division = ET.SubElement(body, f"{{{TT}}}div")
         ET.indent(root, space=" ")  # before the cues: whitespace inside a <p> would be text
         division.text = _MARK
-        if paragraph is not None:
+        if paragraphs:
             division.text = _MARK + _BETWEEN
-            paragraph.tail = _MARK + _LAST
-            division.append(paragraph)
+            for paragraph in paragraphs:
+                paragraph.tail = _BETWEEN
+                division.append(paragraph)
+            paragraphs[-1].tail = _MARK + _LAST
         text: str = ET.tostring(root, encoding="unicode", xml_declaration=False)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"
 
     def _frame(self) -> tuple[str, str]:
         """Head up to `<div>`, foot from the whitespace before `</div>`: each paragraph is a
         line of its own between them."""
-        head, _, foot = self._document(None).partition(_MARK)
+        head, _, foot = self._document([]).partition(_MARK)
         return head, _LAST + foot
 
-    def _fragment(self, cue: Cue, number: int) -> str | None:
+    def _item(self, cue: Cue, number: int) -> ET.Element | None:
         paragraph = self._paragraph(cue)
-        if paragraph is None:
-            return None
-        paragraph.set(f"{{{XML}}}id", f"c{number}")
-        _, fragment, _ = self._document(paragraph).split(_MARK)
-        return fragment
+        if paragraph is not None:
+            paragraph.set(f"{{{XML}}}id", f"c{number}")
+        return paragraph
+
+    def _render(self, items: list[ET.Element]) -> str:
+        _, body, _ = self._document(items).split(_MARK)
+        return body
 
     def _paragraph(self, cue: Cue) -> ET.Element | None:
         paragraph = ET.Element(

@@ -27,7 +27,7 @@ class VttTrack(Track):
         head: str = webvtt.WebVTT(captions=[], header_comments=self._notes).content
         return head, ""
 
-    def _fragment(self, cue: Cue, number: int) -> str | None:
+    def _item(self, cue: Cue, number: int) -> webvtt.Caption | None:
         shown = cue.only(self.languages)
         if shown is None:
             return None
@@ -42,7 +42,9 @@ class VttTrack(Track):
                 )
         if not lines:
             return None
-        caption = webvtt.Caption(
+        return webvtt.Caption(
             start=vtt_timestamp(cue.begin_ms), end=vtt_timestamp(cue.end_ms), text="\n".join(lines)
         )
-        return after(webvtt.WebVTT(captions=[caption]).content, _EMPTY)
+
+    def _render(self, items: list[webvtt.Caption]) -> str:
+        return after(webvtt.WebVTT(captions=items).content, _EMPTY)
