@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -166,6 +167,10 @@ class Run:
             total += sum(cpu_s(pid, reaped=False) for pid in children)
             self.samples.append((time.time(), total, rss_mb(self.process.pid)))
 
+    def time_to(self, kind: str) -> float:
+        """Seconds from the process's start to its first event of this kind."""
+        return round(next(e["at"] for e in self.events if e["event"] == kind) - self.started_s, 3)
+
     def lags(self) -> list[tuple[float, float]]:
         if not self.lag_file.exists():
             return []
@@ -284,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         emulator = subprocess.Popen(
             [sys.executable, "-m", "subtitler", "emulator"],
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
         )
         assert emulator.stdout is not None
@@ -299,15 +304,21 @@ def main(argv: list[str] | None = None) -> int:
             kill_at = round(arguments.kill_at_hour * HOUR_MS) if arguments.kill_at_hour else None
             first = Run(command, work / "lag1.tsv", kill_at)
             runs = [first]
-            replay_s = None
+            resume: dict[str, float] = {}
             if first.killed:
                 second = Run(command, work / "lag2.tsv", None)
                 runs.append(second)
-                started = next(e for e in second.events if e["event"] == "started")
-                replay_s = started["at"] - second.started_s
+                resume = {
+                    "fresh_start_to_started_s": first.time_to("started"),
+                    "resumed_start_to_started_s": second.time_to("started"),
+                    "resumed_start_to_first_cue_s": second.time_to("sentence"),
+                }
         finally:
             emulator.terminate()
-            emulator.wait()
+            _, emulator_log = emulator.communicate()
+        tasks_started = sum(  # the emulator's closing line counts the tasks it started
+            int(found) for found in re.findall(r"(\d+) started", emulator_log)[-1:]
+        )
         total_ms = arguments.hours * HOUR_MS  # the input is cut at exactly that (-t)
         hours = per_hour(first, arguments.hours) if not first.killed else []
         if first.killed:  # hours before the kill from the first run, after it from the rerun
@@ -326,11 +337,11 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     "cpu_s": round(run.samples[-1][1], 2) if run.samples else None,
                     "killed": run.killed,
-                    "rollovers": None,
                 }
                 for run in runs
             ],
-            "journal_replay_s": None if replay_s is None else round(replay_s, 3),
+            "rollovers": tasks_started - len(runs),
+            "resume": resume,
             "sentences": account(
                 expected_sentences(loop_samples, total_ms),
                 [e for run in runs for e in run.events],
@@ -360,7 +371,8 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"last hour / first hour CPU: {cpu[-1] / cpu[0]:.2f}")
         lines.append(f"mean CPU per hour: {statistics.mean(cpu):.2f} s")
     lines.append(f"runs: {results['runs']}")
-    lines.append(f"journal replay: {results['journal_replay_s']} s")
+    lines.append(f"rollovers (tasks started after each run's first): {results['rollovers']}")
+    lines.append(f"resume: {results['resume']}")
     lines.append(f"sentences: {results['sentences']}")
     lines.append(f"tracks: {results['tracks']}")
     return "\n".join(lines)

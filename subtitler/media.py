@@ -205,6 +205,17 @@ def _check_file(path: Path) -> None:
         raise MediaError(str(path), "not readable (permission denied)")
 
 
+def wav_command(source: Path, wav: Path, limit_s: float | None = None) -> list[str]:
+    """ffmpeg decoding any media to a 16 kHz mono WAV, padded from the media's time 0 so cues
+    keep the video's timeline (late audio); at most `limit_s` seconds."""
+    command = [ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "error",
+               "-i", media_source(source), "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ),
+               "-af", "aresample=async=1:first_pts=0", "-c:a", "pcm_s16le"]  # fmt: skip
+    if limit_s is not None:
+        command += ["-t", str(limit_s)]
+    return [*command, "-f", "wav", "-y", media_source(wav)]
+
+
 def _media_info(
     path: Path, audio_stream: int, log: str, start_offset_ms: int, label: str
 ) -> MediaInfo:

@@ -29,7 +29,7 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -40,11 +40,11 @@ from aiohttp import web
 from subtitler.engine.context import RunContext
 from subtitler.engine.input import subtitle_input
 from subtitler.errors import UsageError
-from subtitler.events import Status
+from subtitler.events import CueWritten, Event, Status
 from subtitler.inputs import InputFile
 from subtitler.langid import identify
 from subtitler.languages import SOURCE_LANGUAGES, TRANSLATION_TARGETS, check_pairs
-from subtitler.media import child_environment, ffmpeg_executable
+from subtitler.media import child_environment, wav_command
 from subtitler.options import Layout, RunOptions, TrackFormat, parse_formats
 
 SAMPLE_RATE_HZ = 16000
@@ -177,13 +177,13 @@ class AsrService:
         else:  # the transcript; Gummy needs a translation target too, its lines are dropped
             target = TRANSLATION_TARGETS[source][0] if source else "en"
             track = "source"
-        with tempfile.TemporaryDirectory(prefix="subtitler-serve-") as folder:
-            upload = await self._receive(request, Path(folder))
-            wav = await self._to_wav(upload, encode, Path(folder), None)
+        async with self._upload(request, encode, None) as (upload, wav):
             formats = (TrackFormat.SRT, TrackFormat.VTT)
             stem = await self._subtitle(wav, upload, source, target, track, formats)
             spoken = source or stem.name.rpartition(".")[2].split("-")[0]
-            body = _render(stem, output, None if spoken == "und" else spoken)
+            body = await asyncio.to_thread(
+                _render, stem, output, None if spoken == "und" else spoken
+            )
         shown = Path(upload.filename).stem or "audio"
         return web.Response(
             body=body.encode("utf-8"),
@@ -197,12 +197,15 @@ class AsrService:
 
     async def _detect_language(self, request: web.Request) -> web.Response:
         encode = _flag(request, "encode", True)
-        with tempfile.TemporaryDirectory(prefix="subtitler-serve-") as folder:
-            upload = await self._receive(request, Path(folder))
-            wav = await self._to_wav(upload, encode, Path(folder), DETECT_SECONDS)
-            stem = await self._subtitle(wav, upload, None, "en", "source", (TrackFormat.SRT,))
-            transcript = " ".join(item.text for item in pysrt.open(f"{stem}.srt"))
-        found = identify(transcript)
+        heard: list[str] = []
+
+        def hear(event: Event) -> None:
+            if isinstance(event, CueWritten):
+                heard.append(event.transcript)
+
+        async with self._upload(request, encode, DETECT_SECONDS) as (upload, wav):
+            await self._subtitle(wav, upload, None, "en", "source", (TrackFormat.SRT,), hear)
+        found = identify(" ".join(heard))
         if found is None:
             raise RequestProblem(422, "no speech in the first 30 s to tell the language from")
         return web.json_response(
@@ -222,12 +225,10 @@ class AsrService:
         track = _choice(request, "track", "bilingual", ("bilingual", "source", "target"))
         (format_,) = parse_formats(_choice(request, "format", "srt", ("srt", "vtt", "ass", "ttml")))
         encode = _flag(request, "encode", True)
-        with tempfile.TemporaryDirectory(prefix="subtitler-serve-") as folder:
-            upload = await self._receive(request, Path(folder))
-            wav = await self._to_wav(upload, encode, Path(folder), None)
+        async with self._upload(request, encode, None) as (upload, wav):
             stem = await self._subtitle(wav, upload, source, target, track, (format_,))
             path = stem.with_name(f"{stem.name}.{format_.value}")
-            body = path.read_bytes()
+            body = await asyncio.to_thread(path.read_bytes)
         shown = Path(upload.filename).stem or "audio"
         name = f"{_quote(shown)}{path.name[len(wav.stem) :]}"
         return web.Response(
@@ -250,6 +251,19 @@ class AsrService:
             )
         return code
 
+    @contextlib.asynccontextmanager
+    async def _upload(
+        self, request: web.Request, encode: bool, limit_s: float | None
+    ) -> AsyncIterator[tuple[Upload, Path]]:
+        """The request's upload on disk and as 16 kHz mono WAV, in a folder of its own that is
+        removed after (every file operation off the loop: a film's audio is gigabytes)."""
+        folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="subtitler-serve-"))
+        try:
+            upload = await self._receive(request, folder)
+            yield upload, await self._to_wav(upload, encode, folder, limit_s)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+
     async def _receive(self, request: web.Request, folder: Path) -> Upload:
         """The `audio_file` part, streamed to disk (a film's audio does not fit in memory)."""
         if not request.content_type.startswith("multipart/"):
@@ -262,12 +276,15 @@ class AsrService:
                 filename = getattr(part, "filename", None) or "audio_file"
                 path = folder / "upload"
                 size = 0
-                with open(path, "wb") as handle:
+                handle = await asyncio.to_thread(open, path, "wb")
+                try:
                     while chunk := await part.read_chunk(1 << 20):  # type: ignore[union-attr]
                         size += len(chunk)
                         if size > self.max_upload_bytes:
                             raise RequestProblem(413, "the upload is larger than --max-upload-mb")
-                        handle.write(chunk)
+                        await asyncio.to_thread(handle.write, chunk)
+                finally:
+                    await asyncio.to_thread(handle.close)
                 if size == 0:
                     raise RequestProblem(400, "audio_file is empty")
                 return Upload(path, Path(filename).name, size)
@@ -287,18 +304,10 @@ class AsrService:
             size = upload.size
             if limit_s is not None:
                 size = min(size, int(limit_s * SAMPLE_RATE_HZ) * 2)
-            with open(upload.path, "rb") as source, open(wav, "wb") as target:
-                target.write(wav_header(size))
-                shutil.copyfileobj(_limited(source, size), target)
+            await asyncio.to_thread(_raw_to_wav, upload.path, wav, size)
             return wav
-        command = [ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                   "-i", "file:" + str(upload.path), "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ),
-                   "-af", "aresample=async=1:first_pts=0", "-c:a", "pcm_s16le"]  # fmt: skip
-        if limit_s is not None:
-            command += ["-t", str(limit_s)]
-        command += ["-f", "wav", "-y", "file:" + str(wav)]
         process = await asyncio.create_subprocess_exec(
-            *command,
+            *wav_command(upload.path, wav, limit_s),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
@@ -319,8 +328,10 @@ class AsrService:
         target: str,
         track: str,
         formats: tuple[TrackFormat, ...],
+        hear: Callable[[Event], None] | None = None,
     ) -> Path:
-        """Run the engine on the WAV; the track asked for, without its format's suffix."""
+        """Run the engine on the WAV (its events to `hear`); the track asked for, without its
+        format's suffix."""
         layout = Layout.BILINGUAL if track == "bilingual" else Layout.SEPARATE
         options = replace(
             self.options,
@@ -334,7 +345,7 @@ class AsrService:
 
         item = InputFile(wav, Path())
         async with self.context.slots:
-            result = await subtitle_input(item, self.context.with_request(options))
+            result = await subtitle_input(item, self.context.with_request(options, hear))
         if result.status is not Status.DONE:
             reason = result.reason.replace(str(wav), upload.filename)
             raise RequestProblem(502, f"the subtitling failed: {reason}")
@@ -350,6 +361,13 @@ class AsrService:
         if not wanted:
             raise RequestProblem(500, "the engine wrote no track for this request")
         return wav.with_name(f"{wav.stem}.{wanted[0]}")
+
+
+def _raw_to_wav(raw: Path, wav: Path, size: int) -> None:
+    """Raw 16 kHz mono s16le (its first `size` bytes) as a WAV file."""
+    with open(raw, "rb") as source, open(wav, "wb") as target:
+        target.write(wav_header(size))
+        shutil.copyfileobj(_limited(source, size), target)
 
 
 def _limited(handle: Any, size: int) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from subtitler.emulator.protocol import EmulatorConfig
+from subtitler.emulator.config import EmulatorConfig
 from subtitler.emulator.server import BackgroundEmulator
 
 

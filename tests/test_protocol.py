@@ -8,16 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from subtitler.emulator.protocol import (
-    Admission,
-    CloseConnection,
-    ConnectionProtocol,
-    DropConnection,
-    EmulatorConfig,
-    FaultBudget,
-    SendEvent,
-    TaskState,
-)
+from subtitler.emulator.admission import Admission, FaultBudget
+from subtitler.emulator.config import EmulatorConfig
+from subtitler.emulator.messages import CloseConnection, DropConnection, SendEvent, TaskState
+from subtitler.emulator.protocol import ConnectionProtocol
 from subtitler.emulator.scripts import ScriptLibrary
 
 LIBRARY = ScriptLibrary([])

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from subtitler.errors import UsageError
 
 if TYPE_CHECKING:  # the server and its numpy VAD are imported when the emulator runs
-    from subtitler.emulator.protocol import EmulatorConfig
+    from subtitler.emulator.config import EmulatorConfig
 
 VAD_THRESHOLD_DB = -42.0
 
@@ -124,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_arguments(arguments: argparse.Namespace) -> EmulatorConfig:
-    from subtitler.emulator.protocol import RESULT_SHAPES, EmulatorConfig
+    from subtitler.emulator.config import RESULT_SHAPES, EmulatorConfig
     from subtitler.emulator.vad import VadOptions
 
     if arguments.result_shape not in RESULT_SHAPES:
@@ -183,7 +183,7 @@ async def _serve(config: EmulatorConfig, host: str, port: int, scripts: list[Pat
     )
     await stop.wait()
     await server.stop()
-    print(
-        f"Gummy emulator stopped: {dict(server.stats.task_outcomes)}", file=sys.stderr, flush=True
-    )
+    outcomes = server.stats.task_outcomes
+    told = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items() if count)
+    print(f"Gummy emulator stopped: tasks {told or 'none'}.", file=sys.stderr, flush=True)
     return 0

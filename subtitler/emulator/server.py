@@ -20,17 +20,16 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from subtitler.emulator.protocol import (
+from subtitler.emulator.admission import Admission, FaultBudget
+from subtitler.emulator.config import EmulatorConfig
+from subtitler.emulator.messages import (
     Action,
-    Admission,
     CloseConnection,
-    ConnectionProtocol,
     DropConnection,
-    EmulatorConfig,
-    FaultBudget,
     SendEvent,
     TaskState,
 )
+from subtitler.emulator.protocol import ConnectionProtocol
 from subtitler.emulator.scripts import ScriptLibrary
 
 WEBSOCKET_PATH = "/api-ws/v1/inference"

@@ -49,6 +49,8 @@ class _Prepared:
     writers: list[TargetWriter]
     namer: SourceNamer | None = None
     """`-s auto` while the language is not named yet."""
+    named: str | None = None
+    """The source language the tracks are named after, when known before any speech."""
 
 
 async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
@@ -192,9 +194,7 @@ async def _prepare_writers(
                 namer=namer,
             )
         )
-    if named is not None:
-        await _open(item, context, writers, named, picture)
-    return _Prepared(info, decoder, picture, journal, writers, namer)
+    return _Prepared(info, decoder, picture, journal, writers, namer, named)
 
 
 async def _open(
@@ -210,14 +210,20 @@ async def _open(
         await writer.open(planned[writer.target], None if language == "und" else language)
 
 
-async def _name_then_open(item: InputFile, context: RunContext, prepared: _Prepared) -> None:
-    """`-s auto`: once the namer has named the language, journal it and open the tracks (the
-    held sentences are written then). A write error fails every writer of the input."""
-    assert prepared.namer is not None
-    language = await prepared.namer.named
+async def _open_tracks(item: InputFile, context: RunContext, prepared: _Prepared) -> None:
+    """Open the tracks beside the streaming, on the writer thread: at once when the language is
+    known (a resume restores every cue the journal holds: about 1 s for 10 h in four formats,
+    while the service's task starts), else (`-s auto`) once the namer has named it, which is
+    journaled. Sentences that finish meanwhile are held and written in order after. A write
+    error fails every writer of the input."""
     try:
-        if not item.live:
-            await context.disk.run([prepared.journal.name_source(language)])
+        if prepared.namer is not None:
+            language = await prepared.namer.named
+            if not item.live:
+                await context.disk.run([prepared.journal.name_source(language)])
+        else:
+            assert prepared.named is not None
+            language = prepared.named
         await _open(item, context, prepared.writers, language, prepared.picture)
     except OutputError as error:
         for writer in prepared.writers:
@@ -250,11 +256,7 @@ async def _stream_and_conclude(
     options = context.options
     start_ms = min(writer.resume_ms for writer in prepared.writers)
     audio = AudioBuffer(start_ms)
-    naming = (
-        asyncio.create_task(_name_then_open(item, context, prepared))
-        if prepared.namer is not None
-        else None
-    )
+    opening = asyncio.create_task(_open_tracks(item, context, prepared))
     tasks = [
         TargetTask(
             writer.target,
@@ -279,7 +281,7 @@ async def _stream_and_conclude(
         if not audio.ended:
             audio.end(halted=True)
     await asyncio.gather(*runners)
-    return await _conclude(item, context, prepared, tasks, naming, decode_error, audio, started_s)
+    return await _conclude(item, context, prepared, tasks, opening, decode_error, audio, started_s)
 
 
 async def _decode(
@@ -338,7 +340,7 @@ async def _conclude(
     context: RunContext,
     prepared: _Prepared,
     tasks: list[TargetTask],
-    naming: asyncio.Task[None] | None,
+    opening: asyncio.Task[None],
     decode_error: MediaError | None,
     audio: AudioBuffer,
     started_s: float,
@@ -349,11 +351,10 @@ async def _conclude(
     namer = prepared.namer
     if namer is not None and not namer.decided and (complete or namer.heard):
         namer.decide()  # it ended before there was enough to tell: name it with what there is
-    if naming is not None:
-        if namer is not None and namer.decided:
-            await naming  # the tracks open and the held sentences are written
-        else:
-            naming.cancel()  # stopped before any speech: nothing to name; the rerun will
+    if namer is None or namer.decided:
+        await opening  # the tracks open and the held sentences are written
+    else:
+        opening.cancel()  # stopped before any speech: nothing to name; the rerun will
     try:
         for writer in prepared.writers:
             await writer.finish()

@@ -107,6 +107,8 @@ class TargetWriter:
         """Lay the sentence out and make it durable; raises OutputError (disk full, ...)."""
         finished = _Finished(sentence, task_start_ms, latency_ms, received_s)
         async with self._lock:
+            if self.error is not None:
+                raise self.error
             if self.plan is None:
                 self._held.append(finished)
                 self._held_resume_ms = max(self._held_resume_ms, sentence.end_ms + task_start_ms)

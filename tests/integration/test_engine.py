@@ -14,7 +14,7 @@ from pathlib import Path
 import pysrt
 import pytest
 
-from subtitler.emulator.protocol import RESULT_SHAPES
+from subtitler.emulator.config import RESULT_SHAPES
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.media import ffmpeg_executable
 from tests.support import FIXTURES, TEST_KEY, transcripts
