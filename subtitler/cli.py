@@ -615,6 +615,7 @@ async def _execute(
     from subtitler.events import InputEnded, Status
     from subtitler.inputs import InputFile
     from subtitler.views.jsonlines import JsonLinesView
+    from subtitler.views.output import to_null
     from subtitler.views.summary import print_summary
 
     control = RunControl()
@@ -635,6 +636,17 @@ async def _execute(
             "subtitler: stopping: finishing the current sentences (Ctrl-C again to quit now)",
             markup=False,
         )
+
+    def on_output_closed() -> None:
+        """The reader of stdout left (`| head`): stop as on Ctrl-C (journals kept, locks
+        released), saying so on stderr."""
+        if not control.stop_requested:
+            control.request_stop()
+            errors.print(
+                "subtitler: standard output was closed: stopping (finishing the current "
+                "sentences; run again to resume)",
+                markup=False,
+            )
 
     def report_failure(event: Event) -> None:
         if control.fatal_error is not None:
@@ -659,13 +671,18 @@ async def _execute(
             loop.add_signal_handler(stop_signal, on_interrupt)
             stack.callback(loop.remove_signal_handler, stop_signal)
         single = preview if preview is not None else len(items) == 1
-        with _main_view(console, options, as_json, interactive, single, len(items)) as view:
+        with _main_view(
+            console, options, as_json, interactive, single, len(items), on_output_closed
+        ) as view:
             observe = _fan_out(view, *observers)
             if work is not None:
                 results = await work(observe, control)
             else:
                 results = await run_batch(items, options, observe, control)
-        print_summary(console, results)
+        try:
+            print_summary(console, results)
+        except BrokenPipeError:  # stdout's reader left before the summary
+            to_null(sys.stdout)
         counts = {
             "done": sum(r.status is Status.DONE for r in results),
             "failed": sum(r.status is Status.FAILED for r in results),
@@ -712,13 +729,14 @@ def _main_view(
     interactive: bool,
     single: bool,
     inputs: int,
+    on_output_closed: Callable[[], None],
 ) -> contextlib.AbstractContextManager[Callable[[Event], None]]:
     """What shows the run: JSON lines, the preview (one input on a terminal), the dashboard
     (several), or plain lines (a pipe)."""
     if as_json:
         from subtitler.views.jsonlines import JsonLinesView
 
-        return contextlib.nullcontext(JsonLinesView(sys.stdout))
+        return contextlib.nullcontext(JsonLinesView(sys.stdout, on_output_closed))
     if interactive and single:
         from subtitler.views.preview import PreviewView
 
@@ -729,7 +747,7 @@ def _main_view(
         return ProgressView(console, inputs)
     from subtitler.views.lines import LinesView
 
-    return contextlib.nullcontext(LinesView(sys.stdout, options.targets))
+    return contextlib.nullcontext(LinesView(sys.stdout, options.targets, on_output_closed))
 
 
 def _watch_children_without_threads(loop: asyncio.AbstractEventLoop) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from subtitler.cues import Cue
@@ -24,6 +25,7 @@ from subtitler.events import (
     Status,
     label_of,
 )
+from subtitler.views.output import LineOutput
 
 SCHEMA_VERSION = 1
 
@@ -136,13 +138,12 @@ def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
 class JsonLinesView:
     """Writes every event as JSON lines; flushes after each so a pipeline sees it at once."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO, on_closed: Callable[[], None] | None = None) -> None:
+        self.output = LineOutput(stream, on_closed)
 
     def __call__(self, event: Event) -> None:
         for obj in event_objects(event, label_of(event)):
-            self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        self.stream.flush()
+            self.output.line(json.dumps(obj, ensure_ascii=False))
 
     def summary(self, done: int, failed: int, skipped: int) -> None:
         obj = {
@@ -153,5 +154,4 @@ class JsonLinesView:
             "skipped": skipped,
             "version": SCHEMA_VERSION,
         }
-        self.stream.write(json.dumps(obj) + "\n")
-        self.stream.flush()
+        self.output.line(json.dumps(obj))

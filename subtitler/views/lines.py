@@ -10,6 +10,7 @@ With several targets the tag names the target too: `[zh_news.mp4 en]`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TextIO
 
 from subtitler.events import (
@@ -22,13 +23,19 @@ from subtitler.events import (
     label_of,
 )
 from subtitler.views.labels import short_label
+from subtitler.views.output import LineOutput
 
 
 class LinesView:
     """One line per finished sentence and per input outcome; partials are not printed."""
 
-    def __init__(self, stream: TextIO, targets: tuple[str, ...]) -> None:
-        self.stream = stream
+    def __init__(
+        self,
+        stream: TextIO,
+        targets: tuple[str, ...],
+        on_closed: Callable[[], None] | None = None,
+    ) -> None:
+        self.output = LineOutput(stream, on_closed)
         self.several_targets = len(targets) > 1
 
     def __call__(self, event: Event) -> None:
@@ -61,8 +68,7 @@ class LinesView:
             )
 
     def _print(self, line: str) -> None:
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        self.output.line(line)
 
 
 def _ms(value: float | None) -> str:

@@ -450,3 +450,33 @@ def test_layout_both_writes_monolingual_tracks_with_the_same_times(
     assert "NOTE Source: zh_news.mp4" in vtt_text and "NOTE Languages: zh, en" in vtt_text
     checked = run_cli("check", *sorted(tmp_path.glob("zh_news.*.*t")))
     assert checked.returncode == 0, checked.stdout
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "lines"])
+def test_a_closed_stdout_stops_the_run_keeping_journals_and_releasing_locks(
+    tmp_path: Path, emulator: BackgroundEmulator, as_json: bool
+) -> None:
+    """`subtitler run DIR -t en --json | head -1`: once the reader has gone the run stops as on
+    Ctrl-C (it used to idle in epoll forever, holding its locks)."""
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    for index in range(3):
+        shutil.copy(FIXTURES / "zh_news.mp4", folder / f"news {index}.mp4")
+    read_end, write_end = os.pipe()
+    environment = {**os.environ}
+    environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "subtitler", "run", str(folder), "-s", "zh", "-t", "en",
+         "--speed", "1", *(["--json"] if as_json else []), "--endpoint", emulator.url],
+        stdout=write_end, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT,
+    )  # fmt: skip
+    os.close(write_end)
+    with os.fdopen(read_end, encoding="utf-8") as reader:  # `head -1`
+        first = reader.readline()
+    assert first.strip()
+    _, err = process.communicate(timeout=120)
+    assert "standard output was closed" in err
+    assert process.returncode == 130, err  # interrupted: the rerun resumes
+    assert not list(folder.glob(".*.subtitler.lock")), "every lock is released"
+    assert len(list(folder.glob(".*.subtitler-state.jsonl"))) == 3, "each input can resume"
+    assert "Traceback" not in err and "BrokenPipe" not in err
