@@ -81,15 +81,6 @@ class Close:
 FileOp = Replace | Patch | Append | Seal | Remove | Close
 
 
-def perform(operations: Sequence[FileOp]) -> None:
-    """Do the operations in order; the first failure raises OutputError naming its file."""
-    files = OpenFiles()
-    try:
-        files.perform(operations)
-    finally:
-        files.close()
-
-
 class OpenFiles:
     """Performs operations, keeping each growing file open between them: a patch is then one
     `pwrite` (each system call is also a moment the writer thread waits for the interpreter)."""
@@ -98,6 +89,7 @@ class OpenFiles:
         self._open: dict[Path, int] = {}
 
     def perform(self, operations: Sequence[FileOp]) -> None:
+        """Do the operations in order; the first failure raises OutputError naming its file."""
         for operation in operations:
             try:
                 self._perform_one(operation)
@@ -171,7 +163,7 @@ class DiskWriter:
         """Used on the writer thread only."""
 
     async def run(self, operations: Sequence[FileOp]) -> None:
-        """Perform the operations off the loop; raises OutputError as `perform` does."""
+        """Perform the operations off the loop; raises OutputError as `OpenFiles.perform`."""
         if operations:
             await self.call(self._files.perform, operations)
 

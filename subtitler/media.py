@@ -342,6 +342,8 @@ class AsyncPcmDecoder:
                 pass_fds=() if first_frame_fd is None else (first_frame_fd,),
             )
         except OSError as error:
+            if first_frame_fd is not None:
+                os.close(read_fd)
             raise MediaError(self.label, f"ffmpeg could not be run: {error}") from error
         finally:
             if first_frame_fd is not None:

@@ -12,6 +12,7 @@ from typing import Any
 from dashscope.audio.asr import TranslationRecognizerCallback, TranslationRecognizerRealtime
 from dashscope.common.error import InvalidParameter
 
+from subtitler.durable import FileOp, OpenFiles
 from subtitler.media import AsyncPcmDecoder, MediaInfo
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -192,3 +193,12 @@ def run_sdk_session(
     session.last_package_delay_ms = recognizer.get_last_package_delay()
     session.request_id = recognizer.get_last_request_id()
     return session
+
+
+def perform(operations: list[FileOp]) -> None:
+    """File operations done at once, as the run's writer thread does them."""
+    files = OpenFiles()
+    try:
+        files.perform(operations)
+    finally:
+        files.close()

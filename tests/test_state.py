@@ -8,8 +8,8 @@ import pytest
 
 from subtitler import state as resume_state
 from subtitler.cues import Cue, CueText, LayoutUpdate
-from subtitler.durable import perform
 from subtitler.errors import OutputError
+from tests.support import perform
 
 
 def cue(begin_ms: int, text: str) -> Cue:

@@ -13,12 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from subtitler.cues import Cue, CueText, LayoutUpdate
-from subtitler.durable import FileOp, perform
+from subtitler.durable import FileOp
 from subtitler.errors import OutputError
 from subtitler.inputs import InputFile
 from subtitler.options import make_options
 from subtitler.tracks import Layout, TrackFormat, TrackPlan
 from subtitler.tracks import plan_tracks as plan_for_options
+from tests.support import perform
 
 
 def plan_tracks(
@@ -220,6 +221,6 @@ def test_a_patched_track_is_the_track_restored_from_its_cues(
         restored = other.restore(cues)
         assert track.path.read_bytes() == restored.data, track.path.name
         separate.restore([])
-        items = separate._numbered(cues)
+        items, _ = separate._numbered(cues)
         one_by_one = b"".join(separate._render([item]).encode() for item in items)
         assert restored.data == other._head + one_by_one + other._foot

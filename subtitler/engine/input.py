@@ -44,6 +44,8 @@ class _Prepared:
     info: MediaInfo
     decoder: AsyncPcmDecoder
     """Started: it told `info` and its frames follow."""
+    start_ms: int
+    """Where its frames start in the stream (the earliest target's resume point)."""
     picture: Picture | None
     journal: resume_state.Journal
     writers: list[TargetWriter]
@@ -128,8 +130,8 @@ async def _prepare(
     state = previous or resume_state.InputState(
         item.path.name, settings, {t: resume_state.TargetProgress() for t in options.targets}
     )
-    start_ms = min(state.targets.get(t, resume_state.TargetProgress()).resume_ms
-                   for t in options.targets)  # fmt: skip
+    no_progress = resume_state.TargetProgress()
+    start_ms = min(state.targets.get(t, no_progress).resume_ms for t in options.targets)
     speed = 1.0 if item.live else options.speed  # live inputs go at 1x
     # Resume points are stream times; ffmpeg seeks on the media timeline (late audio: + offset).
     decoder = AsyncPcmDecoder(
@@ -143,7 +145,9 @@ async def _prepare(
     )
     told = await decoder.start()
     try:
-        return await _prepare_writers(item, context, state, previous, told, decoder, state_file)
+        return await _prepare_writers(
+            item, context, state, previous, told, decoder, start_ms, state_file
+        )
     except BaseException:
         await decoder.aclose()
         raise
@@ -156,6 +160,7 @@ async def _prepare_writers(
     previous: resume_state.InputState | None,
     told: MediaInfo | None,
     decoder: AsyncPcmDecoder,
+    start_ms: int,
     state_file: Path,
 ) -> _Prepared:
     options = context.options
@@ -194,20 +199,7 @@ async def _prepare_writers(
                 namer=namer,
             )
         )
-    return _Prepared(info, decoder, picture, journal, writers, namer, named)
-
-
-async def _open(
-    item: InputFile,
-    context: RunContext,
-    writers: list[TargetWriter],
-    language: str,
-    picture: Picture | None,
-) -> None:
-    """Plan every writer's tracks under the source language's name and open them."""
-    planned = {plan.target: plan for plan in plan_tracks(item, context.options, language, picture)}
-    for writer in writers:
-        await writer.open(planned[writer.target], None if language == "und" else language)
+    return _Prepared(info, decoder, start_ms, picture, journal, writers, namer, named)
 
 
 async def _open_tracks(item: InputFile, context: RunContext, prepared: _Prepared) -> None:
@@ -224,7 +216,10 @@ async def _open_tracks(item: InputFile, context: RunContext, prepared: _Prepared
         else:
             assert prepared.named is not None
             language = prepared.named
-        await _open(item, context, prepared.writers, language, prepared.picture)
+        plans = plan_tracks(item, context.options, language, prepared.picture)
+        planned = {plan.target: plan for plan in plans}
+        for writer in prepared.writers:
+            await writer.open(planned[writer.target], None if language == "und" else language)
     except OutputError as error:
         for writer in prepared.writers:
             writer.error = writer.error or error
@@ -254,8 +249,7 @@ async def _stream_and_conclude(
     item: InputFile, context: RunContext, prepared: _Prepared, started_s: float
 ) -> InputResult:
     options = context.options
-    start_ms = min(writer.resume_ms for writer in prepared.writers)
-    audio = AudioBuffer(start_ms)
+    audio = AudioBuffer(prepared.start_ms)
     opening = asyncio.create_task(_open_tracks(item, context, prepared))
     tasks = [
         TargetTask(

@@ -65,10 +65,10 @@ class Track:
         head, foot = self._frame()
         self._head, self._foot = head.encode("utf-8"), foot.encode("utf-8")
         self.cue_count = self._stream_cues = self._last_bytes = 0
-        items = self._numbered(cues)
+        items, last_shown = self._numbered(cues)
         body = self._render(items).encode("utf-8") if items else b""
-        if self._last_bytes:  # the last cue is shown: its own size, a revision replaces it
-            self._last_bytes = len(self._render(items[-1:]).encode("utf-8"))
+        # the last cue's own size: a revision replaces it
+        self._last_bytes = len(self._render(items[-1:]).encode("utf-8")) if last_shown else 0
         self._body_end = len(self._head) + len(body)
         self._file_bytes = self._body_end + len(self._foot)
         return Replace(self.path, self._head + body + self._foot)
@@ -84,7 +84,7 @@ class Track:
             cues.insert(0, update.replaced)
         if not cues:
             return None
-        body = self._render_after(start, cues)
+        body = self._render_after(cues)
         data = body + self._foot
         self._body_end = start + len(body)
         end = start + len(data)
@@ -97,25 +97,25 @@ class Track:
         """Padding dropped, file and folder synced."""
         return Seal(self.path, self._body_end + len(self._foot))
 
-    def _render_after(self, start: int, cues: list[Cue]) -> bytes:
+    def _render_after(self, cues: list[Cue]) -> bytes:
         """Fragments of `cues`, numbered after the shown cues so far; updates the counters."""
-        pieces = [self._render([item]).encode("utf-8") for item in self._numbered(cues)]
-        if pieces and self._last_bytes:
-            self._last_bytes = len(pieces[-1])
+        items, last_shown = self._numbered(cues)
+        pieces = [self._render([item]).encode("utf-8") for item in items]
+        self._last_bytes = len(pieces[-1]) if last_shown else 0
         return b"".join(pieces)
 
-    def _numbered(self, cues: list[Cue]) -> list[Any]:
-        """The format's objects for the shown cues, numbered after those so far. `_last_bytes`
-        is left non-zero (its size is set by the caller) only when the last cue is shown."""
+    def _numbered(self, cues: list[Cue]) -> tuple[list[Any], bool]:
+        """The format's objects for the shown cues, numbered after those so far, and whether
+        the last cue is one of them (a cue with no text here is not)."""
         items = []
+        item = None
         for cue in cues:
             self._stream_cues += 1
             item = self._item(cue, self.cue_count + 1)
-            self._last_bytes = 0 if item is None else -1
             if item is not None:
                 items.append(item)
                 self.cue_count += 1
-        return items
+        return items, item is not None
 
     def _frame(self) -> tuple[str, str]:
         """The format's text before the first cue and after the last."""
