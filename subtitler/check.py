@@ -10,6 +10,7 @@ Chinese and Japanese lines are also checked against the kinsoku rules (`subtitle
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
@@ -47,19 +48,19 @@ class Violation:
     language: str | None = None
     detail: str | None = None
     """For rules without a measure (kinsoku): what is wrong, e.g. `line 2 starts with “。”`."""
+    file_line: int = 0
+    """The cue's line in the file (its timing line; ASS: its Dialogue line), as editors and
+    `grep -n` count; 0 when the format's parser cannot tell (TTML)."""
 
     def line(self) -> str:
+        """`file:LINE: time: cue N: rule ...` (`file: cue N: ...` with no line number)."""
         language = f" [{self.language}]" if self.language else ""
+        where = f"{self.file}:{self.file_line}:" if self.file_line else f"{self.file}:"
+        head = f"{where} {srt_timestamp(self.begin_ms)}: cue {self.cue}: {self.rule}{language}: "
         if self.detail is not None:
-            return (
-                f"{self.file}:{self.cue}: {srt_timestamp(self.begin_ms)}: {self.rule}{language}: "
-                f"{self.detail}"
-            )
+            return head + self.detail
         comparison = "<" if self.rule in ("min-duration", "min-gap") else ">"
-        return (
-            f"{self.file}:{self.cue}: {srt_timestamp(self.begin_ms)}: {self.rule}{language}: "
-            f"{_number(self.measured)} {comparison} {_number(self.limit)}"
-        )
+        return head + f"{_number(self.measured)} {comparison} {_number(self.limit)}"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -70,6 +71,8 @@ class ParsedCue:
     begin_ms: int
     end_ms: int
     lines: tuple[tuple[str | None, str], ...]  # (language or None, line text)
+    file_line: int = 0
+    """Where the cue is in the file (1-based), when the format's reader can tell."""
 
 
 @dataclass(frozen=True)
@@ -81,22 +84,27 @@ class FileReport:
 
 
 def read_cues(path: Path) -> list[ParsedCue]:
-    """Cues of an SRT, VTT, ASS/SSA or TTML file (by extension; anything else is tried as SRT)."""
+    """Cues of an SRT, VTT, ASS/SSA or TTML file (by extension; anything else is tried as SRT),
+    each with its line in the file where the format allows."""
     suffix = path.suffix.lower()
     if suffix == ".vtt":
         captions = webvtt.read(str(path))
-        return [
+        cues = [
             ParsedCue(
                 c.start_time.in_milliseconds(), c.end_time.in_milliseconds(), _vtt_lines(c.raw_text)
             )
             for c in captions.captions
         ]
+        return _numbered(cues, _timing_lines(path))
     if suffix in (".ass", ".ssa"):
         return _ass_cues(path)
     if suffix in TTML_SUFFIXES:
         return _ttml_cues(ET.parse(path).getroot())
-    items = pysrt.open(str(path), encoding="utf-8-sig", error_handling=pysrt.ERROR_RAISE)
-    return [
+    try:
+        items = pysrt.open(str(path), encoding="utf-8-sig", error_handling=pysrt.ERROR_RAISE)
+    except pysrt.Error as error:  # its message is a tuple: say where instead
+        raise ValueError(f"{_srt_error_place(path, error)} is not an SRT cue") from error
+    cues = [
         ParsedCue(
             item.start.ordinal,
             item.end.ordinal,
@@ -104,14 +112,46 @@ def read_cues(path: Path) -> list[ParsedCue]:
         )
         for item in items
     ]
+    return _numbered(cues, _timing_lines(path))
+
+
+def _timing_lines(path: Path) -> list[int]:
+    """The line numbers of the `-->` timing lines (SRT, VTT), in file order."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        return [number for number, line in enumerate(handle, start=1) if "-->" in line]
+
+
+def _numbered(cues: list[ParsedCue], lines: list[int]) -> list[ParsedCue]:
+    """Each cue with its timing line, when the count matches (the parsers keep file order)."""
+    if len(lines) != len(cues):
+        return cues
+    return [dataclasses.replace(cue, file_line=line) for cue, line in zip(cues, lines, strict=True)]
+
+
+def _srt_error_place(path: Path, error: pysrt.Error) -> str:
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    found = next((arg for arg in error.args if isinstance(arg, str) and arg.strip()), "")
+    offset = text.find(found.strip()[:80]) if found else -1
+    return f"line {text.count(chr(10), 0, offset) + 1}" if offset >= 0 else "the text"
 
 
 def _ass_cues(path: Path) -> list[ParsedCue]:
     """Dialogue events in time order; a line's language is its style's name when that is a
     language code (as subtitler names them), `{\\rStyle}` switching it mid-event."""
     document = pysubs2.load(str(path), encoding="utf-8-sig")
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        event_lines = [
+            number
+            for number, line in enumerate(handle, start=1)
+            if line.startswith(("Dialogue:", "Comment:"))
+        ]
+    if len(event_lines) != len(document.events):
+        event_lines = [0] * len(document.events)
     cues = []
-    for event in sorted(document.events, key=lambda e: (e.start, e.end)):
+    events = sorted(
+        zip(document.events, event_lines, strict=True), key=lambda e: (e[0].start, e[0].end)
+    )
+    for event, file_line in events:
         if event.is_comment:
             continue
         lines: list[tuple[str | None, str]] = []
@@ -129,7 +169,7 @@ def _ass_cues(path: Path) -> list[ParsedCue]:
             text = text.replace("\\h", " ").strip()
             if text:
                 lines.append((_language_code(line_style), text))
-        cues.append(ParsedCue(event.start, event.end, tuple(lines)))
+        cues.append(ParsedCue(event.start, event.end, tuple(lines), file_line))
     return cues
 
 
@@ -233,7 +273,17 @@ def check_cues(
         detail: str | None = None,
     ) -> None:
         found.append(
-            Violation(file, index + 1, cue.begin_ms, rule, measured, limit, language, detail)
+            Violation(
+                file,
+                index + 1,
+                cue.begin_ms,
+                rule,
+                measured,
+                limit,
+                language,
+                detail,
+                cue.file_line,
+            )
         )
 
     for index, cue in enumerate(cues):

@@ -41,6 +41,30 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+RUN_EXAMPLES = """\
+examples:
+  subtitler run ~/Videos -t en                  every video under ~/Videos: its speech + English
+  subtitler run talk.mp4 -s en -t zh,ja         two targets (one task each, one decode)
+  subtitler run talk.mp4 -s en -t zh,ja --format srt,vtt,ass
+                                                add ASS tracks: rendered from the journal
+  subtitler run rtmp://host/live/key -t en --serve 8080
+                                                live: terminal preview + caption page
+  subtitler run lib/ -t en --json | jq .        one JSON event per line for a pipeline
+
+exit status: 0 done (or skipped), 1 an input failed, 2 usage error or the service cannot
+be used (key refused, endpoint not there), 130 interrupted (run again to resume)
+"""
+
+
+class _ExamplesKeptFormatter(argparse.HelpFormatter):
+    """Descriptions reflowed as usual; the examples epilog kept as written (aligned)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return text
+        return super()._fill_text(text, width, indent)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="subtitler",
@@ -65,24 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="subtitle media files and folders (bilingual SRT + VTT beside each source)",
         description="Subtitle media files and folders: one bilingual SRT and VTT per input and "
         "target language, written while the audio streams. The key comes from "
-        "DASHSCOPE_API_KEY.",
+        "DASHSCOPE_API_KEY. Tracks that exist are kept; a new target, format or layout adds "
+        "only what is missing.",
+        epilog=RUN_EXAMPLES,
+        formatter_class=_ExamplesKeptFormatter,
     )
-    run.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="media files, folders searched recursively, URLs (http(s), rtmp, srt, ... read "
-        "live at 1x) or - for a stream on stdin",
-    )
-    run.add_argument(
-        "--device",
-        action="append",
-        default=[],
-        metavar="FORMAT:DEVICE",
-        help="capture live from a device by ffmpeg input format: pulse:default, alsa:hw:0, "
-        "avfoundation::0, dshow:audio=NAME (repeatable)",
-    )
-    _add_run_options(run)
+    _add_run_options(run, watching=False)
     _add_rule_options(run)
     run.set_defaults(handler=_run_command)
 
@@ -95,28 +107,29 @@ def build_parser() -> argparse.ArgumentParser:
         "partial downloads (.part, .!qB, .crdownload, .tmp, .partial) are left alone.",
     )
     watch.add_argument("folders", nargs="+", type=Path, metavar="DIR", help="folders to watch")
-    watch.add_argument(
+    watching = watch.add_argument_group("watching")
+    watching.add_argument(
         "--settle",
         type=float,
         default=10.0,
         metavar="S",
         help="a file is taken once it has not changed for S seconds (default 10)",
     )
-    watch.add_argument(
+    watching.add_argument(
         "--poll",
         type=float,
         metavar="S",
         help="look for changes every S seconds instead of waiting for the system's "
         "notifications (network shares: NFS, SMB, FUSE)",
     )
-    watch.add_argument(
+    watching.add_argument(
         "--ignore",
         action="append",
         default=[],
         metavar="GLOB",
         help="leave files whose name matches GLOB alone (repeatable)",
     )
-    _add_run_options(watch)
+    _add_run_options(watch, watching=True)
     _add_rule_options(watch)
     watch.set_defaults(handler=_watch_command, device=[], paths=[])
 
@@ -144,21 +157,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MB",
         help="largest upload accepted (default 8192: 70 h of raw 16 kHz PCM)",
     )
-    _add_service_options(serve)
+    _add_service_options(serve.add_argument_group("service"))
     _add_rule_options(serve)
     serve.set_defaults(handler=_serve_command)
 
     check = commands.add_parser(
         "check",
-        help="lint SRT/VTT files against the subtitle rules",
-        description="Check SRT and VTT files (subtitler's or anyone's) against the cue rules: one "
-        "line per violation (file, cue, time, rule, measured value, limit) and a count. Exit 1 "
-        "when any rule is broken.",
+        help="lint SRT, VTT, ASS and TTML files against the subtitle rules",
+        description="Check SRT, VTT, ASS/SSA and TTML files (subtitler's or anyone's) against the "
+        "cue rules (and TTML against IMSC 1.1 Text Profile): one line per violation "
+        "(FILE:LINE: time: cue N: rule, measured value, limit), one line per file that cannot "
+        "be read, and a count. Exit 1 when any rule is broken or any file unreadable.",
     )
-    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="subtitle files (by extension)"
+    )
     check.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    _add_rule_options(check)
-    check.set_defaults(handler=_check_command)
+    _add_rule_options(check, merging=False)
+    check.set_defaults(handler=_check_command, merge_gap=TimingRules().merge_gap_ms)
 
     demo = commands.add_parser(
         "demo",
@@ -180,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_rule_options(parser: argparse.ArgumentParser) -> None:
+def _add_rule_options(parser: argparse.ArgumentParser, merging: bool = True) -> None:
+    """The cue rules; `merging` (how cues are made, not checked) for the commands that make."""
     timing = TimingRules()
     rules = parser.add_argument_group(
         "subtitle rules (defaults: Netflix Timed Text Style Guide, see the README)"
@@ -215,14 +232,15 @@ def _add_rule_options(parser: argparse.ArgumentParser) -> None:
         metavar="MS",
         help=f"gap between cues (default {timing.min_gap_ms}: 2 frames at 24 fps)",
     )
-    rules.add_argument(
-        "--merge-gap",
-        type=int,
-        default=timing.merge_gap_ms,
-        metavar="MS",
-        help="merge short sentences this close into one cue (default "
-        f"{timing.merge_gap_ms}; 0: never)",
-    )
+    if merging:
+        rules.add_argument(
+            "--merge-gap",
+            type=int,
+            default=timing.merge_gap_ms,
+            metavar="MS",
+            help="merge short sentences this close into one cue (default "
+            f"{timing.merge_gap_ms}; 0: never)",
+        )
 
 
 def rules_from_arguments(arguments: argparse.Namespace) -> CueRules:
@@ -282,26 +300,106 @@ def _check_command(arguments: argparse.Namespace) -> int:
             for violation in report.violations:
                 print(violation.line())
         cues = sum(r.cues for r in reports)
-        print(f"{len(violations)} violations in {len(reports)} files ({cues} cues checked)")
+        unreadable = f"; {len(errors)} not readable" if errors else ""
+        print(
+            f"{len(violations)} violations in {len(reports)} files ({cues} cues checked)"
+            f"{unreadable}"
+        )
     return EXIT_FAILED if violations or errors else EXIT_OK
 
 
-def _add_run_options(run: argparse.ArgumentParser) -> None:
-    run.add_argument(
+def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
+    """The options run and watch share, in groups by what they are about."""
+    inputs = parser.add_argument_group("inputs and languages")
+    if not watching:
+        inputs.add_argument(
+            "paths",
+            nargs="*",
+            metavar="PATH",
+            help="media files, folders searched recursively, URLs (http(s), rtmp, srt, ... read "
+            "live at 1x) or - for a stream on stdin",
+        )
+        inputs.add_argument(
+            "--device",
+            action="append",
+            default=[],
+            metavar="FORMAT:DEVICE",
+            help="capture live from a device by ffmpeg input format: pulse:default, alsa:hw:0, "
+            "avfoundation::0, dshow:audio=NAME (repeatable)",
+        )
+    inputs.add_argument(
         "-t",
         "--target",
         required=True,
         metavar="LANG[,LANG]",
         help="target language(s), comma-separated; one Gummy task per target",
     )
-    run.add_argument(
+    inputs.add_argument(
         "-s",
         "--source-language",
         default="auto",
         metavar="LANG",
         help="spoken language, or auto to let the service detect it (default)",
     )
-    run.add_argument(
+    inputs.add_argument(
+        "--audio-stream",
+        type=int,
+        default=0,
+        metavar="N",
+        help="which audio stream to use, counting audio streams from 0",
+    )
+    inputs.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="take only shard I (from 0) of N: files split by a stable hash of their path "
+        "under the PATH argument (for array jobs; with the per-input locks, overlapping "
+        "shards are harmless)",
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "-o",
+        "--out-dir",
+        type=Path,
+        metavar="DIR",
+        help="write tracks under DIR, mirroring the input folders (default: beside each source)",
+    )
+    output.add_argument(
+        "--format",
+        default=",".join(f.value for f in DEFAULTS.formats),
+        metavar="LIST",
+        help="track formats, comma-separated: srt, vtt, ass (a style per language), ttml "
+        "(IMSC 1.1 Text Profile) (default srt,vtt)",
+    )
+    output.add_argument(
+        "--layout",
+        choices=[layout.value for layout in Layout],
+        default=DEFAULTS.layout.value,
+        help="bilingual: one track per target, source lines over target lines (default); "
+        "separate: one track per language, same cue times; both",
+    )
+    output.add_argument("--overwrite", action="store_true", help="replace existing tracks")
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line on stdout for every event (schema: "
+        "subtitler/events.schema.json); human messages go to stderr",
+    )
+    output.add_argument(
+        "--preview",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="full-terminal caption preview (default when stdout is a terminal and there is "
+        "one input); --no-preview shows the per-file dashboard instead",
+    )
+    live = parser.add_argument_group("live")
+    live.add_argument(
+        "--serve",
+        metavar="[HOST:]PORT",
+        help="serve a live caption page (/, for OBS's browser source or a browser) and its "
+        "event stream (/events, Server-Sent Events of the --json objects) while the run "
+        "lasts; loopback only unless HOST is given (0.0.0.0: every interface)",
+    )
+    live.add_argument(
         "--stall-finish-after",
         type=float,
         default=DEFAULTS.stall_finish_s,
@@ -310,22 +408,8 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         f"new one when audio flows again (default {DEFAULTS.stall_finish_s:g}; the service "
         "ends a task after 23 s without audio)",
     )
-    run.add_argument(
-        "-o",
-        "--out-dir",
-        type=Path,
-        metavar="DIR",
-        help="write tracks under DIR, mirroring the input folders (default: beside each source)",
-    )
-    run.add_argument("--overwrite", action="store_true", help="replace existing tracks")
-    run.add_argument(
-        "--audio-stream",
-        type=int,
-        default=0,
-        metavar="N",
-        help="which audio stream to use, counting audio streams from 0",
-    )
-    run.add_argument(
+    service = parser.add_argument_group("service")
+    service.add_argument(
         "--retries",
         type=int,
         default=DEFAULTS.retries,
@@ -333,27 +417,14 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         help="retryable failures (dropped connection, internal error) tolerated per "
         "task; each resumes from the last finished sentence (default 5)",
     )
-    run.add_argument(
+    service.add_argument(
         "--retry-delay",
         type=float,
         default=DEFAULTS.retry_delay_s,
         metavar="S",
         help="first backoff in seconds, doubled each time, with jitter (default 0.5)",
     )
-    run.add_argument(
-        "--preview",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="full-terminal caption preview (default when stdout is a terminal and there is "
-        "one input); --no-preview shows the per-file dashboard instead",
-    )
-    run.add_argument(
-        "--json",
-        action="store_true",
-        help="one JSON object per line on stdout for every event (schema: "
-        "subtitler/events.schema.json); human messages go to stderr",
-    )
-    run.add_argument(
+    service.add_argument(
         "--rollover-after",
         type=float,
         default=(DEFAULTS.rollover_after_ms or 0) / 1000,
@@ -361,40 +432,12 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         help="replace a task that has streamed S seconds by a new one at the next pause "
         "between sentences (the service caps task length; default 1800)",
     )
-    run.add_argument(
-        "--layout",
-        choices=[layout.value for layout in Layout],
-        default=DEFAULTS.layout.value,
-        help="bilingual: one track per target, source lines over target lines (default); "
-        "separate: one track per language, same cue times; both",
-    )
-    run.add_argument(
-        "--shard",
-        metavar="I/N",
-        help="take only shard I (from 0) of N: files split by a stable hash of their path "
-        "under the PATH argument (for array jobs; with the per-input locks, overlapping "
-        "shards are harmless)",
-    )
-    run.add_argument(
-        "--serve",
-        metavar="[HOST:]PORT",
-        help="serve a live caption page (/, for OBS's browser source or a browser) and its "
-        "event stream (/events, Server-Sent Events of the --json objects) while the run "
-        "lasts; loopback only unless HOST is given (0.0.0.0: every interface)",
-    )
-    run.add_argument(
-        "--format",
-        default=",".join(f.value for f in DEFAULTS.formats),
-        metavar="LIST",
-        help="track formats, comma-separated: srt, vtt, ass (a style per language), ttml "
-        "(IMSC 1.1 Text Profile) (default srt,vtt)",
-    )
-    _add_service_options(run)
+    _add_service_options(service)
 
 
-def _add_service_options(parser: argparse.ArgumentParser) -> None:
+def _add_service_options(parser: argparse._ActionsContainer) -> None:
     """How audio reaches the service: shared by run, watch and serve."""
-    parser.add_argument("--vocabulary-id", help="a DashScope hot-word vocabulary id")
+    parser.add_argument("--vocabulary-id", metavar="ID", help="a DashScope hot-word vocabulary id")
     parser.add_argument(
         "--max-end-silence",
         type=int,
@@ -519,11 +562,12 @@ def _watch_command(arguments: argparse.Namespace) -> int:
     how = f"polling every {arguments.poll:g} s" if arguments.poll else "change notifications"
     folders = ", ".join(str(folder) for folder in arguments.folders)
 
-    def ready() -> None:
-        message = f"subtitler: watching {folders} ({how}); Ctrl-C or SIGTERM stops"
-        print(message, file=sys.stderr, flush=True)
+    def work(
+        observe: Callable[[Event], None], control: RunControl, say: Callable[[str], None]
+    ) -> Awaitable[list[InputResult]]:
+        def ready() -> None:
+            say(f"subtitler: watching {folders} ({how}); Ctrl-C or SIGTERM stops")
 
-    def work(observe: Callable[[Event], None], control: RunControl) -> Awaitable[list[InputResult]]:
         watcher = FolderWatcher(
             arguments.folders, options, watch_options, observe, control, shard, ready
         )
@@ -602,7 +646,9 @@ async def _execute(
     as_json: bool,
     preview: bool | None,
     serve: tuple[str, int] | None = None,
-    work: Callable[[Callable[[Event], None], RunControl], Awaitable[list[InputResult]]]
+    work: Callable[
+        [Callable[[Event], None], RunControl, Callable[[str], None]], Awaitable[list[InputResult]]
+    ]
     | None = None,
     watching: bool = False,
 ) -> int:
@@ -612,6 +658,7 @@ async def _execute(
 
     from subtitler.engine.batch import run_batch
     from subtitler.engine.control import RunControl
+    from subtitler.engine.policy import INVALID_KEY
     from subtitler.events import InputEnded, Status
     from subtitler.inputs import InputFile
     from subtitler.views.jsonlines import JsonLinesView
@@ -627,15 +674,15 @@ async def _execute(
     else:
         console = Console(width=160, no_color=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    # Messages: on stderr, or through a terminal view's own console (above its live area), so
+    # that nothing is written into the middle of a redraw.
+    say: list[Callable[[str], None]] = [lambda text: errors.print(text, markup=False)]
 
     def on_interrupt() -> None:
         if control.stop_requested:
             os._exit(EXIT_INTERRUPTED)
         control.request_stop()
-        errors.print(
-            "subtitler: stopping: finishing the current sentences (Ctrl-C again to quit now)",
-            markup=False,
-        )
+        say[0]("subtitler: stopping: finishing the current sentences (Ctrl-C again to quit now)")
 
     def on_output_closed() -> None:
         """The reader of stdout left (`| head`): stop as on Ctrl-C (journals kept, locks
@@ -657,7 +704,7 @@ async def _execute(
     loop = asyncio.get_running_loop()
     _watch_children_without_threads(loop)
     async with contextlib.AsyncExitStack() as stack:
-        observers: list[Callable[[Event], None]] = [report_failure]
+        observers: list[Callable[[Event], None]] = []
         server = None
         if serve is not None:
             from subtitler.views.web import CaptionServer
@@ -674,9 +721,14 @@ async def _execute(
         with _main_view(
             console, options, as_json, interactive, single, len(items), on_output_closed
         ) as view:
+            message = getattr(view, "message", None)
+            if message is not None:  # a terminal view: it reports the failures itself
+                say[0] = message
+            else:
+                observers.insert(0, report_failure)
             observe = _fan_out(view, *observers)
             if work is not None:
-                results = await work(observe, control)
+                results = await work(observe, control, say[0])
             else:
                 results = await run_batch(items, options, observe, control)
         try:
@@ -687,20 +739,24 @@ async def _execute(
             "done": sum(r.status is Status.DONE for r in results),
             "failed": sum(r.status is Status.FAILED for r in results),
             "skipped": sum(r.status is Status.SKIPPED for r in results),
+            "interrupted": sum(r.status is Status.INTERRUPTED for r in results),
         }
         if isinstance(view, JsonLinesView):
             view.summary(**counts)
         if server is not None:
             server.summary(**counts)
-    if control.fatal_error is not None:
+    fatal = control.fatal_error
+    if fatal is not None and fatal.code == INVALID_KEY:
         errors.print(
             "subtitler: error: the service refused the API key (invalid key): check "
             "DASHSCOPE_API_KEY. Nothing more was sent; run again to resume.",
             markup=False,
         )
+    elif fatal is not None:
+        errors.print(f"subtitler: error: {fatal}", markup=False)
     return exit_status(
         failed=counts["failed"] > 0,
-        key_refused=control.fatal_error is not None,
+        key_refused=fatal is not None,
         stopped=control.stop_requested,
         resumable=any(isinstance(item, InputFile) and not item.live for item in items),
         watching=watching,
@@ -710,7 +766,8 @@ async def _execute(
 def exit_status(
     *, failed: bool, key_refused: bool, stopped: bool, resumable: bool, watching: bool
 ) -> int:
-    """The run's exit code: 2 for a refused key (nothing more can work); a stop ends `watch`
+    """The run's exit code: 2 for a refused key or an endpoint that is not there (nothing more
+    can work: `key_refused` stands for both); a stop ends `watch`
     normally (0: `systemctl stop` is no failure) and interrupts a run of files that can be
     resumed (130); else 1 when any input failed."""
     if key_refused:

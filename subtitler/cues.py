@@ -32,6 +32,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -150,6 +151,24 @@ def join_tokens(tokens: Sequence[str], spaced: bool) -> str:
             out += " "
         out += token
     return out
+
+
+def join_lines(lines: Sequence[str]) -> str:
+    """A cue's lines as one line of running text: a line break between two wide characters
+    (Chinese, Japanese, Korean, full-width punctuation) joins without a space, any other with
+    one (`研究人员发布了一种` + `新的模型。` -> `研究人员发布了一种新的模型。`)."""
+    out = ""
+    for line in (line.strip() for line in lines):
+        if not line:
+            continue
+        if out and not (_wide(out[-1]) and _wide(line[0])):
+            out += " "
+        out += line
+    return out
+
+
+def _wide(character: str) -> bool:
+    return unicodedata.east_asian_width(character) in ("W", "F")
 
 
 def tokenize(text: str, rules: LanguageRules) -> list[str]:

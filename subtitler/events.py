@@ -13,6 +13,8 @@ class Status(Enum):
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+    """Stopped (Ctrl-C, SIGTERM, a closed stdout) before the end: the next run resumes it."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class InputResult:
     """From the first audio sent to the end (`wall_s` without the probe and the start pacing)."""
     label: str = ""
     """How the input is shown (its path as given, a URL, `-`); every event carries it."""
+    resumed_at_ms: int | None = None
+    """Where this run took the input up, when it continued an unfinished earlier run
+    (`sentences` counts both runs')."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class InputStarted:
     label: str
     duration_ms: int | None
     tracks: tuple[Path, ...]
+    resumed_at_ms: int | None = None
+    """Where this run takes the input up, when it continues an unfinished earlier run."""
 
 
 @dataclass(frozen=True)

@@ -138,9 +138,15 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def discover(paths: list[Path | str]) -> list[InputFile | InputProblem]:
+NO_MEDIA = "no media files in this folder"
+
+
+def discover(
+    paths: list[Path | str], empty_is_problem: bool = True
+) -> list[InputFile | InputProblem]:
     """Files given directly are taken whatever their extension; folders by extension; URLs
-    and `-` (stdin) become live inputs."""
+    and `-` (stdin) become live inputs. A folder with no media file is a problem (a mistyped
+    path, an unmounted share) unless `empty_is_problem` is off (`watch`: files will come)."""
     found: list[InputFile | InputProblem] = []
     seen: set[str] = set()
 
@@ -163,8 +169,11 @@ def discover(paths: list[Path | str]) -> list[InputFile | InputProblem]:
             if not os.access(given, os.R_OK | os.X_OK):
                 found.append(InputProblem(given, "folder not readable (permission denied)"))
                 continue
-            for path, relative_dir in _walk(given, found):
+            walked = _walk(given, found)
+            for path, relative_dir in walked:
                 add(path, relative_dir)
+            if not walked and empty_is_problem:
+                found.append(InputProblem(given, NO_MEDIA))
         elif not given.is_file():
             found.append(InputProblem(given, "not a regular file"))
         else:

@@ -37,8 +37,9 @@ from typing import Any
 import pysrt
 from aiohttp import web
 
+from subtitler.cues import join_lines
 from subtitler.engine.context import RunContext
-from subtitler.engine.input import subtitle_input
+from subtitler.engine.input import NO_SPEECH, subtitle_input
 from subtitler.errors import UsageError
 from subtitler.events import CueWritten, Event, Status
 from subtitler.inputs import InputFile
@@ -46,6 +47,7 @@ from subtitler.langid import identify
 from subtitler.languages import SOURCE_LANGUAGES, TRANSLATION_TARGETS, check_pairs
 from subtitler.media import child_environment, wav_command
 from subtitler.options import Layout, RunOptions, TrackFormat, parse_formats
+from subtitler.tracks import UNDETERMINED, plan_tracks
 
 SAMPLE_RATE_HZ = 16000
 DETECT_SECONDS = 30
@@ -343,15 +345,22 @@ class AsrService:
             overwrite=True,
         )
 
-        item = InputFile(wav, Path())
+        item = InputFile(wav, Path(), label_text=upload.filename)  # its name in notes, messages
         async with self.context.slots:
             result = await subtitle_input(item, self.context.with_request(options, hear))
-        if result.status is not Status.DONE:
+        written = result.tracks
+        if result.status is Status.SKIPPED and result.reason == NO_SPEECH:
+            # The engine leaves no empty track beside a file; a request still gets its answer.
+            planned = plan_tracks(item, options, source or UNDETERMINED)
+            empty = [track for plan in planned for track in plan.tracks]
+            await self.context.disk.run([track.restore([]) for track in empty])
+            written = tuple(track.path for track in empty)
+        elif result.status is not Status.DONE:
             reason = result.reason.replace(str(wav), upload.filename)
             raise RequestProblem(502, f"the subtitling failed: {reason}")
         # The engine names the tracks (with source=None, after the identified language).
         suffix = "." + formats[0].value
-        names = [p.name[len(wav.stem) + 1 : -len(suffix)] for p in result.tracks
+        names = [p.name[len(wav.stem) + 1 : -len(suffix)] for p in written
                  if p.name.startswith(wav.stem + ".") and p.name.endswith(suffix)]  # fmt: skip
         wanted = {
             "bilingual": [n for n in names if n.endswith(f"-{target}")],
@@ -399,8 +408,7 @@ def _render(stem: Path, output: str, language: str | None) -> str:
         return stem.with_name(f"{stem.name}.{output}").read_text(encoding="utf-8")
     items = pysrt.open(str(stem.with_name(f"{stem.name}.srt")))
     segments = [
-        (item.start.ordinal, item.end.ordinal, " ".join(item.text.splitlines()).strip())
-        for item in items
+        (item.start.ordinal, item.end.ordinal, join_lines(item.text.splitlines())) for item in items
     ]
     if output == "txt":
         return "".join(text + "\n" for _, _, text in segments)
@@ -409,7 +417,7 @@ def _render(stem: Path, output: str, language: str | None) -> str:
         rows += [f"{b}\t{e}\t{text.replace(chr(9), ' ')}" for b, e, text in segments]
         return "\n".join(rows) + "\n"
     document = {
-        "text": " ".join(text for _, _, text in segments),
+        "text": join_lines([text for _, _, text in segments]),
         "segments": [
             {"id": index, "start": b / 1000, "end": e / 1000, "text": text}
             for index, (b, e, text) in enumerate(segments)

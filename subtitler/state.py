@@ -6,8 +6,12 @@ point of the stream after the last finished sentence. A line is appended (one `w
 the tracks are written, so after a crash at any point, SIGKILL included, the next run rebuilds
 every track from the journal and carries on from its last resume point: nothing is lost, nothing
 is written twice (a torn last line is an update that did not happen: its sentence is recognised
-again). Appending keeps the cost of an update small however long the input. The journal is
-removed when the input is complete. It never holds the API key.
+again). Appending keeps the cost of an update small however long the input.
+
+When a target's task has heard the whole input, a `finished` line says so and the journal stays:
+it is the record a later run renders a new format or layout from (no service call), and the
+reason adding a target runs one task only. A journal whose source changed since (its size or
+modification time) is stale and ignored. It never holds the API key.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from subtitler.cues import Cue, CueText, LayoutUpdate
 from subtitler.durable import Append, Close, Remove, Replace
 from subtitler.errors import OutputError
 
-VERSION = 2
+VERSION = 3
+READABLE_VERSIONS = (2, 3)
+"""Version 2 journals (before 0.2) kept targets and layout in their settings: ignored now."""
+MATCHED_SETTINGS = ("source_language", "audio_stream")
+"""What must match for a journal to be continued; targets, formats and layout may change."""
 SUFFIX = ".subtitler-state.jsonl"
 
 
@@ -35,6 +43,26 @@ class TargetProgress:
     resume_ms: int = 0
     """Stream time after the last finished sentence: where a resumed task starts."""
     cues: list[Cue] = field(default_factory=list)
+    finished: bool = False
+    """Its task heard the whole input: `cues` are all there are."""
+    sentences: int = 0
+    """Finished sentences written, over every run (one journal line each)."""
+
+
+@dataclass(frozen=True)
+class SourceIdentity:
+    """The source file as the journal was begun for it: a replaced file makes it stale."""
+
+    size_bytes: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> SourceIdentity | None:
+        try:
+            status = path.stat()
+        except OSError:
+            return None
+        return cls(status.st_size, status.st_mtime_ns)
 
 
 @dataclass
@@ -48,17 +76,35 @@ class InputState:
     start_offset_ms: int = 0
     """Where the audio stream starts on the media timeline: a resumed decode seeks, and no
     longer sees the start (journals from before 0.1 lack it: 0)."""
+    identity: SourceIdentity | None = None
+    picture: dict[str, Any] | None = None
+    """The video's size and rate (`width`, `height`, `frame_rate` as "num/den"), for the
+    formats a later run renders from the journal without decoding."""
 
     def header(self) -> str:
-        return json.dumps(
-            {
-                "version": VERSION,
-                "source": self.source,
-                "settings": self.settings,
-                "start_offset_ms": self.start_offset_ms,
-            },
-            ensure_ascii=False,
-        )
+        header: dict[str, Any] = {
+            "version": VERSION,
+            "source": self.source,
+            "settings": self.settings,
+            "start_offset_ms": self.start_offset_ms,
+        }
+        if self.identity is not None:
+            header["source_bytes"] = self.identity.size_bytes
+            header["source_mtime_ns"] = self.identity.mtime_ns
+        if self.picture is not None:
+            header["picture"] = self.picture
+        return json.dumps(header, ensure_ascii=False)
+
+    def matches(self, settings: dict[str, Any]) -> bool:
+        return all(self.settings.get(key) == settings.get(key) for key in MATCHED_SETTINGS)
+
+    def stale_for(self, identity: SourceIdentity | None) -> bool:
+        """The source was replaced since the journal began (unknown identities never are)."""
+        return self.identity is not None and identity is not None and self.identity != identity
+
+    @property
+    def unfinished(self) -> bool:
+        return any(not progress.finished for progress in self.targets.values())
 
 
 def update_line(target: str, resume_ms: int, replaced: Cue | None, added: tuple[Cue, ...]) -> str:
@@ -77,19 +123,28 @@ def parse(text: str) -> InputState:
     """Replay a journal; a torn or damaged last line is ignored (that update did not happen)."""
     lines = text.splitlines()
     header = json.loads(lines[0])
-    if header.get("version") != VERSION:
+    if header.get("version") not in READABLE_VERSIONS:
         raise ValueError(f"unknown state version {header.get('version')!r}")
+    identity = None
+    if "source_bytes" in header:
+        identity = SourceIdentity(int(header["source_bytes"]), int(header["source_mtime_ns"]))
+    picture = header.get("picture")
     state = InputState(
         str(header["source"]),
         dict(header["settings"]),
         {},
         start_offset_ms=int(header.get("start_offset_ms", 0)),
+        identity=identity,
+        picture=dict(picture) if isinstance(picture, dict) else None,
     )
     for number, line in enumerate(lines[1:], start=2):
         try:
             update = json.loads(line)
             if "named_source" in update:
                 state.named_source = str(update["named_source"])
+                continue
+            if "finished" in update:
+                state.targets.setdefault(str(update["finished"]), TargetProgress()).finished = True
                 continue
             progress = state.targets.setdefault(str(update["target"]), TargetProgress())
             replaced = update["replaced"]
@@ -103,6 +158,7 @@ def parse(text: str) -> InputState:
             progress.cues[-1] = replacement
         progress.cues.extend(added)
         progress.resume_ms = int(update["resume_ms"])
+        progress.sentences += 1
     return state
 
 
@@ -140,6 +196,10 @@ class Journal:
     def append(self, target: str, progress: TargetProgress, update: LayoutUpdate) -> Append:
         line = update_line(target, progress.resume_ms, update.replaced, update.added) + "\n"
         return Append(self.path, line.encode("utf-8"))
+
+    def finished(self, target: str) -> Append:
+        """The target's task heard the whole input: its cues are complete."""
+        return Append(self.path, (json.dumps({"finished": target}) + "\n").encode("utf-8"))
 
     def remove(self) -> Remove:
         return Remove(self.path)

@@ -15,6 +15,10 @@ class RunControl:
     def __init__(self) -> None:
         self.stop_requested = False
         self.fatal_error: ServiceError | None = None
+        """What stopped the whole run (a refused key, an endpoint that is not there); its
+        `code` is the policy's."""
+        self.service_reached = False
+        """A task of this run has started: a connection failure after that is the network's."""
         self._stopping = asyncio.Event()
 
     @property

@@ -12,11 +12,14 @@ import asyncio
 import dataclasses
 import glob
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from subtitler import state as resume_state
-from subtitler.cues import CueLayout
+from subtitler.cues import Cue, CueLayout
+from subtitler.durable import FileOp
 from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.claim import Claim, claim_path
 from subtitler.engine.context import RunContext
@@ -28,7 +31,8 @@ from subtitler.events import AudioProgress, InputResult, InputStarted, Status
 from subtitler.gummy.client import ClientKind
 from subtitler.inputs import InputFile
 from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo
-from subtitler.tracks import Picture, TrackPlan, plan_tracks
+from subtitler.tracks import Picture, Track, TrackPlan, plan_tracks
+from subtitler.tracks.plan import Need, TargetWork, plan_work
 
 PROGRESS_EVERY_MS = 1000
 MAX_LEAD_MS = 30_000
@@ -37,6 +41,37 @@ finished sentence: the service's own pace is the flow control, and the PCM kept 
 stays small (about 1 MB) whatever the input's length and speed. (A sentence longer than this is
 ended by the stall rule.)"""
 IN_PROGRESS = "in progress in another run"
+NO_SPEECH = "no speech"
+"""The reason an input with no speech is skipped: no empty track is left beside it."""
+
+
+@dataclass
+class _Decided:
+    """What an input needs, from its journal and the tracks that exist."""
+
+    state: resume_state.InputState
+    previous: resume_state.InputState | None
+    """The journal continued (resumed, or finished targets kept), if any."""
+    state_file: Path
+    named: str | None
+    """The source language the tracks are named after, when known before any speech."""
+    plans: dict[str, TrackPlan]
+    """Every planned track, by target (named after `named`)."""
+    work: list[TargetWork]
+
+    def of(self, need: Need) -> list[TargetWork]:
+        return [work for work in self.work if work.need is need]
+
+    @property
+    def resumed(self) -> bool:
+        """It continues an interrupted run (not only adds a target to a finished one)."""
+        previous = self.previous
+        if previous is None:
+            return False
+        if not previous.targets:
+            return True  # stopped before its first sentence
+        running = [previous.targets.get(work.target) for work in self.of(Need.RUN)]
+        return any(progress is not None and not progress.finished for progress in running)
 
 
 @dataclass
@@ -49,26 +84,26 @@ class _Prepared:
     picture: Picture | None
     journal: resume_state.Journal
     writers: list[TargetWriter]
+    decided: _Decided
     namer: SourceNamer | None = None
     """`-s auto` while the language is not named yet."""
-    named: str | None = None
-    """The source language the tracks are named after, when known before any speech."""
+    rendered: tuple[Path, ...] = ()
+    """Tracks of finished targets rendered from the journal."""
 
 
 async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
     started_s = time.monotonic()
     options = context.options
     plans = plan_tracks(item, options, options.gummy.source_language)
-    paths = tuple(path for plan in plans for path in plan.paths)
     folder = plans[0].paths[0].parent
 
-    def ended(status: Status, reason: str = "") -> InputResult:
+    def ended(status: Status, reason: str = "", tracks: tuple[Path, ...] = ()) -> InputResult:
         return InputResult(
             item.path,
             status,
             reason=reason,
             wall_s=time.monotonic() - started_s,
-            tracks=paths,
+            tracks=tracks,
             label=item.label,
         )
 
@@ -81,57 +116,115 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
         return ended(Status.FAILED, str(error))
     try:
         try:
-            prepared = await _prepare(item, context, plans, folder)
+            decided = await _decide(item, context, folder)
+            running = decided.of(Need.RUN)
+            picture = _journaled_picture(decided.previous)
+            rendered = await _render_finished(context, decided, picture)
+            if not running:
+                return _settled(decided, rendered, ended)
+            prepared = await _prepare(item, context, decided, rendered)
         except SubtitlerError as error:
             return ended(Status.FAILED, str(error))
         except OSError as error:
             return ended(Status.FAILED, f"{folder}: {error.strerror or error}")
-        if prepared is None:
-            existing = _existing_track(paths)
-            reason = f"tracks exist ({existing.name}); --overwrite replaces them"
-            return ended(Status.SKIPPED, reason)
         undecided = prepared.namer is not None
+        paths = () if undecided else _paths_of(prepared)
+        resumed_at = prepared.start_ms if decided.resumed else None
         context.emit(
-            InputStarted(
-                item.path, item.label, prepared.info.duration_ms, () if undecided else paths
-            )
+            InputStarted(item.path, item.label, prepared.info.duration_ms, paths, resumed_at)
         )
         return await _stream_and_conclude(item, context, prepared, started_s)
     finally:
         claim.release()
 
 
-async def _prepare(
-    item: InputFile, context: RunContext, plans: list[TrackPlan], folder: Path
-) -> _Prepared | None:
-    """The input's state and writers; None when its tracks exist and nothing is to resume."""
+def _settled(
+    decided: _Decided,
+    rendered: tuple[Path, ...],
+    ended: Callable[[Status, str, tuple[Path, ...]], InputResult],
+) -> InputResult:
+    """Nothing to stream: the tracks exist, or the missing ones came from the journal."""
+    if rendered:
+        result = ended(Status.DONE, "rendered from the journal (no service call)", rendered)
+        journaled = [decided.state.targets[work.target] for work in decided.of(Need.RENDER)]
+        return dataclasses.replace(result, sentences=max(p.sentences for p in journaled))
+    if decided.of(Need.RENDER):  # finished with no cue at all: no empty track is made
+        return ended(Status.SKIPPED, NO_SPEECH, ())
+    existing = _existing_track(tuple(p for plan in decided.plans.values() for p in plan.paths))
+    return ended(Status.SKIPPED, f"tracks exist ({existing.name}); --overwrite replaces them", ())
+
+
+async def _decide(item: InputFile, context: RunContext, folder: Path) -> _Decided:
+    """Read the journal and what exists: per target, keep, render or run."""
     options = context.options
     source = options.gummy.source_language
-    settings = {
-        "targets": list(options.targets),
-        "layout": options.layout.value,
-        "source_language": source,
-        "audio_stream": options.audio_stream,
-    }
+    settings = {"source_language": source, "audio_stream": options.audio_stream}
     state_file = resume_state.state_path(folder, item.path.stem)
     fresh = options.overwrite or item.live  # a live stream cannot be resumed by seeking
     previous = None if fresh else await context.disk.call(resume_state.load, state_file)
-    tracks_exist = any(path.exists() for plan in plans for path in plan.paths)
-    if source is None and not tracks_exist:  # named after the identified language, if any
-        tracks_exist = any(_named_elsewhere(path) for plan in plans for path in plan.paths)
-    if previous is None and not fresh and tracks_exist:
-        return None
-    if previous is not None and previous.settings != settings:
-        raise OutputError(
-            str(state_file),
-            "an unfinished run with other options is here; "
-            "run it again with those options, or use --overwrite",
-        )
+    identity = None if item.live else resume_state.SourceIdentity.of(item.path)
+    if previous is not None and previous.stale_for(identity):
+        previous = None  # the source was replaced: its journal says nothing of it
+    if previous is not None and not previous.matches(settings):
+        if previous.unfinished:
+            raise OutputError(
+                str(state_file),
+                "an unfinished run with other options is here; "
+                "run it again with those options, or use --overwrite",
+            )
+        previous = None  # a finished record of other options: the tracks alone count
+    named = source or (previous.named_source if previous is not None else None)
+    if named is None and not fresh:
+        named = _language_of_existing(plan_tracks(item, options, None))
+    plans = plan_tracks(item, options, named)
+    progress = previous.targets if previous is not None else {}
+    work = plan_work(plans, progress, fresh, Path.exists)
     state = previous or resume_state.InputState(
-        item.path.name, settings, {t: resume_state.TargetProgress() for t in options.targets}
+        item.path.name, settings, {}, identity=identity, named_source=None
     )
+    return _Decided(state, previous, state_file, named, {p.target: p for p in plans}, work)
+
+
+def _journaled_picture(state: resume_state.InputState | None) -> Picture | None:
+    described = state.picture if state is not None else None
+    if not described:
+        return None
+    rate = described.get("frame_rate")
+    return Picture(
+        int(described["width"]), int(described["height"]), Fraction(rate) if rate else None
+    )
+
+
+async def _render_finished(
+    context: RunContext, decided: _Decided, picture: Picture | None
+) -> tuple[Path, ...]:
+    """The missing tracks of targets an earlier run finished, from the journal's cues: no
+    decoding, no service call. A target with no cue (no speech) gets no empty track."""
+    chosen: list[tuple[Track, list[Cue]]] = []
+    for work in decided.of(Need.RENDER):
+        cues = decided.state.targets[work.target].cues
+        for track in work.tracks if cues else ():
+            track.describe(picture)
+            chosen.append((track, cues))
+
+    def render() -> list[FileOp]:  # on the writer thread: a long journal renders for a while
+        return [op for track, cues in chosen for op in (track.restore(cues), track.finish())]
+
+    if chosen:
+        await context.disk.render_and_run(render)
+    return tuple(track.path for track, _ in chosen)
+
+
+async def _prepare(
+    item: InputFile, context: RunContext, decided: _Decided, rendered: tuple[Path, ...]
+) -> _Prepared:
+    """Start the decoder from the earliest resume point of the targets that run."""
+    options = context.options
+    state = decided.state
     no_progress = resume_state.TargetProgress()
-    start_ms = min(state.targets.get(t, no_progress).resume_ms for t in options.targets)
+    start_ms = min(
+        state.targets.get(work.target, no_progress).resume_ms for work in decided.of(Need.RUN)
+    )
     speed = 1.0 if item.live else options.speed  # live inputs go at 1x
     # Resume points are stream times; ffmpeg seeks on the media timeline (late audio: + offset).
     decoder = AsyncPcmDecoder(
@@ -145,9 +238,7 @@ async def _prepare(
     )
     told = await decoder.start()
     try:
-        return await _prepare_writers(
-            item, context, state, previous, told, decoder, start_ms, state_file
-        )
+        return await _prepare_writers(item, context, decided, told, decoder, start_ms, rendered)
     except BaseException:
         await decoder.aclose()
         raise
@@ -156,15 +247,14 @@ async def _prepare(
 async def _prepare_writers(
     item: InputFile,
     context: RunContext,
-    state: resume_state.InputState,
-    previous: resume_state.InputState | None,
+    decided: _Decided,
     told: MediaInfo | None,
     decoder: AsyncPcmDecoder,
     start_ms: int,
-    state_file: Path,
+    rendered: tuple[Path, ...],
 ) -> _Prepared:
     options = context.options
-    source = options.gummy.source_language
+    state, previous = decided.state, decided.previous
     if told is None:  # live: nothing is waited for
         info = MediaInfo(item.path, None, (), 0)
     elif previous is None:
@@ -172,23 +262,31 @@ async def _prepare_writers(
         state.start_offset_ms = told.start_offset_ms
     else:  # a resumed decode starts mid-stream: the journal knows where the stream starts
         info = dataclasses.replace(told, start_offset_ms=previous.start_offset_ms)
-    journal = resume_state.Journal(state_file)
-    if not item.live and previous is None:
-        await context.disk.run([journal.begin(state)])
     video = info.video
     picture = None if video is None else Picture(video.width, video.height, video.frame_rate)
-    named = source or state.named_source
+    if previous is None and picture is not None:
+        rate = picture.frame_rate
+        state.picture = {"width": picture.width, "height": picture.height}
+        if rate is not None:
+            state.picture["frame_rate"] = f"{rate.numerator}/{rate.denominator}"
+    elif previous is not None:
+        picture = _journaled_picture(previous) or picture
+    journal = resume_state.Journal(decided.state_file)
+    if not item.live and previous is None:
+        await context.disk.run([journal.begin(state)])
+    named = decided.named
     namer = SourceNamer() if named is None else None
     writers = []
-    for target in options.targets:
-        progress = state.targets.setdefault(target, resume_state.TargetProgress())
-        layout = CueLayout(options.rules, None if named == "und" else named, target)
+    for work in decided.of(Need.RUN):
+        progress = state.targets.setdefault(work.target, resume_state.TargetProgress())
+        progress.finished = False  # --overwrite, or a target added to a finished journal
+        layout = CueLayout(options.rules, None if named == "und" else named, work.target)
         layout.resume_after(progress.cues[-1] if progress.cues else None)
         writers.append(
             TargetWriter(
                 path=item.path,
                 label=item.label,
-                target=target,
+                target=work.target,
                 plan=None,
                 layout=layout,
                 progress=progress,
@@ -199,7 +297,7 @@ async def _prepare_writers(
                 namer=namer,
             )
         )
-    return _Prepared(info, decoder, start_ms, picture, journal, writers, namer, named)
+    return _Prepared(info, decoder, start_ms, picture, journal, writers, decided, namer, rendered)
 
 
 async def _open_tracks(item: InputFile, context: RunContext, prepared: _Prepared) -> None:
@@ -208,21 +306,54 @@ async def _open_tracks(item: InputFile, context: RunContext, prepared: _Prepared
     while the service's task starts), else (`-s auto`) once the namer has named it, which is
     journaled. Sentences that finish meanwhile are held and written in order after. A write
     error fails every writer of the input."""
+    decided = prepared.decided
     try:
         if prepared.namer is not None:
             language = await prepared.namer.named
-            if not item.live:
-                await context.disk.run([prepared.journal.name_source(language)])
         else:
-            assert prepared.named is not None
-            language = prepared.named
+            assert decided.named is not None
+            language = decided.named
+        unjournaled = context.options.gummy.source_language is None and (
+            decided.state.named_source != language
+        )
+        if unjournaled and not item.live:
+            decided.state.named_source = language
+            await context.disk.run([prepared.journal.name_source(language)])
         plans = plan_tracks(item, context.options, language, prepared.picture)
         planned = {plan.target: plan for plan in plans}
+        keep = {work.target for work in decided.work if work.keep_existing}
         for writer in prepared.writers:
-            await writer.open(planned[writer.target], None if language == "und" else language)
+            plan = planned[writer.target]
+            if writer.target in keep:  # what exists is kept; only the missing tracks are made
+                plan = await context.disk.call(_missing_only, plan)
+            await writer.open(plan, None if language == "und" else language)
     except OutputError as error:
         for writer in prepared.writers:
             writer.error = writer.error or error
+
+
+def _missing_only(plan: TrackPlan) -> TrackPlan:
+    return TrackPlan(plan.target, tuple(t for t in plan.tracks if not t.path.exists()))
+
+
+def _language_of_existing(plans: list[TrackPlan]) -> str | None:
+    """`-s auto` with no journal: the language an earlier run named the tracks after
+    (`x.zh-en.srt` for the planned `x.und-en.srt`), if any."""
+    for plan in plans:
+        for path in plan.paths:
+            found = _named_elsewhere(path)
+            if found is not None:
+                stem, _, rest = path.name.partition(".und")
+                return found.name[len(stem) + 1 : len(found.name) - len(rest)]
+    return None
+
+
+def _paths_of(prepared: _Prepared) -> tuple[Path, ...]:
+    """The tracks it writes (those known before the language is named)."""
+    planned = prepared.decided.plans
+    return prepared.rendered + tuple(
+        path for writer in prepared.writers for path in planned[writer.target].paths
+    )
 
 
 def _named_elsewhere(path: Path) -> Path | None:
@@ -349,30 +480,41 @@ async def _conclude(
         await opening  # the tracks open and the held sentences are written
     else:
         opening.cancel()  # stopped before any speech: nothing to name; the rerun will
+    writers = prepared.writers
     try:
-        for writer in prepared.writers:
+        for writer in writers:
             await writer.finish()
-        errors += [writer.error for writer in prepared.writers if writer.error is not None]
+        errors += [writer.error for writer in writers if writer.error is not None]
         complete = complete and not errors
         journal = prepared.journal
-        await context.disk.run([journal.remove() if complete else journal.close()])
+        ended = [journal.finished(w.target) for w in writers] if complete else []
+        if item.live:  # no journal
+            ended = []
+        await context.disk.run([*ended, journal.close()])  # kept: the record of the cues
     except OutputError as error:
         errors.append(error)
         complete = False
-    if not complete and not errors:
-        errors.append(SubtitlerError(item.label, "interrupted; run again to resume"))
+    status, reason = Status.DONE, ""
+    if errors:
+        status, reason = Status.FAILED, str(errors[0])
+    elif not complete:
+        status, reason = Status.INTERRUPTED, "interrupted; run again to resume"
+    elif not prepared.rendered and not any(writer.progress.cues for writer in writers):
+        status, reason = Status.SKIPPED, NO_SPEECH  # and no empty track was left
+    resumed_at = prepared.start_ms if prepared.decided.resumed else None
     return InputResult(
         path=item.path,
-        status=Status.DONE if complete else Status.FAILED,
-        reason=str(errors[0]) if errors else "",
-        sentences=max((writer.sentences for writer in prepared.writers), default=0),
+        status=status,
+        reason=reason,
+        sentences=max((writer.progress.sentences for writer in writers), default=0),
         audio_ms=audio.decoded_ms,
         wall_s=time.monotonic() - started_s,
         tasks=tuple(task.metrics for task in tasks if task.metrics is not None),
-        tracks=tuple(path for writer in prepared.writers for path in writer.paths),
+        tracks=prepared.rendered + tuple(path for writer in writers for path in writer.paths),
         resumes=sum(task.resumes for task in tasks),
         streaming_s=_streaming_s(tasks),
         label=item.label,
+        resumed_at_ms=resumed_at,
     )
 
 

@@ -5,7 +5,9 @@
   counted, bounded by `retries`, exponential backoff with jitter;
 - wait for the rate limit: throttling (`Throttling...`, "rate limit exceeded", HTTP 429);
   never counted, never fails an input;
-- stop the run: the key was refused (HTTP 401/403);
+- stop the run: the key was refused (HTTP 401/403); the endpoint answered 404 on the handshake
+  (a wrong path); no connection could be made before any task of the run had reached the
+  service (a wrong host or port: retrying each file would only repeat it);
 - fail the input: anything else (bad parameters, unknown model, other HTTP statuses), with the
   service's code and message, and a word on the region when the endpoint is not Beijing's.
 """
@@ -19,17 +21,24 @@ from urllib.parse import urlparse
 from subtitler.environment import LOCAL_HOSTS
 from subtitler.gummy.protocol import (
     BAD_RESULT,
+    DEFAULT_ENDPOINT,
     DISCONNECTED,
     HANDSHAKE,
     UNFINISHED,
+    UNREACHABLE,
     TaskFailed,
 )
 
 RETRYABLE_CODES = frozenset(
-    {DISCONNECTED, UNFINISHED, BAD_RESULT, "InternalError", "SERVER_ERROR", "MODEL_ERROR"}
+    {DISCONNECTED, UNREACHABLE, UNFINISHED, BAD_RESULT}
+    | {"InternalError", "SERVER_ERROR", "MODEL_ERROR"}
     | {"Unknown"}
 )
 INVALID_KEY_STATUSES = frozenset({401, 403})
+INVALID_KEY = "InvalidApiKey"
+ENDPOINT_UNREACHABLE = "EndpointUnreachable"
+ENDPOINT_NOT_FOUND = "EndpointNotFound"
+SERVICE_PATH = urlparse(DEFAULT_ENDPOINT).path
 BEIJING_HOST = "dashscope.aliyuncs.com"
 MAX_BACKOFF_S = 30.0
 MAX_THROTTLE_WAIT_S = 5.0
@@ -56,8 +65,11 @@ class Decision:
     action: Action
     delay_s: float = 0.0
     reason: str = ""
-    """For FAIL and STOP_RUN: the one line a user reads (after the input's name)."""
+    """For FAIL and STOP_RUN: the one line a user reads (after the input's name, or for
+    STOP_RUN the endpoint's)."""
     counted: bool = False
+    code: str = ""
+    """For STOP_RUN: why (`INVALID_KEY`, `ENDPOINT_UNREACHABLE`, `ENDPOINT_NOT_FOUND`)."""
 
 
 def is_throttling(failure: TaskFailed) -> bool:
@@ -79,11 +91,23 @@ def decide(
     policy: RetryPolicy,
     jitter: float,
     endpoint: str | None = None,
+    reached: bool = True,
 ) -> Decision:
     """`failures`: counted failures so far (this one excluded); `throttled`: throttling waits so
-    far; `jitter` in [0, 1) (random in use, fixed in tests)."""
+    far; `jitter` in [0, 1) (random in use, fixed in tests); `reached`: a task of this run has
+    reached the service before (a connection that fails now is a network problem, retried)."""
     if failure.status in INVALID_KEY_STATUSES:
-        return Decision(Action.STOP_RUN, reason="the API key was refused (invalid key)")
+        return Decision(
+            Action.STOP_RUN, reason="the API key was refused (invalid key)", code=INVALID_KEY
+        )
+    if failure.code == HANDSHAKE and failure.status == 404:
+        return Decision(Action.STOP_RUN, reason=not_found(endpoint), code=ENDPOINT_NOT_FOUND)
+    if failure.code == UNREACHABLE and not reached:
+        return Decision(
+            Action.STOP_RUN,
+            reason=f"{failure.message}; check --endpoint",
+            code=ENDPOINT_UNREACHABLE,
+        )
     if is_throttling(failure):
         delay = min(MAX_THROTTLE_WAIT_S, 0.2 * 2 ** min(throttled, 10))
         return Decision(Action.WAIT_FOR_RATE, delay * (0.5 + jitter / 2))
@@ -104,12 +128,24 @@ def decide(
     return Decision(Action.FAIL, reason=describe(failure) + region_hint(endpoint))
 
 
+def not_found(endpoint: str | None) -> str:
+    """HTTP 404 on the handshake: the path is wrong; say which one the service serves."""
+    parsed = urlparse(endpoint or DEFAULT_ENDPOINT)
+    expected = parsed._replace(path=SERVICE_PATH, query="", fragment="").geturl()
+    if parsed.path.rstrip("/") == SERVICE_PATH:
+        return "no Gummy service at this address (HTTP 404 on the WebSocket handshake)"
+    return (
+        f"no Gummy service at this path (HTTP 404 on the WebSocket handshake); "
+        f"the service listens at {SERVICE_PATH}: --endpoint {expected}"
+    )
+
+
 def describe(failure: TaskFailed) -> str:
     """The failure in words, with the service's own code and message."""
     if failure.code == HANDSHAKE:
         message = f": {failure.message}" if failure.message else ""
         return f"the service refused the connection (HTTP {failure.status}{message})"
-    if failure.code == DISCONNECTED:
+    if failure.code in (DISCONNECTED, UNREACHABLE):
         return failure.message or "connection to the service was lost"
     if failure.code in (UNFINISHED, BAD_RESULT):
         return failure.message

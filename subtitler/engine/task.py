@@ -36,7 +36,7 @@ from subtitler.engine.policy import Action, RetryPolicy, decide
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import OutputError, ServiceError, SubtitlerError
 from subtitler.events import PartialText, TaskMetrics
-from subtitler.gummy.client import GummyTask, new_task
+from subtitler.gummy.client import ClientKind, GummyTask, new_task
 from subtitler.gummy.protocol import (
     UNFINISHED,
     ClientEvent,
@@ -185,11 +185,13 @@ class TargetTask:
                 RetryPolicy(self.options.retries, self.options.retry_delay_s),
                 random.random(),
                 self.options.gummy.endpoint,
+                reached=self.control.service_reached,
             )
             if decision.action is Action.STOP_RUN:
-                error = ServiceError(self.label, decision.reason, code="InvalidApiKey")
-                self.control.fail_all(error)
-                self._fail(error)
+                self.control.fail_all(
+                    ServiceError(self.options.gummy.endpoint or "", decision.reason, decision.code)
+                )
+                self._fail(ServiceError(self.label, decision.reason, code=decision.code))
                 return
             if decision.action is Action.FAIL:
                 self._fail(ServiceError(self.label, decision.reason, code=outcome.code))
@@ -223,6 +225,7 @@ class TargetTask:
         position_ms = start_ms
         cutoff_ms: int | None = None  # stream ms: sentences ending later are dropped
         reason: EndReason | None = None
+        reached = False  # the service answered this task
         try:
             async with self.pacer.submission() as turn:
                 await client.start(turn)
@@ -245,6 +248,8 @@ class TargetTask:
                     return TaskFailed(UNFINISHED, f"no {waited} from the service in time")
                 if item is _AUDIO or item_generation != generation:
                     continue
+                if self._heard_from_service(item):
+                    reached = self.control.service_reached = True
                 if isinstance(item, TaskStarted):
                     self.phase = Phase.STREAMING
                 elif isinstance(item, Partial | Sentence):
@@ -255,10 +260,18 @@ class TargetTask:
                     self._record_metrics(client.task_id, timing, arrived_s, reason)
                     return Finished(position_ms, reason or EndReason.END)
                 elif isinstance(item, TaskFailed):
-                    self._record_metrics(client.task_id, timing, None, None)
+                    if reached:  # no request id for a task that never reached the service
+                        self._record_metrics(client.task_id, timing, None, None)
                     return item
         finally:
             await client.close()
+
+    def _heard_from_service(self, item: object) -> bool:
+        """An event only the service can cause (the SDK client reports `TaskStarted` itself,
+        before it has connected)."""
+        if isinstance(item, TaskStarted):
+            return self.options.client is ClientKind.NATIVE
+        return isinstance(item, Partial | Sentence | TaskFinished)
 
     async def _finish(self, task: GummyTask, timing: _Timing) -> None:
         """No more audio for this task: its last results and `task-finished` follow."""

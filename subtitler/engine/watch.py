@@ -99,10 +99,12 @@ class FolderWatcher:
         self._redo: set[Path] = set()
         self._work: set[asyncio.Task[None]] = set()
         self.results: list[InputResult] = []
+        """The last pass: what ended since the watcher was last idle (nothing queued or
+        running), one result per file (its latest)."""
 
     async def run(self) -> list[InputResult]:
         """Until `control` stops: then running files finish their current sentences."""
-        for found in discover(list(self.roots)):
+        for found in discover(list(self.roots), empty_is_problem=False):
             if isinstance(found, InputProblem):
                 reason = f"{found.path}: {found.reason}"
                 self._ended(InputResult(found.path, Status.FAILED, reason, label=str(found.path)))
@@ -132,7 +134,7 @@ class FolderWatcher:
         await self.control.wait_stopping(max(1.0, self.watch.poll_s or 0.0) * 2)
         if self.control.stopping:
             return
-        for found in discover(list(self.roots)):
+        for found in discover(list(self.roots), empty_is_problem=False):
             if (
                 isinstance(found, InputFile)
                 and found.path not in self._known
@@ -231,6 +233,8 @@ class FolderWatcher:
         elif replaced and self._replaced(item):
             options = replace(options, overwrite=True)
             reason = "replaced"
+        if not self._queued and not self._running:
+            self.results = []  # idle until now: a new pass begins
         self._queued.add(path)
         self.observe(InputQueued(path, item.label, reason))
         task = asyncio.create_task(self._subtitle(item, options))
@@ -257,6 +261,7 @@ class FolderWatcher:
             self._touch(item.path)  # changed while subtitled: settle, then redo
 
     def _ended(self, result: InputResult) -> None:
+        self.results = [kept for kept in self.results if kept.path != result.path]
         self.results.append(result)
         self.observe(InputEnded(result))
 

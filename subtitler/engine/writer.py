@@ -17,7 +17,7 @@ from typing import Any
 
 from subtitler import state as resume_state
 from subtitler.cues import Cue, CueLayout, LayoutUpdate, SentenceText, TimedWord
-from subtitler.durable import DiskWriter, FileOp
+from subtitler.durable import DiskWriter, FileOp, Remove
 from subtitler.engine.naming import SourceNamer
 from subtitler.errors import OutputError
 from subtitler.events import CueWritten
@@ -118,10 +118,16 @@ class TargetWriter:
             await self._write(finished)
 
     async def finish(self) -> None:
-        """Seal the tracks (padding dropped, synced); nothing when they were never opened."""
+        """Seal the tracks (padding dropped, synced); nothing when they were never opened. A
+        track with no cue is removed: a media server would list an empty file as a track."""
         async with self._lock:
-            if self.plan is not None:
+            if self.plan is None:
+                return
+            if self.progress.cues:
                 await self._run([track.finish() for track in self.plan.tracks])
+            else:
+                await self._run([Remove(track.path) for track in self.plan.tracks])
+                self.plan = TrackPlan(self.plan.target, ())
 
     async def _write(self, finished: _Finished) -> None:
         assert self.plan is not None
@@ -150,6 +156,7 @@ class TargetWriter:
         operations += [track.apply(update) for track in self.plan.tracks]
         await self._run(operations)
         self.sentences += 1
+        self.progress.sentences += 1
         self._emit(
             CueWritten(
                 self.path,

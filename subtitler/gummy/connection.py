@@ -84,7 +84,7 @@ class NativeTask:
             self._emit(self.protocol.handshake_refused(response.status_code, body))
             return
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as error:
-            self._emit(self.protocol.connection_lost(f"cannot connect ({_describe(error)})"))
+            self._emit(self.protocol.unreachable(f"cannot connect ({_describe(error)})"))
             return
         await turn()
         self._reader = asyncio.create_task(self._read(self._socket))

@@ -33,6 +33,8 @@ BAD_RESULT = "BadResult"
 DISCONNECTED = "Disconnected"
 UNFINISHED = "Unfinished"
 HANDSHAKE = "Handshake"
+UNREACHABLE = "Unreachable"
+"""No connection could be made (refused, no such host, timed out)."""
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,12 @@ class ClientProtocol:
         if self.state in (State.FINISHED, State.FAILED):
             return []
         return self._fail(DISCONNECTED, reason or "the connection closed before task-finished")
+
+    def unreachable(self, reason: str) -> list[ClientEvent]:
+        """No connection could be made at all."""
+        if self.state in (State.FINISHED, State.FAILED):
+            return []
+        return self._fail(UNREACHABLE, reason)
 
     def ended_without_finish(self, reason: str) -> list[ClientEvent]:
         """The SDK client's end with no `task-finished` (or no `on_complete`)."""

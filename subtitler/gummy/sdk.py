@@ -169,7 +169,7 @@ class SdkTask(TranslationRecognizerCallback):
         if status is not None and 400 <= status < 600:
             self._emit(self.protocol.handshake_refused(status, message))
         elif status == -1 and code == "ClientConnectorError":
-            self._emit(self.protocol.connection_lost(f"cannot connect ({message})"))
+            self._emit(self.protocol.unreachable(f"cannot connect ({message})"))
         elif status == -1:
             self._emit(self.protocol.connection_lost("connection to the service was lost"))
         else:

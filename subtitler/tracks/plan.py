@@ -8,11 +8,14 @@ where `<source>` is the `--source-language`, or `und` (undetermined) when it is 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from subtitler.inputs import InputFile
 from subtitler.options import Layout, RunOptions, TrackFormat
+from subtitler.state import TargetProgress
 from subtitler.tracks.ass import AssTrack
 from subtitler.tracks.base import SOURCE, TARGET, UNDETERMINED, Picture, Track
 from subtitler.tracks.srt import SrtTrack
@@ -60,12 +63,12 @@ def plan_tracks(
             if chosen is TrackFormat.SRT:
                 made.append(SrtTrack(stem, languages))
             elif chosen is TrackFormat.VTT:
-                notes = (f"Source: {item.path.name}", f"Languages: {listed}")
+                notes = (f"Source: {item.name}", f"Languages: {listed}")
                 made.append(VttTrack(stem, languages, notes))
             elif chosen is TrackFormat.ASS:
-                made.append(AssTrack(stem, languages, names, item.path.name))
+                made.append(AssTrack(stem, languages, names, item.name))
             else:
-                made.append(TtmlTrack(stem, languages, names, item.path.name))
+                made.append(TtmlTrack(stem, languages, names, item.name))
         for track in made:
             track.describe(picture)
         return made
@@ -83,3 +86,52 @@ def plan_tracks(
                 tracks += tracks_for(target, (TARGET,), target, target)
         plans.append(TrackPlan(target, tuple(tracks)))
     return plans
+
+
+class Need(Enum):
+    KEEP = "keep"
+    """Every track of the target exists: kept as it is."""
+    RENDER = "render"
+    """Its task finished in an earlier run: its missing tracks are rendered from the journal."""
+    RUN = "run"
+    """Its task runs (fresh, resumed from the journal, or for tracks that are missing)."""
+
+
+@dataclass(frozen=True)
+class TargetWork:
+    """What one target of an input needs, and the tracks it writes."""
+
+    target: str
+    need: Need
+    tracks: tuple[Track, ...]
+    """For RENDER: the missing tracks; for RUN: every track when its cues come from the
+    journal (resumed or fresh), else the missing ones (what exists is kept)."""
+    keep_existing: bool = False
+    """RUN without journaled cues: a track that exists by the time it opens is left alone."""
+
+
+def plan_work(
+    plans: list[TrackPlan],
+    progress: Mapping[str, TargetProgress],
+    fresh: bool,
+    exists: Callable[[Path], bool],
+) -> list[TargetWork]:
+    """Per target: keep, render or run. Pure: `progress` is the journal's (empty when there is
+    none), `fresh` is --overwrite (every task runs, every track is rewritten)."""
+    work = []
+    for plan in plans:
+        if fresh:
+            work.append(TargetWork(plan.target, Need.RUN, plan.tracks))
+            continue
+        missing = tuple(track for track in plan.tracks if not exists(track.path))
+        journaled = progress.get(plan.target)
+        if journaled is not None and journaled.finished:
+            need = Need.RENDER if missing else Need.KEEP
+            work.append(TargetWork(plan.target, need, missing))
+        elif journaled is not None:  # unfinished: resumed, every track rebuilt from its cues
+            work.append(TargetWork(plan.target, Need.RUN, plan.tracks))
+        elif missing:
+            work.append(TargetWork(plan.target, Need.RUN, missing, keep_existing=True))
+        else:
+            work.append(TargetWork(plan.target, Need.KEEP, ()))
+    return work

@@ -50,6 +50,7 @@ def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
                 **base,
                 "duration_ms": event.duration_ms,
                 "tracks": [str(p) for p in event.tracks],
+                "resumed_at_ms": event.resumed_at_ms,
             }
         ]
     if isinstance(event, AudioProgress):
@@ -118,6 +119,7 @@ def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
                     if result.streaming_s is None
                     else round(result.streaming_s, 3),
                     "resumes": result.resumes,
+                    "resumed_at_ms": result.resumed_at_ms,
                     "tasks": [
                         {
                             "target": t.target,
@@ -130,8 +132,7 @@ def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
                     "tracks": [str(p) for p in result.tracks],
                 }
             ]
-        kind = "failed" if result.status is Status.FAILED else "skipped"
-        return [{"event": kind, **base, "reason": result.reason}]
+        return [{"event": result.status.value, **base, "reason": result.reason}]
     return []
 
 
@@ -145,13 +146,14 @@ class JsonLinesView:
         for obj in event_objects(event, label_of(event)):
             self.output.line(json.dumps(obj, ensure_ascii=False))
 
-    def summary(self, done: int, failed: int, skipped: int) -> None:
+    def summary(self, done: int, failed: int, skipped: int, interrupted: int = 0) -> None:
         obj = {
             "event": "summary",
             "at": round(time.time(), 3),
             "done": done,
             "failed": failed,
             "skipped": skipped,
+            "interrupted": interrupted,
             "version": SCHEMA_VERSION,
         }
         self.output.line(json.dumps(obj))

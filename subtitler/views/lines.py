@@ -57,8 +57,10 @@ class LinesView:
             self._print(f"[{label}] Translation completed")
         elif result.status is Status.SKIPPED:
             self._print(f"[{label}] Skipped: {result.reason}")
+        elif result.status is Status.INTERRUPTED:
+            self._print(f"[{label}] Interrupted: run again to resume")
         else:
-            self._print(f"[{label}] Translation failed: {result.reason}")
+            self._print(f"[{label}] Failed: {result.reason}")
         for task in result.tasks:
             first = _ms(task.first_package_delay_ms)
             last = _ms(task.last_package_delay_ms)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -16,8 +17,16 @@ from rich.table import Table
 from rich.text import Text
 
 from subtitler.cues import srt_timestamp
-from subtitler.events import AudioProgress, CueWritten, Event, InputEnded, InputStarted, PartialText
-from subtitler.views.labels import short_label
+from subtitler.events import (
+    AudioProgress,
+    CueWritten,
+    Event,
+    InputEnded,
+    InputStarted,
+    PartialText,
+    Status,
+)
+from subtitler.views.labels import short_label, without_subject
 from subtitler.views.live import LiveView
 
 PARTIAL_MARK = "⋯ "
@@ -37,8 +46,18 @@ class PreviewView(LiveView):
         self.partial: tuple[str, str] = ("", "")
         self.finished: deque[tuple[int, int, str, str]] = deque(maxlen=SHOWN_CUES)
         self.outcome = ""
+        self.messages: list[str] = []
+        """Shown on the screen (the latest), and printed once the screen is left."""
         # last: Live asks for a first rendering of the state set above
         super().__init__(console, refresh_per_second=10, screen=True, redirect_stderr=False)
+
+    def message(self, text: str) -> None:
+        self.messages.append(text)
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        for text in self.messages:  # on the normal screen: they stay in the scrollback
+            self.console.print(Text(text))
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, InputStarted):
@@ -58,7 +77,11 @@ class PreviewView(LiveView):
             )
             self.latency_ms = event.latency_ms
         elif isinstance(event, InputEnded):
-            self.outcome = f"{event.result.status.value}: {event.result.reason}".rstrip(": ")
+            result = event.result
+            reason = without_subject(result.reason, result.label, str(result.path), self.label)
+            self.outcome = f"{result.status.value}: {reason}".rstrip(": ")
+            if result.status is not Status.DONE:
+                self.message(f"{result.status.value} {self.label}: {reason}")
 
     def _first_result(self) -> None:
         if self.first_result_ms is None:
@@ -71,13 +94,14 @@ class PreviewView(LiveView):
             if self.duration_ms
             else (f"live {_clock(elapsed_ms)}")
         )
-        status = Table.grid(padding=(0, 3))
-        status.add_row(
-            Text(f"{self.label} → {', '.join(self.targets)}", style="bold"),
-            Text(f"media {media}"),
-            Text(f"sent {_clock(self.sent_ms)}"),
-            Text(f"first result {_ms(self.first_result_ms)}"),
-            Text(f"latency {_ms(self.latency_ms)}"),
+        # Two lines that never wrap, whatever the width: the input, then the figures.
+        title = Text(f"{self.label} → {', '.join(self.targets)}", style="bold")
+        title.no_wrap, title.overflow = True, "ellipsis"
+        figures = Text(
+            f"media {media}   sent {_clock(self.sent_ms)}   first result "
+            f"{_ms(self.first_result_ms)}   latency {_ms(self.latency_ms)}",
+            no_wrap=True,
+            overflow="ellipsis",
         )
         cues = Table.grid(padding=(0, 2))
         cues.add_column(style="cyan", no_wrap=True)
@@ -93,13 +117,16 @@ class PreviewView(LiveView):
             Text(PARTIAL_MARK + translation, style="dim") if translation else (Text(""))
         )
         parts: list[RenderableType] = [
-            status,
+            title,
+            figures,
             Panel(cues, title="captions"),
             speaking,
             speaking_translation,
         ]
         if self.outcome:
             parts.append(Text(self.outcome, style="bold green"))
+        for text in self.messages[-2:]:
+            parts.append(Text(text, style="yellow", no_wrap=True, overflow="ellipsis"))
         return Group(*parts)
 
 

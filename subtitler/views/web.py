@@ -116,9 +116,10 @@ class CaptionServer:
             self._remember(obj)
             self._publish(obj)
 
-    def summary(self, done: int, failed: int, skipped: int) -> None:
+    def summary(self, done: int, failed: int, skipped: int, interrupted: int = 0) -> None:
         obj = {"event": "summary", "at": round(time.time(), 3), "done": done, "failed": failed,
-               "skipped": skipped, "version": SCHEMA_VERSION}  # fmt: skip
+               "skipped": skipped, "interrupted": interrupted,
+               "version": SCHEMA_VERSION}  # fmt: skip
         self._publish(obj)
 
     def _remember(self, obj: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,7 +123,9 @@ def test_the_sdk_client_never_reports_done_with_cues_missing(
         assert texts == expected_news()
     else:
         assert result.returncode == 1
-        (line,) = [line for line in result.stderr.splitlines() if line.startswith("subtitler:")]
+        # The SDK's dying worker threads print tracebacks on stderr at the same moment: find
+        # our one line wherever their writes put it.
+        (line,) = re.findall(r"subtitler: [^\n]*gave up[^\n]*", result.stderr)
         assert "zh_news.mp4" in line and "gave up after 2 retries" in line
         assert texts == expected_news()[: len(texts)], "what was written is right and in order"
 
@@ -146,12 +149,12 @@ def test_refused_handshakes_429_and_5xx_are_retried(
 def test_another_handshake_status_fails_the_input_with_the_status(
     make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path, client: str
 ) -> None:
-    server = make_emulator(handshake_status=404)
+    server = make_emulator(handshake_status=400)
     media = news_in(tmp_path)
     result = subtitler("run", media, "-t", "en", "--endpoint", server.url, "--client", client)
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("subtitler:")]
-    assert len(lines) == 1 and "zh_news.mp4" in lines[0] and "404" in lines[0], lines
+    assert len(lines) == 1 and "zh_news.mp4" in lines[0] and "400" in lines[0], lines
 
 
 def test_a_piped_mp4_with_its_index_at_the_end_is_explained(
@@ -229,9 +232,11 @@ def test_auto_detected_speech_names_its_tracks_and_spans(
     assert result.returncode == 0, result.stderr
     made = sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".srt", ".vtt"))
     assert made == [
-        "en_late_audio.en-ja.srt", "en_late_audio.en-ja.vtt", "silent.und-ja.srt",
-        "silent.und-ja.vtt", "zh_news.zh-ja.srt", "zh_news.zh-ja.vtt",
-    ]  # fmt: skip
+        "en_late_audio.en-ja.srt",
+        "en_late_audio.en-ja.vtt",
+        "zh_news.zh-ja.srt",
+        "zh_news.zh-ja.vtt",
+    ]  # fmt: skip (silent.mp4: no speech, no empty track)
     vtt = (tmp_path / "zh_news.zh-ja.vtt").read_text(encoding="utf-8")
     assert "NOTE Languages: zh, ja" in vtt and "<lang zh>欢迎收看" in vtt
     again = run_cli("run", tmp_path, "-t", "ja", "--speed", "max", "--endpoint", emulator.url)

@@ -157,7 +157,8 @@ def test_bad_inputs_fail_alone_with_one_line_each(first_run: Run, media_folder: 
         assert any(f"{media_folder / name}: " in line and cause in line for line in failures)
         assert not list(media_folder.glob(f"{Path(name).stem}.*.srt"))
     completed = first_run.stdout.count("Translation completed")
-    assert completed == len(SPEECH) + 1  # + the silent clip, which completes with no cue
+    assert completed == len(SPEECH)
+    assert "[silent.mp4] Skipped: no speech" in first_run.stdout
 
 
 def test_line_output_is_greppable_like_the_sample(first_run: Run) -> None:
@@ -175,11 +176,9 @@ def test_line_output_is_greppable_like_the_sample(first_run: Run) -> None:
     assert "subtitler summary" in first_run.stdout
 
 
-def test_silent_clip_gets_empty_valid_tracks(first_run: Run, media_folder: Path) -> None:
-    srt = media_folder / "silent.und-en.srt"
-    vtt = media_folder / "silent.und-en.vtt"
-    assert srt.read_bytes() == b""
-    assert len(webvtt.read(str(vtt))) == 0
+def test_silent_clip_gets_no_empty_track(first_run: Run, media_folder: Path) -> None:
+    """A media server would list an empty file as a subtitle track: none is left."""
+    assert not list(media_folder.glob("silent.*.*t"))
 
 
 def test_a_rerun_without_overwrite_skips_and_with_it_rewrites(
@@ -291,7 +290,11 @@ def test_out_dir_mirrors_the_input_folders(emulator: BackgroundEmulator, tmp_pat
     )
     assert result.returncode == 0, result.stderr
     made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert made == ["season 1/disc 2/ep.zh-en.srt", "season 1/disc 2/ep.zh-en.vtt"]
+    assert made == [
+        "season 1/disc 2/.ep.subtitler-state.jsonl",  # hidden: the record of the cues
+        "season 1/disc 2/ep.zh-en.srt",
+        "season 1/disc 2/ep.zh-en.vtt",
+    ]
     assert result.stdout.count("Translation completed") == 1, "the same file never twice"
     assert not list(source.rglob("*.srt"))
 
@@ -394,7 +397,7 @@ def test_demo_runs_with_no_key_and_says_it_is_emulated(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "LOCAL GUMMY EMULATOR" in result.stderr.splitlines()[0]
-    made = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    made = sorted(p.name for p in (tmp_path / "demo").iterdir() if not p.name.startswith("."))
     assert "zh_news.zh-en.srt" in made and "zh_news.zh-en.vtt" in made
     assert len(made) == 6
 
@@ -403,7 +406,7 @@ def test_every_track_written_on_the_fixtures_passes_check(
     first_run: Run, media_folder: Path
 ) -> None:
     tracks = sorted(p for p in media_folder.iterdir() if p.suffix in (".srt", ".vtt"))
-    assert len(tracks) == 2 * (len(FIRST_STREAM_SPEECH) + 2)  # + the MKV's first track, silent
+    assert len(tracks) == 2 * (len(FIRST_STREAM_SPEECH) + 1)  # + the MKV's first; silent: none
     result = run_cli("check", *tracks)
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith(f"0 violations in {len(tracks)} files")

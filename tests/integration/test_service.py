@@ -21,6 +21,7 @@ import pytest
 import requests
 import webvtt
 
+from subtitler.cues import join_lines
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.media import ffmpeg_executable
 from tests.support import FIXTURES, Transcript, transcripts
@@ -110,7 +111,9 @@ def test_bazarr_transcribe_and_translate_in_every_output_format(server: Server) 
     assert [c.start_time.in_milliseconds() for c in captions] == [i.start.ordinal for i in items]
     txt = asr(server, audio, "transcribe", "zh", "txt")
     assert txt.headers["Content-Type"].startswith("text/plain")
+    texts = [join_lines(item.text.splitlines()) for item in items]  # a CJK break: no space
     assert txt.text.splitlines() == texts
+    assert not re.search(r"[\u4e00-\u9fff，] +[\u4e00-\u9fff]", txt.text), txt.text
     tsv = asr(server, audio, "transcribe", "zh", "tsv")
     rows = list(csv.reader(io.StringIO(tsv.text), delimiter="\t"))
     assert rows[0] == ["start", "end", "text"]
@@ -118,7 +121,7 @@ def test_bazarr_transcribe_and_translate_in_every_output_format(server: Server) 
         (i.start.ordinal, i.end.ordinal, t) for i, t in zip(items, texts, strict=True)
     ]
     document = json.loads(asr(server, audio, "transcribe", "zh", "json").text)
-    assert document["language"] == "zh" and document["text"] == " ".join(texts)
+    assert document["language"] == "zh" and document["text"] == "".join(texts)
     assert [s["start"] for s in document["segments"]] == [i.start.ordinal / 1000 for i in items]
 
 
@@ -163,6 +166,7 @@ def test_our_endpoint_gives_bilingual_tracks_in_any_format(server: Server) -> No
     assert 'filename="news.zh-ja.vtt"' in reply.headers["Content-Disposition"]
     text = reply.text
     assert "<lang zh>" in text and "<lang ja>" in text
+    assert "NOTE Source: news.mp4" in text  # the upload's own name, not the WAV made of it
     webvtt.from_buffer(io.StringIO(text))
 
 

@@ -62,7 +62,7 @@ def test_the_dashboard_keeps_up_with_sixteen_fast_inputs(tmp_path: Path) -> None
     ended = [e for e in seen if isinstance(e, InputEnded)]
     assert len(ended) == INPUTS and all(e.result.status is Status.DONE for e in ended)
     assert sum(isinstance(e, CueWritten) for e in seen) == 5 * INPUTS
-    assert "clip" in screen and " sentences " in screen and "eta " in screen
+    assert "clip" in screen and " sentences" in screen and "eta " in screen
 
 
 def test_the_preview_keeps_up_with_a_fast_input(tmp_path: Path) -> None:

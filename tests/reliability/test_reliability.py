@@ -28,6 +28,7 @@ import pytest
 import webvtt
 
 from subtitler import imsc
+from subtitler import state as resume_state
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.media import ffmpeg_executable
 from tests.support import FIXTURES, TEST_KEY, Transcript, decode, transcripts
@@ -173,7 +174,7 @@ def test_dropped_connections_at_random_points_in_20_files_lose_and_repeat_nothin
     assert resumed == 20
     assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
     assert figures.written == figures.expected
-    assert not list((tmp_path / "media").glob(".*subtitler-state.jsonl"))
+    assert_journals_finished(tmp_path / "media")
 
 
 def test_internal_errors_mid_stream_are_resumed_too(
@@ -347,7 +348,7 @@ def test_sigkill_at_a_random_point_then_rerun_finishes_the_job(
     assert process.returncode == -signal.SIGKILL
     assert code == 0, err
     assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
-    assert not list((tmp_path / "media").glob(".*subtitler-state.jsonl"))
+    assert_journals_finished(tmp_path / "media")
 
 
 def test_ctrl_c_flushes_valid_tracks_and_the_rerun_resumes(
@@ -596,7 +597,8 @@ def test_two_runs_at_once_over_one_folder_lose_and_repeat_nothing(
     assert in_progress > 0, "the runs overlapped (else this tests nothing)"
     assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
     assert figures.written == figures.expected
-    assert not list((tmp_path / "media").glob(".*subtitler*"))  # no journal, no claim left
+    assert not list((tmp_path / "media").glob(".*subtitler.lock"))  # no claim left
+    assert_journals_finished(tmp_path / "media")
 
 
 def test_a_live_source_that_stalls_30_s_keeps_every_sentence(
@@ -690,3 +692,13 @@ def test_forty_inputs_at_once_meet_the_start_limit_without_refusals(
     assert code == 0, err
     assert server.server.rate_refusals == 0
     assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
+
+
+def assert_journals_finished(folder: Path) -> None:
+    """Every input completed: its journal stays as the record of its cues, every target in it
+    finished (a later run adds a format from it, or a target with one task)."""
+    journals = list(folder.glob(".*subtitler-state.jsonl"))
+    assert journals
+    for journal in journals:
+        state = resume_state.load(journal)
+        assert state is not None and not state.unfinished, journal
