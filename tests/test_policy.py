@@ -7,7 +7,14 @@ from hypothesis import strategies as st
 
 from subtitler.engine.pacing import next_start_s
 from subtitler.engine.policy import Action, RetryPolicy, decide, region_hint
-from subtitler.gummy.protocol import BAD_RESULT, DISCONNECTED, HANDSHAKE, UNFINISHED, TaskFailed
+from subtitler.gummy.protocol import (
+    BAD_RESULT,
+    DISCONNECTED,
+    HANDSHAKE,
+    UNFINISHED,
+    UNREACHABLE,
+    TaskFailed,
+)
 
 POLICY = RetryPolicy(retries=3, first_delay_s=0.5)
 
@@ -57,9 +64,21 @@ def test_a_refused_key_stops_the_run_and_other_statuses_fail_the_input() -> None
         )
         assert refused.action is Action.STOP_RUN
         assert refused.reason == "the API key was refused (invalid key)"
-    other = decide(TaskFailed(HANDSHAKE, "Not found.", 404), 0, 0, POLICY, 0)
+    other = decide(TaskFailed(HANDSHAKE, "Bad request.", 400), 0, 0, POLICY, 0)
     assert other.action is Action.FAIL
-    assert other.reason == "the service refused the connection (HTTP 404: Not found.)"
+    assert other.reason == "the service refused the connection (HTTP 400: Bad request.)"
+
+
+def test_an_endpoint_that_is_not_there_stops_the_run_until_the_service_was_reached() -> None:
+    url = "ws://127.0.0.1:8765"
+    missing = decide(TaskFailed(HANDSHAKE, "Not found.", 404), 0, 0, POLICY, 0, url, False)
+    assert missing.action is Action.STOP_RUN and missing.code == "EndpointNotFound"
+    assert missing.reason.endswith("--endpoint ws://127.0.0.1:8765/api-ws/v1/inference")
+    refused = TaskFailed(UNREACHABLE, "cannot connect (Connect call failed)")
+    first = decide(refused, 0, 0, POLICY, 0, url + "/api-ws/v1/inference", reached=False)
+    assert first.action is Action.STOP_RUN and first.code == "EndpointUnreachable"
+    later = decide(refused, 0, 0, POLICY, 0, url + "/api-ws/v1/inference", reached=True)
+    assert later.action is Action.RETRY and later.counted  # the network, once it worked
     bad = decide(TaskFailed("InvalidParameter", "bad sample rate\nmore"), 0, 0, POLICY, 0)
     assert (bad.action, bad.reason) == (
         Action.FAIL,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -59,10 +60,27 @@ def test_progress_view_shows_each_running_file_with_its_latest_line() -> None:
     screen = console.export_text()
     assert "film.mkv" in screen and "0:30/1:05" in screen and "1 sentences" in screen
     assert "eta " in screen
-    assert "你好。  |  Hello." in screen
+    assert re.search(r"你好。 +→ Hello\.", screen)
     assert "running 1  queued 2  done 0  failed 0" in screen
     view(InputEnded(DONE))
     assert view.running == {}
+
+
+def test_progress_view_counts_a_sentence_once_whatever_the_targets_and_ends_by_status() -> None:
+    console = Console(file=io.StringIO(), width=100, record=True)
+    view = ProgressView(console, total_inputs=3)
+    view(InputStarted(PATH, "film.mkv", 65_000, ()))
+    for target in ("en", "ja"):  # one sentence, written for each target
+        view(CueWritten(PATH, target, 0, "你好。", "Hello.", (CUE,)))
+    console.print(view.render())
+    assert " 1 sentences" in console.export_text()
+    view(InputEnded(DONE))
+    view(InputEnded(InputResult(Path("/media/a.mkv"), Status.FAILED, "/media/a.mkv: bad")))
+    view(InputEnded(InputResult(Path("/media/b.mkv"), Status.INTERRUPTED, "interrupted")))
+    console.print(view.render())
+    text = console.export_text()
+    assert "running 0  queued 0  done 1  failed 1  skipped 0  interrupted 1" in text
+    assert "failed a.mkv: bad" in text, "the message names the file once"
 
 
 def test_summary_has_a_row_per_input_with_the_sdk_figures() -> None:

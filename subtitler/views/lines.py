@@ -22,7 +22,7 @@ from subtitler.events import (
     Status,
     label_of,
 )
-from subtitler.views.labels import short_label
+from subtitler.views.labels import short_label, without_subject
 from subtitler.views.output import LineOutput
 
 
@@ -55,12 +55,13 @@ class LinesView:
         result = event.result
         if result.status is Status.DONE:
             self._print(f"[{label}] Translation completed")
-        elif result.status is Status.SKIPPED:
-            self._print(f"[{label}] Skipped: {result.reason}")
+        reason = without_subject(result.reason, result.label, str(result.path))
+        if result.status is Status.SKIPPED:
+            self._print(f"[{label}] Skipped: {reason}")
         elif result.status is Status.INTERRUPTED:
             self._print(f"[{label}] Interrupted: run again to resume")
-        else:
-            self._print(f"[{label}] Failed: {result.reason}")
+        elif result.status is Status.FAILED:
+            self._print(f"[{label}] Failed: {reason}")
         for task in result.tasks:
             first = _ms(task.first_package_delay_ms)
             last = _ms(task.last_package_delay_ms)
