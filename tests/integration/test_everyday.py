@@ -370,3 +370,37 @@ def test_run_help_is_grouped_with_examples() -> None:
     assert "examples:" in helped and "exit status:" in helped
     options = helped[helped.index("\noptions:") :]  # after the usage lines
     assert options.index("--target") < options.index("--format") < options.index("--endpoint")
+
+
+def test_watch_on_a_terminal_prints_messages_above_its_counters_and_stops_with_0(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "zh_podcast.mp3", folder / "good.mp3")
+    (folder / "empty.mp4").write_bytes(b"")
+    stopped: list[bool] = []
+
+    def stop_when_both_ended(display: list[str], child: pexpect.spawn) -> None:
+        footer = next((line for line in display if line.startswith("running ")), "")
+        if not stopped and "done 1" in footer and "failed 1" in footer:
+            stopped.append(True)
+            child.kill(signal.SIGTERM)
+
+    terminal = Terminal(80, 24)
+    final = terminal.run(
+        ["watch", str(folder), "-s", "zh", "-t", "en", "--speed", "max", "--settle", "0.2",
+         "--endpoint", emulator.url],
+        stop_when_both_ended,
+    )  # fmt: skip
+    assert stopped and terminal.status == 0
+    for display in terminal.screens:
+        for line in display:
+            if line.startswith("running "):
+                assert FOOTER.match(line), line
+                counts = [int(n) for n in re.findall(r"(?:done|failed|skipped) (\d+)", line)]
+                assert sum(counts) <= 2, line  # two files, each counted once
+            assert "subtitler:" not in line or line.startswith("subtitler:"), line
+    text = "\n".join(final)
+    assert text.count("failed empty.mp4: empty file (0 bytes)") == 1, text
+    assert "1 done, 1 failed, 0 skipped, 0 interrupted" in text
