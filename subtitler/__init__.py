@@ -1,6 +1,6 @@
 """subtitler: live bilingual subtitles from video and audio through DashScope Gummy.
 
-The public API (see the README): `subtitle()` yields one input's events as it works, `run()`
+The public API (see the documentation): `subtitle()` yields one input's events as it works, `run()`
 subtitles a batch; the events and results are typed dataclasses. Imported lazily, so
 `import subtitler` stays cheap for the command line.
 """

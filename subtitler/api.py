@@ -61,6 +61,9 @@ async def run_async(
     on_event: Callable[[Event], None] | None = None,
     **options: Any,
 ) -> list[InputResult]:
+    """`run` on the caller's own event loop: the inputs run as tasks of that loop (file writes
+    on the run's one writer thread); `on_event` gets every event on the loop's thread, in
+    order. `options` are `make_options`'s keywords."""
     settings = make_options(list(targets), **options)
     return await run_batch(discover(list(paths)), settings, on_event or (lambda _event: None))
 

@@ -316,8 +316,9 @@ def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
             "paths",
             nargs="*",
             metavar="PATH",
-            help="media files, folders searched recursively, URLs (http(s), rtmp, srt, ... read "
-            "live at 1x) or - for a stream on stdin",
+            help="media files, folders searched recursively by extension (hidden files and "
+            "folders skipped, the same file never twice, symlink loops reported), URLs (http(s), "
+            "rtmp, srt, ... read live at 1x) or - for a stream on stdin",
         )
         inputs.add_argument(
             "--device",
@@ -339,7 +340,8 @@ def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
         "--source-language",
         default="auto",
         metavar="LANG",
-        help="spoken language, or auto to let the service detect it (default)",
+        help="spoken language, or auto to let the service detect it (default); with a language "
+        "given, a pair the service does not document (e.g. ja to ko) is a usage error",
     )
     inputs.add_argument(
         "--audio-stream",
@@ -458,7 +460,7 @@ def _add_service_options(parser: argparse._ActionsContainer) -> None:
         metavar="N",
         help="task submissions per second for the whole run, retries and resumes included "
         f"(default {DEFAULTS.max_task_rate:g}: the service's limit per account; split it "
-        "between runs sharing a key)",
+        "between runs sharing a key; 0: unpaced)",
     )
     parser.add_argument(
         "--speed",
@@ -472,7 +474,8 @@ def _add_service_options(parser: argparse._ActionsContainer) -> None:
         type=int,
         default=DEFAULTS.jobs,
         metavar="N",
-        help=f"inputs processed at once (default {DEFAULTS.jobs})",
+        help=f"inputs processed at once, each isolated: one bad file fails alone (default "
+        f"{DEFAULTS.jobs})",
     )
     parser.add_argument(
         "--endpoint",

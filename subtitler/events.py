@@ -61,6 +61,8 @@ class InputQueued:
 
 @dataclass(frozen=True)
 class InputStarted:
+    """An input's audio starts to stream (its tracks open beside it)."""
+
     path: Path
     label: str
     duration_ms: int | None
@@ -71,6 +73,8 @@ class InputStarted:
 
 @dataclass(frozen=True)
 class AudioProgress:
+    """About once a second: how much of the input's audio has been sent."""
+
     path: Path
     sent_ms: int
     label: str = ""
@@ -78,6 +82,9 @@ class AudioProgress:
 
 @dataclass(frozen=True)
 class PartialText:
+    """The sentence being spoken, as the service recognises and translates it so far (it
+    changes until the sentence is final: a `CueWritten` follows)."""
+
     path: Path
     target: str
     sentence_id: int
@@ -112,6 +119,8 @@ class CueWritten:
 
 @dataclass(frozen=True)
 class InputEnded:
+    """An input is over: done, failed, skipped or interrupted, as `result` says."""
+
     result: InputResult
 
 

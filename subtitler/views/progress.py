@@ -84,7 +84,7 @@ class ProgressView(LiveView):
             rows.append(_bar_row(state, width))
             transcript, translation = state.latest
             if transcript or translation:
-                rows.append(_latest_row(transcript, translation))
+                rows.append(_latest_row(transcript, translation, width))
         counted = sum(self.ended.values())
         queued = max(self.total_inputs - counted - len(self.running), 0)
         parts = [f"running {len(self.running)}", f"queued {queued}"]
@@ -115,11 +115,12 @@ def _bar_row(state: _Running, width: int) -> Table:
     return row
 
 
-def _latest_row(transcript: str, translation: str) -> Table:
-    """The latest finished sentence: both languages, each given half of the width."""
+def _latest_row(transcript: str, translation: str, width: int) -> Table:
+    """The latest finished sentence in both languages: the transcript at most half the width,
+    the translation the rest."""
     row = Table.grid(padding=(0, 1), expand=True)
     row.add_column(width=1)
-    row.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    row.add_column(no_wrap=True, overflow="ellipsis", max_width=max(8, (width - 6) // 2))
     row.add_column(width=1)
     row.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     row.add_row("", Text(transcript, style="dim"), Text("→", style="dim"), Text(translation))

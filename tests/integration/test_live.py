@@ -139,21 +139,21 @@ def test_json_lines_follow_the_schema_and_stdout_holds_nothing_else(
     assert "subtitler summary" in result.stderr and "subtitler: " in result.stderr
 
 
-def test_the_readme_python_example_runs(
+def test_the_documented_python_example_runs(
     emulator: BackgroundEmulator,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    code = re.search(r"<!-- example: python-api -->\s*```python\n(.*?)```", readme, re.S)
-    assert code is not None, "the README's Python example is marked"
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    code = re.search(r"<!-- example: python-api -->\s*```python\n(.*?)```", page, re.S)
+    assert code is not None, "the API page's Python example is marked"
     media = tmp_path / "talk.mp4"
     shutil.copy(FIXTURES / "zh_news.mp4", media)
     monkeypatch.setenv("DASHSCOPE_WEBSOCKET_BASE_URL", emulator.url)
     monkeypatch.setenv("DASHSCOPE_API_KEY", TEST_KEY)
     monkeypatch.chdir(tmp_path)
-    exec(compile(code.group(1), "README.md", "exec"), {"__name__": "__main__"})
+    exec(compile(code.group(1), "docs/api.md", "exec"), {"__name__": "__main__"})
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == 5
     assert (
