@@ -33,7 +33,11 @@ if TYPE_CHECKING:
     from subtitler.engine.control import RunControl
     from subtitler.events import Event, InputResult
     from subtitler.inputs import InputFile, InputProblem
+    from subtitler.outputs.delivery import LiveOutput
     from subtitler.shard import Shard
+
+    OutputFactory = Callable[[Callable[[str], None]], LiveOutput]
+    """A live output, made once the run's view says where its messages go."""
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -410,6 +414,8 @@ def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
         f"new one when audio flows again (default {DEFAULTS.stall_finish_s:g}; the service "
         "ends a task after 23 s without audio)",
     )
+    if not watching:
+        _add_live_output_options(live)
     service = parser.add_argument_group("service")
     service.add_argument(
         "--retries",
@@ -435,6 +441,120 @@ def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
         "between sentences (the service caps task length; default 1800)",
     )
     _add_service_options(service)
+
+
+def _add_live_output_options(live: argparse._ActionsContainer) -> None:
+    """Captions delivered where viewers are, beside the tracks."""
+    live.add_argument(
+        "--caption-language",
+        metavar="LANG|both",
+        help="what the live outputs (YouTube, OBS, text file) carry: a target language, the "
+        "source language, or both (the source line, then the translation) (default: the first "
+        "target)",
+    )
+    live.add_argument(
+        "--youtube-captions",
+        metavar="URL",
+        help="post captions to a YouTube Live stream's caption ingestion URL "
+        "(http://upload.youtube.com/closedcaption?cid=...; it holds the stream key and is never "
+        "printed)",
+    )
+    live.add_argument(
+        "--caption-offset",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="add S seconds to the times posted to YouTube (default 0; the stream's own delay)",
+    )
+    live.add_argument(
+        "--obs-websocket",
+        metavar="ws://HOST[:PORT]",
+        help="send each caption to OBS over obs-websocket v5 (port 4455 when none is given; "
+        "password from OBS_WEBSOCKET_PASSWORD); OBS embeds it as CEA-608 in its stream "
+        "(Latin script, 32 columns)",
+    )
+    live.add_argument(
+        "--text-file",
+        type=Path,
+        metavar="PATH",
+        help="keep the latest caption in PATH, replaced atomically, for an OBS Text source's "
+        "'Read from file'",
+    )
+    live.add_argument(
+        "--text-clear-after",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="empty the text file after S seconds without a new caption (default 5)",
+    )
+    live.add_argument(
+        "--delivery-timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="a receiver (YouTube, OBS) that has not answered a request in S seconds is "
+        "retried (default 5)",
+    )
+    live.add_argument(
+        "--delivery-grace",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="at the end of the run, wait at most S seconds for the receivers to take what is "
+        "queued (default 5); what they did not take is said in one line each",
+    )
+
+
+def _live_outputs(arguments: argparse.Namespace, options: RunOptions) -> list[OutputFactory]:
+    """The live outputs asked for, checked before any work (usage errors exit 2)."""
+    from subtitler.languages import SOURCE_LANGUAGES
+    from subtitler.outputs.captions import BOTH, CaptionChoice, cea608_problem
+
+    wanted = arguments.youtube_captions or arguments.obs_websocket or arguments.text_file
+    if not wanted:
+        return []
+    choice = CaptionChoice.of(arguments.caption_language, options.targets)
+    source = options.gummy.source_language
+    known = {*options.targets, BOTH, *([source] if source else SOURCE_LANGUAGES)}
+    if choice.language not in known:
+        raise UsageError(
+            "--caption-language",
+            f"{choice.language}: not a target ({', '.join(options.targets)}), the source "
+            f"language or both",
+        )
+    for name in ("delivery_timeout", "delivery_grace", "text_clear_after"):
+        if not getattr(arguments, name) > 0:
+            raise UsageError(f"--{name.replace('_', '-')}", "must be more than 0 seconds")
+    timeout_s = arguments.delivery_timeout
+    factories: list[OutputFactory] = []
+    if arguments.youtube_captions:
+        from subtitler.outputs.youtube import YouTubeCaptions
+
+        url = arguments.youtube_captions
+        if urlparse(url).scheme not in ("http", "https"):
+            raise UsageError("--youtube-captions", "give the stream's http(s) ingestion URL")
+        offset = arguments.caption_offset
+        factories.append(lambda say: YouTubeCaptions(url, choice, say, offset, timeout_s))
+    if arguments.obs_websocket:
+        from subtitler.outputs.obs import DEFAULT_PORT, ObsCaptions
+
+        problem = cea608_problem(choice.language, source)
+        if problem is not None:
+            raise UsageError("--caption-language", problem)
+        parsed = urlparse(arguments.obs_websocket)
+        if parsed.scheme not in ("ws", "wss") or not parsed.hostname:
+            raise UsageError("--obs-websocket", "give ws://HOST[:PORT] (obs-websocket's address)")
+        obs_url = arguments.obs_websocket
+        if parsed.port is None:
+            obs_url = parsed._replace(netloc=f"{parsed.netloc}:{DEFAULT_PORT}").geturl()
+        password = os.environ.get("OBS_WEBSOCKET_PASSWORD") or None
+        factories.append(lambda say: ObsCaptions(obs_url, password, choice, say, timeout_s))
+    if arguments.text_file:
+        from subtitler.outputs.textfile import TextFileCaptions
+
+        path, clear_s = arguments.text_file, arguments.text_clear_after
+        factories.append(lambda say: TextFileCaptions(path, choice, say, clear_s))
+    return factories
 
 
 def _add_service_options(parser: argparse._ActionsContainer) -> None:
@@ -548,7 +668,16 @@ def _run_command(arguments: argparse.Namespace) -> int:
     items = [*discover(arguments.paths), *devices]
     if shard is not None:
         items = [item for item in items if not isinstance(item, InputFile) or in_shard(item, shard)]
-    return execute(items, options, as_json=arguments.json, preview=arguments.preview, serve=serve)
+    outputs = _live_outputs(arguments, options)
+    return execute(
+        items,
+        options,
+        as_json=arguments.json,
+        preview=arguments.preview,
+        serve=serve,
+        outputs=outputs,
+        delivery_grace_s=arguments.delivery_grace,
+    )
 
 
 def _watch_command(arguments: argparse.Namespace) -> int:
@@ -632,6 +761,8 @@ def execute(
     as_json: bool = False,
     preview: bool | None = None,
     serve: tuple[str, int] | None = None,
+    outputs: Sequence[OutputFactory] = (),
+    delivery_grace_s: float = 5.0,
 ) -> int:
     """Run a batch with the view that suits stdout; print the summary; the exit status.
     `serve`: (host, port) of the caption page and its event stream, for the run's length.
@@ -640,7 +771,17 @@ def execute(
     and flushes the tracks (a few seconds); a second one exits at once. Either way every track
     is a valid file and the run resumes where it stopped when started again.
     """
-    return asyncio.run(_execute(items, options, as_json, preview, serve))
+    return asyncio.run(
+        _execute(
+            items,
+            options,
+            as_json,
+            preview,
+            serve,
+            outputs=outputs,
+            delivery_grace_s=delivery_grace_s,
+        )
+    )
 
 
 async def _execute(
@@ -654,6 +795,8 @@ async def _execute(
     ]
     | None = None,
     watching: bool = False,
+    outputs: Sequence[OutputFactory] = (),
+    delivery_grace_s: float = 5.0,
 ) -> int:
     """`work` replaces the batch of `items` (`watch`); `watching` also stops on SIGTERM and
     makes a stop a normal end (exit 0)."""
@@ -729,11 +872,21 @@ async def _execute(
                 say[0] = message
             else:
                 observers.insert(0, report_failure)
-            observe = _fan_out(view, *observers)
+            receivers = []
+            for make in outputs:
+                receiver = make(lambda text: say[0](text))
+                await receiver.start()  # a wrong OBS password: a usage error, before any work
+                stack.push_async_callback(receiver.close, 0.0)  # if the run itself fails
+                receivers.append(receiver)
+            observe = _fan_out(view, *observers, *receivers)
             if work is not None:
                 results = await work(observe, control, say[0])
             else:
                 results = await run_batch(items, options, observe, control)
+            for receiver in receivers:  # what is queued goes out, for a bounded time
+                undelivered = await receiver.close(delivery_grace_s)
+                if undelivered is not None:
+                    say[0](f"subtitler: {undelivered}")
         try:
             print_summary(console, results)
         except BrokenPipeError:  # stdout's reader left before the summary

@@ -121,7 +121,7 @@ class OpenFiles:
             os.write(self._descriptor(operation.path, os.O_WRONLY | os.O_APPEND), operation.data)
         elif isinstance(operation, Replace):
             self._forget(operation.path)  # a new file (inode) takes its name
-            _replace(operation)
+            replace_file(operation)
         elif isinstance(operation, Seal):
             descriptor = self._descriptor(operation.path, os.O_WRONLY)
             os.ftruncate(descriptor, operation.size)
@@ -136,7 +136,8 @@ class OpenFiles:
             self._forget(operation.path)
 
 
-def _replace(operation: Replace) -> None:
+def replace_file(operation: Replace) -> None:
+    """The whole file at once: a hidden temporary beside it, then `os.replace`."""
     temporary = operation.path.with_name(f".{operation.path.name}.part")
     try:
         with open(temporary, "wb") as handle:

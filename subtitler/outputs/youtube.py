@@ -1,0 +1,124 @@
+"""YouTube Live's caption ingestion: captions POSTed as YouTube's spec says.
+
+Each post: `seq` grows by one for new caption data and stays the same for a retry; a
+`text/plain` UTF-8 body of captions, each a UTC time line `YYYY-MM-DDTHH:MM:SS.mmm` (when the
+caption's speech reached the tool, plus `--caption-offset`) then its text, `<br>` between lines,
+ending with a newline; at most one post a second (captions that arrive faster share one). The
+reply is the server's time, which corrects the clock's drift. Errors and timeouts are retried
+with backoff; a refusal (not live yet) is said once and retried quietly. The URL holds the
+stream's key: it is never printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import aiohttp
+
+from subtitler.outputs.captions import Caption, CaptionChoice
+from subtitler.outputs.delivery import LiveOutput, backoff
+
+POSTS_EVERY_S = 1.0
+_SERVER_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?")
+
+
+def utc_stamp(unix_s: float) -> str:
+    moment = dt.datetime.fromtimestamp(unix_s, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def post_body(captions: list[Caption], clock_offset_s: float) -> str:
+    """The body of one post (pure)."""
+    return "".join(
+        f"{utc_stamp(caption.spoken_at_s + clock_offset_s)}\n{'<br>'.join(caption.lines)}\n"
+        for caption in captions
+    )
+
+
+def with_seq(url: str, seq: int) -> str:
+    parts = urlsplit(url)
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "seq"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("seq", str(seq))])))
+
+
+def server_time(reply: str) -> float | None:
+    """The server's clock from its reply, as Unix time (UTC), if it gave one."""
+    found = _SERVER_TIME.search(reply)
+    if found is None:
+        return None
+    stamp = found.group(0)
+    parsed = dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.UTC)
+    return parsed.timestamp()
+
+
+class YouTubeCaptions(LiveOutput):
+    name = "YouTube"
+
+    def __init__(
+        self,
+        url: str,
+        choice: CaptionChoice,
+        say: Callable[[str], None],
+        offset_s: float = 0.0,
+        timeout_s: float = 5.0,
+    ) -> None:
+        super().__init__(choice, say)
+        self._url = url
+        self.offset_s = offset_s
+        self.timeout_s = timeout_s
+        self.seq = 1
+        self.clock_correction_s = 0.0
+        """The server's clock minus ours (from its replies)."""
+
+    async def _deliver_forever(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout, trust_env=True) as session:
+            last_post_s = -POSTS_EVERY_S
+            while True:
+                await self.next_caption()
+                wait_s = last_post_s + POSTS_EVERY_S - time.monotonic()
+                if wait_s > 0:
+                    await asyncio.sleep(wait_s)  # the rate limit itself is what is waited for
+                batch = list(self.pending)
+                body = post_body(batch, self.offset_s + self.clock_correction_s)
+                attempt = 0
+                while True:
+                    last_post_s = time.monotonic()
+                    if await self._post(session, body):
+                        break
+                    await asyncio.sleep(backoff(attempt))
+                    attempt += 1
+                self.seq += 1
+                for _ in batch:
+                    self.delivered_one()
+
+    async def _post(self, session: aiohttp.ClientSession, body: str) -> bool:
+        sent_s = time.time()
+        try:
+            async with session.post(
+                with_seq(self._url, self.seq),
+                data=body.encode("utf-8"),
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+            ) as reply:
+                text = await reply.text(errors="replace")
+                if 200 <= reply.status < 300:
+                    self._correct_clock(text, sent_s, time.time())
+                    return True
+                first = text.strip().splitlines()[0][:120] if text.strip() else reply.reason
+                kind = "refused" if reply.status < 500 else "server error"
+                self.failed(kind, f"HTTP {reply.status} {first}")
+        except TimeoutError:
+            self.failed("timeout", f"no answer within {self.timeout_s:g} s")
+        except aiohttp.ClientError as error:
+            self.failed("connection", f"cannot post ({type(error).__name__})")
+        return False
+
+    def _correct_clock(self, reply: str, sent_s: float, received_s: float) -> None:
+        theirs = server_time(reply)
+        if theirs is not None:
+            self.clock_correction_s = theirs - (sent_s + received_s) / 2
