@@ -355,6 +355,21 @@ def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
         help="which audio stream to use, counting audio streams from 0",
     )
     inputs.add_argument(
+        "--audio-language",
+        default="",
+        metavar="LANG[,LANG]",
+        help="use the first audio stream tagged with the first of these languages present "
+        "(ISO 639-1 or -2: ja or jpn), else the next; none tagged so: --audio-stream, with a "
+        "note; with -s auto a tag Gummy hears names the source language",
+    )
+    inputs.add_argument(
+        "--skip-subtitled",
+        action="store_true",
+        help="skip an input when every target already has subtitles: an embedded stream tagged "
+        "with its language (not forced) or a sidecar (Movie.en.srt, Movie.eng.srt, "
+        "Movie.English.srt, Movie.en.sdh.srt, .ass, .vtt, .ttml; .forced. ones do not count)",
+    )
+    inputs.add_argument(
         "--shard",
         metavar="I/N",
         help="take only shard I (from 0) of N: files split by a stable hash of their path "
@@ -629,6 +644,8 @@ def options_from_arguments(arguments: argparse.Namespace) -> RunOptions:
         rollover_after_s=arguments.rollover_after,
         max_task_rate=arguments.max_task_rate or None,
         stall_finish_s=arguments.stall_finish_after,
+        skip_subtitled=arguments.skip_subtitled,
+        audio_languages=arguments.audio_language,
     )
 
 

@@ -55,3 +55,39 @@ def check_pairs(source_language: str | None, targets: tuple[str, ...]) -> None:
                 f"Gummy does not translate {source_language} to {target} "
                 f"({source_language} -> {', '.join(allowed)})",
             )
+
+
+LANGUAGE_TAGS: dict[str, tuple[str, ...]] = {
+    "en": ("eng", "english"),
+    "zh": ("chi", "zho", "chinese", "chs", "cht", "zh-hans", "zh-hant", "zh-cn", "zh-tw", "cmn"),
+    "ja": ("jpn", "japanese", "jp"),
+    "ko": ("kor", "korean"),
+    "yue": ("cantonese", "zh-hk"),
+    "fr": ("fre", "fra", "french"),
+    "de": ("ger", "deu", "german"),
+    "es": ("spa", "spanish"),
+    "it": ("ita", "italian"),
+    "ru": ("rus", "russian"),
+    "pt": ("por", "portuguese", "pt-br"),
+    "nl": ("dut", "nld", "dutch"),
+    "ar": ("ara", "arabic"),
+    "hi": ("hin", "hindi"),
+    "th": ("tha", "thai"),
+    "vi": ("vie", "vietnamese"),
+    "id": ("ind", "indonesian"),
+    "tr": ("tur", "turkish"),
+    "pl": ("pol", "polish"),
+    "sv": ("swe", "swedish"),
+}
+"""ISO 639-1 codes with the other names media carry for them: ISO 639-2 (bibliographic and
+terminology), English names (sidecars such as `Movie.English.srt`) and common regional tags."""
+
+_BY_TAG = {name: code for code, names in LANGUAGE_TAGS.items() for name in (code, *names)}
+
+
+def language_of_tag(tag: str | None) -> str | None:
+    """`eng`, `English`, `en`, `en-US` → `en`; None for what names no known language."""
+    if not tag:
+        return None
+    lowered = tag.strip().lower().replace("_", "-")
+    return _BY_TAG.get(lowered) or _BY_TAG.get(lowered.split("-")[0])

@@ -69,6 +69,15 @@ class VideoStream:
 
 
 @dataclass(frozen=True)
+class SubtitleStream:
+    """An embedded subtitle stream: `index` is its place among all streams (`Stream #0:2`)."""
+
+    index: int
+    language: str | None
+    forced: bool
+
+
+@dataclass(frozen=True)
 class MediaInfo:
     """What decoding needs to know up front."""
 
@@ -78,11 +87,13 @@ class MediaInfo:
     start_offset_ms: int
     """Where the chosen stream's first sample sits on the media timeline (late audio > 0)."""
     video: VideoStream | None = None
+    subtitle_streams: tuple[SubtitleStream, ...] = ()
 
 
 _DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
 _STREAM = re.compile(
-    r"^\s*Stream #0:\d+(?:\[[^\]]*\])?(?:\((?P<lang>[^)]*)\))?: (?P<kind>\w+): (?P<rest>.*)$"
+    r"^\s*Stream #0:(?P<index>\d+)(?:\[[^\]]*\])?(?:\((?P<lang>[^)]*)\))?: "
+    r"(?P<kind>\w+): (?P<rest>.*)$"
 )
 _TITLE = re.compile(r"^\s+title\s*: (.*)$")
 _SIZE = re.compile(r"[ ,](\d{2,5})x(\d{2,5})[ ,\[]")
@@ -143,6 +154,29 @@ def parse_streams(ffmpeg_log: str) -> tuple[int | None, tuple[AudioStream, ...]]
             )
         )
     return duration_ms, tuple(streams)
+
+
+def parse_subtitles(ffmpeg_log: str) -> tuple[SubtitleStream, ...]:
+    """Input #0's subtitle streams, with their language tags and forced flags."""
+    found: list[SubtitleStream] = []
+    in_input = False
+    for line in ffmpeg_log.splitlines():
+        if line.startswith("Input #"):
+            in_input = line.startswith("Input #0")
+            continue
+        if line.startswith("Output #"):
+            in_input = False
+        stream = _STREAM.match(line) if in_input else None
+        if stream and stream.group("kind") == "Subtitle":
+            language = stream.group("lang")
+            found.append(
+                SubtitleStream(
+                    int(stream.group("index")),
+                    None if language in (None, "und") else language,
+                    "(forced)" in stream.group("rest"),
+                )
+            )
+    return tuple(found)
 
 
 def parse_video(ffmpeg_log: str) -> VideoStream | None:
@@ -235,6 +269,7 @@ def _media_info(
         audio_streams=streams,
         start_offset_ms=start_offset_ms,
         video=parse_video(log),
+        subtitle_streams=parse_subtitles(log),
     )
 
 

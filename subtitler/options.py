@@ -11,7 +11,7 @@ from subtitler.environment import resolve_endpoint, resolve_key
 from subtitler.errors import UsageError
 from subtitler.gummy.client import ClientKind
 from subtitler.gummy.protocol import GummySettings
-from subtitler.languages import check_pairs
+from subtitler.languages import check_pairs, language_of_tag
 from subtitler.rules import CueRules
 
 DEFAULT_SPEED = 10.0
@@ -89,6 +89,10 @@ class RunOptions:
     stall_finish_s: float = 15.0
     """A task that gets no audio this long is finished cleanly (the service ends it at 23 s);
     a new one starts when audio flows again."""
+    skip_subtitled: bool = False
+    """Skip an input when every target already has subtitles (embedded or a sidecar)."""
+    audio_languages: tuple[str, ...] = ()
+    """Pick the audio stream by its language tag, in this order of preference."""
 
 
 DEFAULTS = RunOptions(targets=("en",), gummy=GummySettings(api_key=""))
@@ -116,6 +120,8 @@ def make_options(
     rollover_after_s: float | None = 1800.0,
     max_task_rate: float | None = DEFAULTS.max_task_rate,
     stall_finish_s: float = DEFAULTS.stall_finish_s,
+    skip_subtitled: bool = False,
+    audio_languages: tuple[str, ...] | list[str] | str = (),
 ) -> RunOptions:
     """Checked RunOptions. The key and endpoint default to the environment (DASHSCOPE_API_KEY,
     DASHSCOPE_WEBSOCKET_BASE_URL); a local endpoint needs no key."""
@@ -147,6 +153,12 @@ def make_options(
         chosen_layout = Layout(layout)
     except ValueError as error:
         raise UsageError("--client/--layout", str(error)) from error
+    if isinstance(audio_languages, str):
+        audio_languages = audio_languages.split(",")
+    wanted_audio = tuple(code.strip().lower() for code in audio_languages if code.strip())
+    unknown = [code for code in wanted_audio if language_of_tag(code) is None]
+    if unknown:
+        raise UsageError("--audio-language", f"{', '.join(unknown)}: not a language code")
     url = resolve_endpoint(endpoint)
     return RunOptions(
         targets=chosen,
@@ -171,4 +183,6 @@ def make_options(
         rollover_after_ms=round(rollover_after_s * 1000) if rollover_after_s else None,
         max_task_rate=max_task_rate,
         stall_finish_s=stall_finish_s,
+        skip_subtitled=skip_subtitled,
+        audio_languages=wanted_audio,
     )

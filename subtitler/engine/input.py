@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import glob
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,12 +25,14 @@ from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.claim import Claim, claim_path
 from subtitler.engine.context import RunContext
 from subtitler.engine.naming import SourceNamer
+from subtitler.engine.subtitled import choose_audio, sidecar_languages, subtitled_reason
 from subtitler.engine.task import TargetTask, send_bytes
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import MediaError, OutputError, SubtitlerError
 from subtitler.events import AudioProgress, InputResult, InputStarted, Status
 from subtitler.gummy.client import ClientKind
 from subtitler.inputs import InputFile
+from subtitler.languages import SOURCE_LANGUAGES, language_of_tag
 from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo
 from subtitler.tracks import Picture, Track, TrackPlan, plan_tracks
 from subtitler.tracks.plan import Need, TargetWork, plan_work
@@ -58,6 +61,8 @@ class _Decided:
     plans: dict[str, TrackPlan]
     """Every planned track, by target (named after `named`)."""
     work: list[TargetWork]
+    sidecars: dict[str, str] = dataclasses.field(default_factory=dict)
+    """`--skip-subtitled`: language → a subtitle file beside the input that has it."""
 
     def of(self, need: Need) -> list[TargetWork]:
         return [work for work in self.work if work.need is need]
@@ -89,6 +94,12 @@ class _Prepared:
     """`-s auto` while the language is not named yet."""
     rendered: tuple[Path, ...] = ()
     """Tracks of finished targets rendered from the journal."""
+    note: str = ""
+    """Said with the result (the audio stream used when none had the language asked for)."""
+
+
+class _Skip(Exception):
+    """The input turned out to need nothing (`--skip-subtitled`, once its streams are known)."""
 
 
 async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
@@ -117,12 +128,19 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
     try:
         try:
             decided = await _decide(item, context, folder)
+            if options.skip_subtitled and not item.live:
+                decided.sidecars = await context.disk.call(_sidecars, item, decided)
+                reason = subtitled_reason(options.targets, decided.sidecars)
+                if reason is not None:
+                    return ended(Status.SKIPPED, reason)
             running = decided.of(Need.RUN)
             picture = _journaled_picture(decided.previous)
             rendered = await _render_finished(context, decided, picture)
             if not running:
                 return _settled(decided, rendered, ended)
             prepared = await _prepare(item, context, decided, rendered)
+        except _Skip as skip:
+            return ended(Status.SKIPPED, str(skip))
         except SubtitlerError as error:
             return ended(Status.FAILED, str(error))
         except OSError as error:
@@ -158,7 +176,10 @@ async def _decide(item: InputFile, context: RunContext, folder: Path) -> _Decide
     """Read the journal and what exists: per target, keep, render or run."""
     options = context.options
     source = options.gummy.source_language
-    settings = {"source_language": source, "audio_stream": options.audio_stream}
+    audio: int | str = options.audio_stream
+    if options.audio_languages:  # the stream is chosen by its tag: the same one on every run
+        audio = "language " + ",".join(options.audio_languages)
+    settings = {"source_language": source, "audio_stream": audio}
     state_file = resume_state.state_path(folder, item.path.stem)
     fresh = options.overwrite or item.live  # a live stream cannot be resumed by seeking
     previous = None if fresh else await context.disk.call(resume_state.load, state_file)
@@ -226,22 +247,50 @@ async def _prepare(
         state.targets.get(work.target, no_progress).resume_ms for work in decided.of(Need.RUN)
     )
     speed = 1.0 if item.live else options.speed  # live inputs go at 1x
-    # Resume points are stream times; ffmpeg seeks on the media timeline (late audio: + offset).
-    decoder = AsyncPcmDecoder(
-        item.path,
-        options.audio_stream,
-        start_ms=start_ms + state.start_offset_ms if start_ms > 0 else 0,
-        frame_bytes=send_bytes(speed),
-        live_source=item.live_source,
-        input_format=item.input_format,
-        label=item.label,
-    )
+
+    def decoder_of(audio_stream: int) -> AsyncPcmDecoder:
+        # Resume points are stream times; ffmpeg seeks on the media timeline (late audio).
+        return AsyncPcmDecoder(
+            item.path,
+            audio_stream,
+            start_ms=start_ms + state.start_offset_ms if start_ms > 0 else 0,
+            frame_bytes=send_bytes(speed),
+            live_source=item.live_source,
+            input_format=item.input_format,
+            label=item.label,
+        )
+
+    decoder = decoder_of(options.audio_stream)
     told = await decoder.start()
+    note = ""
     try:
-        return await _prepare_writers(item, context, decided, told, decoder, start_ms, rendered)
+        if told is not None and options.skip_subtitled:
+            reason = subtitled_reason(options.targets, decided.sidecars, told.subtitle_streams)
+            if reason is not None:
+                raise _Skip(reason)
+        if told is not None and options.audio_languages:
+            chosen, found_note = choose_audio(
+                told.audio_streams, options.audio_languages, options.audio_stream
+            )
+            note = found_note or ""
+            if chosen != options.audio_stream:  # a second ffmpeg, only when the pick differs
+                await decoder.aclose()
+                decoder = decoder_of(chosen)
+                told = await decoder.start()
+            tagged = language_of_tag(told.audio_streams[chosen].language) if told else None
+            if (
+                decided.named is None
+                and tagged in SOURCE_LANGUAGES
+                and options.gummy.source_language is None
+            ):
+                decided.named = tagged  # the stream's tag names the source: no identification
+                decided.plans = {plan.target: plan for plan in plan_tracks(item, options, tagged)}
+        prepared = await _prepare_writers(item, context, decided, told, decoder, start_ms, rendered)
     except BaseException:
         await decoder.aclose()
         raise
+    prepared.note = note
+    return prepared
 
 
 async def _prepare_writers(
@@ -330,6 +379,19 @@ async def _open_tracks(item: InputFile, context: RunContext, prepared: _Prepared
     except OutputError as error:
         for writer in prepared.writers:
             writer.error = writer.error or error
+
+
+def _sidecars(item: InputFile, decided: _Decided) -> dict[str, str]:
+    """Subtitle files beside the input, by language; this tool's own tracks of an input it has
+    a journal for are its own business (kept, rendered or resumed), not a reason to skip."""
+    ours = set()
+    if decided.previous is not None:
+        ours = {path.name for plan in decided.plans.values() for path in plan.paths}
+    try:
+        names = [name for name in os.listdir(item.path.parent) if name not in ours]
+    except OSError:
+        return {}
+    return sidecar_languages(item.path.stem, names)
 
 
 def _missing_only(plan: TrackPlan) -> TrackPlan:
@@ -494,7 +556,7 @@ async def _conclude(
     except OutputError as error:
         errors.append(error)
         complete = False
-    status, reason = Status.DONE, ""
+    status, reason = Status.DONE, prepared.note
     if errors:
         status, reason = Status.FAILED, str(errors[0])
     elif not complete:

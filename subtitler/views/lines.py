@@ -53,9 +53,11 @@ class LinesView:
 
     def _ended(self, event: InputEnded, label: str) -> None:
         result = event.result
+        reason = without_subject(result.reason, result.label, str(result.path))
         if result.status is Status.DONE:
             self._print(f"[{label}] Translation completed")
-        reason = without_subject(result.reason, result.label, str(result.path))
+            if reason:  # a note (e.g. which audio stream was used)
+                self._print(f"[{label}] Note: {reason}")
         if result.status is Status.SKIPPED:
             self._print(f"[{label}] Skipped: {reason}")
         elif result.status is Status.INTERRUPTED:

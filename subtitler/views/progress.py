@@ -70,7 +70,7 @@ class ProgressView(LiveView):
             result = event.result
             self.running.pop(result.path, None)
             self.ended[result.status] += 1
-            if result.status is not Status.DONE:
+            if result.status is not Status.DONE or result.reason:
                 label = short_label(result.label or str(result.path))
                 reason = without_subject(result.reason, result.label, str(result.path), label)
                 self.message(

@@ -1,0 +1,82 @@
+"""What an input already has, for `--skip-subtitled` and `--audio-language` (pure).
+
+A target counts as subtitled by an embedded subtitle stream tagged with its language (ISO 639-1
+or -2, not forced) or by a sidecar named after the video with the language in any of the usual
+forms (`Movie.en.srt`, `Movie.eng.srt`, `Movie.English.srt`, `Movie.en.sdh.srt`; `.forced.`
+ones do not count), as Jellyfin, Plex and Bazarr name them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from subtitler.languages import LANGUAGE_TAGS, language_of_tag
+from subtitler.media import AudioStream, SubtitleStream
+
+SUBTITLE_SUFFIXES = (".srt", ".ass", ".ssa", ".vtt", ".ttml", ".dfxp", ".sub", ".sup")
+_PAIR = re.compile(r"([a-z]{2,3})-([a-z]{2,3})")
+
+
+def sidecar_languages(stem: str, names: Iterable[str]) -> dict[str, str]:
+    """Language → the first sidecar (by name) of the video `stem` that carries it."""
+    found: dict[str, str] = {}
+    for name in sorted(names):
+        lowered = name.lower()
+        suffix = next((s for s in SUBTITLE_SUFFIXES if lowered.endswith(s)), None)
+        if suffix is None or not name.startswith(stem + "."):
+            continue
+        parts = [part for part in lowered[len(stem) + 1 : -len(suffix)].split(".") if part]
+        if "forced" in parts:
+            continue
+        for part in parts:
+            for code in _languages_of(part):
+                found.setdefault(code, name)
+    return found
+
+
+def _languages_of(part: str) -> list[str]:
+    single = language_of_tag(part)
+    pair = _PAIR.fullmatch(part)
+    if pair and part not in {n for names in LANGUAGE_TAGS.values() for n in names}:
+        both = [language_of_tag(pair.group(1)), language_of_tag(pair.group(2))]
+        if all(both):
+            return [code for code in both if code]  # a bilingual track: `zh-en`
+    return [single] if single else []
+
+
+def subtitled_reason(
+    targets: tuple[str, ...],
+    sidecars: dict[str, str],
+    embedded: tuple[SubtitleStream, ...] = (),
+) -> str | None:
+    """The skip reason when every target already has subtitles; None when one has none."""
+    found = []
+    for target in targets:
+        stream = next(
+            (s for s in embedded if not s.forced and language_of_tag(s.language) == target), None
+        )
+        if stream is not None:
+            found.append(f"has {target} subtitles: embedded stream {stream.index}")
+        elif target in sidecars:
+            found.append(f"has {target} subtitles: {sidecars[target]}")
+        else:
+            return None
+    return "; ".join(found)
+
+
+def choose_audio(
+    streams: tuple[AudioStream, ...], languages: tuple[str, ...], fallback: int
+) -> tuple[int, str | None]:
+    """The audio stream for the first language present (then the next); none tagged so: the
+    fallback stream, with a one-line note saying so."""
+    for wanted in languages:
+        for stream in streams:
+            if language_of_tag(stream.language) == language_of_tag(wanted):
+                return stream.audio_index, None
+    tagged = ", ".join(f"{s.audio_index}: {s.language or 'untagged'}" for s in streams)
+    note = (
+        f"no audio stream is tagged {' or '.join(languages)} ({tagged}): "
+        f"audio stream {fallback} is used"
+    )
+    return fallback, note
