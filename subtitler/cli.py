@@ -33,10 +33,10 @@ if TYPE_CHECKING:
     from subtitler.engine.control import RunControl
     from subtitler.events import Event, InputResult
     from subtitler.inputs import InputFile, InputProblem
-    from subtitler.outputs.delivery import LiveOutput
+    from subtitler.outputs.delivery import Receiver
     from subtitler.shard import Shard
 
-    OutputFactory = Callable[[Callable[[str], None]], LiveOutput]
+    OutputFactory = Callable[[Callable[[str], None]], Receiver]
     """A live output, made once the run's view says where its messages go."""
 
 EXIT_OK = 0
@@ -503,6 +503,29 @@ def _add_live_output_options(live: argparse._ActionsContainer) -> None:
         help="empty the text file after S seconds without a new caption (default 5)",
     )
     live.add_argument(
+        "--hls",
+        type=Path,
+        metavar="DIR",
+        help="write an HLS package of one input into DIR: its video and audio remuxed (not "
+        "re-encoded) by the decoding ffmpeg into DIR/media/, WebVTT subtitle renditions (one per "
+        "language, one bilingual per target) in DIR/subs/, all tied by DIR/master.m3u8; the input "
+        "is subtitled from its start",
+    )
+    live.add_argument(
+        "--hls-segment",
+        type=float,
+        default=4.0,
+        metavar="S",
+        help="target segment length in seconds (default 4; media segments cut at keyframes)",
+    )
+    live.add_argument(
+        "--hls-window",
+        type=int,
+        metavar="N",
+        help="live playlists keep the last N segments (default: an EVENT playlist that keeps "
+        "them all)",
+    )
+    live.add_argument(
         "--delivery-timeout",
         type=float,
         default=5.0,
@@ -570,6 +593,33 @@ def _live_outputs(arguments: argparse.Namespace, options: RunOptions) -> list[Ou
         path, clear_s = arguments.text_file, arguments.text_clear_after
         factories.append(lambda say: TextFileCaptions(path, choice, say, clear_s))
     return factories
+
+
+def _hls_output(
+    arguments: argparse.Namespace, options: RunOptions, items: list[InputFile | InputProblem]
+) -> tuple[RunOptions, OutputFactory]:
+    """`--hls DIR`: the decoder's second output and the subtitle renditions' writer."""
+    from subtitler.inputs import InputFile
+    from subtitler.media import HlsMedia
+    from subtitler.outputs.hls import HlsSubtitles
+
+    inputs = [item for item in items if isinstance(item, InputFile)]
+    if len(items) != 1 or len(inputs) != 1:
+        raise UsageError("--hls", "one HLS package is made of one input: give exactly one")
+    if not arguments.hls_segment >= 1:
+        raise UsageError("--hls-segment", "must be at least 1 second")
+    if arguments.hls_window is not None and arguments.hls_window < 3:
+        raise UsageError("--hls-window", "must be at least 3 segments (RFC 8216 6.2.2)")
+    folder: Path = arguments.hls
+    media = HlsMedia(folder / "media" / "index.m3u8", arguments.hls_segment, arguments.hls_window)
+    options = replace(options, hls=media, overwrite=True)  # the package covers the whole input
+    source, targets = options.gummy.source_language, options.targets
+    segment_s, window, live = arguments.hls_segment, arguments.hls_window, inputs[0].live
+
+    def make(_say: Callable[[str], None]) -> Receiver:
+        return HlsSubtitles(folder, source, targets, segment_s, window, live)
+
+    return options, make
 
 
 def _add_service_options(parser: argparse._ActionsContainer) -> None:
@@ -686,6 +736,9 @@ def _run_command(arguments: argparse.Namespace) -> int:
     if shard is not None:
         items = [item for item in items if not isinstance(item, InputFile) or in_shard(item, shard)]
     outputs = _live_outputs(arguments, options)
+    if arguments.hls is not None:
+        options, hls = _hls_output(arguments, options, items)
+        outputs.append(hls)
     return execute(
         items,
         options,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 
@@ -285,6 +286,18 @@ def _first_frame_ms(framecrc: str) -> int | None:
 _LISTING_END = ("Stream mapping:", "Output #0")
 
 
+@dataclass(frozen=True)
+class HlsMedia:
+    """A second output of the decoding ffmpeg: the input's first video stream (if any) and the
+    chosen audio stream remuxed, not re-encoded, into HLS MPEG-TS segments; one process, so the
+    segments and the PCM share the input's timestamps. `window`: a sliding playlist of that many
+    segments (else an EVENT playlist that keeps them all)."""
+
+    playlist: Path
+    segment_s: float = 4.0
+    window: int | None = None
+
+
 class AsyncPcmDecoder:
     """One ffmpeg per input that both tells and decodes: `start()` reads its listing of the
     input (streams, duration, video size; no separate probe process) and, from the start of a
@@ -305,8 +318,10 @@ class AsyncPcmDecoder:
         live_source: str | None = None,
         input_format: str | None = None,
         label: str | None = None,
+        hls: HlsMedia | None = None,
     ) -> None:
         self.path = path
+        self.hls = hls
         self.audio_stream = audio_stream
         self.start_ms = start_ms
         self.label = label or str(path)
@@ -341,6 +356,8 @@ class AsyncPcmDecoder:
                 map=f"0:a:{self.audio_stream}",
             )
         ]
+        if self.hls is not None:
+            outputs.append(self._hls_output(source, self.hls))
         if first_frame_fd is not None:
             outputs.append(
                 source.output(
@@ -357,6 +374,23 @@ class AsyncPcmDecoder:
             .compile(cmd=ffmpeg_executable())
         )
         return command
+
+    def _hls_output(self, source: Any, hls: HlsMedia) -> Any:
+        options: dict[str, Any] = {
+            "format": "hls",
+            "c": "copy",
+            "hls_time": f"{hls.segment_s:g}",
+            "hls_segment_filename": str(hls.playlist.with_name("seg%05d.ts")),
+            "muxdelay": 0,  # no 1.4 s mux delay: the subtitles' timestamp map stays simple
+            "muxpreload": 0,
+        }
+        if hls.window is None:
+            options.update(hls_playlist_type="event", hls_flags="temp_file")
+        else:
+            options.update(hls_list_size=hls.window, hls_flags="temp_file+delete_segments")
+        return ffmpeg.output(
+            source["v:0?"], source[f"a:{self.audio_stream}"], str(hls.playlist), **options
+        )
 
     async def start(self) -> MediaInfo | None:
         """Start ffmpeg; for a file, what it says of the input (raises MediaError: unreadable,

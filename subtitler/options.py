@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from subtitler.environment import resolve_endpoint, resolve_key
 from subtitler.errors import UsageError
@@ -13,6 +14,9 @@ from subtitler.gummy.client import ClientKind
 from subtitler.gummy.protocol import GummySettings
 from subtitler.languages import check_pairs, language_of_tag
 from subtitler.rules import CueRules
+
+if TYPE_CHECKING:
+    from subtitler.media import HlsMedia
 
 DEFAULT_SPEED = 10.0
 
@@ -93,6 +97,8 @@ class RunOptions:
     """Skip an input when every target already has subtitles (embedded or a sidecar)."""
     audio_languages: tuple[str, ...] = ()
     """Pick the audio stream by its language tag, in this order of preference."""
+    hls: HlsMedia | None = None
+    """`--hls`: the decoding ffmpeg also remuxes the input into HLS segments."""
 
 
 DEFAULTS = RunOptions(targets=("en",), gummy=GummySettings(api_key=""))

@@ -258,6 +258,7 @@ async def _prepare(
             live_source=item.live_source,
             input_format=item.input_format,
             label=item.label,
+            hls=options.hls,
         )
 
     decoder = decoder_of(options.audio_stream)

@@ -7,11 +7,23 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from subtitler.events import CueWritten, Event
 from subtitler.outputs.captions import Caption, CaptionChoice
 
 MAX_BACKOFF_S = 30.0
+
+
+class Receiver(Protocol):
+    """What the command line runs beside the tracks: started before the work, given every
+    event, closed after it (a bounded wait; one line on what could not be done)."""
+
+    async def start(self) -> None: ...
+
+    def __call__(self, event: Event) -> None: ...
+
+    async def close(self, grace_s: float) -> str | None: ...
 
 
 class LiveOutput:
