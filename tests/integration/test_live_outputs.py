@@ -426,3 +426,46 @@ def test_youtube_post_format_and_clock(tmp_path: Path) -> None:
         "A fairly long caption line that\ngoes on and on past two rows of",
         "thirty-two columns each.",
     ]  # fmt: skip
+
+
+def test_the_text_file_shows_the_latest_caption_and_is_emptied_after_silence(
+    tmp_path: Path,
+) -> None:
+    from subtitler.cues import Cue, CueText
+    from subtitler.events import CueWritten
+    from subtitler.outputs.captions import CaptionChoice
+    from subtitler.outputs.textfile import TextFileCaptions
+
+    path = tmp_path / "caption.txt"
+    path.write_text("a stale caption from another run\n", encoding="utf-8")
+    said: list[str] = []
+
+    def cue(number: int, chinese: str, english: str) -> CueWritten:
+        texts = (CueText("zh", (chinese,)), CueText("en", (english,)))
+        return CueWritten(
+            Path("x.mp4"),
+            "en",
+            number,
+            chinese,
+            english,
+            (Cue(number * 1000, number * 1000 + 900, texts),),
+        )
+
+    async def main() -> list[str]:
+        output = TextFileCaptions(path, CaptionChoice.of("both", ("en",)), said.append, 0.3)
+        await output.start()
+        seen = [path.read_text(encoding="utf-8")]
+        output(cue(1, "你好。", "Hello."))
+        output(cue(2, "再见。", "Goodbye."))
+        while output.delivered < 2:
+            await output._wait_delivered()
+        seen.append(path.read_text(encoding="utf-8"))
+        async with asyncio.timeout(10):
+            while output.shown:  # the silence rule's own timer empties it
+                await asyncio.sleep(0.05)
+        seen.append(path.read_text(encoding="utf-8"))
+        assert await output.close(1.0) is None
+        return seen
+
+    assert asyncio.run(main()) == ["", "再见。\nGoodbye.\n", ""]
+    assert said == [] and not list(tmp_path.glob(".caption.txt.part"))
