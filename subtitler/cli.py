@@ -953,8 +953,9 @@ async def _execute(
                 results = await work(observe, control, say[0])
             else:
                 results = await run_batch(items, options, observe, control)
-            for receiver in receivers:  # what is queued goes out, for a bounded time
-                undelivered = await receiver.close(delivery_grace_s)
+            # what is queued goes out, for one bounded time shared by every receiver
+            closed = await asyncio.gather(*(r.close(delivery_grace_s) for r in receivers))
+            for undelivered in closed:
                 if undelivered is not None:
                     say[0](f"subtitler: {undelivered}")
         try:

@@ -39,6 +39,8 @@ class LiveOutput:
         self.queued = 0
         self.delivered = 0
         self.last_error = ""
+        self.healthy = True
+        """Its latest attempt worked (or none failed yet): worth waiting for at the end."""
         self._reported: set[str] = set()
         self._arrived = asyncio.Event()
         self._progress = asyncio.Event()
@@ -55,11 +57,12 @@ class LiveOutput:
         self._task = asyncio.create_task(self._deliver_forever())
 
     async def close(self, grace_s: float) -> str | None:
-        """Let what is queued go out for up to `grace_s`; then one line on what was not."""
+        """Let what is queued go out for up to `grace_s` (not waited for: a receiver that has
+        taken nothing all run and is failing); then one line on what was not delivered."""
         if self._task is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace_s):
-                    while self.pending and not self._task.done():
+                    while self.pending and not self._task.done() and not self._dead:
                         await self._wait_delivered()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -81,14 +84,21 @@ class LiveOutput:
             await self._arrived.wait()
         return self.pending[0]
 
+    @property
+    def _dead(self) -> bool:
+        return self.delivered == 0 and not self.healthy
+
     def delivered_one(self) -> None:
         self.pending.popleft()
         self.delivered += 1
+        self.healthy = True
         self._progress.set()
 
     def failed(self, kind: str, message: str) -> None:
         """A failure, reported once per kind (then retried quietly)."""
         self.last_error = message
+        self.healthy = False
+        self._progress.set()  # a closing run stops waiting for it
         if kind not in self._reported:
             self._reported.add(kind)
             self.say(f"subtitler: {self.name}: {message}; retrying")

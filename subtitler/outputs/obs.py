@@ -30,6 +30,9 @@ RPC_VERSION = 1
 AUTHENTICATION_FAILED = 4009
 SUCCESS, OUTPUT_NOT_RUNNING = 100, 501
 DEFAULT_PORT = 4455
+STARTUP_WAIT_S = 1.0
+"""How long the run waits for OBS before it starts (a wrong password is then a usage error);
+an OBS slower than that is connected to in the background."""
 
 
 def authentication(password: str, salt: str, challenge: str) -> str:
@@ -63,14 +66,20 @@ class ObsCaptions(LiveOutput):
         """The CEA-608 captions of `pending[0]` not sent yet."""
 
     async def start(self) -> None:
-        """Connect before the run starts: a wrong password stops it (exit 2); OBS not there yet
-        is said once and retried in the background."""
-        try:
-            self._socket = await self._connect()
-        except WrongPassword as error:
-            raise UsageError("--obs-websocket", str(error)) from error
-        except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as error:
-            self.failed("connect", f"cannot connect to {self.url} ({_why(error)})")
+        """Connect before the run starts: a wrong password stops it (exit 2); OBS not there, or
+        not answering within a second, is said once and connected to in the background."""
+        first = asyncio.ensure_future(self._connect())
+        done, _ = await asyncio.wait([first], timeout=STARTUP_WAIT_S)
+        if not done:
+            first.cancel()
+            self.failed("connect", f"no answer from {self.url} yet")
+        else:
+            try:
+                self._socket = first.result()
+            except WrongPassword as error:
+                raise UsageError("--obs-websocket", str(error)) from error
+            except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as error:
+                self.failed("connect", f"cannot connect to {self.url} ({_why(error)})")
         await super().start()
 
     async def finish(self) -> None:

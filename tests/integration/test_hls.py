@@ -149,7 +149,8 @@ def test_a_live_stream_grows_its_playlists_while_it_plays(
     tmp_path: Path, emulator: BackgroundEmulator
 ) -> None:
     stream = tmp_path / "live.ts"
-    subprocess.run([ffmpeg_executable(), "-v", "error", "-i", str(FIXTURES / "zh_podcast.mp3"),
+    podcast = FIXTURES / "zh_podcast.mp3"
+    subprocess.run([ffmpeg_executable(), "-v", "error", "-i", str(podcast), "-t", "12",
                     "-c:a", "aac", "-f", "mpegts", str(stream)], check=True)  # fmt: skip
     package = tmp_path / "package"
     playlist = package / "subs" / "zh-en" / "index.m3u8"
