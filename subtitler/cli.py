@@ -432,6 +432,27 @@ def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
     if not watching:
         _add_live_output_options(live)
     service = parser.add_argument_group("service")
+    if not watching:
+        service.add_argument(
+            "--estimate",
+            action="store_true",
+            help="no service call: per input its audio and what subtitling it would bill "
+            "(recognition and translation seconds, cost), and the total; what exists is not "
+            "counted, a resume counts what remains",
+        )
+    service.add_argument(
+        "--budget",
+        type=float,
+        metavar="AMOUNT",
+        help="an input whose estimate would take the run past AMOUNT (in the prices' currency) "
+        "is not started: skipped with that reason",
+    )
+    service.add_argument(
+        "--prices",
+        metavar="recognition=X,translation=Y,currency=C",
+        help="prices per second of audio (default: gummy-realtime-v1's list prices, 0.00015 "
+        "CNY each; every task recognises and translates)",
+    )
     service.add_argument(
         "--retries",
         type=int,
@@ -595,6 +616,62 @@ def _live_outputs(arguments: argparse.Namespace, options: RunOptions) -> list[Ou
     return factories
 
 
+def _estimate(items: list[InputFile | InputProblem], options: RunOptions, as_json: bool) -> int:
+    """`run --estimate`: durations and what they would bill, with no service call."""
+    import json
+    import time
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from subtitler.engine.estimate import estimate_inputs
+
+    found = asyncio.run(estimate_inputs(items, options))
+    known = [entry.estimate for entry in found if entry.estimate is not None]
+    prices = options.prices
+    totals: dict[str, object] = {
+        "audio_ms": sum(e.audio_ms for e in known),
+        "recognition_s": round(sum(e.recognition_s for e in known), 3),
+        "translation_s": round(sum(e.translation_s for e in known), 3),
+        "cost": round(sum(e.cost for e in known), 6),
+        "currency": prices.currency,
+    }
+    problems = [entry for entry in found if entry.problem and entry.estimate is None]
+    if as_json:
+        for entry in found:
+            base = {"at": round(time.time(), 3), "input": entry.label}
+            if entry.estimate is None:
+                print(json.dumps({"event": "skipped", **base, "reason": entry.problem}))
+                continue
+            e = entry.estimate
+            print(json.dumps({"event": "estimate", **base, "audio_ms": e.audio_ms,
+                              "recognition_s": round(e.recognition_s, 3),
+                              "translation_s": round(e.translation_s, 3),
+                              "cost": round(e.cost, 6), "currency": prices.currency},
+                             ensure_ascii=False))  # fmt: skip
+        print(json.dumps({"event": "summary", "at": round(time.time(), 3), "done": 0,
+                          "failed": 0, "skipped": len(problems), **totals,
+                          "version": 1}))  # fmt: skip
+        return EXIT_OK
+    table = Table(title="subtitler estimate (no service call)")
+    for column in ("file", "audio", "tasks", "recognition s", "translation s", "cost"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    for entry in found:
+        one = entry.estimate
+        if one is None:
+            table.add_row(entry.label, "", "", "", "", entry.problem)
+            continue
+        table.add_row(entry.label, f"{one.audio_ms / 1000:.1f}s", str(one.tasks),
+                      f"{one.recognition_s:.1f}", f"{one.translation_s:.1f}",
+                      f"{one.cost:.4f} {prices.currency}")  # fmt: skip
+    audio_s = sum(e.audio_ms for e in known) / 1000
+    table.add_row("total", f"{audio_s:.1f}s", "", f"{totals['recognition_s']:.1f}",
+                  f"{totals['translation_s']:.1f}", f"{totals['cost']:.4f} {prices.currency}",
+                  style="bold")  # fmt: skip
+    Console(width=160 if not sys.stdout.isatty() else None).print(table)
+    return EXIT_OK
+
+
 def _hls_output(
     arguments: argparse.Namespace, options: RunOptions, items: list[InputFile | InputProblem]
 ) -> tuple[RunOptions, OutputFactory]:
@@ -674,9 +751,11 @@ def options_from_arguments(arguments: argparse.Namespace) -> RunOptions:
     """The run options through the constructor the Python API uses."""
     from subtitler.languages import parse_targets
 
+    estimating = getattr(arguments, "estimate", False)
     return make_options(
         parse_targets(arguments.target),
         source_language=arguments.source_language,
+        api_key="unused: --estimate makes no service call" if estimating else None,
         endpoint=arguments.endpoint,
         client=arguments.client,
         speed=parse_speed(arguments.speed),
@@ -696,6 +775,8 @@ def options_from_arguments(arguments: argparse.Namespace) -> RunOptions:
         stall_finish_s=arguments.stall_finish_after,
         skip_subtitled=arguments.skip_subtitled,
         audio_languages=arguments.audio_language,
+        budget=arguments.budget,
+        prices=arguments.prices,
     )
 
 
@@ -735,6 +816,10 @@ def _run_command(arguments: argparse.Namespace) -> int:
     items = [*discover(arguments.paths), *devices]
     if shard is not None:
         items = [item for item in items if not isinstance(item, InputFile) or in_shard(item, shard)]
+    if arguments.estimate:
+        return _estimate(items, options, arguments.json)
+    if options.budget is not None and any(isinstance(i, InputFile) and i.live for i in items):
+        raise UsageError("--budget", "a live input has no duration to estimate against it")
     outputs = _live_outputs(arguments, options)
     if arguments.hls is not None:
         options, hls = _hls_output(arguments, options, items)

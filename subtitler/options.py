@@ -8,6 +8,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from subtitler.cost import Prices
 from subtitler.environment import resolve_endpoint, resolve_key
 from subtitler.errors import UsageError
 from subtitler.gummy.client import ClientKind
@@ -99,6 +100,9 @@ class RunOptions:
     """Pick the audio stream by its language tag, in this order of preference."""
     hls: HlsMedia | None = None
     """`--hls`: the decoding ffmpeg also remuxes the input into HLS segments."""
+    budget: float | None = None
+    """`--budget`: inputs whose estimate would take the run past it are not started."""
+    prices: Prices = field(default_factory=Prices)
 
 
 DEFAULTS = RunOptions(targets=("en",), gummy=GummySettings(api_key=""))
@@ -128,6 +132,8 @@ def make_options(
     stall_finish_s: float = DEFAULTS.stall_finish_s,
     skip_subtitled: bool = False,
     audio_languages: tuple[str, ...] | list[str] | str = (),
+    budget: float | None = None,
+    prices: Prices | str | None = None,
 ) -> RunOptions:
     """Checked RunOptions. The key and endpoint default to the environment (DASHSCOPE_API_KEY,
     DASHSCOPE_WEBSOCKET_BASE_URL); a local endpoint needs no key."""
@@ -165,6 +171,9 @@ def make_options(
     unknown = [code for code in wanted_audio if language_of_tag(code) is None]
     if unknown:
         raise UsageError("--audio-language", f"{', '.join(unknown)}: not a language code")
+    if budget is not None and not budget >= 0:
+        raise UsageError("--budget", "must be 0 or more")
+    chosen_prices = prices if isinstance(prices, Prices) else Prices.parse(prices)
     url = resolve_endpoint(endpoint)
     return RunOptions(
         targets=chosen,
@@ -191,4 +200,6 @@ def make_options(
         stall_finish_s=stall_finish_s,
         skip_subtitled=skip_subtitled,
         audio_languages=wanted_audio,
+        budget=budget,
+        prices=chosen_prices,
     )

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from subtitler.cost import Budget
 from subtitler.durable import DiskWriter
 from subtitler.engine.control import RunControl
 from subtitler.engine.pacing import StartPacer
@@ -27,6 +28,8 @@ class RunContext:
     """At most `options.jobs` inputs at once."""
     disk: DiskWriter
     """The run's one writer thread: every track and journal write, in order."""
+    budget: Budget | None = None
+    """`--budget`: what the run may still spend."""
 
     @classmethod
     def create(
@@ -45,6 +48,7 @@ class RunContext:
             StartPacer(options.max_task_rate, margin),
             asyncio.Semaphore(options.jobs),
             DiskWriter(),
+            Budget(options.budget) if options.budget is not None else None,
         )
 
     def with_request(

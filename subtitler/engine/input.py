@@ -19,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from subtitler import state as resume_state
+from subtitler.cost import Estimate
 from subtitler.cues import Cue, CueLayout
 from subtitler.durable import FileOp
 from subtitler.engine.audio import AudioBuffer
@@ -127,7 +128,7 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
         return ended(Status.FAILED, str(error))
     try:
         try:
-            decided = await _decide(item, context, folder)
+            decided = await decide(item, context, folder)
             if options.skip_subtitled and not item.live:
                 decided.sidecars = await context.disk.call(_sidecars, item, decided)
                 reason = subtitled_reason(options.targets, decided.sidecars)
@@ -172,7 +173,7 @@ def _settled(
     return ended(Status.SKIPPED, f"tracks exist ({existing.name}); --overwrite replaces them", ())
 
 
-async def _decide(item: InputFile, context: RunContext, folder: Path) -> _Decided:
+async def decide(item: InputFile, context: RunContext, folder: Path) -> _Decided:
     """Read the journal and what exists: per target, keep, render or run."""
     options = context.options
     source = options.gummy.source_language
@@ -286,6 +287,12 @@ async def _prepare(
             ):
                 decided.named = tagged  # the stream's tag names the source: no identification
                 decided.plans = {plan.target: plan for plan in plan_tracks(item, options, tagged)}
+        if told is not None and context.budget is not None:
+            running = len(decided.of(Need.RUN))
+            remaining_ms = max(0, (told.duration_ms or 0) - start_ms)
+            over = context.budget.reserve(Estimate(remaining_ms, running, options.prices))
+            if over is not None:
+                raise _Skip(over)
         prepared = await _prepare_writers(item, context, decided, told, decoder, start_ms, rendered)
     except BaseException:
         await decoder.aclose()

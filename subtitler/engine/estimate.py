@@ -1,0 +1,69 @@
+"""`run --estimate`: what the run would bill, with no service call.
+
+Per input, the same planning a run does (the journal, the tracks that exist: what is kept or
+rendered costs nothing, a resume costs what remains) and the duration from ffmpeg's listing (the
+decoder is started and closed at once). A live input has no duration: no estimate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from subtitler import state as resume_state
+from subtitler.cost import Estimate
+from subtitler.engine.context import RunContext
+from subtitler.engine.input import decide
+from subtitler.errors import SubtitlerError
+from subtitler.inputs import InputFile, InputProblem
+from subtitler.media import AsyncPcmDecoder
+from subtitler.options import RunOptions
+from subtitler.tracks import plan_tracks
+from subtitler.tracks.plan import Need
+
+
+@dataclass(frozen=True)
+class InputEstimate:
+    label: str
+    estimate: Estimate | None
+    """None: nothing can be said (a live input, or the input cannot be read: `problem`)."""
+    problem: str = ""
+
+
+async def estimate_inputs(
+    items: list[InputFile | InputProblem], options: RunOptions
+) -> list[InputEstimate]:
+    context = RunContext.create(options, lambda _event: None)
+    try:
+        return list(await asyncio.gather(*(_one(item, context) for item in items)))
+    finally:
+        context.close()
+
+
+async def _one(item: InputFile | InputProblem, context: RunContext) -> InputEstimate:
+    if isinstance(item, InputProblem):
+        return InputEstimate(str(item.path), None, f"{item.path}: {item.reason}")
+    options = context.options
+    if item.live:
+        return InputEstimate(item.label, None, "live: no duration to estimate")
+    async with context.slots:
+        try:
+            folder = plan_tracks(item, options, options.gummy.source_language)[0].paths[0].parent
+            decided = await decide(item, context, folder)
+            running = [work.target for work in decided.of(Need.RUN)]
+            if not running:
+                return InputEstimate(item.label, Estimate(0, 0, options.prices))
+            decoder = AsyncPcmDecoder(item.path, options.audio_stream, label=item.label)
+            try:
+                told = await decoder.start()
+            finally:
+                await decoder.aclose()
+        except SubtitlerError as error:
+            return InputEstimate(item.label, None, str(error))
+    no_progress = resume_state.TargetProgress()
+    start_ms = min(decided.state.targets.get(t, no_progress).resume_ms for t in running)
+    duration_ms = told.duration_ms if told is not None else None
+    if duration_ms is None:
+        return InputEstimate(item.label, None, "ffmpeg gives no duration")
+    remaining_ms = max(0, duration_ms - start_ms)
+    return InputEstimate(item.label, Estimate(remaining_ms, len(running), options.prices))
