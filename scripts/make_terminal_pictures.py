@@ -32,7 +32,7 @@ from subtitler.views.summary import summary_table
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 WIDTH = 100
-SPEED = 4.0
+SPEED = 8.0
 """Fast enough to take seconds, slow enough that partial results are seen."""
 
 

@@ -276,7 +276,7 @@ def test_ctrl_c_says_interrupted_and_the_rerun_says_resumed(
 
     terminal = Terminal(100, 30)
     final = terminal.run(
-        ["run", str(folder), "-s", "zh", "-t", "en", "--speed", "2", "--jobs", "2",
+        ["run", str(folder), "-s", "zh", "-t", "en", "--speed", "4", "--jobs", "2",
          "--no-preview", "--endpoint", emulator.url],
         interrupt_after_a_cue,
     )  # fmt: skip

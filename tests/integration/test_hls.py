@@ -96,7 +96,7 @@ hls.on(Hls.Events.ERROR, (e, data) => {
   if (data.fatal) state.error = data.type + ' ' + data.details;
 });
 hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => { hls.subtitleTrack = 0; });
-hls.on(Hls.Events.MANIFEST_PARSED, () => { video.playbackRate = 4; video.play(); });
+hls.on(Hls.Events.MANIFEST_PARSED, () => { video.playbackRate = 8; video.play(); });
 video.addEventListener('ended', () => {
   const track = Array.from(video.textTracks).find(t => t.cues && t.cues.length);
   state.cues = track ? Array.from(track.cues).map(c => [c.startTime, c.endTime, c.text]) : [];

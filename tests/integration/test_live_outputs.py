@@ -391,7 +391,7 @@ def test_receivers_that_never_answer_delay_no_cue_and_are_reported_once_each(
         media, emulator,
         "--youtube-captions", f"http://127.0.0.1:{silent_youtube.port}/closedcaption?cid={STREAM_KEY}",
         "--obs-websocket", f"ws://127.0.0.1:{silent_obs.port}",
-        "--text-file", text_file, "--delivery-grace", "1",
+        "--text-file", text_file, "--delivery-grace", "1", "--speed", "max",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
