@@ -149,9 +149,9 @@ def test_a_live_stream_grows_its_playlists_while_it_plays(
     tmp_path: Path, emulator: BackgroundEmulator
 ) -> None:
     stream = tmp_path / "live.ts"
-    podcast = FIXTURES / "zh_podcast.mp3"
-    subprocess.run([ffmpeg_executable(), "-v", "error", "-i", str(podcast), "-t", "12",
-                    "-c:a", "aac", "-f", "mpegts", str(stream)], check=True)  # fmt: skip
+    news = FIXTURES / "zh_news.mp4"  # video and audio, as a camera or an encoder would send
+    subprocess.run([ffmpeg_executable(), "-v", "error", "-i", str(news), "-t", "12",
+                    "-c", "copy", "-f", "mpegts", str(stream)], check=True)  # fmt: skip
     package = tmp_path / "package"
     playlist = package / "subs" / "zh-en" / "index.m3u8"
     with open(stream, "rb") as source:
@@ -178,7 +178,8 @@ def test_a_live_stream_grows_its_playlists_while_it_plays(
         [ffmpeg_executable(), "-hide_banner", "-i", str(package / "master.m3u8")],
         capture_output=True, text=True,
     ).stderr  # fmt: skip
-    assert "Audio: aac" in listing and listing.count("Subtitle: webvtt") == 3, listing
+    assert "Video: h264" in listing and "Audio: aac" in listing, listing
+    assert listing.count("Subtitle: webvtt") == 3, listing
     assert segment_cues(package / "subs" / "zh-en") == srt_cues(
         next(tmp_path.glob("stdin-*.zh-en.srt"))
     )
