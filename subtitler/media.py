@@ -10,7 +10,7 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -157,9 +157,8 @@ def parse_streams(ffmpeg_log: str) -> tuple[int | None, tuple[AudioStream, ...]]
     return duration_ms, tuple(streams)
 
 
-def parse_subtitles(ffmpeg_log: str) -> tuple[SubtitleStream, ...]:
-    """Input #0's subtitle streams, with their language tags and forced flags."""
-    found: list[SubtitleStream] = []
+def _input_streams(ffmpeg_log: str) -> Iterator[tuple[re.Match[str], str]]:
+    """Input #0's `Stream #0:N` lines as ffmpeg lists them (outputs' listings left out)."""
     in_input = False
     for line in ffmpeg_log.splitlines():
         if line.startswith("Input #"):
@@ -168,29 +167,27 @@ def parse_subtitles(ffmpeg_log: str) -> tuple[SubtitleStream, ...]:
         if line.startswith("Output #"):
             in_input = False
         stream = _STREAM.match(line) if in_input else None
-        if stream and stream.group("kind") == "Subtitle":
-            language = stream.group("lang")
-            found.append(
-                SubtitleStream(
-                    int(stream.group("index")),
-                    None if language in (None, "und") else language,
-                    "(forced)" in stream.group("rest"),
-                )
-            )
-    return tuple(found)
+        if stream is not None:
+            yield stream, line
+
+
+def parse_subtitles(ffmpeg_log: str) -> tuple[SubtitleStream, ...]:
+    """Input #0's subtitle streams, with their language tags and forced flags."""
+    return tuple(
+        SubtitleStream(
+            int(stream.group("index")),
+            None if stream.group("lang") in (None, "und") else stream.group("lang"),
+            "(forced)" in stream.group("rest"),
+        )
+        for stream, _ in _input_streams(ffmpeg_log)
+        if stream.group("kind") == "Subtitle"
+    )
 
 
 def parse_video(ffmpeg_log: str) -> VideoStream | None:
     """Size and frame rate of input #0's first video stream that is not an attached picture."""
-    in_input = False
-    for line in ffmpeg_log.splitlines():
-        if line.startswith("Input #"):
-            in_input = line.startswith("Input #0")
-            continue
-        if line.startswith("Output #"):
-            in_input = False
-        stream = _STREAM.match(line) if in_input else None
-        if not stream or stream.group("kind") != "Video" or "attached pic" in line:
+    for stream, line in _input_streams(ffmpeg_log):
+        if stream.group("kind") != "Video" or "attached pic" in line:
             continue
         size = _SIZE.search(stream.group("rest") + " ")
         if not size:
