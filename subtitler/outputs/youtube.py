@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import re
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from subtitler.outputs.captions import Caption, CaptionChoice
 from subtitler.outputs.delivery import LiveOutput, backoff
 
 POSTS_EVERY_S = 1.0
+MAX_CAPTIONS_PER_POST = 20
+"""After an outage the backlog goes out in posts of this many, not one ever-growing body."""
 _SERVER_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?")
 
 
@@ -84,7 +87,7 @@ class YouTubeCaptions(LiveOutput):
                 wait_s = last_post_s + POSTS_EVERY_S - time.monotonic()
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)  # the rate limit itself is what is waited for
-                batch = list(self.pending)
+                batch = list(itertools.islice(self.pending, MAX_CAPTIONS_PER_POST))
                 body = post_body(batch, self.offset_s + self.clock_correction_s)
                 attempt = 0
                 while True:
