@@ -100,7 +100,8 @@ class _Prepared:
 
 
 class _Skip(Exception):
-    """The input turned out to need nothing (`--skip-subtitled`, once its streams are known)."""
+    """Not to be started after all, once its streams and duration are known (`--skip-subtitled`:
+    an embedded subtitle stream; `--budget`: its estimate would pass it)."""
 
 
 async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
