@@ -37,12 +37,13 @@ def run_tasks(emulator: BackgroundEmulator) -> int:
 # -- tracks planned per (target, format, layout) ---------------------------------------------
 
 
+@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_a_new_target_runs_one_task_and_a_new_format_or_layout_none(
-    emulator: BackgroundEmulator, tmp_path: Path
+    emulator: BackgroundEmulator, tmp_path: Path, client: str
 ) -> None:
     media = tmp_path / "x.mp4"
     shutil.copy(FIXTURES / "zh_news.mp4", media)
-    common = ("--speed", "max", "--endpoint", emulator.url, "-s", "zh")
+    common = ("--speed", "max", "--endpoint", emulator.url, "-s", "zh", "--client", client)
     first = run_cli("run", media, "-t", "en", *common)
     assert first.returncode == 0, first.stderr
     english = (tmp_path / "x.zh-en.srt").read_bytes()
