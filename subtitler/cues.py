@@ -758,3 +758,8 @@ def srt_timestamp(ms: int) -> str:
 
 def vtt_timestamp(ms: int) -> str:
     return srt_timestamp(ms).replace(",", ".")
+
+
+def escape_vtt(line: str) -> str:
+    """A line of WebVTT cue text: `&`, `<` and `>` as the character references it requires."""
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -22,7 +22,7 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from subtitler.cues import Cue
+from subtitler.cues import Cue, escape_vtt, vtt_timestamp
 from subtitler.durable import Replace, replace_file
 from subtitler.events import AudioProgress, CueWritten, Event, InputEnded, InputStarted
 
@@ -63,21 +63,12 @@ def renditions(source: str | None, targets: tuple[str, ...]) -> list[Rendition]:
     return made
 
 
-def vtt_time(ms: int) -> str:
-    ms = max(0, ms)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def vtt_segment(cues: list[tuple[int, int, tuple[str, ...]]], mpegts: int) -> str:
     """One WebVTT segment with its timestamp map (pure)."""
     out = [f"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:{mpegts},LOCAL:00:00:00.000\n"]
     for begin_ms, end_ms, lines in cues:
-        body = "\n".join(_escape(line) for line in lines)
-        out.append(f"{vtt_time(begin_ms)} --> {vtt_time(end_ms)}\n{body}\n")
+        body = "\n".join(escape_vtt(line) for line in lines)
+        out.append(f"{vtt_timestamp(begin_ms)} --> {vtt_timestamp(end_ms)}\n{body}\n")
     return "\n".join(out)
 
 
@@ -170,6 +161,7 @@ class HlsSubtitles:
         self._sentence_end_ms: dict[str, int] = {}
         self._sent_ms = 0
         self._ended_ms: int | None = None
+        self._closed_playlists = False
         self._writes: asyncio.Queue[tuple[Path, str | _Cues] | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._failed = ""
@@ -259,7 +251,8 @@ class HlsSubtitles:
             elif finish_ms > safe_ms:
                 break
             self._write_segment(finish_ms)
-        if end_ms is not None:
+        if end_ms is not None and not self._closed_playlists:  # once: ENDLIST
+            self._closed_playlists = True
             for track in self.tracks:
                 self._writes.put_nowait((self._playlist(track), self._playlist_text(track, True)))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import webvtt
 
-from subtitler.cues import Cue, clean_line, vtt_timestamp
+from subtitler.cues import Cue, clean_line, escape_vtt, vtt_timestamp
 from subtitler.tracks.base import Track, after
 
 _EMPTY: str = webvtt.WebVTT(captions=[]).content
@@ -36,7 +36,7 @@ class VttTrack(Track):
             for line in (clean_line(line) for line in text.lines):
                 if not line:
                     continue
-                escaped = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                escaped = escape_vtt(line)
                 lines.append(
                     f"<lang {text.language}>{escaped}</lang>" if text.language else escaped
                 )

@@ -186,7 +186,8 @@ def test_a_live_stream_grows_its_playlists_while_it_plays(
 
 
 def test_a_sliding_window_keeps_the_last_segments() -> None:
-    from subtitler.outputs.hls import media_playlist, vtt_segment, vtt_time
+    from subtitler.cues import vtt_timestamp as vtt_time
+    from subtitler.outputs.hls import media_playlist, vtt_segment
 
     text = media_playlist([4.0] * 10 + [1.5], 0, 4.0, window=3, ended=False)
     assert "#EXT-X-MEDIA-SEQUENCE:8\n" in text and "PLAYLIST-TYPE" not in text
