@@ -17,7 +17,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from subtitler import __version__
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=RUN_EXAMPLES,
         formatter_class=_ExamplesKeptFormatter,
     )
-    _add_run_options(run, watching=False)
+    _add_run_options(run, "run")
     _add_rule_options(run)
     run.set_defaults(handler=_run_command)
 
@@ -133,18 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GLOB",
         help="leave files whose name matches GLOB alone (repeatable)",
     )
-    _add_run_options(watch, watching=True)
+    _add_run_options(watch, "watch")
     _add_rule_options(watch)
     watch.set_defaults(handler=_watch_command, device=[], paths=[])
 
     serve = commands.add_parser(
         "serve",
         help="an HTTP service compatible with whisper-asr-webservice (Bazarr's Whisper "
-        "provider), plus bilingual tracks on request",
+        "provider) and subgen's media-server webhooks, with a job queue for library folders",
         description="Serve POST /asr and POST /detect-language as whisper-asr-webservice does "
-        "(Bazarr's Whisper provider works unchanged), and POST /subtitles for bilingual tracks. "
-        "Loopback only unless --host is given; --api-token (or SUBTITLER_API_TOKEN) makes "
-        "clients send Authorization: Bearer TOKEN.",
+        "(Bazarr's Whisper provider works unchanged), POST /subtitles for bilingual tracks, "
+        "and with --library a job queue (POST /jobs, GET /jobs/ID, DELETE /jobs/ID) and "
+        "subgen's webhooks (POST /jellyfin, /emby, /plex, /tautulli). The run options below "
+        "are the defaults of jobs and webhooks. Loopback only unless --host is given; "
+        "--api-token (or SUBTITLER_API_TOKEN) makes clients send Authorization: Bearer TOKEN "
+        "(webhooks may send ?token=TOKEN instead: media servers cannot set headers).",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=9000, help="port (9000; 0: any free one)")
@@ -161,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MB",
         help="largest upload accepted (default 8192: 70 h of raw 16 kHz PCM)",
     )
-    _add_service_options(serve.add_argument_group("service"))
+    _add_library_options(serve.add_argument_group("library: jobs and webhooks"))
+    _add_run_options(serve, "serve")
     _add_rule_options(serve)
     serve.set_defaults(handler=_serve_command)
 
@@ -312,10 +316,63 @@ def _check_command(arguments: argparse.Namespace) -> int:
     return EXIT_FAILED if violations or errors else EXIT_OK
 
 
-def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
-    """The options run and watch share, in groups by what they are about."""
+def _add_library_options(library: argparse._ActionsContainer) -> None:
+    """serve's library folders, media servers and job queue."""
+    from subtitler.jobs import default_queue_file
+
+    library.add_argument(
+        "--library",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="a folder jobs and webhooks may subtitle in (repeatable); paths outside every "
+        "--library are refused (403); without one, jobs and webhooks are off",
+    )
+    library.add_argument(
+        "--path-map",
+        action="append",
+        default=[],
+        metavar="FROM=TO",
+        help="a path under FROM (as a media server or client names it) is under TO here "
+        "(repeatable; the longest FROM wins; D:\\Movies=/srv/movies for a Windows server)",
+    )
+    for kind, name in (("jellyfin", "Jellyfin"), ("emby", "Emby"), ("plex", "Plex")):
+        library.add_argument(
+            f"--{kind}",
+            metavar="URL",
+            help=f"{name}'s address, to look items up and refresh them after their tracks "
+            f"are written (token from {kind.upper()}_TOKEN)",
+        )
+    library.add_argument(
+        "--webhook-events",
+        default="added",
+        metavar="added[,played]",
+        help="what webhooks act on: items added (default), and with played, playback starts",
+    )
+    library.add_argument(
+        "--queue-file",
+        type=Path,
+        default=default_queue_file(),
+        metavar="FILE",
+        help="the job queue's journal: jobs survive a restart (default "
+        "$XDG_STATE_HOME/subtitler/jobs.jsonl)",
+    )
+    library.add_argument(
+        "--keep-jobs",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="finished jobs kept in the journal and in GET /jobs (default 1000)",
+    )
+
+
+def _add_run_options(parser: argparse.ArgumentParser, mode: str) -> None:
+    """The options run, watch and serve share (`mode`), in groups by what they are about;
+    serve's are the defaults of its jobs and webhooks."""
+    watching, serving = mode == "watch", mode == "serve"
     inputs = parser.add_argument_group("inputs and languages")
-    if not watching:
+    if mode == "run":
         inputs.add_argument(
             "paths",
             nargs="*",
@@ -335,9 +392,10 @@ def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
     inputs.add_argument(
         "-t",
         "--target",
-        required=True,
+        required=not serving,
         metavar="LANG[,LANG]",
-        help="target language(s), comma-separated; one Gummy task per target",
+        help="target language(s), comma-separated; one Gummy task per target"
+        + (" (serve: the default of jobs and webhooks)" if serving else ""),
     )
     inputs.add_argument(
         "-s",
@@ -369,6 +427,11 @@ def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
         "with its language (not forced) or a sidecar (Movie.en.srt, Movie.eng.srt, "
         "Movie.English.srt, Movie.en.sdh.srt, .ass, .vtt, .ttml; .forced. ones do not count)",
     )
+    if serving:
+        _add_output_options(parser, serving)
+        service = parser.add_argument_group("service")
+        _add_retry_options(service, serving)
+        return
     inputs.add_argument(
         "--shard",
         metavar="I/N",
@@ -376,36 +439,15 @@ def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
         "under the PATH argument (for array jobs; with the per-input locks, overlapping "
         "shards are harmless)",
     )
-    output = parser.add_argument_group("output")
-    output.add_argument(
-        "-o",
-        "--out-dir",
-        type=Path,
-        metavar="DIR",
-        help="write tracks under DIR, mirroring the input folders (default: beside each source)",
-    )
-    output.add_argument(
-        "--format",
-        default=",".join(f.value for f in DEFAULTS.formats),
-        metavar="LIST",
-        help="track formats, comma-separated: srt, vtt, ass (a style per language), ttml "
-        "(IMSC 1.1 Text Profile) (default srt,vtt)",
-    )
-    output.add_argument(
-        "--layout",
-        choices=[layout.value for layout in Layout],
-        default=DEFAULTS.layout.value,
-        help="bilingual: one track per target, source lines over target lines (default); "
-        "separate: one track per language, same cue times; both",
-    )
-    output.add_argument("--overwrite", action="store_true", help="replace existing tracks")
-    output.add_argument(
+    _add_output_options(parser, serving)
+    views = parser.add_argument_group("views")
+    views.add_argument(
         "--json",
         action="store_true",
         help="one JSON object per line on stdout for every event (schema: "
         "subtitler/events.schema.json); human messages go to stderr",
     )
-    output.add_argument(
+    views.add_argument(
         "--preview",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -440,12 +482,44 @@ def _add_run_options(parser: argparse.ArgumentParser, watching: bool) -> None:
             "(recognition and translation seconds, cost), and the total; what exists is not "
             "counted, a resume counts what remains",
         )
+    _add_retry_options(service, serving)
+
+
+def _add_output_options(parser: argparse.ArgumentParser, serving: bool) -> None:
+    """Where tracks go and what they are."""
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "-o",
+        "--out-dir",
+        type=Path,
+        metavar="DIR",
+        help="write tracks under DIR, mirroring the input folders (default: beside each source)",
+    )
+    output.add_argument(
+        "--format",
+        default=",".join(f.value for f in DEFAULTS.formats),
+        metavar="LIST",
+        help="track formats, comma-separated: srt, vtt, ass (a style per language), ttml "
+        "(IMSC 1.1 Text Profile) (default srt,vtt)",
+    )
+    output.add_argument(
+        "--layout",
+        choices=[layout.value for layout in Layout],
+        default=DEFAULTS.layout.value,
+        help="bilingual: one track per target, source lines over target lines (default); "
+        "separate: one track per language, same cue times; both",
+    )
+    output.add_argument("--overwrite", action="store_true", help="replace existing tracks")
+
+
+def _add_retry_options(service: argparse._ActionsContainer, serving: bool) -> None:
+    """Cost limits, retries and task length; serve: the defaults of its jobs."""
     service.add_argument(
         "--budget",
         type=float,
         metavar="AMOUNT",
         help="an input whose estimate would take the run past AMOUNT (in the prices' currency) "
-        "is not started: skipped with that reason",
+        "is not started: skipped with that reason" + (" (serve: per job)" if serving else ""),
     )
     service.add_argument(
         "--prices",
@@ -751,9 +825,14 @@ def options_from_arguments(arguments: argparse.Namespace) -> RunOptions:
     """The run options through the constructor the Python API uses."""
     from subtitler.languages import parse_targets
 
+    return make_options(parse_targets(arguments.target), **option_keywords(arguments))
+
+
+def option_keywords(arguments: argparse.Namespace) -> dict[str, Any]:
+    """`make_options` keywords from run's, watch's or serve's arguments (serve's are the
+    defaults its jobs' own keywords go over); what a command lacks keeps its default."""
     estimating = getattr(arguments, "estimate", False)
-    return make_options(
-        parse_targets(arguments.target),
+    return dict(
         source_language=arguments.source_language,
         api_key="unused: --estimate makes no service call" if estimating else None,
         endpoint=arguments.endpoint,
@@ -772,7 +851,7 @@ def options_from_arguments(arguments: argparse.Namespace) -> RunOptions:
         retry_delay_s=arguments.retry_delay,
         rollover_after_s=arguments.rollover_after,
         max_task_rate=arguments.max_task_rate or None,
-        stall_finish_s=arguments.stall_finish_after,
+        stall_finish_s=getattr(arguments, "stall_finish_after", DEFAULTS.stall_finish_s),
         skip_subtitled=arguments.skip_subtitled,
         audio_languages=arguments.audio_language,
         budget=arguments.budget,
@@ -866,32 +945,44 @@ def _watch_command(arguments: argparse.Namespace) -> int:
 
 
 def _serve_command(arguments: argparse.Namespace) -> int:
-    from subtitler.service import AsrService, serve_forever
+    from subtitler.languages import parse_targets
+    from subtitler.library import Libraries, parse_path_map
+    from subtitler.mediaservers import EVENTS, SERVERS, servers_from
+    from subtitler.service import AsrService, LibrarySettings, serve_forever
 
     if not 0 <= arguments.port <= 65535:
         raise UsageError("--port", "must be 0..65535")
     if not arguments.max_upload_mb > 0:
         raise UsageError("--max-upload-mb", "must be more than 0")
-    options = make_options(
-        ("en",),
-        endpoint=arguments.endpoint,
-        client=arguments.client,
-        speed=parse_speed(arguments.speed),
-        jobs=arguments.jobs,
-        rules=rules_from_arguments(arguments),
-        vocabulary_id=arguments.vocabulary_id,
-        max_end_silence_ms=arguments.max_end_silence,
-        max_task_rate=arguments.max_task_rate or None,
-    )
+    if arguments.keep_jobs < 0:
+        raise UsageError("--keep-jobs", "must be 0 or more")
+    events = tuple(e.strip() for e in arguments.webhook_events.split(",") if e.strip())
+    if not events or any(event not in EVENTS["tautulli"] for event in events):
+        raise UsageError("--webhook-events", "expected added, played or added,played")
+    keywords = option_keywords(arguments)
+    targets = parse_targets(arguments.target) if arguments.target else None
+    options = make_options(targets or ("en",), **keywords)  # checks the defaults now
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)
     token = arguments.api_token or None
     loopback = arguments.host in ("127.0.0.1", "::1", "localhost")
-    service = AsrService(options, token, int(arguments.max_upload_mb * 1024 * 1024))
+    library = LibrarySettings(
+        libraries=Libraries.of(arguments.library),
+        path_maps=tuple(parse_path_map(spec) for spec in arguments.path_map),
+        servers=servers_from({kind: getattr(arguments, kind) for kind in SERVERS}),
+        webhook_events=events,
+        queue_file=arguments.queue_file,
+        keep_jobs=arguments.keep_jobs,
+        job_defaults={**keywords, "targets": list(targets) if targets else None},
+    )
+    max_upload_bytes = int(arguments.max_upload_mb * 1024 * 1024)
+    service = AsrService(options, token, max_upload_bytes, library=library)
 
     def announce(url: str) -> None:
-        print(f"subtitler: serving on {url} (POST /asr, /detect-language, /subtitles)",
-              file=sys.stderr, flush=True)  # fmt: skip
+        served = "POST /asr, /detect-language, /subtitles"
+        if arguments.library:
+            served += "; /jobs; webhooks /jellyfin, /emby, /plex, /tautulli"
+        print(f"subtitler: serving on {url} ({served})", file=sys.stderr, flush=True)
         if token is None and not loopback:
             print("subtitler: warning: no --api-token: anyone who reaches this address can "
                   "use your DashScope key", file=sys.stderr, flush=True)  # fmt: skip

@@ -10,6 +10,10 @@ Whisper provider (and anything else written for that API) uses Gummy with no plu
   "zh", "confidence": 0.99}`.
 - `POST /subtitles?target=en&source=zh&track=bilingual|source|target&format=srt|vtt|ass|ttml`:
   what Bazarr cannot ask for: bilingual tracks for any documented pair, in any format.
+- With `--library DIR`: a job queue for files on the server's disk (`POST /jobs`, `GET /jobs`,
+  `GET /jobs/{id}[?wait=S]`, `DELETE /jobs/{id}`; `subtitler.jobs`) and subgen's media-server
+  webhooks (`POST /jellyfin`, `/emby`, `/plex`, `/tautulli`; `subtitler.mediaservers`), the
+  server refreshed once an item's tracks are written.
 
 Every request is decoded and subtitled by the same engine as `run`, on one event loop: all
 requests share one task pacer (the service's start limit is per account) and one `--jobs`
@@ -24,13 +28,14 @@ import asyncio
 import contextlib
 import hmac
 import json
+import os
 import shutil
 import struct
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +48,21 @@ from subtitler.engine.input import NO_SPEECH, subtitle_input
 from subtitler.errors import UsageError
 from subtitler.events import CueWritten, Event, Status
 from subtitler.inputs import InputFile
+from subtitler.jobs import Job, JobQueue, JobStatus, Refresh
 from subtitler.langid import identify
 from subtitler.languages import SOURCE_LANGUAGES, TRANSLATION_TARGETS, check_pairs
+from subtitler.library import Libraries, PathMapping, map_path
 from subtitler.media import child_environment, wav_command
+from subtitler.mediaservers import (
+    MediaServer,
+    MediaServers,
+    WebhookProblem,
+    emby_notice,
+    jellyfin_notice,
+    json_object,
+    plex_notice,
+    tautulli_notice,
+)
 from subtitler.options import Layout, RunOptions, TrackFormat, parse_formats
 from subtitler.tracks import UNDETERMINED, plan_tracks
 
@@ -70,6 +87,25 @@ class RequestProblem(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+@dataclass(frozen=True)
+class LibrarySettings:
+    """What jobs and webhooks need: where they may read, how paths map, whom to refresh."""
+
+    libraries: Libraries = field(default_factory=lambda: Libraries(()))
+    path_maps: tuple[PathMapping, ...] = ()
+    servers: dict[str, MediaServer] | None = None
+    webhook_events: tuple[str, ...] = ("added",)
+    queue_file: Path | None = None
+    keep_jobs: int = 1000
+    job_defaults: dict[str, Any] | None = None
+    """`make_options` keywords from serve's command line (`targets` among them)."""
+
+
+WEBHOOKS = {"jellyfin": jellyfin_notice, "emby": emby_notice, "plex": plex_notice,
+            "tautulli": tautulli_notice}  # fmt: skip
+MAX_WAIT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -114,18 +150,49 @@ class AsrService:
         token: str | None = None,
         max_upload_bytes: int = 8 * 1024**3,
         log: Callable[[str], None] | None = None,
+        *,
+        library: LibrarySettings | None = None,
     ) -> None:
         self.options = options
         self.token = token
         self.max_upload_bytes = max_upload_bytes
-        self.context = RunContext.create(options, lambda _event: None)
+        # --budget is per job (jobs make their own); uploads are not budgeted.
+        self.context = RunContext.create(replace(options, budget=None), lambda _event: None)
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.library = library or LibrarySettings()
+        self.media = MediaServers(self.library.servers or {})
+        self.queue: JobQueue | None = None
+        if self.library.libraries.roots:
+            self.queue = JobQueue(
+                self.context,
+                self.library.job_defaults or {},
+                self.library.queue_file or Path("jobs.jsonl"),
+                keep_finished=self.library.keep_jobs,
+                after_done=self._refresh,
+            )
+
+    async def start(self) -> None:
+        """Before the first request: the job queue replayed (unfinished jobs run on)."""
+        if self.queue is not None:
+            await self.queue.open()
+
+    async def stop(self) -> None:
+        """Running jobs stop (their tracks valid, resumed on the next start)."""
+        if self.queue is not None:
+            await self.queue.close()
+        await self.media.close()
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._guard], client_max_size=self.max_upload_bytes)
         app.router.add_post("/asr", self._asr)
         app.router.add_post("/detect-language", self._detect_language)
         app.router.add_post("/subtitles", self._subtitles)
+        app.router.add_post("/jobs", self._post_job)
+        app.router.add_get("/jobs", self._list_jobs)
+        app.router.add_get("/jobs/{id}", self._get_job)
+        app.router.add_delete("/jobs/{id}", self._cancel_job)
+        for sender in WEBHOOKS:
+            app.router.add_post(f"/{sender}", self._webhook)
         app.router.add_get("/", self._about)
         return app
 
@@ -137,15 +204,10 @@ class AsrService:
     ) -> web.StreamResponse:
         started = time.monotonic()
         try:
-            if self.token is not None:
-                presented = request.headers.get("Authorization", "")
-                scheme, _, value = presented.partition(" ")
-                if scheme.lower() != "bearer" or not hmac.compare_digest(
-                    value.strip().encode(), self.token.encode()
-                ):
-                    raise RequestProblem(401, "a bearer token is required (Authorization header)")
+            if self.token is not None and not self._authorised(request):
+                raise RequestProblem(401, "a bearer token is required (Authorization header)")
             response = await handler(request)
-        except RequestProblem as problem:
+        except (RequestProblem, WebhookProblem) as problem:
             response = web.json_response({"detail": problem.detail}, status=problem.status)
         except UsageError as error:
             response = web.json_response({"detail": str(error)}, status=422)
@@ -158,11 +220,27 @@ class AsrService:
         self._log(f"{request.method} {request.path} {response.status} {elapsed:.2f}s")
         return response
 
+    def _authorised(self, request: web.Request) -> bool:
+        """`Authorization: Bearer TOKEN`; a webhook may give `?token=TOKEN` instead (media
+        servers cannot set headers; the log line names the path only, never the query)."""
+        assert self.token is not None
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        presented = value.strip() if scheme.lower() == "bearer" else ""
+        if not presented and request.path.strip("/") in WEBHOOKS:
+            presented = request.query.get("token", "")
+        return hmac.compare_digest(presented.encode(), self.token.encode())
+
     async def _about(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
                 "service": "subtitler (Gummy), whisper-asr-webservice compatible",
-                "endpoints": ["POST /asr", "POST /detect-language", "POST /subtitles"],
+                "endpoints": ["POST /asr", "POST /detect-language", "POST /subtitles"]
+                + (
+                    ["POST /jobs", "GET /jobs", "GET /jobs/{id}", "DELETE /jobs/{id}"]
+                    + [f"POST /{sender}" for sender in WEBHOOKS]
+                    if self.queue
+                    else []
+                ),
                 "source_languages": list(SOURCE_LANGUAGES),
             }
         )
@@ -239,6 +317,114 @@ class AsrService:
             charset="utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    # -- the job queue and the webhooks
+
+    def _jobs(self) -> JobQueue:
+        if self.queue is None:
+            raise RequestProblem(403, "jobs and webhooks are off: serve was given no --library")
+        return self.queue
+
+    async def _library_path(self, given: object) -> str:
+        """A client's or media server's path as this disk's, inside a `--library` (403 when
+        not: the same answer whether it exists or not) and present (422 when not)."""
+        if not isinstance(given, str) or not given.strip():
+            raise RequestProblem(422, "paths: expected a list of paths on the server's disk")
+        path = map_path(given.strip(), self.library.path_maps)
+        if not os.path.isabs(path):
+            raise RequestProblem(422, f"{path}: give an absolute path")
+        if not await asyncio.to_thread(self.library.libraries.contains, path):
+            raise RequestProblem(403, f"{path}: outside the --library folders")
+        if not await asyncio.to_thread(os.path.exists, path):
+            raise RequestProblem(422, f"{path}: no such file or folder (check --path-map)")
+        return path
+
+    async def _post_job(self, request: web.Request) -> web.Response:
+        queue = self._jobs()
+        body = json_object(await request.text(), "the job")
+        given = body.pop("paths", None)
+        if isinstance(given, str):
+            given = [given]
+        if not isinstance(given, list) or not given:
+            example = '{"paths": ["/media/a.mkv"]}'
+            raise RequestProblem(422, f"paths: expected a list of paths, e.g. {example}")
+        paths = [await self._library_path(path) for path in given]
+        job, new = await queue.submit(queue.prepare(paths, body))
+        return web.json_response(job.as_json(), status=202 if new else 200)
+
+    async def _list_jobs(self, request: web.Request) -> web.Response:
+        wanted = request.query.get("status")
+        jobs = [job.as_json() for job in self._jobs().jobs.values()
+                if wanted is None or job.status.value == wanted]  # fmt: skip
+        return web.json_response({"jobs": jobs})
+
+    def _job(self, request: web.Request) -> Job:
+        job = self._jobs().jobs.get(request.match_info["id"])
+        if job is None:
+            raise RequestProblem(404, f"no job {request.match_info['id']}")
+        return job
+
+    async def _get_job(self, request: web.Request) -> web.Response:
+        """`?wait=S`: answer once the job is finished, or after S seconds (at most 300);
+        with `&after=queued` (or running) once it has left that status."""
+        job = self._job(request)
+        wait = request.query.get("wait")
+        if wait:
+            try:
+                wait_s = min(max(float(wait), 0.0), MAX_WAIT_S)
+                after = request.query.get("after")
+                waiting = {JobStatus(after)} if after else {JobStatus.QUEUED, JobStatus.RUNNING}
+            except ValueError as error:
+                problem = f"wait={wait!r}, after: expected seconds and a status"
+                raise RequestProblem(422, problem) from error
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait_s):
+                    await job.wait_while(waiting)
+        return web.json_response(job.as_json())
+
+    async def _cancel_job(self, request: web.Request) -> web.Response:
+        job = self._job(request)
+        if job.status.final:
+            raise RequestProblem(409, f"job {job.spec.id} is already {job.status.value}")
+        await self._jobs().cancel(job)
+        return web.json_response(job.as_json())
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        queue = self._jobs()
+        sender = request.path.strip("/")
+        notice = WEBHOOKS[sender](await self._payload(request, sender))
+        if notice.event not in self.library.webhook_events:
+            return web.json_response({"ignored": f"{sender} event {notice.event!r}"})
+        path = await self._library_path(await self.media.item_path(notice))
+        if not await asyncio.to_thread(os.path.isfile, path):
+            raise RequestProblem(422, f"{path}: not a media file")
+        refresh = None
+        if notice.server in self.media.servers and notice.item_id:
+            refresh = Refresh(notice.server, notice.item_id)
+        job, new = await queue.submit(queue.prepare([path], {}, source=sender, refresh=refresh))
+        return web.json_response(job.as_json(), status=202 if new else 200)
+
+    async def _payload(self, request: web.Request, sender: str) -> dict[str, Any]:
+        """The webhook's JSON: Emby's form field `data`, Plex's multipart `payload`, the
+        body itself for Jellyfin and Tautulli (whatever Content-Type they were set to send)."""
+        form_field = {"emby": "data", "plex": "payload"}.get(sender)
+        if form_field is None or request.content_type == "application/json":
+            return json_object(await request.text(), sender)
+        if request.content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            raise RequestProblem(400, f"{sender}: expected a form with a {form_field} field")
+        form = await request.post()
+        value = form.get(form_field)
+        if not isinstance(value, str):
+            raise RequestProblem(422, f"{sender}: the form has no {form_field} field")
+        return json_object(value, f"{sender} {form_field}")
+
+    async def _refresh(self, job: Job) -> str:
+        """After a webhook job's tracks are written: its media server rescans the item."""
+        refresh = job.spec.refresh
+        assert refresh is not None
+        state = await self.media.refresh(refresh.server, refresh.item_id)
+        self._log(f"subtitler: {refresh.server} item {refresh.item_id}: refresh {state}")
+        return state
 
     # -- steps
 
@@ -431,6 +617,7 @@ async def serve_forever(
     service: AsrService, host: str, port: int, announce: Callable[[str], None]
 ) -> None:
     """Until cancelled (SIGINT/SIGTERM in the CLI)."""
+    await service.start()
     runner = web.AppRunner(service.application(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
@@ -438,6 +625,7 @@ async def serve_forever(
         await site.start()
     except OSError as error:
         await runner.cleanup()
+        await service.stop()
         reason = error.strerror or error
         raise UsageError("--port", f"cannot listen on {host}:{port}: {reason}") from error
     bound = runner.addresses[0][1] if runner.addresses else port
@@ -448,3 +636,4 @@ async def serve_forever(
     finally:
         with contextlib.suppress(Exception):
             await runner.cleanup()
+        await service.stop()

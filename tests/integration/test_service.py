@@ -7,10 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,33 +21,10 @@ import webvtt
 from subtitler.cues import join_lines
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.media import ffmpeg_executable
+from tests.serving import SECRET, Server
 from tests.support import FIXTURES, Transcript, transcripts
 
-ROOT = Path(__file__).resolve().parents[2]
-SECRET = "sk-serve-secret-0123456789"
 SPEECH = [t for t in transcripts() if t.audio_stream == 0]
-
-
-class Server:
-    def __init__(self, emulator: BackgroundEmulator, *extra: str) -> None:
-        environment = {k: v for k, v in os.environ.items() if k != "SUBTITLER_API_TOKEN"}
-        environment["DASHSCOPE_API_KEY"] = SECRET
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "subtitler", "serve", "--port", "0", "--endpoint",
-             emulator.url, "--speed", "max", *extra],
-            stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT,
-        )  # fmt: skip
-        assert self.process.stderr is not None
-        line = self.process.stderr.readline()
-        found = re.search(r"serving on (http://\S+/)", line)
-        assert found, line
-        self.url = found.group(1).rstrip("/")
-
-    def stop(self) -> str:
-        self.process.terminate()
-        _, rest = self.process.communicate(timeout=30)
-        assert self.process.returncode == 0
-        return rest
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,514 @@
+"""`serve`'s job queue: paths on the server's disk subtitled in the background, each job's
+state answerable at any time, and the whole queue surviving a restart.
+
+A job is one request (`POST /jobs`, or a media server's webhook): its paths (files or folders)
+and its options, which are `make_options` keywords over `serve`'s own. Its inputs run through
+the engine exactly as `run`'s do, sharing the service's one `--jobs` limit and task pacer with
+the upload endpoints. Status: queued → running → done | failed | skipped, or cancelled.
+
+The queue is an append-only JSON-lines journal (`--queue-file`): a job's spec when it is
+accepted, a line per input when that input ends, a line per status change, a line when the
+media server was told to refresh. On start the journal is replayed and compacted; a job that
+was queued or running runs again, and its inputs that had ended are not redone (an input cut
+by the restart resumes from its own track journal): nothing is lost or doubled. A torn last
+line (a crash mid-write) is an update that did not happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import fcntl
+import inspect
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from subtitler.cost import Budget
+from subtitler.durable import Append, Replace
+from subtitler.engine.context import RunContext
+from subtitler.engine.control import RunControl
+from subtitler.engine.input import subtitle_input
+from subtitler.errors import UsageError
+from subtitler.events import AudioProgress, Event, InputResult, InputStarted, Status
+from subtitler.inputs import InputFile, InputProblem, discover
+from subtitler.options import RunOptions, make_options
+
+SERVER_KEYS = frozenset(
+    {"api_key", "endpoint", "client", "jobs", "max_task_rate", "rules", "out_dir"}
+)
+"""`serve`'s own settings, never a job's: where the key is sent, how the account is paced,
+where files may be written."""
+JOB_KEYS = frozenset(inspect.signature(make_options).parameters) - SERVER_KEYS
+"""What a job may set: every other `make_options` keyword (`targets` included)."""
+
+
+class JobStatus(Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Which media server item to refresh once the job's tracks are written."""
+
+    server: str
+    """jellyfin, emby or plex."""
+    item_id: str
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    paths: tuple[str, ...]
+    """On this disk (after `--path-map`), inside a `--library` folder."""
+    keywords: dict[str, Any]
+    """The job's own `make_options` keywords, over `serve`'s."""
+    source: str = "api"
+    """Who asked: api, jellyfin, emby, plex or tautulli."""
+    refresh: Refresh | None = None
+    created: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        refresh = dataclasses.asdict(self.refresh) if self.refresh else None
+        return {"id": self.id, "paths": list(self.paths), "options": self.keywords,
+                "source": self.source, "refresh": refresh, "created": self.created}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobSpec:
+        refresh = data.get("refresh")
+        return cls(
+            id=str(data["id"]),
+            paths=tuple(str(p) for p in data["paths"]),
+            keywords=dict(data.get("options") or {}),
+            source=str(data.get("source", "api")),
+            refresh=Refresh(str(refresh["server"]), str(refresh["item_id"])) if refresh else None,
+            created=str(data.get("created", "")),
+        )
+
+    def same_work(self, other: JobSpec) -> bool:
+        """A second request for work already queued (a webhook sent twice): not run twice."""
+        return (self.paths, self.keywords, self.refresh) == (
+            other.paths, other.keywords, other.refresh)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class InputOutcome:
+    """How one input of a job ended."""
+
+    path: str
+    status: str
+    reason: str = ""
+    tracks: tuple[str, ...] = ()
+    audio_ms: int = 0
+
+    @classmethod
+    def of(cls, result: InputResult) -> InputOutcome:
+        return cls(str(result.path), result.status.value, result.reason,
+                   tuple(str(p) for p in result.tracks), result.audio_ms)  # fmt: skip
+
+
+def job_outcome(outcomes: Iterable[InputOutcome]) -> tuple[JobStatus, str]:
+    """A finished job's status from its inputs': failed when any failed (or was cut short),
+    else done when any was subtitled, else skipped; the reason names the first problem."""
+    ended = list(outcomes)
+    failed = [o for o in ended if o.status in (Status.FAILED.value, Status.INTERRUPTED.value)]
+    if failed:
+        more = f" ({len(failed)} of {len(ended)} inputs)" if len(ended) > 1 else ""
+        return JobStatus.FAILED, f"{failed[0].reason or failed[0].status}{more}"
+    if any(o.status == Status.DONE.value for o in ended):
+        return JobStatus.DONE, ""
+    if not ended:
+        return JobStatus.SKIPPED, "no media files"
+    return JobStatus.SKIPPED, ended[0].reason
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Job:
+    spec: JobSpec
+    status: JobStatus = JobStatus.QUEUED
+    reason: str = ""
+    started: str | None = None
+    ended: str | None = None
+    outcomes: dict[str, InputOutcome] = field(default_factory=dict)
+    refresh_state: str = ""
+    """"" (none asked), pending, done, or `failed: why`."""
+    # What only the running service knows:
+    inputs_total: int | None = None
+    sent_ms: dict[str, int] = field(default_factory=dict)
+    duration_ms: dict[str, int] = field(default_factory=dict)
+    control: RunControl = field(default_factory=RunControl)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set (and replaced) at each status change: long polls wait on it."""
+
+    def moved(self) -> None:
+        """Its status changed: wake whoever waits."""
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    async def wait_while(self, statuses: set[JobStatus]) -> None:
+        """Until its status is none of `statuses`."""
+        while self.status in statuses:
+            await self.changed.wait()
+
+    def as_json(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {"id": self.spec.id, "status": self.status.value}
+        if self.reason:
+            shown["reason"] = self.reason
+        shown.update(
+            source=self.spec.source,
+            paths=list(self.spec.paths),
+            options=self.spec.keywords,
+            created=self.spec.created,
+            started=self.started,
+            ended=self.ended,
+        )
+        if self.status is JobStatus.RUNNING:
+            shown["progress"] = {
+                "inputs": self.inputs_total,
+                "ended": len(self.outcomes),
+                "sent_ms": sum(self.sent_ms.values())
+                + sum(o.audio_ms for o in self.outcomes.values() if o.path not in self.sent_ms),
+                "duration_ms": sum(self.duration_ms.values()) or None,
+            }
+        if self.outcomes:
+            shown["tracks"] = [t for o in self.outcomes.values() for t in o.tracks]
+            shown["inputs"] = [dataclasses.asdict(o) for o in self.outcomes.values()]
+        if self.spec.refresh is not None:
+            shown["refresh"] = {**dataclasses.asdict(self.spec.refresh),
+                                "state": self.refresh_state or "pending"}  # fmt: skip
+        return shown
+
+
+def job_options(defaults: dict[str, Any], keywords: dict[str, Any]) -> RunOptions:
+    """The job's options: its keywords over `serve`'s; UsageError on what the job may not set
+    or what make_options refuses (the request then gets a 422 naming it)."""
+    for key in keywords:
+        if key in SERVER_KEYS:
+            raise UsageError(key, "set by serve's own options, not per job")
+        if key not in JOB_KEYS:
+            raise UsageError(key, f"not a job option (they are: {', '.join(sorted(JOB_KEYS))})")
+    merged = {**defaults, **keywords}
+    targets = merged.pop("targets", None)
+    if not targets:
+        raise UsageError("targets", 'give the target languages, e.g. "targets": ["en"]')
+    if isinstance(targets, str):
+        targets = targets.split(",")
+    try:
+        return make_options(tuple(targets), **merged)
+    except (TypeError, ValueError, AttributeError) as error:
+        raise UsageError("options", str(error)) from error
+
+
+# -- the journal: pure encoding and replay
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def replay(lines: Iterable[bytes]) -> list[Job]:
+    """The jobs a journal describes, in the order accepted; a line that does not parse (a
+    torn last line) or names an unknown job is skipped."""
+    jobs: dict[str, Job] = {}
+    for raw in lines:
+        try:
+            record = json.loads(raw)
+            if "job" in record:
+                spec = JobSpec.from_json(record["job"])
+                jobs[spec.id] = Job(spec)
+                continue
+            job = jobs.get(str(record.get("id")))
+            if job is None:
+                continue
+            if "input" in record:
+                fields = record["input"]
+                outcome = InputOutcome(**{**fields, "tracks": tuple(fields["tracks"])})
+                job.outcomes[outcome.path] = outcome
+            if "status" in record:
+                job.status = JobStatus(record["status"])
+                job.reason = str(record.get("reason", ""))
+                job.started = record.get("started", job.started)
+                job.ended = record.get("ended", job.ended)
+            if "refresh" in record:
+                job.refresh_state = str(record["refresh"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+    return list(jobs.values())
+
+
+def kept(jobs: list[Job], keep_finished: int) -> list[Job]:
+    """Every unfinished job and the `keep_finished` latest finished ones."""
+    finished = [job for job in jobs if job.status.final]
+    dropped = {id(job) for job in finished[: max(0, len(finished) - keep_finished)]}
+    return [job for job in jobs if id(job) not in dropped]
+
+
+def compacted(jobs: list[Job]) -> bytes:
+    """The journal rewritten: each job as its spec, its inputs' lines and its last status."""
+    out = bytearray()
+    for job in jobs:
+        out += _line({"job": job.spec.as_json()})
+        for outcome in job.outcomes.values():
+            out += _line({"id": job.spec.id, "input": dataclasses.asdict(outcome)})
+        if job.status is not JobStatus.QUEUED:
+            out += _line(_status_record(job))
+        if job.refresh_state:
+            out += _line({"id": job.spec.id, "refresh": job.refresh_state})
+    return bytes(out)
+
+
+def _status_record(job: Job) -> dict[str, Any]:
+    record = {"id": job.spec.id, "status": job.status.value, "started": job.started,
+              "ended": job.ended}  # fmt: skip
+    if job.reason:
+        record["reason"] = job.reason
+    return record
+
+
+# -- the queue
+
+
+class QueueInUse(UsageError):
+    pass
+
+
+class JobQueue:
+    """Lives on the service's loop. `open` before the first request, `close` at shutdown."""
+
+    def __init__(
+        self,
+        context: RunContext,
+        defaults: dict[str, Any],
+        journal_path: Path,
+        *,
+        keep_finished: int = 1000,
+        after_done: Callable[[Job], Awaitable[str]] | None = None,
+    ) -> None:
+        """`after_done`: what to do once a job's tracks are written (the media server's
+        refresh); it returns the refresh state to record (done, or `failed: why`)."""
+        self.context = context
+        self.defaults = defaults
+        self.journal_path = journal_path
+        self.keep_finished = keep_finished
+        self.after_done = after_done
+        self.jobs: dict[str, Job] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._files: dict[str, tuple[asyncio.Lock, int]] = {}
+        """Per file (its real path): the lock jobs take turns on, and how many hold or wait."""
+        self._closing = False
+        self._lock_fd: int | None = None
+
+    async def open(self) -> None:
+        """Take the journal (one service per journal), replay it, compact it, and start
+        what was queued or running."""
+        await asyncio.to_thread(self._lock)
+        raw = await self.context.disk.call(_read_lines, self.journal_path)
+        jobs = kept(replay(raw), self.keep_finished)
+        await self.context.disk.run([Replace(self.journal_path, compacted(jobs), sync=True)])
+        for job in jobs:
+            self.jobs[job.spec.id] = job
+            if job.status.final:
+                unrefreshed = job.spec.refresh and job.refresh_state in ("", "pending")
+                if job.status is JobStatus.DONE and unrefreshed:
+                    self._tasks[job.spec.id] = asyncio.create_task(self._refresh(job))
+            else:
+                job.status = JobStatus.QUEUED  # running when the restart came: runs again
+                self._start(job)
+
+    def _lock(self) -> None:
+        self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = self.journal_path.with_name(self.journal_path.name + ".lock")
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise QueueInUse(
+                "--queue-file", f"{self.journal_path}: used by another subtitler serve"
+            ) from None
+        self._lock_fd = descriptor
+
+    async def close(self) -> None:
+        """Stop: running inputs end as interrupted (their track journals kept) and their jobs
+        stay unfinished in the journal, so the next start runs them on."""
+        self._closing = True
+        for job in self.jobs.values():
+            job.control.request_stop()
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def prepare(
+        self, paths: list[str], keywords: dict[str, Any], source: str = "api",
+        refresh: Refresh | None = None,
+    ) -> JobSpec:  # fmt: skip
+        """A spec for the request; UsageError when its options are not ones a job can have."""
+        job_options(self.defaults, keywords)
+        return JobSpec(uuid.uuid4().hex[:16], tuple(paths), keywords, source, refresh, _now())
+
+    async def submit(self, spec: JobSpec) -> tuple[Job, bool]:
+        """The job and whether it is new: the same work already queued or running is that
+        job, not a second one."""
+        for job in self.jobs.values():
+            if not job.status.final and job.spec.same_work(spec):
+                return job, False
+        job = self.jobs[spec.id] = Job(spec)
+        await self._journal({"job": spec.as_json()})
+        self._start(job)
+        return job, True
+
+    async def cancel(self, job: Job) -> None:
+        """A queued job is cancelled at once; a running one stops sending audio, its tracks
+        stay valid, and it is cancelled when its inputs have ended."""
+        if job.status.final:
+            return
+        if job.status is JobStatus.QUEUED:
+            job.control.request_stop()
+            task = self._tasks.get(job.spec.id)
+            if task is not None:
+                task.cancel()  # waiting for a slot or for its folder listing: nothing started
+            await self._finish(job, JobStatus.CANCELLED, "cancelled before it started")
+            return
+        job.control.request_stop()
+        job.reason = "cancelled"
+        task = self._tasks.get(job.spec.id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    def _start(self, job: Job) -> None:
+        task = asyncio.create_task(self._run(job), name=f"job {job.spec.id}")
+        self._tasks[job.spec.id] = task
+        task.add_done_callback(lambda _task: self._tasks.pop(job.spec.id, None))
+
+    async def _run(self, job: Job) -> None:
+        try:
+            await self._run_inputs(job)
+        except UsageError as error:  # options serve no longer takes (restarted without -t)
+            await self._finish(job, JobStatus.FAILED, str(error))
+        except Exception as error:  # a bug must not take the queue down
+            await self._finish(job, JobStatus.FAILED, f"internal error: {error!r}")
+
+    async def _run_inputs(self, job: Job) -> None:
+        options = job_options(self.defaults, job.spec.keywords)
+        context = dataclasses.replace(
+            self.context.with_request(options, lambda event: self._hear(job, event)),
+            control=job.control,
+            budget=Budget(options.budget) if options.budget is not None else None,
+        )
+        paths: list[Path | str] = [Path(path) for path in job.spec.paths]
+        items = await asyncio.to_thread(discover, paths)
+        job.inputs_total = len(items)
+        for item in items:
+            if isinstance(item, InputProblem) and str(item.path) not in job.outcomes:
+                reason = f"{item.path}: {item.reason}"
+                await self._record(job, InputOutcome(str(item.path), Status.FAILED.value, reason))
+        await asyncio.gather(*(
+            self._input(job, item, context) for item in items
+            if isinstance(item, InputFile) and str(item.path) not in job.outcomes
+        ))  # fmt: skip
+        if self._closing:
+            return  # unfinished in the journal: the next start runs it on
+        if job.reason == "cancelled":
+            await self._finish(job, JobStatus.CANCELLED, "cancelled")
+            return
+        status, reason = job_outcome(job.outcomes.values())
+        await self._finish(job, status, reason)
+        if status is JobStatus.DONE and job.spec.refresh is not None:
+            await self._refresh(job)
+
+    async def _input(self, job: Job, item: InputFile, context: RunContext) -> None:
+        async with self._turn(item.path), context.slots:
+            if job.control.stopping:
+                return
+            if job.status is JobStatus.QUEUED:
+                job.status, job.started = JobStatus.RUNNING, _now()
+                job.moved()
+                await self._journal(_status_record(job))
+            try:
+                result = await subtitle_input(item, context)
+            except Exception as error:  # a bug must not take the queue down
+                reason = f"{item.label}: internal error: {error!r}"
+                result = InputResult(item.path, Status.FAILED, reason, label=item.label)
+        job.sent_ms.pop(str(item.path), None)
+        if self._closing and result.status is Status.INTERRUPTED:
+            return  # resumed from its track journal on the next start
+        await self._record(job, InputOutcome.of(result))
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, path: Path) -> AsyncIterator[None]:
+        """One job at a time per file: a second job for the same file (another target) waits
+        for the first instead of finding the file claimed and skipping it. Taken before a
+        slot, so a waiting job holds none."""
+        key = os.path.realpath(path)
+        lock, users = self._files.get(key, (asyncio.Lock(), 0))
+        self._files[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._files[key]
+            if users == 1:
+                del self._files[key]
+            else:
+                self._files[key] = (lock, users - 1)
+
+    def _hear(self, job: Job, event: Event) -> None:
+        if isinstance(event, InputStarted) and event.duration_ms is not None:
+            job.duration_ms[str(event.path)] = event.duration_ms
+        elif isinstance(event, AudioProgress):
+            job.sent_ms[str(event.path)] = event.sent_ms
+
+    async def _record(self, job: Job, outcome: InputOutcome) -> None:
+        job.outcomes[outcome.path] = outcome
+        await self._journal({"id": job.spec.id, "input": dataclasses.asdict(outcome)})
+
+    async def _finish(self, job: Job, status: JobStatus, reason: str) -> None:
+        job.status, job.reason, job.ended = status, reason, _now()
+        if job.spec.refresh is not None and status is JobStatus.DONE:
+            job.refresh_state = "pending"
+        job.moved()
+        await self._journal(_status_record(job))
+
+    async def _refresh(self, job: Job) -> None:
+        if self.after_done is None:
+            return
+        job.refresh_state = await self.after_done(job)
+        await self._journal({"id": job.spec.id, "refresh": job.refresh_state})
+
+    async def _journal(self, record: dict[str, Any]) -> None:
+        await self.context.disk.run([Append(self.journal_path, _line(record))])
+
+
+def _read_lines(path: Path) -> list[bytes]:
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_bytes().splitlines()
+    return []
+
+
+def default_queue_file() -> Path:
+    """`$XDG_STATE_HOME/subtitler/jobs.jsonl` (~/.local/state/subtitler/jobs.jsonl)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "subtitler" / "jobs.jsonl"
