@@ -165,9 +165,14 @@ class Job:
         self.changed.set()
         self.changed = asyncio.Event()
 
-    async def wait_while(self, statuses: set[JobStatus]) -> None:
-        """Until its status is none of `statuses`."""
-        while self.status in statuses:
+    @property
+    def settled(self) -> bool:
+        """Final, and its media server's refresh (if any) is over."""
+        return self.status.final and self.refresh_state != "pending"
+
+    async def wait_while(self, statuses: set[JobStatus] | None) -> None:
+        """Until its status is none of `statuses`; None: until it is settled."""
+        while not self.settled if statuses is None else self.status in statuses:
             await self.changed.wait()
 
     def as_json(self) -> dict[str, Any]:
@@ -496,6 +501,7 @@ class JobQueue:
         if self.after_done is None:
             return
         job.refresh_state = await self.after_done(job)
+        job.moved()
         await self._journal({"id": job.spec.id, "refresh": job.refresh_state})
 
     async def _journal(self, record: dict[str, Any]) -> None:

@@ -160,7 +160,7 @@ class AsrService:
         self.context = RunContext.create(replace(options, budget=None), lambda _event: None)
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.library = library or LibrarySettings()
-        self.media = MediaServers(self.library.servers or {})
+        self.media = MediaServers(self.library.servers or {}, options.retry_delay_s)
         self.queue: JobQueue | None = None
         if self.library.libraries.roots:
             self.queue = JobQueue(
@@ -365,7 +365,8 @@ class AsrService:
         return job
 
     async def _get_job(self, request: web.Request) -> web.Response:
-        """`?wait=S`: answer once the job is finished, or after S seconds (at most 300);
+        """`?wait=S`: answer once the job is finished (its media server refreshed), or after S
+        seconds (at most 300);
         with `&after=queued` (or running) once it has left that status."""
         job = self._job(request)
         wait = request.query.get("wait")
@@ -373,7 +374,7 @@ class AsrService:
             try:
                 wait_s = min(max(float(wait), 0.0), MAX_WAIT_S)
                 after = request.query.get("after")
-                waiting = {JobStatus(after)} if after else {JobStatus.QUEUED, JobStatus.RUNNING}
+                waiting = {JobStatus(after)} if after else None
             except ValueError as error:
                 problem = f"wait={wait!r}, after: expected seconds and a status"
                 raise RequestProblem(422, problem) from error

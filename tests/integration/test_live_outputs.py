@@ -14,7 +14,6 @@ import json
 import re
 import secrets
 import shutil
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,46 +29,12 @@ from subtitler.outputs.captions import for_cea608
 from subtitler.outputs.obs import authentication
 from subtitler.outputs.youtube import post_body, server_time, utc_stamp
 from tests.integration.test_run import run_cli
+from tests.serving import Background
 from tests.support import FIXTURES
 
 STREAM_KEY = "abcd-efgh-SECRETKEY-1234"
 OBS_PASSWORD = "supersecretpassword"
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$")
-
-
-class Background:
-    """An asyncio server on a thread of its own (the CLI under test is a child process)."""
-
-    def __init__(self, start: Callable[[], Awaitable[Callable[[], Awaitable[None]]]]) -> None:
-        self._start = start
-        self.loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._stop: Callable[[], Awaitable[None]] | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Background:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        async def stop() -> None:
-            if self._stop is not None:
-                await self._stop()
-
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def begin() -> None:
-            self._stop = await self._start()
-            self._ready.set()
-
-        self.loop.run_until_complete(begin())
-        self.loop.run_forever()
 
 
 # -- a YouTube-like caption ingestion endpoint ----------------------------------------------------
