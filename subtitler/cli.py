@@ -318,7 +318,7 @@ def _check_command(arguments: argparse.Namespace) -> int:
 
 def _add_library_options(library: argparse._ActionsContainer) -> None:
     """serve's library folders, media servers and job queue."""
-    from subtitler.jobs import default_queue_file
+    from subtitler.library import default_queue_file
 
     library.add_argument(
         "--library",
@@ -525,7 +525,7 @@ def _add_retry_options(service: argparse._ActionsContainer, serving: bool) -> No
         "--prices",
         metavar="recognition=X,translation=Y,currency=C",
         help="prices per second of audio (default: gummy-realtime-v1's list prices, 0.00015 "
-        "CNY each; every task recognises and translates)",
+        "CNY each; one task per input recognises, each target's task translates)",
     )
     service.add_argument(
         "--retries",

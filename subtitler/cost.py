@@ -1,5 +1,7 @@
 """What a run costs, before it runs (pure): Gummy bills recognition and translation per second
-of audio, each task both, so an input costs its remaining audio x its tasks x both prices.
+of audio. Each target is a task that translates, and one task per input recognises (the others
+take its transcript: `engine/pairing.py`), so an input costs its remaining audio x (the
+recognition price + its tasks x the translation price).
 
 The prices are DashScope's list prices for `gummy-realtime-v1` (Beijing region) as the project
 read them; `--prices` overrides them (an account's own discount, another currency).
@@ -52,7 +54,7 @@ class Estimate:
 
     @property
     def recognition_s(self) -> float:
-        return self.audio_ms / 1000 * self.tasks  # today every task recognises
+        return self.audio_ms / 1000 if self.tasks else 0.0  # one task recognises
 
     @property
     def translation_s(self) -> float:

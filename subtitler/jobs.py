@@ -512,9 +512,3 @@ def _read_lines(path: Path) -> list[bytes]:
     with contextlib.suppress(FileNotFoundError):
         return path.read_bytes().splitlines()
     return []
-
-
-def default_queue_file() -> Path:
-    """`$XDG_STATE_HOME/subtitler/jobs.jsonl` (~/.local/state/subtitler/jobs.jsonl)."""
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "subtitler" / "jobs.jsonl"

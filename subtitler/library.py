@@ -79,3 +79,9 @@ class Libraries:
         """Whether `path`, its symbolic links resolved, is one of the folders or under one."""
         real = Path(os.path.realpath(path))
         return any(real == root or root in real.parents for root in self.roots)
+
+
+def default_queue_file() -> Path:
+    """`$XDG_STATE_HOME/subtitler/jobs.jsonl` (~/.local/state/subtitler/jobs.jsonl)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "subtitler" / "jobs.jsonl"

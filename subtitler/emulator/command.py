@@ -185,5 +185,9 @@ async def _serve(config: EmulatorConfig, host: str, port: int, scripts: list[Pat
     await server.stop()
     outcomes = server.stats.task_outcomes
     told = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items() if count)
-    print(f"Gummy emulator stopped: tasks {told or 'none'}.", file=sys.stderr, flush=True)
+    stats = server.stats
+    billed = (
+        f"billed {stats.recognition_s} s of recognition, {stats.translation_s} s of translation"
+    )
+    print(f"Gummy emulator stopped: tasks {told or 'none'}; {billed}.", file=sys.stderr, flush=True)
     return 0

@@ -15,7 +15,9 @@ The other concerns live beside it: `config` (how it behaves, the service's codes
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from subtitler.emulator.admission import Admission, FaultBudget
@@ -43,6 +45,29 @@ from subtitler.emulator.scripts import ScriptLibrary
 from subtitler.emulator.task import StreamingTask
 
 
+@dataclass(frozen=True)
+class Bill:
+    """What one task is billed, as the service bills it: the audio it received, in whole
+    seconds rounded up, once for recognition when transcription was enabled and once for
+    translation when translation was."""
+
+    task_id: str
+    audio_ms: int
+    recognition_s: int
+    translation_s: int
+
+
+def bill_of(task: StreamingTask) -> Bill:
+    seconds = math.ceil(task.received_ms / 1000)
+    parameters = task.parameters
+    return Bill(
+        parameters.task_id,
+        task.received_ms,
+        seconds if parameters.transcription_enabled else 0,
+        seconds if parameters.translation_enabled else 0,
+    )
+
+
 class ConnectionProtocol:
     """One WebSocket connection: any number of tasks one after another, as the service allows."""
 
@@ -53,6 +78,7 @@ class ConnectionProtocol:
         admission: Admission,
         faults: FaultBudget,
         on_task_event: Callable[[str, str], None] | None = None,
+        on_billed: Callable[[Bill], None] | None = None,
     ) -> None:
         self.config = config
         self.library = library
@@ -64,6 +90,7 @@ class ConnectionProtocol:
         self.fail_at_ms: int | None = None
         self.last_task_id = ""
         self._on_task_event = on_task_event or (lambda _name, _task_id: None)
+        self._on_billed = on_billed or (lambda _bill: None)
 
     def receive_text(self, text: str) -> list[Action]:
         if self.state is TaskState.FAILED:
@@ -166,5 +193,6 @@ class ConnectionProtocol:
         if self.task is None:
             return
         self._on_task_event(outcome, self.task.parameters.task_id)
+        self._on_billed(bill_of(self.task))
         self.task = None
         self.admission.release()

@@ -29,7 +29,7 @@ from subtitler.emulator.messages import (
     SendEvent,
     TaskState,
 )
-from subtitler.emulator.protocol import ConnectionProtocol
+from subtitler.emulator.protocol import Bill, ConnectionProtocol
 from subtitler.emulator.scripts import ScriptLibrary
 
 WEBSOCKET_PATH = "/api-ws/v1/inference"
@@ -46,7 +46,19 @@ class EmulatorStats:
     run_task_messages: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     finish_task_messages: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     handshake_headers: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    bills: list[Bill] = dataclasses.field(default_factory=list)
+    """Each ended task's bill, in the order they ended."""
     changed: threading.Condition = dataclasses.field(default_factory=threading.Condition)
+
+    @property
+    def recognition_s(self) -> int:
+        with self.changed:
+            return sum(bill.recognition_s for bill in self.bills)
+
+    @property
+    def translation_s(self) -> int:
+        with self.changed:
+            return sum(bill.translation_s for bill in self.bills)
 
     def count(self, outcome: str) -> int:
         with self.changed:
@@ -151,8 +163,9 @@ class EmulatorServer:
         self.stats.connections += 1
         config = self.config
         protocol = ConnectionProtocol(
-            config, self.library, self._admission, self._faults, self._record_outcome
-        )
+            config, self.library, self._admission, self._faults, self._record_outcome,
+            self._record_bill,
+        )  # fmt: skip
         outbox: asyncio.Queue[tuple[float, Action]] = asyncio.Queue()
         sender = asyncio.create_task(self._send_loop(connection, outbox, config))
         loop = asyncio.get_running_loop()
@@ -227,6 +240,11 @@ class EmulatorServer:
             self.stats.run_task_messages.append(message)
         elif action == "finish-task":
             self.stats.finish_task_messages.append(message)
+
+    def _record_bill(self, bill: Bill) -> None:
+        with self.stats.changed:
+            self.stats.bills.append(bill)
+            self.stats.changed.notify_all()
 
     def _record_outcome(self, outcome: str, _task_id: str) -> None:
         with self.stats.changed:

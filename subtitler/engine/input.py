@@ -26,6 +26,7 @@ from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.claim import Claim, claim_path
 from subtitler.engine.context import RunContext
 from subtitler.engine.naming import SourceNamer
+from subtitler.engine.pairing import Cursor, Ledger
 from subtitler.engine.subtitled import choose_audio, sidecar_languages, subtitled_reason
 from subtitler.engine.task import TargetTask, send_bytes
 from subtitler.engine.writer import TargetWriter
@@ -97,6 +98,8 @@ class _Prepared:
     """Tracks of finished targets rendered from the journal."""
     note: str = ""
     """Said with the result (the audio stream used when none had the language asked for)."""
+    ledger: Ledger | None = None
+    """Several targets: the transcript the first one's task recognises, for the others."""
 
 
 class _Skip(Exception):
@@ -355,7 +358,25 @@ async def _prepare_writers(
                 namer=namer,
             )
         )
-    return _Prepared(info, decoder, start_ms, picture, journal, writers, decided, namer, rendered)
+    ledger = _recognise_once(writers, info.start_offset_ms)
+    return _Prepared(
+        info, decoder, start_ms, picture, journal, writers, decided, namer, rendered, ledger=ledger
+    )
+
+
+def _recognise_once(writers: list[TargetWriter], media_offset_ms: int) -> Ledger | None:
+    """With several targets to run, the first one's task recognises and the others translate
+    only, taking its transcript by time (recognition is billed per task). A resumed input's
+    transcript so far comes from the first target's journaled cues."""
+    if len(writers) < 2:
+        return None
+    first, others = writers[0], writers[1:]
+    ledger = Ledger()
+    ledger.seed(first.progress.cues, first.progress.resume_ms + media_offset_ms)
+    first.publish = ledger
+    for writer in others:
+        writer.transcripts = Cursor(ledger, writer.progress.resume_ms + media_offset_ms)
+    return ledger
 
 
 async def _open_tracks(item: InputFile, context: RunContext, prepared: _Prepared) -> None:
@@ -453,10 +474,13 @@ async def _stream_and_conclude(
     options = context.options
     audio = AudioBuffer(prepared.start_ms)
     opening = asyncio.create_task(_open_tracks(item, context, prepared))
+    translating_only = dataclasses.replace(
+        options, gummy=dataclasses.replace(options.gummy, transcription_enabled=False)
+    )
     tasks = [
         TargetTask(
             writer.target,
-            options,
+            options if writer.transcripts is None else translating_only,
             audio,
             writer,
             context.pacer,
@@ -468,6 +492,8 @@ async def _stream_and_conclude(
         for writer in prepared.writers
     ]
     runners = [asyncio.create_task(task.run()) for task in tasks]
+    if prepared.ledger is not None:
+        runners[0] = asyncio.create_task(_recognising(runners[0], tasks[0], prepared.ledger))
     decode_error: MediaError | None = None
     try:
         await _decode(item, context, audio, tasks, prepared.decoder)
@@ -478,6 +504,14 @@ async def _stream_and_conclude(
             audio.end(halted=True)
     await asyncio.gather(*runners)
     return await _conclude(item, context, prepared, tasks, opening, decode_error, audio, started_s)
+
+
+async def _recognising(run: asyncio.Task[None], task: TargetTask, ledger: Ledger) -> None:
+    """The recognising target's task; when it ends, the others' last translations pair."""
+    try:
+        await run
+    finally:
+        ledger.close(complete=task.complete)
 
 
 async def _decode(

@@ -4,12 +4,18 @@ The writes go through the run's `DiskWriter` (off the loop, in order); `CueWritt
 once they are done, so `write_ms` is the time to a durable cue. With `-s auto` the tracks are not
 open until the input names the language: sentences are held (`held`) and written, in order, by
 `open` (called once, by the input, when the `SourceNamer` has named it).
+
+With several targets one task recognises (`publish`: its sentences go to the input's transcript
+`Ledger`) and the others translate only (`transcripts`): their sentences wait, in order, for the
+transcript of their time and are written with it (`engine/pairing.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +25,10 @@ from subtitler import state as resume_state
 from subtitler.cues import Cue, CueLayout, LayoutUpdate, SentenceText, TimedWord
 from subtitler.durable import DiskWriter, FileOp, Remove
 from subtitler.engine.naming import SourceNamer
+from subtitler.engine.pairing import Cursor, Heard, Ledger, transcript_of
 from subtitler.errors import OutputError
 from subtitler.events import CueWritten
-from subtitler.gummy.protocol import Sentence
+from subtitler.gummy.protocol import Sentence, Word
 from subtitler.tracks import TrackPlan
 
 
@@ -50,6 +57,8 @@ class TargetWriter:
         disk: DiskWriter,
         emit: Callable[[CueWritten], None],
         namer: SourceNamer | None = None,
+        publish: Ledger | None = None,
+        transcripts: Cursor | None = None,
     ) -> None:
         self.path = path
         self.label = label
@@ -67,8 +76,14 @@ class TargetWriter:
         self.error: OutputError | None = None
         """The first write that failed: later writes raise it (the input fails, the journal
         keeps what was durable)."""
+        self.publish = publish
+        """This target's task recognises for the input: its transcript goes here."""
+        self.transcripts = transcripts
+        """This target's task translates only: its cues take the transcript from here."""
         self._held: list[_Finished] = []
         self._held_resume_ms = 0
+        self._unpaired: deque[_Finished] = deque()
+        self._pairing: asyncio.Task[None] | None = None
         self._disk = disk
         self._emit = emit
         self._lock = asyncio.Lock()
@@ -106,12 +121,53 @@ class TargetWriter:
     ) -> None:
         """Lay the sentence out and make it durable; raises OutputError (disk full, ...)."""
         finished = _Finished(sentence, task_start_ms, latency_ms, received_s)
+        offset_ms = task_start_ms + self.media_offset_ms
+        if self.publish is not None:
+            words = tuple(TimedWord(w.text, w.begin_ms + offset_ms, w.end_ms + offset_ms)
+                          for w in sentence.words)  # fmt: skip
+            self.publish.add(Heard(sentence.begin_ms + offset_ms, sentence.end_ms + offset_ms,
+                                   sentence.transcript, words))  # fmt: skip
+        if self.transcripts is not None:
+            if self.error is not None:
+                raise self.error
+            self._unpaired.append(finished)
+            self._held_resume_ms = max(self._held_resume_ms, sentence.end_ms + task_start_ms)
+            if self._pairing is None:
+                self._pairing = asyncio.create_task(self._pair_in_order())
+            return
+        await self._accept(finished)
+
+    async def _pair_in_order(self) -> None:
+        """Each translation, in order, once the transcript of its time is known, with it."""
+        assert self.transcripts is not None
+        try:
+            while self._unpaired:
+                first = self._unpaired[0]
+                offset_ms = first.task_start_ms + self.media_offset_ms
+                end_ms = first.sentence.end_ms + offset_ms
+                if not await self.transcripts.ledger.settled_past(end_ms):
+                    self._unpaired.clear()  # never heard in this run: the next run pairs them
+                    return
+                self._unpaired.popleft()
+                text, words = transcript_of(self.transcripts.take(end_ms))
+                own = tuple(Word(w.begin_ms - offset_ms, w.end_ms - offset_ms, w.text)
+                            for w in words)  # fmt: skip
+                sentence = dataclasses.replace(first.sentence, transcript=text, words=own)
+                await self._accept(dataclasses.replace(first, sentence=sentence))
+        except OutputError:
+            self._unpaired.clear()  # kept in `error`: the task's next write raises it
+        finally:
+            self._pairing = None
+
+    async def _accept(self, finished: _Finished) -> None:
+        sentence = finished.sentence
         async with self._lock:
             if self.error is not None:
                 raise self.error
             if self.plan is None:
                 self._held.append(finished)
-                self._held_resume_ms = max(self._held_resume_ms, sentence.end_ms + task_start_ms)
+                resumes_at_ms = sentence.end_ms + finished.task_start_ms
+                self._held_resume_ms = max(self._held_resume_ms, resumes_at_ms)
                 if self.namer is not None:
                     self.namer.offer(sentence.transcript)
                 return
@@ -120,6 +176,8 @@ class TargetWriter:
     async def finish(self) -> None:
         """Seal the tracks (padding dropped, synced); nothing when they were never opened. A
         track with no cue is removed: a media server would list an empty file as a track."""
+        if self._pairing is not None:
+            await asyncio.shield(self._pairing)  # the ledger is closed: it drains
         async with self._lock:
             if self.plan is None:
                 return

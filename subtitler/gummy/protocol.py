@@ -47,6 +47,9 @@ class GummySettings:
     source_language: str | None = None
     vocabulary_id: str | None = None
     max_end_silence_ms: int | None = None
+    transcription_enabled: bool = True
+    """False for an input's second and later targets: one task recognises (recognition is
+    billed per task), the others translate only and their cues take its transcript."""
 
 
 DEFAULT_ENDPOINT = "wss://dashscope.aliyuncs.com/api-ws/v1/inference"
@@ -133,7 +136,7 @@ def run_task_message(settings: GummySettings, target: str, task_id: str) -> dict
         "sample_rate": SAMPLE_RATE_HZ,
         "format": "pcm",
         "source_language": settings.source_language,
-        "transcription_enabled": True,
+        "transcription_enabled": settings.transcription_enabled,
         "translation_enabled": True,
         "translation_target_languages": [target],
     }
@@ -261,7 +264,9 @@ class ClientProtocol:
             if item is not None:
                 sentence_id = _int(item.get("sentence_id"), "translation sentence_id")
                 text = str(item.get("text") or "")
-                if item.get("sentence_end") is True:
+                if not self.settings.transcription_enabled:  # translate only: no pairing
+                    events.append(self._translated(item, sentence_id, text))
+                elif item.get("sentence_end") is True:
                     self._pending.translation[sentence_id] = text
                     self._pending.partial_translation.pop(sentence_id, None)
                     events += self._pair(sentence_id)
@@ -323,6 +328,18 @@ class ClientProtocol:
                 return item
         # The service may spell the language differently ("zh-CN"): one item is ours.
         return items[0] if len(items) == 1 else None
+
+    def _translated(self, item: dict[str, Any], sentence_id: int, text: str) -> ClientEvent:
+        """A translate-only task's result: the translation's own times, no transcript (the
+        input's recognising task has it)."""
+        begin_ms = _int(item.get("begin_time") or 0, "translation begin_time")
+        end = item.get("end_time")
+        if end is None:
+            end = item.get("current_time", begin_ms)
+        end_ms = max(begin_ms, _int(end if end is not None else begin_ms, "translation end_time"))
+        if item.get("sentence_end") is True:
+            return Sentence(sentence_id, begin_ms, end_ms, "", text, ())
+        return Partial(sentence_id, begin_ms, end_ms, "", text)
 
     def _pair(self, sentence_id: int) -> list[ClientEvent]:
         pending = self._pending

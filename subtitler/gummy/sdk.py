@@ -67,7 +67,7 @@ class SdkTask(TranslationRecognizerCallback):
             callback=self,
             format="pcm",
             sample_rate=SAMPLE_RATE_HZ,
-            transcription_enabled=True,
+            transcription_enabled=settings.transcription_enabled,
             translation_enabled=True,
             translation_target_languages=[target],
             **options,

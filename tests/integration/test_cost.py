@@ -51,8 +51,10 @@ def test_estimate_prints_durations_and_costs_without_connecting(folder: Path) ->
     assert set(estimates) == {"a news.mp4", "b podcast.mp3"}
     news = estimates["a news.mp4"]
     assert abs(news["audio_ms"] - 32400) <= 50
-    assert news["recognition_s"] == pytest.approx(2 * news["audio_ms"] / 1000)
-    assert news["cost"] == pytest.approx(4 * news["audio_ms"] / 1000 * PRICE, rel=1e-3)
+    # One task recognises for the input, each target's task translates.
+    assert news["recognition_s"] == pytest.approx(news["audio_ms"] / 1000)
+    assert news["translation_s"] == pytest.approx(2 * news["audio_ms"] / 1000)
+    assert news["cost"] == pytest.approx(3 * news["audio_ms"] / 1000 * PRICE, rel=1e-3)
     (summary,) = [e for e in events if e["event"] == "summary"]
     assert summary["cost"] == pytest.approx(sum(e["cost"] for e in estimates.values()), rel=1e-3)
     assert summary["currency"] == "CNY"

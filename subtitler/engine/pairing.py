@@ -1,0 +1,112 @@
+"""Recognition once per input: one target's task recognises the speech, every other target's
+task only translates, and their cues take the transcript from the recognising one, by time.
+
+Gummy bills recognition per task, so with two targets recognising twice doubled that half of
+the bill. The tasks hear the same audio but may cut sentences differently, so a translation
+takes the transcript's sentences whose middle falls before its end and after the previous
+translation's end (each transcript sentence goes to one translation of a target; one that falls
+in a gap goes to the next translation); a translation with none still gets its cue.
+
+A translation waits until the transcript is settled past its end (the recognising task has
+finished a sentence ending later, or has ended). When the recognising task ended without
+hearing everything (a stop, a failure), translations past what it heard are not written: the
+journal resumes that target from its last cue and the next run pairs them.
+
+Lives on the input's event loop; `Ledger` is fed by the recognising target's writer and closed
+by the input when that target's task ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from subtitler.cues import Cue, TimedWord, join_lines
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A stretch of the transcript on the media timeline: a finished sentence, or (resuming) a
+    cue from the recognising target's journal."""
+
+    begin_ms: int
+    end_ms: int
+    text: str
+    words: tuple[TimedWord, ...] = ()
+
+    @property
+    def middle_ms(self) -> int:
+        return (self.begin_ms + self.end_ms) // 2
+
+
+class Ledger:
+    """The input's one transcript, in time order."""
+
+    def __init__(self) -> None:
+        self.heard: list[Heard] = []
+        self.settled_ms = -1
+        """Media time up to which no more transcript will come (until the task ends)."""
+        self.closed = False
+        self.complete = False
+        self._changed = asyncio.Event()
+
+    def seed(self, cues: list[Cue], settled_ms: int) -> None:
+        """A resumed input: the transcript so far from the recognising target's journaled cues
+        (their first language's lines)."""
+        for cue in cues:
+            if cue.texts and cue.texts[0].lines:
+                self.heard.append(Heard(cue.begin_ms, cue.end_ms, join_lines(cue.texts[0].lines)))
+        self._settle(settled_ms)
+
+    def add(self, heard: Heard) -> None:
+        self.heard.append(heard)
+        self._settle(heard.end_ms)
+
+    def close(self, complete: bool) -> None:
+        """The recognising task ended; `complete`: it heard the whole input."""
+        self.closed, self.complete = True, complete
+        self._wake()
+
+    async def settled_past(self, end_ms: int) -> bool:
+        """Wait until the transcript up to `end_ms` is known: True, or False when it never
+        will be in this run (the recognising task stopped short of it)."""
+        while self.settled_ms < end_ms and not self.closed:
+            await self._changed.wait()
+        return self.settled_ms >= end_ms or self.complete
+
+    def _settle(self, ms: int) -> None:
+        if ms > self.settled_ms:
+            self.settled_ms = ms
+            self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+
+class Cursor:
+    """One translate-only target's place in the ledger: what its translations took so far."""
+
+    def __init__(self, ledger: Ledger, from_ms: int) -> None:
+        """`from_ms`: where this target resumes; transcript before it went to earlier cues."""
+        self.ledger = ledger
+        self._from_ms = from_ms
+        self._next = 0
+
+    def take(self, end_ms: int) -> list[Heard]:
+        """The transcript for a translation ending at `end_ms` (each piece taken once)."""
+        heard = self.ledger.heard
+        taken = []
+        while self._next < len(heard) and heard[self._next].middle_ms < end_ms:
+            piece = heard[self._next]
+            self._next += 1
+            if piece.middle_ms >= self._from_ms:
+                taken.append(piece)
+        self._from_ms = max(self._from_ms, end_ms)
+        return taken
+
+
+def transcript_of(pieces: list[Heard]) -> tuple[str, tuple[TimedWord, ...]]:
+    """The pieces as one transcript and its words."""
+    return (join_lines([piece.text for piece in pieces]),
+            tuple(word for piece in pieces for word in piece.words))  # fmt: skip
