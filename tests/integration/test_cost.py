@@ -61,10 +61,12 @@ def test_estimate_prints_durations_and_costs_without_connecting(folder: Path) ->
     assert not list(folder.glob("*.srt")) and not list(folder.glob(".*"))
 
 
+@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_what_exists_costs_nothing_and_a_budget_stops_starting_inputs(
-    folder: Path, emulator: BackgroundEmulator
+    folder: Path, emulator: BackgroundEmulator, client: str
 ) -> None:
-    common = ("-s", "zh", "--speed", "max", "--jobs", "1", "--endpoint", emulator.url)
+    common = ("-s", "zh", "--speed", "max", "--jobs", "1", "--endpoint", emulator.url,
+              "--client", client)  # fmt: skip
     news_cost = 2 * 32.4 * PRICE  # one target: recognition and translation
     budget = f"{news_cost * 1.2:.6f}"  # room for the news clip, not for the podcast after it
     ran = run_cli("run", folder, "-t", "en", "--budget", budget, *common)

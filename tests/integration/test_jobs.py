@@ -132,12 +132,13 @@ def test_twenty_jobs_run_two_at_a_time_and_survive_a_restart(
     assert sorted(ends) == sorted((job_id, path) for job_id, path in zip(ids, paths, strict=True))
 
 
+@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_a_cancelled_job_stops_and_its_tracks_stay_valid(
-    emulator: BackgroundEmulator, library: Path
+    emulator: BackgroundEmulator, library: Path, client: str
 ) -> None:
     shutil.copy(LONG.media, library / "news.mp4")
     shutil.copy(SHORT.media, library / "short.mp4")
-    server = serve(emulator, library, "-t", LONG.target, "--jobs", "1")
+    server = serve(emulator, library, "-t", LONG.target, "--jobs", "1", "--client", client)
     try:
         slow = post(server, {"paths": [str(library / "news.mp4")], "speed": 1}).json()
         waiting = post(server, {"paths": [str(library / "short.mp4")], "targets": ["zh"]}).json()

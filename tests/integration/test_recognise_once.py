@@ -90,7 +90,7 @@ def test_ctrl_c_then_a_rerun_keeps_the_pairing(
     server = make_emulator()
     shutil.copy(NEWS.media, tmp_path / "news.mp4")
     arguments = ["run", str(tmp_path / "news.mp4"), "-t", "en,ja", "-s", "zh", "--format",
-                 "ttml", "--speed", "3", "--endpoint", server.url, "--client", client]  # fmt: skip
+                 "ttml", "--speed", "6", "--endpoint", server.url, "--client", client]  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "subtitler", *arguments],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
