@@ -25,6 +25,7 @@ from subtitler.cues import srt_timestamp
 from subtitler.kinsoku import line_violation
 from subtitler.languages import CJK_LANGUAGES
 from subtitler.rules import CueRules, guess_language, text_width
+from subtitler.shots import problems as shot_problems
 
 TTML_SUFFIXES = (".ttml", ".dfxp", ".xml")
 _ASS_PARTS = re.compile(r"(\{[^}]*\}|)([^{]*)")
@@ -59,7 +60,7 @@ class Violation:
         head = f"{where} {srt_timestamp(self.begin_ms)}: cue {self.cue}: {self.rule}{language}: "
         if self.detail is not None:
             return head + self.detail
-        comparison = "<" if self.rule in ("min-duration", "min-gap") else ">"
+        comparison = "<" if self.rule in ("min-duration", "min-gap", "min-gap-frames") else ">"
         return head + f"{_number(self.measured)} {comparison} {_number(self.limit)}"
 
     def as_dict(self) -> dict[str, object]:
@@ -286,10 +287,21 @@ def check_cues(
             )
         )
 
+    frames = timing.frames
     for index, cue in enumerate(cues):
         duration_ms = cue.end_ms - cue.begin_ms
         if not cue.lines:
             report(index, cue, "empty", 0, 1)
+        if timing.shots is not None:
+            for rule, detail in shot_problems(cue.begin_ms, cue.end_ms, timing.shots):
+                report(index, cue, rule, 0, 0, detail=detail)
+        if frames is not None:
+            for edge, ms in (("in", cue.begin_ms), ("out", cue.end_ms)):
+                nearest = frames.ms(frames.frame_at(ms))
+                if abs(nearest - ms) > slack_ms:
+                    detail = (f"{edge}-time {srt_timestamp(ms)} is not on a frame at "
+                              f"{frames} fps (nearest {srt_timestamp(nearest)})")  # fmt: skip
+                    report(index, cue, "frame", abs(nearest - ms), 0, detail=detail)
         if duration_ms + slack_ms < timing.min_duration_ms:
             report(index, cue, "min-duration", duration_ms, timing.min_duration_ms)
         if duration_ms - slack_ms > timing.max_duration_ms:
@@ -298,6 +310,10 @@ def check_cues(
             gap_ms = cues[index + 1].begin_ms - cue.end_ms
             if gap_ms < 0:
                 report(index, cue, "overlap", -gap_ms, 0)
+            elif frames is not None:
+                gap_frames = frames.frame_at(cues[index + 1].begin_ms) - frames.frame_at(cue.end_ms)
+                if gap_frames < timing.min_gap_frames:
+                    report(index, cue, "min-gap-frames", gap_frames, timing.min_gap_frames)
             elif gap_ms + slack_ms < timing.min_gap_ms:
                 report(index, cue, "min-gap", gap_ms, timing.min_gap_ms)
         for language, lines in _by_language(cue.lines, pair).items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import resource
@@ -181,6 +182,19 @@ def build_parser() -> argparse.ArgumentParser:
         "files", nargs="+", type=Path, metavar="FILE", help="subtitle files (by extension)"
     )
     check.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    check.add_argument(
+        "--frame-rate",
+        metavar="RATE",
+        help="judge frames too: every time on a frame boundary at RATE (25, 23.976, 29.97), "
+        "cues at least two frames apart (instead of --min-gap)",
+    )
+    check.add_argument(
+        "--shot-changes",
+        type=Path,
+        metavar="FILE",
+        help="judge cues against these shot changes (one time per line; needs --frame-rate): "
+        "shot-in, shot-out",
+    )
     _add_rule_options(check, merging=False)
     check.set_defaults(handler=_check_command, merge_gap=TimingRules().merge_gap_ms)
 
@@ -288,6 +302,22 @@ def _check_command(arguments: argparse.Namespace) -> int:
     from subtitler.check import check_file
 
     rules = rules_from_arguments(arguments)
+    if arguments.frame_rate:
+        from subtitler.frames import parse_frame_rate
+
+        frames = parse_frame_rate(arguments.frame_rate)
+        shots = None
+        if arguments.shot_changes is not None:
+            from subtitler.shots import ShotRules, read_list
+
+            try:
+                shots = ShotRules(frames, read_list(arguments.shot_changes, frames))
+            except (OSError, ValueError) as error:
+                raise UsageError("--shot-changes", str(error)) from error
+        timing = dataclasses.replace(rules.timing, frames=frames, shots=shots)
+        rules = dataclasses.replace(rules, timing=timing)
+    elif arguments.shot_changes is not None:
+        raise UsageError("--shot-changes", "give --frame-rate too: shot changes are frames")
     reports = [check_file(path, rules) for path in arguments.files]
     violations = [v for report in reports for v in report.violations]
     errors = [report for report in reports if report.error]
@@ -500,7 +530,7 @@ def _add_output_options(parser: argparse.ArgumentParser, serving: bool) -> None:
         default=",".join(f.value for f in DEFAULTS.formats),
         metavar="LIST",
         help="track formats, comma-separated: srt, vtt, ass (a style per language), ttml "
-        "(IMSC 1.1 Text Profile) (default srt,vtt)",
+        "(IMSC 1.1 Text Profile), ebu-tt-d (EBU Tech 3380, .ebuttd.xml) (default srt,vtt)",
     )
     output.add_argument(
         "--layout",
@@ -510,6 +540,31 @@ def _add_output_options(parser: argparse.ArgumentParser, serving: bool) -> None:
         "separate: one track per language, same cue times; both",
     )
     output.add_argument("--overwrite", action="store_true", help="replace existing tracks")
+    output.add_argument(
+        "--frame-rate",
+        default="auto",
+        metavar="auto|RATE|off",
+        help="cue times on frame boundaries, at least two frames apart: auto (default) the "
+        "video's own rate, audio alone in milliseconds; RATE (25, 23.976, 29.97, 30000/1001) for "
+        "any input; off: milliseconds",
+    )
+    output.add_argument(
+        "--shot-changes",
+        nargs="?",
+        const="detect",
+        metavar="FILE",
+        help="time cues to shot changes as Netflix's guide asks (in-times on a change within "
+        "half a second, out-times two frames before one, never crossing one by a few frames): "
+        "detected in the video by ffmpeg (scdet), or read from FILE (one time per line: 12.5, "
+        "00:00:12.500 or 00:00:12:12); needs a frame rate",
+    )
+    output.add_argument(
+        "--timecode-start",
+        metavar="HH:MM:SS:FF|auto",
+        help="TTML and EBU-TT-D times on a master's timecode (01:00:00:00; ;FF drop-frame), "
+        "counted on the input's frame rate; auto: the video's own timecode tag; SRT, VTT and "
+        "ASS stay on the media timeline (default: none)",
+    )
 
 
 def _add_retry_options(service: argparse._ActionsContainer, serving: bool) -> None:
@@ -856,6 +911,9 @@ def option_keywords(arguments: argparse.Namespace) -> dict[str, Any]:
         audio_languages=arguments.audio_language,
         budget=arguments.budget,
         prices=arguments.prices,
+        frame_rate=arguments.frame_rate,
+        timecode_start=arguments.timecode_start,
+        shot_changes=arguments.shot_changes,
     )
 
 

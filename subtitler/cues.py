@@ -35,6 +35,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 
 from subtitler.kinsoku import may_break_between
@@ -623,11 +624,57 @@ class CueLayout:
             words = [TimedWord("", begin, max(begin, sentence.end_ms))]
         if _same_text(words, translation) or self.source_language == self.target_language:
             translation, target = [], None  # the speech is already in the target language
+        before = self._last.cue if self._last is not None else None
         merged = self._try_merge(words, translation, source, target)
         if merged is not None:
-            return merged
+            return self._on_frames(merged, before)
         pieces = _split(_Piece(words, translation), source, target, self.rules)
-        return self._place(pieces, source, target)
+        return self._on_frames(self._place(pieces, source, target), before)
+
+    def _on_frames(self, update: LayoutUpdate, before: Cue | None) -> LayoutUpdate:
+        """With a frame rate: every time on a frame boundary (the nearest), cues at least
+        `min_gap_frames` apart (a cue starts later rather than overlap the gap) and at least
+        the minimum duration long, in whole frames. `before`: the last cue before this update
+        (already on frames)."""
+        timing = self.rules.timing
+        frames = timing.frames
+        if frames is None:
+            return update
+        shortest = max(1, math.ceil(frames.frames(timing.min_duration_ms) - Fraction(1, 50)))
+        longest = max(shortest, math.floor(frames.frames(timing.max_duration_ms)))
+
+        shots = timing.shots
+
+        def out_time(begin: int, end_ms: int) -> int:
+            end = min(max(frames.frame_at(end_ms), begin + shortest), begin + longest)
+            if shots is not None:
+                end = min(shots.out_time(begin, end, shortest), begin + longest)
+            return end
+
+        def snapped(cue: Cue, previous_end_ms: int | None) -> Cue:
+            floor = 0
+            if previous_end_ms is not None:
+                floor = frames.frame_at(previous_end_ms) + timing.min_gap_frames
+            begin = max(frames.frame_at(cue.begin_ms), floor)
+            if shots is not None:
+                begin = shots.in_time(begin, floor)
+            end = out_time(begin, cue.end_ms)
+            return Cue(frames.ms(max(begin, 0)), frames.ms(max(end, 1)), cue.texts)
+
+        replaced = update.replaced
+        previous_end = before.end_ms if before is not None else None
+        if replaced is not None:  # the last cue, its begin already on a frame
+            end = out_time(frames.frame_at(replaced.begin_ms), replaced.end_ms)
+            replaced = Cue(replaced.begin_ms, frames.ms(end), replaced.texts)
+            previous_end = replaced.end_ms
+        added = []
+        for cue in update.added:
+            placed = snapped(cue, previous_end)
+            added.append(placed)
+            previous_end = placed.end_ms
+        if self._last is not None:
+            self._last.cue = added[-1] if added else (replaced or self._last.cue)
+        return LayoutUpdate(replaced, tuple(added))
 
     # -- placing
 

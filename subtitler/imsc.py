@@ -97,7 +97,9 @@ def problems(root: ET.Element) -> list[str]:
     profiles = (
         root.get(f"{{{TTP}}}contentProfiles", "") + " " + root.get(f"{{{TTP}}}profile", "")
     ).split()
-    if not any(profile in TEXT_PROFILES for profile in profiles):
+    if is_ebu_tt_d(root):
+        found += ebu_tt_d_problems(root)
+    elif not any(profile in TEXT_PROFILES for profile in profiles):
         found.append("ttp:contentProfiles does not name the IMSC 1.1 Text Profile")
     rate = root.get(f"{{{TTP}}}frameRate")
     if rate is not None and (not rate.isdigit() or int(rate) == 0):
@@ -181,3 +183,33 @@ def _region_problems(region: ET.Element) -> list[str]:
         name = region.get(f"{{{XML}}}id", "?")
         return [f'region "{name}" reaches outside the root container']
     return []
+
+
+EBUTTM = "urn:ebu:tt:metadata"
+_EBU_TIME = re.compile(r"\d{2,}:[0-5]\d:[0-5]\d(\.\d+)?")
+
+
+def is_ebu_tt_d(root: ET.Element) -> bool:
+    """The document says it conforms to EBU-TT-D (Tech 3380), a subset of IMSC 1 Text."""
+    return any(
+        (element.text or "").strip().startswith("urn:ebu:tt:distribution:")
+        for element in root.iter(f"{{{EBUTTM}}}conformsToStandard")
+    )
+
+
+def ebu_tt_d_problems(root: ET.Element) -> list[str]:
+    """What Tech 3380 asks beyond TTML: the media time base said, every `<p>` an `xml:id`,
+    times as `hh:mm:ss.sss`, and text only inside `<span>`s."""
+    found = []
+    if root.get(f"{{{TTP}}}timeBase") != "media":
+        found.append('EBU-TT-D: ttp:timeBase="media" is required')
+    for number, paragraph in enumerate(root.iter(f"{{{TT}}}p"), start=1):
+        if paragraph.get(f"{{{XML}}}id") is None:
+            found.append(f"EBU-TT-D: p {number} has no xml:id")
+        for attribute in ("begin", "end"):
+            value = paragraph.get(attribute)
+            if value is not None and not _EBU_TIME.fullmatch(value.strip()):
+                found.append(f'EBU-TT-D: p {number} {attribute}="{value}" is not hh:mm:ss.sss')
+        if (paragraph.text or "").strip() or any((child.tail or "").strip() for child in paragraph):
+            found.append(f"EBU-TT-D: p {number} has text outside a span")
+    return found

@@ -67,6 +67,8 @@ class VideoStream:
     height: int
     frame_rate: Fraction | None
     """From ffmpeg's `fps` figure: 29.97 is read as 30000/1001, 23.98 as 24000/1001."""
+    timecode: str | None = None
+    """The master's start timecode (`timecode` metadata: a MOV/MXF tag or track), if any."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ _TITLE = re.compile(r"^\s+title\s*: (.*)$")
 _SIZE = re.compile(r"[ ,](\d{2,5})x(\d{2,5})[ ,\[]")
 _FPS = re.compile(r"(\d+(?:\.\d+)?)(k?) fps")
 _RATE = re.compile(r"(\d+) Hz")
+_TIMECODE = re.compile(r"^\s+timecode\s*: (\d{2}:\d{2}:\d{2}[:;.,]\d{2})\s*$", re.MULTILINE)
 _MP4_ON_PIPE = re.compile(r"mov,mp4.*(partial file|moov atom not found)", re.IGNORECASE)
 _FRAMECRC_TB = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.MULTILINE)
 _FRAMECRC_FIRST = re.compile(r"^0,\s*(-?\d+),\s*(-?\d+),", re.MULTILINE)
@@ -193,9 +196,11 @@ def parse_video(ffmpeg_log: str) -> VideoStream | None:
         if not size:
             continue
         fps = _FPS.search(line)
+        timecode = _TIMECODE.search(ffmpeg_log.split("Output #", 1)[0])
         return VideoStream(
             width=int(size.group(1)),
             height=int(size.group(2)),
+            timecode=timecode.group(1) if timecode else None,
             frame_rate=_frame_rate(float(fps.group(1)) * (1000 if fps.group(2) else 1))
             if fps
             else None,
@@ -246,6 +251,32 @@ def wav_command(source: Path, wav: Path, limit_s: float | None = None) -> list[s
     if limit_s is not None:
         command += ["-t", str(limit_s)]
     return [*command, "-f", "wav", "-y", media_source(wav)]
+
+
+def scene_command(source: Path, threshold: float) -> list[str]:
+    """ffmpeg scoring each picture of the first video stream against the one before (`scdet`)
+    on a copy scaled to 120 lines: the decode is the cost; the comparison is nearly free."""
+    return [ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "info",
+            "-i", media_source(source), "-map", "0:v:0", "-an", "-sn", "-dn",
+            "-vf", f"scale=-2:120,scdet=threshold={threshold:g}", "-f", "null", "-"]  # fmt: skip
+
+
+async def detect_scenes(source: Path, threshold: float) -> str:
+    """`scene_command`'s log (where scdet prints each change), in a process of its own; a
+    MediaError with ffmpeg's first error when it fails."""
+    process = await asyncio.create_subprocess_exec(
+        *scene_command(source, threshold),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_environment(),
+    )
+    _, stderr = await process.communicate()
+    log = stderr.decode("utf-8", "replace")
+    if process.returncode != 0:
+        cause = _first_error_line(log, media_source(source)) or "ffmpeg failed"
+        raise MediaError(str(source), f"shot detection: {cause}")
+    return log
 
 
 def _media_info(

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from subtitler.cost import Prices
 from subtitler.environment import resolve_endpoint, resolve_key
 from subtitler.errors import UsageError
+from subtitler.frames import TIMECODE, FrameRate, parse_frame_rate
 from subtitler.gummy.client import ClientKind
 from subtitler.gummy.protocol import GummySettings
 from subtitler.languages import check_pairs, language_of_tag
@@ -37,6 +39,7 @@ class TrackFormat(Enum):
     VTT = "vtt"
     ASS = "ass"
     TTML = "ttml"
+    EBU_TT_D = "ebu-tt-d"
 
 
 def parse_formats(
@@ -103,6 +106,23 @@ class RunOptions:
     budget: float | None = None
     """`--budget`: inputs whose estimate would take the run past it are not started."""
     prices: Prices = field(default_factory=Prices)
+    frame_rate: FrameRate | str = "auto"
+    """`--frame-rate`: cue times on frame boundaries: "auto" (the video's own rate; audio
+    alone: milliseconds), a `FrameRate` (any input), or "off" (milliseconds)."""
+    timecode_start: str | None = None
+    """`--timecode-start`: TTML and EBU-TT-D times on the master's timecode (`HH:MM:SS:FF`, or
+    "auto": the video's own tag)."""
+    shot_changes: Path | str | None = None
+    """`--shot-changes`: "detect" (ffmpeg's scdet on the video) or a file listing them; cues
+    are timed to them on the frame grid."""
+
+    def frames_for(self, video_rate: Fraction | None) -> FrameRate | None:
+        """The frame grid an input's cues fall on."""
+        if isinstance(self.frame_rate, FrameRate):
+            return self.frame_rate
+        if self.frame_rate == "auto" and video_rate:
+            return FrameRate.of(video_rate)
+        return None
 
 
 DEFAULTS = RunOptions(targets=("en",), gummy=GummySettings(api_key=""))
@@ -134,6 +154,9 @@ def make_options(
     audio_languages: tuple[str, ...] | list[str] | str = (),
     budget: float | None = None,
     prices: Prices | str | None = None,
+    frame_rate: FrameRate | str = "auto",
+    timecode_start: str | None = None,
+    shot_changes: Path | str | None = None,
 ) -> RunOptions:
     """Checked RunOptions. The key and endpoint default to the environment (DASHSCOPE_API_KEY,
     DASHSCOPE_WEBSOCKET_BASE_URL); a local endpoint needs no key."""
@@ -174,6 +197,16 @@ def make_options(
     if budget is not None and not budget >= 0:
         raise UsageError("--budget", "must be 0 or more")
     chosen_prices = prices if isinstance(prices, Prices) else Prices.parse(prices)
+    frames: FrameRate | str = frame_rate
+    if isinstance(frame_rate, str) and frame_rate.strip().lower() in ("auto", "off"):
+        frames = frame_rate.strip().lower()
+    elif isinstance(frame_rate, str):
+        frames = parse_frame_rate(frame_rate)
+    start = timecode_start.strip() if timecode_start else None
+    if start is not None and start != "auto" and not TIMECODE.fullmatch(start):
+        raise UsageError(
+            "--timecode-start", f"{start!r}: give HH:MM:SS:FF (;FF drop-frame) or auto"
+        )
     url = resolve_endpoint(endpoint)
     return RunOptions(
         targets=chosen,
@@ -202,4 +235,23 @@ def make_options(
         audio_languages=wanted_audio,
         budget=budget,
         prices=chosen_prices,
+        frame_rate=frames,
+        timecode_start=start,
+        shot_changes=_shot_changes(shot_changes, frames),
     )
+
+
+def _shot_changes(given: Path | str | None, frames: FrameRate | str) -> Path | str | None:
+    """`detect`, or a readable file; either needs a frame grid (not `--frame-rate off`)."""
+    if given is None or given == "":
+        return None
+    if frames == "off":
+        raise UsageError(
+            "--shot-changes", "cues are timed to shots on frames: not with --frame-rate off"
+        )
+    if given == "detect":
+        return "detect"
+    path = Path(given)
+    if not path.is_file():
+        raise UsageError("--shot-changes", f"{path}: no such file")
+    return path

@@ -16,6 +16,8 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 
 from subtitler.errors import UsageError
+from subtitler.frames import FrameRate
+from subtitler.shots import ShotRules
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ class TimingRules:
     """Two short sentences this close may share one cue (0: never merge)."""
     merge_below_ms: int = 2000
     """Only sentences shorter than this are merged."""
+    frames: FrameRate | None = None
+    """Cue times on this video's frame boundaries (`--frame-rate`); None: milliseconds."""
+    min_gap_frames: int = 2
+    """With `frames`: the gap between cues, in frames (Netflix: two)."""
+    shots: ShotRules | None = None
+    """With `frames`: the input's shot changes, cues timed to them (`--shot-changes`)."""
 
 
 @dataclass(frozen=True)

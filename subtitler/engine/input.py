@@ -32,10 +32,14 @@ from subtitler.engine.task import TargetTask, send_bytes
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import MediaError, OutputError, SubtitlerError
 from subtitler.events import AudioProgress, InputResult, InputStarted, Status
+from subtitler.frames import FrameRate, timecode_offset_ms
 from subtitler.gummy.client import ClientKind
 from subtitler.inputs import InputFile
 from subtitler.languages import SOURCE_LANGUAGES, language_of_tag
-from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo
+from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo, detect_scenes
+from subtitler.options import RunOptions
+from subtitler.shots import DEFAULT_THRESHOLD, ShotRules, parse_scdet
+from subtitler.shots import read_list as read_shot_list
 from subtitler.tracks import Picture, Track, TrackPlan, plan_tracks
 from subtitler.tracks.plan import Need, TargetWork, plan_work
 
@@ -140,7 +144,7 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
                     return ended(Status.SKIPPED, reason)
             running = decided.of(Need.RUN)
             picture = _journaled_picture(decided.previous)
-            rendered = await _render_finished(context, decided, picture)
+            rendered = await _render_finished(item, context, decided, picture)
             if not running:
                 return _settled(decided, rendered, ended)
             prepared = await _prepare(item, context, decided, rendered)
@@ -217,20 +221,51 @@ def _journaled_picture(state: resume_state.InputState | None) -> Picture | None:
         return None
     rate = described.get("frame_rate")
     return Picture(
-        int(described["width"]), int(described["height"]), Fraction(rate) if rate else None
+        int(described["width"]),
+        int(described["height"]),
+        Fraction(rate) if rate else None,
+        described.get("timecode"),
     )
 
 
+async def _shot_changes(
+    item: InputFile, given: Path | str, frames: FrameRate, context: RunContext
+) -> tuple[int, ...]:
+    """The input's shot changes as frames: detected by ffmpeg (a file with video), or read from
+    the list given. MediaError naming what failed."""
+    if isinstance(given, Path):
+        try:
+            return await context.disk.call(read_shot_list, given, frames)
+        except (OSError, ValueError) as error:
+            raise MediaError(str(given), str(error).removeprefix(f"{given}:")) from error
+    if item.live:
+        return ()  # a stream cannot be scanned ahead
+    log = await detect_scenes(item.path, DEFAULT_THRESHOLD)
+    return parse_scdet(log, frames)
+
+
+def timecode_offset(options: RunOptions, picture: Picture | None, where: Path) -> int:
+    """`--timecode-start` for this input (its frame grid, its own timecode tag); an
+    OutputError naming `where` when the timecode counts frames and the input has none."""
+    rate = picture.frame_rate if picture is not None else None
+    tag = picture.timecode if picture is not None else None
+    try:
+        return timecode_offset_ms(options.timecode_start, options.frames_for(rate), tag)
+    except ValueError as error:
+        raise OutputError(str(where), str(error)) from error
+
+
 async def _render_finished(
-    context: RunContext, decided: _Decided, picture: Picture | None
+    item: InputFile, context: RunContext, decided: _Decided, picture: Picture | None
 ) -> tuple[Path, ...]:
     """The missing tracks of targets an earlier run finished, from the journal's cues: no
     decoding, no service call. A target with no cue (no speech) gets no empty track."""
+    offset_ms = timecode_offset(context.options, picture, item.path)
     chosen: list[tuple[Track, list[Cue]]] = []
     for work in decided.of(Need.RENDER):
         cues = decided.state.targets[work.target].cues
         for track in work.tracks if cues else ():
-            track.describe(picture)
+            track.describe(picture, offset_ms)
             chosen.append((track, cues))
 
     def render() -> list[FileOp]:  # on the writer thread: a long journal renders for a while
@@ -324,12 +359,16 @@ async def _prepare_writers(
     else:  # a resumed decode starts mid-stream: the journal knows where the stream starts
         info = dataclasses.replace(told, start_offset_ms=previous.start_offset_ms)
     video = info.video
-    picture = None if video is None else Picture(video.width, video.height, video.frame_rate)
+    picture = None
+    if video is not None:
+        picture = Picture(video.width, video.height, video.frame_rate, video.timecode)
     if previous is None and picture is not None:
         rate = picture.frame_rate
         state.picture = {"width": picture.width, "height": picture.height}
         if rate is not None:
             state.picture["frame_rate"] = f"{rate.numerator}/{rate.denominator}"
+        if picture.timecode is not None:
+            state.picture["timecode"] = picture.timecode
     elif previous is not None:
         picture = _journaled_picture(previous) or picture
     journal = resume_state.Journal(decided.state_file)
@@ -337,11 +376,20 @@ async def _prepare_writers(
         await context.disk.run([journal.begin(state)])
     named = decided.named
     namer = SourceNamer() if named is None else None
+    frames = options.frames_for(picture.frame_rate if picture is not None else None)
+    rules = options.rules
+    if frames is not None:
+        shots = None
+        if options.shot_changes is not None and not (item.live and picture is None):
+            changes = await _shot_changes(item, options.shot_changes, frames, context)
+            shots = ShotRules(frames, changes, options.rules.timing.min_gap_frames)
+        timing = dataclasses.replace(rules.timing, frames=frames, shots=shots)
+        rules = dataclasses.replace(rules, timing=timing)
     writers = []
     for work in decided.of(Need.RUN):
         progress = state.targets.setdefault(work.target, resume_state.TargetProgress())
         progress.finished = False  # --overwrite, or a target added to a finished journal
-        layout = CueLayout(options.rules, None if named == "und" else named, work.target)
+        layout = CueLayout(rules, None if named == "und" else named, work.target)
         layout.resume_after(progress.cues[-1] if progress.cues else None)
         writers.append(
             TargetWriter(
@@ -398,7 +446,8 @@ async def _open_tracks(item: InputFile, context: RunContext, prepared: _Prepared
         if unjournaled and not item.live:
             decided.state.named_source = language
             await context.disk.run([prepared.journal.name_source(language)])
-        plans = plan_tracks(item, context.options, language, prepared.picture)
+        offset_ms = timecode_offset(context.options, prepared.picture, item.path)
+        plans = plan_tracks(item, context.options, language, prepared.picture, offset_ms)
         planned = {plan.target: plan for plan in plans}
         keep = {work.target for work in decided.work if work.keep_existing}
         for writer in prepared.writers:

@@ -29,6 +29,8 @@ class Picture:
     width: int
     height: int
     frame_rate: Fraction | None = None
+    timecode: str | None = None
+    """The video's own start timecode (`--timecode-start auto`)."""
 
 
 class Track:
@@ -40,6 +42,7 @@ class Track:
         self.path = stem.with_name(stem.name + self.suffix)
         self.languages = languages
         self.picture: Picture | None = None
+        self.offset_ms = 0
         self.cue_count = 0
         """Cues shown in this track (a cue with no text in its languages is not)."""
         self._stream_cues = 0
@@ -52,9 +55,11 @@ class Track:
         self._file_bytes = 0
         """The file's size: the foot's end, and padding after it (see `durable`)."""
 
-    def describe(self, picture: Picture | None) -> None:
-        """The video's size and frame rate, when known, before the first write."""
+    def describe(self, picture: Picture | None, offset_ms: int = 0) -> None:
+        """The video's size and frame rate, when known, before the first write; `offset_ms`:
+        the master's start timecode, for the formats that carry it (TTML, EBU-TT-D)."""
         self.picture = picture
+        self.offset_ms = offset_ms
 
     def open(self) -> Replace:
         """An empty (valid) track."""

@@ -18,6 +18,7 @@ from subtitler.options import Layout, RunOptions, TrackFormat
 from subtitler.state import TargetProgress
 from subtitler.tracks.ass import AssTrack
 from subtitler.tracks.base import SOURCE, TARGET, UNDETERMINED, Picture, Track
+from subtitler.tracks.ebuttd import EbuTtdTrack
 from subtitler.tracks.srt import SrtTrack
 from subtitler.tracks.ttml import TtmlTrack
 from subtitler.tracks.vtt import VttTrack
@@ -40,10 +41,12 @@ def plan_tracks(
     options: RunOptions,
     source_language: str | None,
     picture: Picture | None = None,
+    offset_ms: int = 0,
 ) -> list[TrackPlan]:
     """The tracks of one input: per target its bilingual set and/or its monolingual set; the
     source-language set (separate layouts) is fed by the first target's cues. `picture`: the
-    video's size and rate, for the formats that use them."""
+    video's size and rate, for the formats that use them; `offset_ms`: the master's start
+    timecode, for the formats that carry it (`timecode_offset_ms`)."""
     out_dir, targets, layout, formats = (
         options.out_dir,
         options.targets,
@@ -67,10 +70,12 @@ def plan_tracks(
                 made.append(VttTrack(stem, languages, notes))
             elif chosen is TrackFormat.ASS:
                 made.append(AssTrack(stem, languages, names, item.name))
+            elif chosen is TrackFormat.EBU_TT_D:
+                made.append(EbuTtdTrack(stem, languages, names, item.name))
             else:
                 made.append(TtmlTrack(stem, languages, names, item.name))
         for track in made:
-            track.describe(picture)
+            track.describe(picture, offset_ms)
         return made
 
     for position, target in enumerate(targets):

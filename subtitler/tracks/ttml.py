@@ -41,47 +41,48 @@ def frame_rate_attributes(rate: Fraction) -> dict[str, str]:
 class TtmlTrack(NamedTrack):
     suffix = ".ttml"
 
-    def _document(self, paragraphs: list[ET.Element]) -> str:
-        """The whole document with these paragraphs (ElementTree's serialisation), `_MARK`
-        where the paragraphs start and end."""
-        main_language = self.names[self.languages[0]]
+    def _root_attributes(self) -> dict[str, str]:
         attributes = {
-            f"{{{XML}}}lang": main_language,
+            f"{{{XML}}}lang": self.names[self.languages[0]],
             f"{{{TTP}}}timeBase": "media",
             f"{{{TTP}}}contentProfiles": IMSC11_TEXT,
         }
         if self.picture is not None and self.picture.frame_rate:
             attributes.update(frame_rate_attributes(self.picture.frame_rate))
-        root = ET.Element(f"{{{TT}}}tt", attributes)
-        head = ET.SubElement(root, f"{{{TT}}}head")
-        metadata = ET.SubElement(head, f"{{{TT}}}metadata")
+        return attributes
+
+    def _metadata(self, metadata: ET.Element) -> None:
         ET.SubElement(metadata, f"{{{TTM}}}title").text = clean_line(self.title)
+
+    def _style(self, position: int) -> dict[str, str]:
+        source = position == SOURCE
+        return {
+            f"{{{TTS}}}color": "#FFFFFF" if source else "#FFE26E",
+            f"{{{TTS}}}backgroundColor": "#000000A0",
+            f"{{{TTS}}}fontFamily": "proportionalSansSerif",
+            f"{{{TTS}}}fontSize": "100%" if source else "90%",
+        }
+
+    def _region(self) -> dict[str, str]:
+        return {
+            f"{{{TTS}}}origin": "10% 10%",
+            f"{{{TTS}}}extent": "80% 80%",
+            f"{{{TTS}}}displayAlign": "after",
+            f"{{{TTS}}}textAlign": "center",
+        }
+
+    def _document(self, paragraphs: list[ET.Element]) -> str:
+        """The whole document with these paragraphs (ElementTree's serialisation), `_MARK`
+        where the paragraphs start and end."""
+        root = ET.Element(f"{{{TT}}}tt", self._root_attributes())
+        head = ET.SubElement(root, f"{{{TT}}}head")
+        self._metadata(ET.SubElement(head, f"{{{TT}}}metadata"))
         styling = ET.SubElement(head, f"{{{TT}}}styling")
         for position in self.languages:
-            source = position == SOURCE
-            ET.SubElement(
-                styling,
-                f"{{{TT}}}style",
-                {
-                    f"{{{XML}}}id": _style_id(position),
-                    f"{{{TTS}}}color": "#FFFFFF" if source else "#FFE26E",
-                    f"{{{TTS}}}backgroundColor": "#000000A0",
-                    f"{{{TTS}}}fontFamily": "proportionalSansSerif",
-                    f"{{{TTS}}}fontSize": "100%" if source else "90%",
-                },
-            )
+            attributes = {f"{{{XML}}}id": _style_id(position), **self._style(position)}
+            ET.SubElement(styling, f"{{{TT}}}style", attributes)
         layout = ET.SubElement(head, f"{{{TT}}}layout")
-        ET.SubElement(
-            layout,
-            f"{{{TT}}}region",
-            {
-                f"{{{XML}}}id": "bottom",
-                f"{{{TTS}}}origin": "10% 10%",
-                f"{{{TTS}}}extent": "80% 80%",
-                f"{{{TTS}}}displayAlign": "after",
-                f"{{{TTS}}}textAlign": "center",
-            },
-        )
+        ET.SubElement(layout, f"{{{TT}}}region", {f"{{{XML}}}id": "bottom", **self._region()})
         body = ET.SubElement(root, f"{{{TT}}}body", {"region": "bottom"})
         division = ET.SubElement(body, f"{{{TT}}}div")
         ET.indent(root, space=" ")  # before the cues: whitespace inside a <p> would be text
@@ -113,7 +114,11 @@ class TtmlTrack(NamedTrack):
 
     def _paragraph(self, cue: Cue) -> ET.Element | None:
         paragraph = ET.Element(
-            f"{{{TT}}}p", {"begin": vtt_timestamp(cue.begin_ms), "end": vtt_timestamp(cue.end_ms)}
+            f"{{{TT}}}p",
+            {
+                "begin": vtt_timestamp(cue.begin_ms + self.offset_ms),
+                "end": vtt_timestamp(cue.end_ms + self.offset_ms),
+            },
         )
         spans = 0
         for position in self.languages:

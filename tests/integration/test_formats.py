@@ -1,5 +1,6 @@
-"""ASS and TTML tracks end to end: written by a real run, read back by independent parsers
-(pysubs2, ffmpeg, ttconv), rendered by libass, and checked against the IMSC constraints."""
+"""ASS, TTML and EBU-TT-D tracks end to end: written by a real run, read back by independent
+parsers (pysubs2, ffmpeg, ttconv), rendered by libass, and checked against the IMSC and EBU-TT-D
+constraints."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from subtitler.rules import CueRules
 from tests.integration.test_run import run_cli
 from tests.support import FIXTURES
 
-FORMATS = "srt,vtt,ass,ttml"
+FORMATS = "srt,vtt,ass,ttml,ebu-tt-d"
+SUFFIXES = {"srt": "srt", "vtt": "vtt", "ass": "ass", "ttml": "ttml", "ebu-tt-d": "ebuttd.xml"}
 
 
 @pytest.fixture(scope="module")
@@ -132,12 +134,81 @@ def test_ttml_meets_imsc_and_is_read_by_ttconv(written: Path) -> None:
         assert languages == ["en", "zh"]
 
 
+def test_ebu_tt_d_meets_tech_3380_and_is_read_by_ttconv(written: Path) -> None:
+    srt = pysrt.open(str(written / "en_late_audio.en-zh.srt"))
+    path = written / "en_late_audio.en-zh.ebuttd.xml"
+    root = ET.parse(path).getroot()
+    assert imsc.is_ebu_tt_d(root) and imsc.problems(root) == []
+    ids = [p.get(f"{{{imsc.XML}}}id") for p in root.iter(f"{{{imsc.TT}}}p")]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert root.get(f"{{{imsc.TTP}}}timeBase") == "media"
+    document = to_model(ET.parse(path))
+    paragraphs = [p for div in document.get_body() for p in div]
+    assert len(paragraphs) == len(srt)
+    for paragraph, item in zip(paragraphs, srt, strict=True):
+        assert isinstance(paragraph, model.P)
+        begin, end = paragraph.get_begin(), paragraph.get_end()
+        assert begin is not None and end is not None
+        assert round(begin * 1000) == item.start.ordinal and round(end * 1000) == item.end.ordinal
+        languages = [span.get_lang() for span in paragraph if isinstance(span, model.Span)]
+        assert languages == ["en", "zh"]
+    broken = ET.fromstring(path.read_bytes())
+    first = next(broken.iter(f"{{{imsc.TT}}}p"))
+    del first.attrib[f"{{{imsc.XML}}}id"]
+    first.set("begin", "00:00:01:05")
+    assert [p for p in imsc.problems(broken) if p.startswith("EBU-TT-D")] == [
+        "EBU-TT-D: p 1 has no xml:id",
+        'EBU-TT-D: p 1 begin="00:00:01:05" is not hh:mm:ss.sss',
+    ]
+
+
+def test_timecode_start_shifts_ttml_and_ebu_tt_d_by_one_hour_and_nothing_else(
+    written: Path, tmp_path: Path
+) -> None:
+    """Rendered from the journal (no service call), as a post-production re-delivery is."""
+    folder = tmp_path / "master"
+    shutil.copytree(written, folder)
+    for path in [*folder.glob("*.ttml"), *folder.glob("*.ebuttd.xml")]:
+        path.unlink()
+    result = run_cli(
+        "run",
+        folder / "en_late_audio.mp4",
+        "-s",
+        "en",
+        "-t",
+        "zh",
+        "--format",
+        FORMATS,
+        "--layout",
+        "both",
+        "--timecode-start",
+        "01:00:00:00",
+        "--endpoint",
+        "ws://127.0.0.1:9/x",
+    )  # fmt: skip  (nothing listens there: nothing may be asked of the service)
+    assert result.returncode == 0, result.stderr
+
+    def times(path: Path) -> list[tuple[int, int]]:
+        document = to_model(ET.parse(path))
+        return [(round(p.get_begin() * 1000), round(p.get_end() * 1000))  # type: ignore[operator]
+                for div in document.get_body() for p in div]  # fmt: skip
+
+    for suffix in ("ttml", "ebuttd.xml"):
+        for name in ("en_late_audio.en-zh", "en_late_audio.en", "en_late_audio.zh"):
+            before, after = written / f"{name}.{suffix}", folder / f"{name}.{suffix}"
+            shifted = [(b + 3_600_000, e + 3_600_000) for b, e in times(before)]
+            assert times(after) == shifted, (name, suffix)
+            assert imsc.problems(ET.parse(after).getroot()) == []
+    for suffix in ("srt", "vtt", "ass"):
+        for path in written.glob(f"*.{suffix}"):
+            assert (folder / path.name).read_bytes() == path.read_bytes()
+
+
 def test_check_reads_every_format_alike(written: Path) -> None:
     """The same cues from each format (times to ASS's centiseconds), and no violation that the
     SRT does not have too."""
     by_format = {
-        suffix: read_cues(written / f"en_late_audio.en-zh.{suffix}")
-        for suffix in FORMATS.split(",")
+        suffix: read_cues(written / f"en_late_audio.en-zh.{suffix}") for suffix in SUFFIXES.values()
     }
     reference = by_format["srt"]
     for suffix, cues in by_format.items():
@@ -152,7 +223,7 @@ def test_check_reads_every_format_alike(written: Path) -> None:
             v.rule
             for v in check_file(written / f"en_late_audio.en-zh.{suffix}", CueRules()).violations
         )
-        for suffix in FORMATS.split(",")
+        for suffix in SUFFIXES.values()
     }
     assert all(found == rules["srt"] for found in rules.values()), rules
 

@@ -22,6 +22,8 @@ from subtitler.views.progress import ProgressView
 from tests.support import FIXTURES
 
 INPUTS = 16
+CLIP = FIXTURES / "Café 'déjà vu' 北京 #1.m4a"
+"""9.5 s, two Chinese sentences: a burst of sixteen inputs without minutes of audio."""
 
 
 def run_with_view(
@@ -53,7 +55,7 @@ def media(tmp_path: Path) -> Path:
     folder = tmp_path / "media"
     folder.mkdir()
     for index in range(INPUTS):
-        shutil.copy(FIXTURES / "zh_news.mp4", folder / f"clip{index:02d}.mp4")
+        shutil.copy(CLIP, folder / f"clip{index:02d}.m4a")
     return folder
 
 
@@ -61,7 +63,7 @@ def test_the_dashboard_keeps_up_with_sixteen_fast_inputs(tmp_path: Path) -> None
     screen, seen = run_with_view(media(tmp_path), ProgressView, INPUTS)
     ended = [e for e in seen if isinstance(e, InputEnded)]
     assert len(ended) == INPUTS and all(e.result.status is Status.DONE for e in ended)
-    assert sum(isinstance(e, CueWritten) for e in seen) == 5 * INPUTS
+    assert sum(isinstance(e, CueWritten) for e in seen) == 2 * INPUTS
     assert "clip" in screen and " sentences" in screen and "eta " in screen
 
 

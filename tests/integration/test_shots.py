@@ -1,0 +1,69 @@
+"""Shot-change-aware timing end to end, on a video with hard cuts at known frames
+(`fixtures/shots_zh_news.mp4`, made by `fixtures/make_shot_fixture.py`, the cuts listed in
+`fixtures/shots_zh_news.cuts`): ffmpeg finds exactly those cuts, the cues near them follow the
+rules, `check` finds nothing in the output and finds what is planted in a broken copy."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pysrt
+
+from subtitler.emulator.server import BackgroundEmulator
+from subtitler.frames import parse_frame_rate
+from subtitler.media import detect_scenes
+from subtitler.shots import ShotRules, parse_scdet, read_list
+from tests.integration.test_run import run_cli
+from tests.support import FIXTURES
+
+MEDIA = FIXTURES / "shots_zh_news.mp4"
+CUTS = FIXTURES / "shots_zh_news.cuts"
+PAL = parse_frame_rate("25")
+
+
+def test_ffmpeg_finds_exactly_the_cuts() -> None:
+    log = asyncio.run(detect_scenes(MEDIA, 10.0))
+    assert parse_scdet(log, PAL) == read_list(CUTS, PAL)
+
+
+def test_cues_are_timed_to_the_cuts_and_check_agrees(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    outputs = {}
+    for name, given in (("detected", []), ("listed", [str(CUTS)])):
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(MEDIA, folder / MEDIA.name)
+        result = run_cli("run", folder / MEDIA.name, "-s", "zh", "-t", "en", "--speed", "max",
+                         "--shot-changes", *given, "--endpoint", emulator.url)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        outputs[name] = folder / "shots_zh_news.zh-en.srt"
+    assert outputs["detected"].read_bytes() == outputs["listed"].read_bytes()
+    cuts = read_list(CUTS, PAL)
+    shots = ShotRules(PAL, cuts)
+    cues = pysrt.open(str(outputs["detected"]), error_handling=pysrt.ERROR_RAISE)
+    edges = []
+    for cue in cues:
+        begin, end = cue.start.ordinal, cue.end.ordinal
+        assert PAL.on_boundary(begin) and PAL.on_boundary(end)
+        edges += [("in", PAL.frame_at(begin)), ("out", PAL.frame_at(end))]
+    on_cuts = [frame for edge, frame in edges if edge == "in" and frame in cuts]
+    before_cuts = [frame for edge, frame in edges if edge == "out" and frame + 2 in cuts]
+    assert len(on_cuts) >= 3 and len(before_cuts) >= 2, edges  # the rules were at work
+    for edge, frame in edges:  # no edge left a few frames off a cut
+        near = shots.near(frame)
+        if near is not None:
+            assert frame == (near if edge == "in" else near - 2) or abs(frame - near) >= 12
+    clean = run_cli("check", "--frame-rate", "25", "--shot-changes", CUTS, outputs["detected"])
+    assert clean.returncode == 0, clean.stdout
+    broken = tmp_path / "broken.srt"
+    items = pysrt.open(str(outputs["detected"]))
+    items[0].start.ordinal = items[0].start.ordinal - 6 * 40  # 6 frames before its cut
+    items[2].end.ordinal = PAL.ms(cuts[4] + 2)  # crosses a cut by 2 frames
+    items.save(str(broken), encoding="utf-8")
+    found = run_cli("check", "--frame-rate", "25", "--shot-changes", CUTS, broken)
+    assert found.returncode == 1
+    rules = [line.split(": ")[3] for line in found.stdout.splitlines() if ": cue " in line]
+    assert rules == ["shot-in", "shot-out"], found.stdout
