@@ -1,7 +1,8 @@
 """Shot-change-aware timing end to end, on a video with hard cuts at known frames
-(`fixtures/shots_zh_news.mp4`, made by `fixtures/make_shot_fixture.py`, the cuts listed in
-`fixtures/shots_zh_news.cuts`): ffmpeg finds exactly those cuts, the cues near them follow the
-rules, `check` finds nothing in the output and finds what is planted in a broken copy."""
+(`fixtures/shots/shots_zh_news.mp4`, made by `fixtures/shots/make_shot_fixture.py`, the cuts
+listed in `fixtures/shots/shots_zh_news.cuts`): ffmpeg finds exactly those cuts, the cues near
+them follow the rules, `check` finds nothing in the output and finds what is planted in a broken
+copy."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from subtitler.shots import ShotRules, parse_scdet, read_list
 from tests.integration.test_run import run_cli
 from tests.support import FIXTURES
 
-MEDIA = FIXTURES / "shots_zh_news.mp4"
-CUTS = FIXTURES / "shots_zh_news.cuts"
+MEDIA = FIXTURES / "shots" / "shots_zh_news.mp4"
+CUTS = FIXTURES / "shots" / "shots_zh_news.cuts"
 PAL = parse_frame_rate("25")
 
 
