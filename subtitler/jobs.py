@@ -294,7 +294,8 @@ def _status_record(job: Job) -> dict[str, Any]:
 
 
 class QueueInUse(UsageError):
-    pass
+    """The queue file is another `serve`'s (two services running one queue would run its jobs
+    twice)."""
 
 
 class JobQueue:
@@ -341,9 +342,13 @@ class JobQueue:
                 self._start(job)
 
     def _lock(self) -> None:
-        self.journal_path.parent.mkdir(parents=True, exist_ok=True)
         lock = self.journal_path.with_name(self.journal_path.name + ".lock")
-        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            reason = (error.strerror or str(error)).lower()
+            raise UsageError("--queue-file", f"{self.journal_path}: {reason}") from error
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -261,19 +261,25 @@ def scene_command(source: Path, threshold: float) -> list[str]:
             "-vf", f"scale=-2:120,scdet=threshold={threshold:g}", "-f", "null", "-"]  # fmt: skip
 
 
-async def detect_scenes(source: Path, threshold: float) -> str:
-    """`scene_command`'s log (where scdet prints each change), in a process of its own; a
-    MediaError with ffmpeg's first error when it fails."""
+async def run_to_end(command: list[str]) -> tuple[int, str]:
+    """An ffmpeg command with nothing on stdin or stdout (it writes files, or nothing): its exit
+    status and its log, the key kept out of its environment."""
     process = await asyncio.create_subprocess_exec(
-        *scene_command(source, threshold),
+        *command,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
         env=child_environment(),
     )
     _, stderr = await process.communicate()
-    log = stderr.decode("utf-8", "replace")
-    if process.returncode != 0:
+    return int(process.returncode or 0), stderr.decode("utf-8", "replace")
+
+
+async def detect_scenes(source: Path, threshold: float) -> str:
+    """`scene_command`'s log (where scdet prints each change), in a process of its own; a
+    MediaError with ffmpeg's first error when it fails."""
+    status, log = await run_to_end(scene_command(source, threshold))
+    if status != 0:
         cause = _first_error_line(log, media_source(source)) or "ffmpeg failed"
         raise MediaError(str(source), f"shot detection: {cause}")
     return log

@@ -52,7 +52,7 @@ from subtitler.jobs import Job, JobQueue, JobStatus, Refresh
 from subtitler.langid import identify
 from subtitler.languages import SOURCE_LANGUAGES, TRANSLATION_TARGETS, check_pairs
 from subtitler.library import Libraries, PathMapping, map_path
-from subtitler.media import child_environment, wav_command
+from subtitler.media import run_to_end, wav_command
 from subtitler.mediaservers import (
     MediaServer,
     MediaServers,
@@ -495,16 +495,9 @@ class AsrService:
                 size = min(size, int(limit_s * SAMPLE_RATE_HZ) * 2)
             await asyncio.to_thread(_raw_to_wav, upload.path, wav, size)
             return wav
-        process = await asyncio.create_subprocess_exec(
-            *wav_command(upload.path, wav, limit_s),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            env=child_environment(),
-        )
-        _, stderr = await process.communicate()
-        if process.returncode != 0:
-            lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        status, log = await run_to_end(wav_command(upload.path, wav, limit_s))
+        if status != 0:
+            lines = log.strip().splitlines()
             cause = (lines[-1] if lines else "ffmpeg failed").replace(str(upload.path), "upload")
             raise RequestProblem(400, f"{upload.filename}: not readable media ({cause})")
         return wav

@@ -13,7 +13,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from subtitler.cues import clean_line
-from subtitler.tracks.base import SOURCE
 from subtitler.tracks.ttml import TTP, TTS, XML, TtmlTrack
 
 EBUTTM = "urn:ebu:tt:metadata"
@@ -40,20 +39,14 @@ class EbuTtdTrack(TtmlTrack):
         ET.SubElement(document, f"{{{EBUTTM}}}documentTitle").text = clean_line(self.title)
 
     def _region(self) -> dict[str, str]:
-        """Tech 3380's region attributes (alignment lives in the styles)."""
-        return {
-            f"{{{TTS}}}origin": "10% 10%",
-            f"{{{TTS}}}extent": "80% 80%",
-            f"{{{TTS}}}displayAlign": "after",
-        }
+        """Tech 3380's region attributes: alignment lives in the styles."""
+        region = super()._region()
+        del region[f"{{{TTS}}}textAlign"]
+        return region
 
     def _style(self, position: int) -> dict[str, str]:
-        source = position == SOURCE
         return {
-            f"{{{TTS}}}color": "#FFFFFFFF" if source else "#FFE26EFF",
-            f"{{{TTS}}}backgroundColor": "#000000C2",
-            f"{{{TTS}}}fontFamily": "proportionalSansSerif",
-            f"{{{TTS}}}fontSize": "100%" if source else "90%",
+            **super()._style(position),
             f"{{{TTS}}}lineHeight": "125%",
             f"{{{TTS}}}textAlign": "center",
             f"{{{EBUTTS}}}linePadding": "0.5c",

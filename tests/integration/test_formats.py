@@ -115,13 +115,8 @@ def test_libass_draws_each_language_in_its_own_style(tmp_path: Path) -> None:
     assert white > 20 and yellow > 20
 
 
-def test_ttml_meets_imsc_and_is_read_by_ttconv(written: Path) -> None:
-    srt = pysrt.open(str(written / "en_late_audio.en-zh.srt"))
-    path = written / "en_late_audio.en-zh.ttml"
-    root = ET.parse(path).getroot()
-    assert imsc.problems(root) == []
-    assert root.get(f"{{{imsc.TTP}}}frameRate") == "10"
-    assert root.get(f"{{{imsc.TTP}}}timeBase") == "media"
+def assert_read_by_ttconv_as(path: Path, srt: pysrt.SubRipFile) -> None:
+    """ttconv reads a `<p>` per SRT cue, at its times, each language in its own span."""
     document = to_model(ET.parse(path))
     paragraphs = [p for div in document.get_body() for p in div]
     assert len(paragraphs) == len(srt)
@@ -132,6 +127,16 @@ def test_ttml_meets_imsc_and_is_read_by_ttconv(written: Path) -> None:
         assert round(begin * 1000) == item.start.ordinal and round(end * 1000) == item.end.ordinal
         languages = [span.get_lang() for span in paragraph if isinstance(span, model.Span)]
         assert languages == ["en", "zh"]
+
+
+def test_ttml_meets_imsc_and_is_read_by_ttconv(written: Path) -> None:
+    srt = pysrt.open(str(written / "en_late_audio.en-zh.srt"))
+    path = written / "en_late_audio.en-zh.ttml"
+    root = ET.parse(path).getroot()
+    assert imsc.problems(root) == []
+    assert root.get(f"{{{imsc.TTP}}}frameRate") == "10"
+    assert root.get(f"{{{imsc.TTP}}}timeBase") == "media"
+    assert_read_by_ttconv_as(path, srt)
 
 
 def test_ebu_tt_d_meets_tech_3380_and_is_read_by_ttconv(written: Path) -> None:
@@ -142,16 +147,7 @@ def test_ebu_tt_d_meets_tech_3380_and_is_read_by_ttconv(written: Path) -> None:
     ids = [p.get(f"{{{imsc.XML}}}id") for p in root.iter(f"{{{imsc.TT}}}p")]
     assert all(ids) and len(set(ids)) == len(ids)
     assert root.get(f"{{{imsc.TTP}}}timeBase") == "media"
-    document = to_model(ET.parse(path))
-    paragraphs = [p for div in document.get_body() for p in div]
-    assert len(paragraphs) == len(srt)
-    for paragraph, item in zip(paragraphs, srt, strict=True):
-        assert isinstance(paragraph, model.P)
-        begin, end = paragraph.get_begin(), paragraph.get_end()
-        assert begin is not None and end is not None
-        assert round(begin * 1000) == item.start.ordinal and round(end * 1000) == item.end.ordinal
-        languages = [span.get_lang() for span in paragraph if isinstance(span, model.Span)]
-        assert languages == ["en", "zh"]
+    assert_read_by_ttconv_as(path, srt)
     broken = ET.fromstring(path.read_bytes())
     first = next(broken.iter(f"{{{imsc.TT}}}p"))
     del first.attrib[f"{{{imsc.XML}}}id"]
