@@ -210,6 +210,10 @@ def job_options(defaults: dict[str, Any], keywords: dict[str, Any]) -> RunOption
     for key in keywords:
         if key in SERVER_KEYS:
             raise UsageError(key, "set by serve's own options, not per job")
+        if key == "shot_changes" and keywords[key] not in (None, "detect"):
+            # A list is a file on the server's disk: reading one a client names would let it
+            # probe files outside the libraries.
+            raise UsageError(key, 'a job may ask for "detect"; a list file is serve\'s option')
         if key not in JOB_KEYS:
             raise UsageError(key, f"not a job option (they are: {', '.join(sorted(JOB_KEYS))})")
     merged = {**defaults, **keywords}

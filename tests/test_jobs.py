@@ -71,6 +71,8 @@ def test_a_job_sets_its_own_options_but_never_the_servers() -> None:
             job_options(defaults, {key: "x"})
     with pytest.raises(UsageError, match="not a job option"):
         job_options(defaults, {"colour": "red"})
+    with pytest.raises(UsageError, match="shot_changes"):
+        job_options(defaults, {"shot_changes": "/etc/passwd"})
     with pytest.raises(UsageError, match="targets"):
         job_options({}, {})
     with pytest.raises(UsageError):
