@@ -62,13 +62,14 @@ def serve(emulator: BackgroundEmulator, library: Path, *extra: str) -> Server:
                   str(library.parent / "state" / "jobs.jsonl"), *extra)  # fmt: skip
 
 
+@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_twenty_jobs_run_two_at_a_time_and_survive_a_restart(
-    emulator: BackgroundEmulator, library: Path
+    emulator: BackgroundEmulator, library: Path, client: str
 ) -> None:
     for index in range(20):
         shutil.copy(SHORT.media, library / f"episode{index:02}.mp4")
     queue_file = library.parent / "state" / "jobs.jsonl"
-    server = serve(emulator, library, "-t", SHORT.target, "--jobs", "2")
+    server = serve(emulator, library, "-t", SHORT.target, "--jobs", "2", "--client", client)
     try:
         paths = [str(library / f"episode{index:02}.mp4") for index in range(20)]
         with ThreadPoolExecutor(20) as pool:  # at once
@@ -93,7 +94,7 @@ def test_twenty_jobs_run_two_at_a_time_and_survive_a_restart(
     cut = {r["id"] for r in before if r.get("status") == "running"} - done_before
     assert cut, "the restart came while jobs were running"
 
-    server = serve(emulator, library, "-t", SHORT.target, "--jobs", "2")
+    server = serve(emulator, library, "-t", SHORT.target, "--jobs", "2", "--client", client)
     try:
         finished = [wait(server, job_id) for job_id in ids]
     finally:

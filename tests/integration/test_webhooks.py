@@ -99,8 +99,9 @@ def serve(emulator: BackgroundEmulator, library: Path, fakes: dict[str, FakeMedi
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_each_servers_webhook_queues_its_file_and_refreshes_it_once(
-    emulator: BackgroundEmulator, tmp_path: Path, fakes: dict[str, FakeMediaServer]
+    emulator: BackgroundEmulator, tmp_path: Path, fakes: dict[str, FakeMediaServer], client: str
 ) -> None:
     library = tmp_path / "library"
     items = library_with(library, ["jellyfin", "emby_form", "emby_json", "plex", "tautulli"])
@@ -109,7 +110,7 @@ def test_each_servers_webhook_queues_its_file_and_refreshes_it_once(
     fakes["emby"].add(items["emby_json"])
     fakes["plex"].add(items["plex"])
     fakes["plex"].add(items["tautulli"])
-    server = serve(emulator, library, fakes)
+    server = serve(emulator, library, fakes, "--client", client)
     try:
         jellyfin = send(server, "jellyfin", json=jellyfin_item_added(items["jellyfin"].item_id),
                         headers={"User-Agent": "Jellyfin-Server/10.9.11"})  # fmt: skip
