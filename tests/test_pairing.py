@@ -35,6 +35,7 @@ def test_each_transcript_sentence_goes_to_one_translation_by_its_middle() -> Non
     assert cursor.take(4500) == []  # a translation with no transcript still gets its cue
     assert [p.text for p in cursor.take(7000)] == ["d"]
     assert cursor.take(9000) == []
+    assert ledger.heard == []  # taken by every target: not kept for the rest of the run
 
 
 def test_a_gap_goes_to_the_next_translation_and_a_resume_skips_what_earlier_cues_took() -> None:
@@ -88,3 +89,16 @@ def test_a_translate_only_task_asks_for_no_transcription_and_reads_translation_t
     assert protocol.receive(result("こんにちは。", True)) == [
         Sentence(3, 1200, 2400, "", "こんにちは。", ())
     ]
+
+
+def test_two_translating_targets_each_take_every_piece_once_however_far_apart() -> None:
+    ledger = Ledger()
+    fast, slow = Cursor(ledger, 0), Cursor(ledger, 0)
+    for start in range(0, 10_000, 1000):
+        ledger.add(heard(start, start + 800, f"s{start // 1000}"))
+    assert [p.text for p in fast.take(10_000)] == [f"s{n}" for n in range(10)]
+    assert len(ledger.heard) == 10  # the slow target has taken nothing yet
+    assert [p.text for p in slow.take(3000)] == ["s0", "s1", "s2"]
+    assert len(ledger.heard) == 7
+    assert [p.text for p in slow.take(10_000)] == [f"s{n}" for n in range(3, 10)]
+    assert ledger.heard == []

@@ -44,6 +44,8 @@ class Ledger:
 
     def __init__(self) -> None:
         self.heard: list[Heard] = []
+        """What no cursor has passed yet (a run of hours keeps a handful, not every sentence)."""
+        self._cursors: list[Cursor] = []
         self.settled_ms = -1
         """Media time up to which no more transcript will come (until the task ends)."""
         self.closed = False
@@ -74,6 +76,14 @@ class Ledger:
             await self._changed.wait()
         return self.settled_ms >= end_ms or self.complete
 
+    def _forget_taken(self) -> None:
+        """Drop the pieces every cursor has passed."""
+        passed = min((cursor.next_index for cursor in self._cursors), default=0)
+        if passed:
+            del self.heard[:passed]
+            for cursor in self._cursors:
+                cursor.next_index -= passed
+
     def _settle(self, ms: int) -> None:
         if ms > self.settled_ms:
             self.settled_ms = ms
@@ -91,18 +101,21 @@ class Cursor:
         """`from_ms`: where this target resumes; transcript before it went to earlier cues."""
         self.ledger = ledger
         self._from_ms = from_ms
-        self._next = 0
+        self.next_index = 0
+        """Where this target's next transcript piece is in `ledger.heard`."""
+        ledger._cursors.append(self)
 
     def take(self, end_ms: int) -> list[Heard]:
         """The transcript for a translation ending at `end_ms` (each piece taken once)."""
         heard = self.ledger.heard
         taken = []
-        while self._next < len(heard) and heard[self._next].middle_ms < end_ms:
-            piece = heard[self._next]
-            self._next += 1
+        while self.next_index < len(heard) and heard[self.next_index].middle_ms < end_ms:
+            piece = heard[self.next_index]
+            self.next_index += 1
             if piece.middle_ms >= self._from_ms:
                 taken.append(piece)
         self._from_ms = max(self._from_ms, end_ms)
+        self.ledger._forget_taken()
         return taken
 
 
