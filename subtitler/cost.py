@@ -51,10 +51,12 @@ class Estimate:
     audio_ms: int
     tasks: int
     prices: Prices
+    recognising: bool = True
+    """False when the input's transcript is already journaled (another target finished it)."""
 
     @property
     def recognition_s(self) -> float:
-        return self.audio_ms / 1000 if self.tasks else 0.0  # one task recognises
+        return self.audio_ms / 1000 if self.tasks and self.recognising else 0.0
 
     @property
     def translation_s(self) -> float:

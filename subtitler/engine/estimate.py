@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from subtitler import state as resume_state
 from subtitler.cost import Estimate
 from subtitler.engine.context import RunContext
-from subtitler.engine.input import decide
+from subtitler.engine.input import decide, finished_transcript
 from subtitler.errors import SubtitlerError
 from subtitler.inputs import InputFile, InputProblem
 from subtitler.media import AsyncPcmDecoder
@@ -66,4 +66,6 @@ async def _one(item: InputFile | InputProblem, context: RunContext) -> InputEsti
     if duration_ms is None:
         return InputEstimate(item.label, None, "ffmpeg gives no duration")
     remaining_ms = max(0, duration_ms - start_ms)
-    return InputEstimate(item.label, Estimate(remaining_ms, len(running), options.prices))
+    recognising = finished_transcript(decided.state, running) is None
+    estimate = Estimate(remaining_ms, len(running), options.prices, recognising)
+    return InputEstimate(item.label, estimate)

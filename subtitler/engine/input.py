@@ -329,7 +329,10 @@ async def _prepare(
         if told is not None and context.budget is not None:
             running = len(decided.of(Need.RUN))
             remaining_ms = max(0, (told.duration_ms or 0) - start_ms)
-            over = context.budget.reserve(Estimate(remaining_ms, running, options.prices))
+            targets = [work.target for work in decided.of(Need.RUN)]
+            recognising = finished_transcript(decided.state, targets) is None
+            estimate = Estimate(remaining_ms, running, options.prices, recognising)
+            over = context.budget.reserve(estimate)
             if over is not None:
                 raise _Skip(over)
         prepared = await _prepare_writers(item, context, decided, told, decoder, start_ms, rendered)
@@ -406,23 +409,44 @@ async def _prepare_writers(
                 namer=namer,
             )
         )
-    ledger = _recognise_once(writers, info.start_offset_ms)
+    known = finished_transcript(state, [writer.target for writer in writers])
+    ledger = _recognise_once(writers, info.start_offset_ms, known)
     return _Prepared(
         info, decoder, start_ms, picture, journal, writers, decided, namer, rendered, ledger=ledger
     )
 
 
-def _recognise_once(writers: list[TargetWriter], media_offset_ms: int) -> Ledger | None:
-    """With several targets to run, the first one's task recognises and the others translate
-    only, taking its transcript by time (recognition is billed per task). A resumed input's
-    transcript so far comes from the first target's journaled cues."""
-    if len(writers) < 2:
+def finished_transcript(state: resume_state.InputState, running: list[str]) -> list[Cue] | None:
+    """The whole transcript of the input, when a target that is not running has heard all of
+    it (its journal is finished and its cues carry source lines): the running targets then
+    need no recognition at all (`-t en` then `-t en,ja`: the ja task only translates)."""
+    for target, progress in state.targets.items():
+        if target in running or not progress.finished:
+            continue
+        if any(cue.texts and cue.texts[0].lines for cue in progress.cues):
+            return progress.cues
+    return None
+
+
+def _recognise_once(
+    writers: list[TargetWriter], media_offset_ms: int, known: list[Cue] | None
+) -> Ledger | None:
+    """One task recognises for the input: the first running target's, the others translating
+    only and taking its transcript by time (recognition is billed per task). A resumed input's
+    transcript so far comes from the first target's journaled cues. With the whole transcript
+    already journaled (`known`), no task recognises."""
+    if len(writers) < 2 and known is None:
         return None
-    first, others = writers[0], writers[1:]
     ledger = Ledger()
-    ledger.seed(first.progress.cues, first.progress.resume_ms + media_offset_ms)
-    first.publish = ledger
-    for writer in others:
+    if known is not None:
+        ledger.seed(known, max((cue.end_ms for cue in known), default=0))
+        ledger.close(complete=True)
+        translating = writers
+    else:
+        first, translating = writers[0], writers[1:]
+        ledger.seed(first.progress.cues, first.progress.resume_ms + media_offset_ms)
+        first.publish = ledger
+    for writer in translating:
         writer.transcripts = Cursor(ledger, writer.progress.resume_ms + media_offset_ms)
     return ledger
 
@@ -541,7 +565,7 @@ async def _stream_and_conclude(
         for writer in prepared.writers
     ]
     runners = [asyncio.create_task(task.run()) for task in tasks]
-    if prepared.ledger is not None:
+    if prepared.ledger is not None and prepared.writers[0].publish is not None:
         runners[0] = asyncio.create_task(_recognising(runners[0], tasks[0], prepared.ledger))
     decode_error: MediaError | None = None
     try:

@@ -79,3 +79,8 @@ def test_what_exists_costs_nothing_and_a_budget_stops_starting_inputs(
                  if e["event"] == "estimate"}  # fmt: skip
     assert estimates["a news.mp4"]["cost"] == 0, "its tracks exist: nothing to bill"
     assert estimates["b podcast.mp3"]["cost"] > 0
+    added = run_cli("run", folder, "-t", "en,ja", "--estimate", "--json", *common)
+    news = next(e for e in map(json.loads, added.stdout.splitlines())
+                if e["event"] == "estimate" and Path(e["input"]).name == "a news.mp4")  # fmt: skip
+    # Its transcript is journaled: adding ja costs translation only.
+    assert news["recognition_s"] == 0 and news["translation_s"] == pytest.approx(32.4, abs=0.1)

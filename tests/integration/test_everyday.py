@@ -54,7 +54,16 @@ def test_a_new_target_runs_one_task_and_a_new_format_or_layout_none(
     sent = emulator.server.stats.run_task_messages[before:]
     assert len(sent) == 1, "only the new target's task"
     assert sent[0]["payload"]["parameters"]["translation_target_languages"] == ["ja"]
-    assert (tmp_path / "x.zh-ja.srt").exists()
+    # The en journal holds the whole transcript: the ja task only translates, its cues take
+    # the Chinese lines from the journal.
+    assert sent[0]["payload"]["parameters"]["transcription_enabled"] is False
+    journal = resume_state.load(tmp_path / ".x.subtitler-state.jsonl")
+    assert journal is not None
+    by_target = {
+        target: "".join(line for cue in journal.targets[target].cues for line in cue.texts[0].lines)
+        for target in ("en", "ja")
+    }
+    assert by_target["ja"] == by_target["en"] != ""
     assert (tmp_path / "x.zh-en.srt").read_bytes() == english, "what exists is kept"
 
     before = run_tasks(emulator)
