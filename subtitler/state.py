@@ -78,8 +78,9 @@ class InputState:
     longer sees the start (journals from before 0.1 lack it: 0)."""
     identity: SourceIdentity | None = None
     picture: dict[str, Any] | None = None
-    """The video's size and rate (`width`, `height`, `frame_rate` as "num/den"), for the
-    formats a later run renders from the journal without decoding."""
+    """The video's size and rate (`width`, `height`, `frame_rate` as "num/den"), its start
+    `timecode` and its `shot_changes` (frames, when detected), for the formats a later run
+    renders from the journal without decoding, and for a resume that need not scan again."""
 
     def header(self) -> str:
         header: dict[str, Any] = {

@@ -374,20 +374,26 @@ async def _prepare_writers(
             state.picture["timecode"] = picture.timecode
     elif previous is not None:
         picture = _journaled_picture(previous) or picture
-    journal = resume_state.Journal(decided.state_file)
-    if not item.live and previous is None:
-        await context.disk.run([journal.begin(state)])
-    named = decided.named
-    namer = SourceNamer() if named is None else None
     frames = options.frames_for(picture.frame_rate if picture is not None else None)
     rules = options.rules
     if frames is not None:
         shots = None
         if options.shot_changes is not None and not (item.live and picture is None):
-            changes = await _shot_changes(item, options.shot_changes, frames, context)
+            detected = (previous.picture or {}).get("shot_changes") if previous else None
+            if options.shot_changes == "detect" and detected is not None:
+                changes = tuple(int(frame) for frame in detected)  # scanned by an earlier run
+            else:
+                changes = await _shot_changes(item, options.shot_changes, frames, context)
+                if options.shot_changes == "detect" and previous is None and state.picture:
+                    state.picture["shot_changes"] = list(changes)  # a resume scans no more
             shots = ShotRules(frames, changes, options.rules.timing.min_gap_frames)
         timing = dataclasses.replace(rules.timing, frames=frames, shots=shots)
         rules = dataclasses.replace(rules, timing=timing)
+    journal = resume_state.Journal(decided.state_file)
+    if not item.live and previous is None:
+        await context.disk.run([journal.begin(state)])
+    named = decided.named
+    namer = SourceNamer() if named is None else None
     writers = []
     for work in decided.of(Need.RUN):
         progress = state.targets.setdefault(work.target, resume_state.TargetProgress())

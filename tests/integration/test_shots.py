@@ -7,6 +7,7 @@ copy."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from pathlib import Path
 
@@ -68,3 +69,25 @@ def test_cues_are_timed_to_the_cuts_and_check_agrees(
     assert found.returncode == 1
     rules = [line.split(": ")[3] for line in found.stdout.splitlines() if ": cue " in line]
     assert rules == ["shot-in", "shot-out"], found.stdout
+
+
+def test_a_later_run_uses_the_journaled_shot_changes(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    """The scan is journaled: a target added later is timed to the same cuts without a second
+    scan (shown by editing the journaled list: the added track follows the edit)."""
+    media = tmp_path / MEDIA.name
+    shutil.copy(MEDIA, media)
+    common = ("-s", "zh", "--speed", "max", "--shot-changes", "--endpoint", emulator.url)
+    assert run_cli("run", media, "-t", "en", *common).returncode == 0
+    journal = tmp_path / ".shots_zh_news.subtitler-state.jsonl"
+    header, _, rest = journal.read_text(encoding="utf-8").partition("\n")
+    described = json.loads(header)
+    assert described["picture"]["shot_changes"] == list(read_list(CUTS, PAL))
+    described["picture"]["shot_changes"] = described["picture"]["shot_changes"][1:]
+    journal.write_text(json.dumps(described) + "\n" + rest, encoding="utf-8")
+    assert run_cli("run", media, "-t", "en,ja", *common).returncode == 0
+    english = pysrt.open(str(tmp_path / "shots_zh_news.zh-en.srt"))
+    japanese = pysrt.open(str(tmp_path / "shots_zh_news.zh-ja.srt"))
+    assert english[0].start.ordinal == PAL.ms(26)  # on the first cut, as scanned
+    assert japanese[0].start.ordinal == 800  # that cut is gone from the journal: at the speech
