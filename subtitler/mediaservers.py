@@ -37,17 +37,21 @@ EVENTS = {
     "tautulli": {"added": "added", "played": "played"},
 }
 """Each server's event names for what `serve` acts on: an item added, a playback started."""
-REFRESH_ATTEMPTS = 3
+ATTEMPTS = 3
+"""Tries of a media-server call that fails transiently (a refused token or a missing item is
+not asked again)."""
 REQUEST_TIMEOUT_S = 30.0
 
 
 class WebhookProblem(Exception):
-    """A webhook the service cannot act on: the HTTP status to answer and one line."""
+    """A webhook the service cannot act on: the HTTP status to answer and one line;
+    `transient`: the media server may answer if asked again (5xx, no connection, timeout)."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, transient: bool = False) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -176,18 +180,33 @@ class MediaServers:
         return found
 
     async def _call(self, server: MediaServer, method: str, path: str, what: str) -> str:
-        """The answer's text; WebhookProblem(502) naming the server, the call and its status."""
+        """The answer's text, asked up to ATTEMPTS times while the failure is transient,
+        `retry_delay_s` apart and doubling; else WebhookProblem(502) naming the server, the
+        call and its status."""
+        delay_s = self.retry_delay_s
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await self._call_once(server, method, path, what)
+            except WebhookProblem as problem:
+                if not problem.transient or attempt == ATTEMPTS:
+                    raise
+            await asyncio.sleep(delay_s)
+            delay_s *= 2
+        raise AssertionError("unreachable")
+
+    async def _call_once(self, server: MediaServer, method: str, path: str, what: str) -> str:
         try:
             async with self._client().request(
                 method, server.url + path, headers=server.headers()
             ) as response:
                 text = await response.text()
                 if response.status >= 300:
-                    raise WebhookProblem(502, f"{server.kind}: {what}: HTTP {response.status}")
+                    detail = f"{server.kind}: {what}: HTTP {response.status}"
+                    raise WebhookProblem(502, detail, transient=response.status >= 500)
                 return text
         except (aiohttp.ClientError, TimeoutError) as error:
             cause = type(error).__name__ if isinstance(error, TimeoutError) else str(error)
-            raise WebhookProblem(502, f"{server.kind}: {what}: {cause}") from error
+            raise WebhookProblem(502, f"{server.kind}: {what}: {cause}", transient=True) from error
 
     async def item_path(self, notice: Notice) -> str:
         """The file the notice is about, as the media server names it."""
@@ -215,7 +234,7 @@ class MediaServers:
 
     async def refresh(self, kind: str, item_id: str) -> str:
         """Ask the server to rescan the item (its new subtitle files): `done`, or `failed: why`
-        after REFRESH_ATTEMPTS tries, spaced by a doubling delay."""
+        (a transient failure tried ATTEMPTS times)."""
         server = self.servers.get(kind)
         if server is None:
             return f"failed: serve has no --{kind} URL"
@@ -223,17 +242,11 @@ class MediaServers:
             method, path = "PUT", f"/library/metadata/{item_id}/refresh"
         else:
             method, path = "POST", f"/Items/{item_id}/Refresh?MetadataRefreshMode=FullRefresh"
-        delay_s = self.retry_delay_s
-        for attempt in range(REFRESH_ATTEMPTS):
-            try:
-                await self._call(server, method, path, "refresh")
-                return "done"
-            except WebhookProblem as problem:
-                if attempt == REFRESH_ATTEMPTS - 1:
-                    return f"failed: {problem.detail}"
-            await asyncio.sleep(delay_s)
-            delay_s *= 2
-        return "failed"
+        try:
+            await self._call(server, method, path, "refresh")
+        except WebhookProblem as problem:
+            return f"failed: {problem.detail}"
+        return "done"
 
 
 def _json_list(text: str) -> list[dict[str, Any]]:

@@ -44,6 +44,8 @@ class FakeMediaServer:
     items: dict[str, Item] = field(default_factory=dict)
     refresh_status: int | None = None
     """Answer refreshes with this (a failing server); None: the real success status."""
+    outages: int = 0
+    """Answer this many next calls 503, as a server that is restarting does."""
     calls: list[tuple[str, str]] = field(default_factory=list)
     refreshes: list[Refreshed] = field(default_factory=list)
     url: str = ""
@@ -70,6 +72,9 @@ class FakeMediaServer:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         self.calls.append((request.method, request.path))
+        if self.outages > 0:
+            self.outages -= 1
+            return web.Response(status=503, text="Service Unavailable")
         if not self._authorised(request):
             return web.Response(status=401, text="Unauthorized")
         return await handler(request)

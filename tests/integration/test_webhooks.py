@@ -206,3 +206,29 @@ def test_a_failing_media_server_costs_no_cue_and_answers_one_line(
         detail = reply.json()["detail"]
         assert words in detail and "\n" not in detail
         assert not any(token in reply.text for token in TOKENS.values())
+
+
+def test_a_server_briefly_down_is_asked_again_and_a_missing_item_is_not(
+    emulator: BackgroundEmulator, tmp_path: Path, fakes: dict[str, FakeMediaServer]
+) -> None:
+    library = tmp_path / "library"
+    items = library_with(library, ["restarting", "deleted"])
+    fakes["jellyfin"].add(items["restarting"])
+    fakes["jellyfin"].outages = 2  # the first two calls find it restarting
+    fakes["emby"].add(items["deleted"])
+    fakes["emby"].refresh_status = 404  # the item is gone by the time of the refresh
+    server = serve(emulator, library, fakes)
+    try:
+        looked_up = settled(server, send(server, "jellyfin", json=jellyfin_item_added(
+            items["restarting"].item_id)))  # fmt: skip
+        item = items["deleted"]
+        event = emby_event("library.new", item.item_id, item.server_path)
+        gone = settled(server, send(server, "emby", files={"data": (None, json.dumps(event))}))
+    finally:
+        server.stop()
+    assert looked_up["status"] == "done" and looked_up["refresh"]["state"] == "done"
+    assert fakes["jellyfin"].calls[:3] == [("GET", "/Users")] * 3  # 503, 503, then the answer
+    assert len(fakes["jellyfin"].refreshes) == 1
+    assert gone["status"] == "done"
+    assert gone["refresh"]["state"] == "failed: emby: refresh: HTTP 404"
+    assert len(fakes["emby"].refreshes) == 1  # not asked again: the item is not there
