@@ -35,7 +35,7 @@ from subtitler.cost import Budget
 from subtitler.durable import Append, Replace
 from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
-from subtitler.engine.input import subtitle_input
+from subtitler.engine.input import subtitle_isolated
 from subtitler.errors import UsageError
 from subtitler.events import AudioProgress, Event, InputResult, InputStarted, Status
 from subtitler.inputs import InputFile, InputProblem, discover
@@ -461,11 +461,7 @@ class JobQueue:
                 job.status, job.started = JobStatus.RUNNING, _now()
                 job.moved()
                 await self._journal(_status_record(job))
-            try:
-                result = await subtitle_input(item, context)
-            except Exception as error:  # a bug must not take the queue down
-                reason = f"{item.label}: internal error: {error!r}"
-                result = InputResult(item.path, Status.FAILED, reason, label=item.label)
+            result = await subtitle_isolated(item, context)
         job.sent_ms.pop(str(item.path), None)
         if self._closing and result.status is Status.INTERRUPTED:
             return  # resumed from its track journal on the next start

@@ -19,12 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from subtitler.frames import FrameRate
+from subtitler.frames import TIMECODE, FrameRate
 
 _SCDET = re.compile(r"lavfi\.scd\.time:\s*(-?\d+(?:\.\d+)?)")
 _SECONDS = re.compile(r"\d+(\.\d+)?")
 _CLOCK = re.compile(r"(\d+):([0-5]\d):([0-5]\d(?:[.,]\d+)?)")
-_TIMECODE = re.compile(r"\d{1,2}:[0-5]\d:[0-5]\d[:;]\d\d")
 DEFAULT_THRESHOLD = 10.0
 """scdet's score (0-100) above which a frame starts a new shot (ffmpeg's default)."""
 
@@ -104,7 +103,7 @@ def read_list(path: Path, frames: FrameRate) -> tuple[int, ...]:
             continue
         if _SECONDS.fullmatch(text):
             changes.add(frames.frame_at(float(text) * 1000))
-        elif _TIMECODE.fullmatch(text):
+        elif TIMECODE.fullmatch(text):
             changes.add(frames.frame_of_timecode(text))
         elif clock := _CLOCK.fullmatch(text):
             hours, minutes, seconds = clock.groups()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
-from subtitler.engine.input import subtitle_input
+from subtitler.engine.input import subtitle_isolated
 from subtitler.events import Event, InputEnded, InputResult, Status
 from subtitler.inputs import InputFile, InputProblem
 from subtitler.options import RunOptions
@@ -36,11 +36,7 @@ async def run_batch(
                     item.path, Status.SKIPPED, reason="not started", label=item.label
                 )
             else:
-                try:
-                    result = await subtitle_input(item, context)
-                except Exception as error:  # a bug must not take the batch down
-                    reason = f"{item.label}: internal error: {error!r}"
-                    result = InputResult(item.path, Status.FAILED, reason, label=item.label)
+                result = await subtitle_isolated(item, context)
         results[index] = result
         observe(InputEnded(result))
 

@@ -111,6 +111,16 @@ class _Skip(Exception):
     an embedded subtitle stream; `--budget`: its estimate would pass it)."""
 
 
+async def subtitle_isolated(item: InputFile, context: RunContext) -> InputResult:
+    """`subtitle_input`, a bug in it a failed result (one bad input fails alone: the batch,
+    the watch and the job queue go on)."""
+    try:
+        return await subtitle_input(item, context)
+    except Exception as error:
+        reason = f"{item.label}: internal error: {error!r}"
+        return InputResult(item.path, Status.FAILED, reason, label=item.label)
+
+
 async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
     started_s = time.monotonic()
     options = context.options

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
-from subtitler.engine.input import subtitle_input
+from subtitler.engine.input import subtitle_isolated
 from subtitler.events import Event, InputEnded, InputQueued, InputResult, Status
 from subtitler.inputs import InputFile, InputProblem, discover, is_media
 from subtitler.options import RunOptions
@@ -248,10 +248,7 @@ class FolderWatcher:
                 return
             self._running.add(item.path)
             try:
-                result = await subtitle_input(item, self.context.with_request(options))
-            except Exception as error:  # a bug must not end the watch
-                reason = f"{item.label}: internal error: {error!r}"
-                result = InputResult(item.path, Status.FAILED, reason, label=item.label)
+                result = await subtitle_isolated(item, self.context.with_request(options))
             finally:
                 self._running.discard(item.path)
         self._ended(result)
