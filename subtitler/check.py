@@ -85,7 +85,7 @@ class FileReport:
 
 
 def read_cues(path: Path) -> list[ParsedCue]:
-    """Cues of an SRT, VTT, ASS/SSA or TTML file (by extension; anything else is tried as SRT),
+    """Cues of an SRT, VTT, ASS/SSA, TTML or SCC file (by extension; anything else is tried as SRT),
     each with its line in the file where the format allows."""
     suffix = path.suffix.lower()
     if suffix == ".vtt":
@@ -101,6 +101,8 @@ def read_cues(path: Path) -> list[ParsedCue]:
         return _ass_cues(path)
     if suffix in TTML_SUFFIXES:
         return _ttml_cues(ET.parse(path).getroot())
+    if suffix == ".scc":
+        return _scc_cues(path.read_text(encoding="utf-8-sig"))
     try:
         items = pysrt.open(str(path), encoding="utf-8-sig", error_handling=pysrt.ERROR_RAISE)
     except pysrt.Error as error:  # its message is a tuple: say where instead
@@ -171,6 +173,37 @@ def _ass_cues(path: Path) -> list[ParsedCue]:
             if text:
                 lines.append((_language_code(line_style), text))
         cues.append(ParsedCue(event.start, event.end, tuple(lines), file_line))
+    return cues
+
+
+def _scc_cues(text: str) -> list[ParsedCue]:
+    """What a CEA-608 decoder shows, screen by screen (ttconv's SCC reader): each screen with
+    text is a cue until the next change, a row a line."""
+    from ttconv import model
+    from ttconv.isd import ISD
+    from ttconv.scc.reader import to_model
+
+    def rows(element: model.ContentElement, into: list[str]) -> None:
+        if isinstance(element, model.Br) or isinstance(element, model.P) and into[-1]:
+            into.append("")
+        if isinstance(element, model.Text):
+            into[-1] += element.get_text()
+        for child in element:
+            rows(child, into)
+
+    cues: list[ParsedCue] = []
+    open_cue: tuple[int, tuple[tuple[str | None, str], ...]] | None = None
+    for begin, isd in ISD.generate_isd_sequence(to_model(text)):
+        begin_ms = round(begin * 1000)
+        if open_cue is not None:
+            cues.append(ParsedCue(open_cue[0], begin_ms, open_cue[1]))
+            open_cue = None
+        shown = [""]
+        for region in isd.iter_regions():
+            rows(region, shown)
+        lines = tuple((None, " ".join(row.split())) for row in shown if row.strip())
+        if lines:
+            open_cue = (begin_ms, lines)
     return cues
 
 

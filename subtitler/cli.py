@@ -530,7 +530,8 @@ def _add_output_options(parser: argparse.ArgumentParser, serving: bool) -> None:
         default=",".join(f.value for f in DEFAULTS.formats),
         metavar="LIST",
         help="track formats, comma-separated: srt, vtt, ass (a style per language), ttml "
-        "(IMSC 1.1 Text Profile), ebu-tt-d (EBU Tech 3380, .ebuttd.xml) (default srt,vtt)",
+        "(IMSC 1.1 Text Profile), ebu-tt-d (EBU Tech 3380, .ebuttd.xml), scc (CEA-608, Latin "
+        "scripts only; cues fit 32 columns) (default srt,vtt)",
     )
     output.add_argument(
         "--layout",

@@ -17,6 +17,8 @@ TRANSLATION_TARGETS: dict[str, tuple[str, ...]] = {
 ALL_TARGETS = tuple(sorted({t for targets in TRANSLATION_TARGETS.values() for t in targets}))
 
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko", "yue"})
+LATIN_SCRIPT = frozenset({"en", "de", "fr", "it", "es"})
+"""Gummy's languages written in the Latin script (the only ones CEA-608 captions carry)."""
 
 
 def parse_targets(text: str) -> tuple[str, ...]:

@@ -3,7 +3,7 @@ the constructor the Python API uses too. Every check a user can fail is a `Usage
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from fractions import Fraction
 from pathlib import Path
@@ -15,8 +15,8 @@ from subtitler.errors import UsageError
 from subtitler.frames import TIMECODE, FrameRate, parse_frame_rate
 from subtitler.gummy.client import ClientKind
 from subtitler.gummy.protocol import GummySettings
-from subtitler.languages import check_pairs, language_of_tag
-from subtitler.rules import CueRules
+from subtitler.languages import LATIN_SCRIPT, check_pairs, language_of_tag
+from subtitler.rules import CAPTION_COLUMNS, CAPTION_ROWS, CueRules
 
 if TYPE_CHECKING:
     from subtitler.media import HlsMedia
@@ -40,6 +40,7 @@ class TrackFormat(Enum):
     ASS = "ass"
     TTML = "ttml"
     EBU_TT_D = "ebu-tt-d"
+    SCC = "scc"
 
 
 def parse_formats(
@@ -207,6 +208,10 @@ def make_options(
         raise UsageError(
             "--timecode-start", f"{start!r}: give HH:MM:SS:FF (;FF drop-frame) or auto"
         )
+    chosen_formats = parse_formats(formats)
+    chosen_rules = rules or CueRules()
+    if TrackFormat.SCC in chosen_formats:
+        chosen_rules = _rules_for_scc(source, chosen, chosen_layout, chosen_rules)
     url = resolve_endpoint(endpoint)
     return RunOptions(
         targets=chosen,
@@ -224,8 +229,8 @@ def make_options(
         overwrite=overwrite,
         jobs=jobs,
         layout=chosen_layout,
-        formats=parse_formats(formats),
-        rules=rules or CueRules(),
+        formats=chosen_formats,
+        rules=chosen_rules,
         retries=retries,
         retry_delay_s=retry_delay_s,
         rollover_after_ms=round(rollover_after_s * 1000) if rollover_after_s else None,
@@ -239,6 +244,45 @@ def make_options(
         timecode_start=start,
         shot_changes=_shot_changes(shot_changes, frames),
     )
+
+
+def _rules_for_scc(
+    source: str | None, targets: tuple[str, ...], layout: Layout, rules: CueRules
+) -> CueRules:
+    """SCC carries Latin-script text in 32 columns and 4 rows: at least one track must be in
+    such languages (else a usage error naming the language), and their cues are laid out to
+    fit (one cue stream feeds every format, so the other formats' cues fit too)."""
+    latin = [language for language in (source, *targets) if language in LATIN_SCRIPT]
+    bilingual = layout in (Layout.BILINGUAL, Layout.BOTH)
+    paired = bilingual and source in LATIN_SCRIPT and any(t in LATIN_SCRIPT for t in targets)
+    alone = layout in (Layout.SEPARATE, Layout.BOTH) and bool(latin)
+    if not (paired or alone):
+        if layout is Layout.SEPARATE:
+            named = ", ".join(language for language in (source, *targets) if language)
+            raise UsageError("--format", f"scc: SCC carries Latin-script text only, and no "
+                             f"track here is in a Latin-script language ({named})")  # fmt: skip
+        if source is None:
+            raise UsageError("--format", "scc: SCC carries Latin-script text only, and the "
+                             "source language is detected (-s auto): name it with -s, or give "
+                             "--layout separate for SCC tracks of the translations")  # fmt: skip
+        other = next(x for x in (source, *targets) if x not in LATIN_SCRIPT)
+        pair = f"{source}-{'/'.join(targets)}"
+        advice = (
+            f"give --layout separate for {', '.join(latin)}-only SCC tracks"
+            if latin else "no language here is Latin-script"
+        )  # fmt: skip
+        raise UsageError("--format", f"scc: SCC carries Latin-script text only, and the "
+                         f"bilingual {pair} track has {other} lines: {advice}")  # fmt: skip
+    rows_per_language = CAPTION_ROWS // 2 if bilingual else CAPTION_ROWS
+    languages = dict(rules.languages)
+    for language in latin:
+        base = rules.for_language(language)
+        languages[language] = replace(
+            base,
+            max_line_chars=min(base.max_line_chars, CAPTION_COLUMNS),
+            max_lines=min(base.max_lines, rows_per_language),
+        )
+    return replace(rules, languages=languages)
 
 
 def _shot_changes(given: Path | str | None, frames: FrameRate | str) -> Path | str | None:

@@ -41,6 +41,10 @@ class LanguageRules:
         return not self.spaced
 
 
+CAPTION_COLUMNS = 32
+CAPTION_ROWS = 4
+"""Of a CEA-608 pop-on caption (SCC)."""
+
 LATIN = LanguageRules(max_line_chars=42, max_cps=17)
 DEFAULT_LANGUAGE_RULES: dict[str, LanguageRules] = {
     "en": LanguageRules(max_line_chars=42, max_cps=20),

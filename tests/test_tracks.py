@@ -174,7 +174,10 @@ def test_ass_and_ttml_grow_valid_and_take_revisions(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-FORMATS = (TrackFormat.SRT, TrackFormat.VTT, TrackFormat.ASS, TrackFormat.TTML)
+FORMATS = (
+    TrackFormat.SRT, TrackFormat.VTT, TrackFormat.ASS, TrackFormat.TTML, TrackFormat.EBU_TT_D,
+    TrackFormat.SCC,
+)  # fmt: skip
 BILINGUAL_ZH_EN = (None, "zh", ("en",), Layout.BOTH, FORMATS)
 TEXTS = st.text(alphabet="ab 你好<>&{}\\-\n", min_size=0, max_size=12)
 CUES = st.builds(

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from subtitler.languages import LANGUAGE_TAGS, language_of_tag
 from subtitler.media import AudioStream, SubtitleStream
 
-SUBTITLE_SUFFIXES = (".srt", ".ass", ".ssa", ".vtt", ".ttml", ".dfxp", ".sub", ".sup")
+SUBTITLE_SUFFIXES = (
+    ".srt", ".ass", ".ssa", ".vtt", ".ttml", ".dfxp", ".scc", ".sub", ".sup",
+)  # fmt: skip
 _PAIR = re.compile(r"([a-z]{2,3})-([a-z]{2,3})")
 
 

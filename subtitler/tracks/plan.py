@@ -19,6 +19,7 @@ from subtitler.state import TargetProgress
 from subtitler.tracks.ass import AssTrack
 from subtitler.tracks.base import SOURCE, TARGET, UNDETERMINED, Picture, Track
 from subtitler.tracks.ebuttd import EbuTtdTrack
+from subtitler.tracks.scc import SccTrack, carries
 from subtitler.tracks.srt import SrtTrack
 from subtitler.tracks.ttml import TtmlTrack
 from subtitler.tracks.vtt import VttTrack
@@ -72,6 +73,9 @@ def plan_tracks(
                 made.append(AssTrack(stem, languages, names, item.name))
             elif chosen is TrackFormat.EBU_TT_D:
                 made.append(EbuTtdTrack(stem, languages, names, item.name))
+            elif chosen is TrackFormat.SCC:
+                if carries(tuple(names[position] for position in languages)):
+                    made.append(SccTrack(stem, languages))
             else:
                 made.append(TtmlTrack(stem, languages, names, item.name))
         for track in made:

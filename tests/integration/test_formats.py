@@ -20,10 +20,12 @@ from subtitler.check import check_file, read_cues
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.media import ffmpeg_executable
 from subtitler.rules import CueRules
+from subtitler.tracks.scc import SCC_RATE
 from tests.integration.test_run import run_cli
 from tests.support import FIXTURES
+from tests.test_scc import ttconv_captions
 
-FORMATS = "srt,vtt,ass,ttml,ebu-tt-d"
+FORMATS = "srt,vtt,ass,ttml,ebu-tt-d,scc"
 SUFFIXES = {"srt": "srt", "vtt": "vtt", "ass": "ass", "ttml": "ttml", "ebu-tt-d": "ebuttd.xml"}
 
 
@@ -164,7 +166,7 @@ def test_timecode_start_shifts_ttml_and_ebu_tt_d_by_one_hour_and_nothing_else(
     """Rendered from the journal (no service call), as a post-production re-delivery is."""
     folder = tmp_path / "master"
     shutil.copytree(written, folder)
-    for path in [*folder.glob("*.ttml"), *folder.glob("*.ebuttd.xml")]:
+    for path in [*folder.glob("*.ttml"), *folder.glob("*.ebuttd.xml"), *folder.glob("*.scc")]:
         path.unlink()
     result = run_cli(
         "run",
@@ -195,9 +197,83 @@ def test_timecode_start_shifts_ttml_and_ebu_tt_d_by_one_hour_and_nothing_else(
             shifted = [(b + 3_600_000, e + 3_600_000) for b, e in times(before)]
             assert times(after) == shifted, (name, suffix)
             assert imsc.problems(ET.parse(after).getroot()) == []
+    (scc,) = written.glob("*.scc")
+    for before, after in zip(
+        scc.read_text().splitlines(), (folder / scc.name).read_text().splitlines(), strict=True
+    ):
+        assert after == ("01" + before[2:] if "\t" in before else before)
     for suffix in ("srt", "vtt", "ass"):
         for path in written.glob(f"*.{suffix}"):
             assert (folder / path.name).read_bytes() == path.read_bytes()
+
+
+def test_scc_is_read_by_ttconv_and_ffmpeg_as_the_srt(written: Path) -> None:
+    """Only the English track can be SCC (608 has no Chinese); the same captions as its SRT,
+    times within one 29.97 fps frame, except a caption line 21 had no free frame to load in
+    time for (it appears once loaded: checked from the packets themselves)."""
+    assert sorted(path.name for path in written.glob("*.scc")) == ["en_late_audio.en.scc"]
+    srt = pysrt.open(str(written / "en_late_audio.en.srt"))
+    scc = written / "en_late_audio.en.scc"
+    captions = ttconv_captions(scc)
+    assert [text for _, _, text in captions] == [" ".join(item.text.split()) for item in srt]
+    frame_ms = 1001 / 30
+    late = late_captions(scc)
+    for number, ((begin_s, end_s, _), item) in enumerate(zip(captions, srt, strict=True)):
+        assert abs(end_s * 1000 - item.end.ordinal) <= frame_ms
+        if number not in late:
+            assert abs(begin_s * 1000 - item.start.ordinal) <= frame_ms
+    assert len(late) <= 1, late
+    checked = read_cues(scc)  # `subtitler check` reads SCC as a decoder shows it
+    assert [[text for _, text in cue.lines] for cue in checked] == [
+        item.text.split("\n") for item in srt
+    ]
+    converted = written / "scc-by-ffmpeg.srt"
+    subprocess.run(
+        [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(scc),
+         str(converted)],
+        check=True,
+    )  # fmt: skip
+    by_ffmpeg = pysrt.open(str(converted))
+    assert len(by_ffmpeg) == len(srt)
+    for number, (item, expected) in enumerate(zip(by_ffmpeg, srt, strict=True)):
+        assert abs(item.end.ordinal - expected.end.ordinal) <= frame_ms
+        if number not in late:
+            assert abs(item.start.ordinal - expected.start.ordinal) <= frame_ms
+
+
+def late_captions(path: Path) -> set[int]:
+    """Captions for which line 21 was busy on every frame from the previous EOC to their own:
+    the only ones allowed to appear later than their in-time."""
+    frames = SCC_RATE
+    late, busy, free = set(), 0, 0
+    number = 0
+    for line in path.read_text().splitlines():
+        if "\t" not in line:
+            continue
+        timecode, words = line.split("\t")
+        frame = frames.frame_of_timecode(timecode)
+        count = len(words.split())
+        if words == "942f 942f":
+            if busy >= frame - free:
+                late.add(number)
+            number += 1
+            busy, free = 0, frame + 2
+        else:  # loading, or the previous caption's erase
+            busy += count
+    return late
+
+
+def test_scc_of_a_chinese_english_track_alone_is_a_usage_error(tmp_path: Path) -> None:
+    media = tmp_path / "news.mp4"
+    shutil.copy(FIXTURES / "zh_news.mp4", media)
+    result = run_cli(
+        "run", media, "-s", "zh", "-t", "en", "--format", "srt,scc", "--endpoint",
+        "ws://127.0.0.1:9/x",
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "zh-en" in line and "zh lines" in line and "--layout separate" in line
+    assert list(tmp_path.iterdir()) == [media]
 
 
 def test_check_reads_every_format_alike(written: Path) -> None:
