@@ -98,6 +98,7 @@ def test_line_21_carries_one_word_per_frame_in_time_order(
 
 def test_rows_fit_32_columns_and_4_rows() -> None:
     assert rows_of(["x" * 40]) == ["x" * 32, "x" * 8]
+    assert rows_of(["x" * 30 + "…"]) == ["x" * 30 + "..", "."]  # counted as sent
     rows = rows_of(["word " * 40])
     assert len(rows) == 4 and all(len(row) <= 32 for row in rows) and rows[-1].endswith("...")
 

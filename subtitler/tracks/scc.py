@@ -121,7 +121,9 @@ def place(schedule: Schedule, begin_frame: int, end_frame: int, loading: list[At
 
 def rows_of(lines: list[str]) -> list[str]:
     """At most 4 rows of at most 32 columns (the cue rules keep cues within them when SCC is
-    chosen; this keeps a file valid whatever the rules)."""
+    chosen; this keeps a file valid whatever the rules). Typography 608 lacks is replaced
+    first, so what is counted is what is sent."""
+    lines = ["".join(_PLAIN.get(c, c) for c in line) for line in lines]
     rows = [row for line in lines for row in textwrap.wrap(line, CAPTION_COLUMNS) or [""]]
     if len(rows) <= CAPTION_ROWS:
         return rows
@@ -162,7 +164,7 @@ def _characters(text: str) -> list[Atom]:
             atoms.append(((waiting << 8) | byte,))
             waiting = None
 
-    for character in "".join(_PLAIN.get(c, c) for c in text):
+    for character in text:
         if character in TO_SCC_BYTES:
             standard(TO_SCC_BYTES[character])
         elif character in _SPECIAL:
