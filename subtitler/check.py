@@ -184,7 +184,7 @@ def _scc_cues(text: str) -> list[ParsedCue]:
     from ttconv.scc.reader import to_model
 
     def rows(element: model.ContentElement, into: list[str]) -> None:
-        if isinstance(element, model.Br) or isinstance(element, model.P) and into[-1]:
+        if isinstance(element, model.Br) or (isinstance(element, model.P) and into[-1]):
             into.append("")
         if isinstance(element, model.Text):
             into[-1] += element.get_text()

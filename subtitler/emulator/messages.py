@@ -79,6 +79,7 @@ class TaskParameters:
     transcription_enabled: bool
     translation_enabled: bool
     max_end_silence_ms: int
+    vocabulary_id: str | None = None
 
 
 def parse_run_task(message: dict[str, Any]) -> TaskParameters:
@@ -120,6 +121,9 @@ def parse_run_task(message: dict[str, Any]) -> TaskParameters:
     if not isinstance(silence, int) or isinstance(silence, bool) or not 200 <= silence <= 6000:
         raise ProtocolError(INVALID_PARAMETER, "max_end_silence must be an integer 200..6000 ms.")
     source = parameters.get("source_language")
+    vocabulary_id = parameters.get("vocabulary_id")
+    if vocabulary_id is not None and not isinstance(vocabulary_id, str):
+        raise ProtocolError(INVALID_PARAMETER, "vocabulary_id must be a string.")
     return TaskParameters(
         task_id=task_id,
         source_language=source if isinstance(source, str) else None,
@@ -127,4 +131,5 @@ def parse_run_task(message: dict[str, Any]) -> TaskParameters:
         transcription_enabled=parameters.get("transcription_enabled", True) is not False,
         translation_enabled=translation_enabled,
         max_end_silence_ms=silence,
+        vocabulary_id=vocabulary_id or None,
     )

@@ -43,6 +43,7 @@ from subtitler.emulator.messages import (
 )
 from subtitler.emulator.scripts import ScriptLibrary
 from subtitler.emulator.task import StreamingTask
+from subtitler.emulator.vocabulary import VocabularyStore
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class ConnectionProtocol:
         faults: FaultBudget,
         on_task_event: Callable[[str, str], None] | None = None,
         on_billed: Callable[[Bill], None] | None = None,
+        vocabularies: VocabularyStore | None = None,
     ) -> None:
         self.config = config
         self.library = library
@@ -91,6 +93,8 @@ class ConnectionProtocol:
         self.last_task_id = ""
         self._on_task_event = on_task_event or (lambda _name, _task_id: None)
         self._on_billed = on_billed or (lambda _bill: None)
+        self.vocabularies = vocabularies or VocabularyStore()
+        """The account's hot-word vocabularies, which a `run-task` may name."""
 
     def receive_text(self, text: str) -> list[Action]:
         if self.state is TaskState.FAILED:
@@ -158,9 +162,17 @@ class ConnectionProtocol:
                 error.code, error.message, task_id if isinstance(task_id, str) else ""
             )
         self.last_task_id = parameters.task_id
+        pinned: dict[str, dict[str, str]] = {}
+        if parameters.vocabulary_id is not None:
+            for target in parameters.target_languages or ("",):
+                terms = self.vocabularies.pinned(parameters.vocabulary_id, target)
+                if terms is None:
+                    missing = f"vocabulary_id {parameters.vocabulary_id!r} does not exist."
+                    return self._fail(INVALID_PARAMETER, missing, parameters.task_id)
+                pinned[target] = terms
         if not self.admission.acquire():
             return self._fail(THROTTLING, THROTTLING_MESSAGE, parameters.task_id)
-        self.task = StreamingTask(parameters, self.library, self.config)
+        self.task = StreamingTask(parameters, self.library, self.config, pinned)
         self.drop_at_ms = self.faults.point_ms(self.config.drop_after_audio_ms)
         self.fail_at_ms = self.faults.point_ms(self.config.fail_after_audio_ms)
         self.state = TaskState.STREAMING

@@ -13,7 +13,7 @@ import json
 import math
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -47,6 +47,9 @@ class KnownSentence:
     words: tuple[Word, ...]
     translations: dict[str, str]
     fingerprint_db: tuple[float, ...]
+    terms: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Term in `text` -> per language, the words of the translation that render it (where a
+    hot-word vocabulary pins another translation, those words are replaced)."""
 
 
 def _as_array(levels: Iterable[float]) -> np.ndarray:
@@ -144,6 +147,10 @@ def load_transcript(path: Path) -> list[KnownSentence]:
                 words=tuple(Word(str(w["text"]), str(w["punctuation"])) for w in record["words"]),
                 translations={str(k): str(v) for k, v in record["translations"].items()},
                 fingerprint_db=tuple(float(v) for v in record["fingerprint_db"]),
+                terms={
+                    str(term): {str(k): str(v) for k, v in rendered.items()}
+                    for term, rendered in record.get("terms", {}).items()
+                },
             )
         )
     return sentences

@@ -1,4 +1,6 @@
-"""The emulator's I/O: a `websockets` server that shovels frames to `ConnectionProtocol`.
+"""The emulator's I/O: a `websockets` server that shovels frames to `ConnectionProtocol`, and
+on the same port (as on the service's host) the customization API's plain HTTP requests to
+`VocabularyStore`.
 
 Run it in-process (`EmulatorServer` in an asyncio loop, or `BackgroundEmulator` in a thread
 for synchronous callers such as tests and `subtitler demo`) or as `subtitler emulator`.
@@ -31,10 +33,72 @@ from subtitler.emulator.messages import (
 )
 from subtitler.emulator.protocol import Bill, ConnectionProtocol
 from subtitler.emulator.scripts import ScriptLibrary
+from subtitler.emulator.vocabulary import CUSTOMIZATION_PATH, VocabularyStore
 
 WEBSOCKET_PATH = "/api-ws/v1/inference"
 IDLE_CONNECTION_S = 60.0
 """A connection with no task running is closed this long after its last task ended."""
+MAX_HTTP_REQUEST_BYTES = 1 << 20
+
+
+class _HttpOrWebSocket(ServerConnection):
+    """A connection whose first bytes say what it is: a `POST` is one plain HTTP request,
+    answered by `answer_http` and closed; anything else goes to websockets (whose parser
+    takes only GET handshakes)."""
+
+    def answer_http(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        raise NotImplementedError
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._first = b""
+        self._plain: bytearray | None = None
+        self._decided = False
+
+    def data_received(self, data: bytes) -> None:
+        if not self._decided:
+            self._first += data
+            if len(self._first) < 5 and b"POST ".startswith(self._first):
+                return
+            self._decided = True
+            data, self._first = self._first, b""
+            if data.startswith(b"POST "):
+                self._plain = bytearray()
+        if self._plain is None:
+            super().data_received(data)
+            return
+        self._plain += data
+        head, found, body = bytes(self._plain).partition(b"\r\n\r\n")
+        if not found:
+            if len(self._plain) > MAX_HTTP_REQUEST_BYTES:
+                self._respond(431, b"{}")
+            return
+        request_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        try:
+            length = int(headers.get("content-length", "0"))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_HTTP_REQUEST_BYTES:
+            self._respond(413, b'{"code": "InvalidParameter", "message": "Bad Content-Length."}')
+            return
+        if len(body) < length:
+            return
+        path = request_line.split(" ")[1] if " " in request_line else "/"
+        self._respond(*self.answer_http(path, headers, body[:length]))
+
+    def _respond(self, status: int, payload: bytes) -> None:
+        self._plain = bytearray()
+        phrase = HTTPStatus(status).phrase
+        self.transport.write(
+            f"HTTP/1.1 {status} {phrase}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+            + payload
+        )
+        self.transport.close()
 
 
 @dataclasses.dataclass
@@ -90,10 +154,17 @@ class EmulatorServer:
         self._refusals = 0
         self._faults = FaultBudget(self.config.faults_max, self.config.fault_seed)
         self._server: Server | None = None
+        self.vocabularies = VocabularyStore()
+        """The account's hot-word vocabularies (the customization API on the same port)."""
 
     @property
     def url(self) -> str:
         return f"ws://{self.host}:{self.port}{WEBSOCKET_PATH}"
+
+    @property
+    def http_url(self) -> str:
+        """The HTTP API's base (the customization API is under it)."""
+        return f"http://{self.host}:{self.port}/api/v1"
 
     @property
     def faults_injected(self) -> int:
@@ -117,6 +188,14 @@ class EmulatorServer:
         self._faults = FaultBudget(self.config.faults_max, self.config.fault_seed)
 
     async def start(self) -> str:
+        emulator = self
+
+        class Connection(_HttpOrWebSocket):
+            def answer_http(
+                self, path: str, headers: dict[str, str], body: bytes
+            ) -> tuple[int, bytes]:
+                return emulator._answer_http(path, headers, body)
+
         self._server = await serve(
             self._handle,
             self.host,
@@ -124,6 +203,7 @@ class EmulatorServer:
             process_request=self._check_handshake,
             compression=None,
             max_size=2**22,
+            create_connection=Connection,
         )
         sockets = list(self._server.sockets)
         self.port = sockets[0].getsockname()[1]
@@ -159,12 +239,27 @@ class EmulatorServer:
             return connection.respond(HTTPStatus(status), f"{HTTPStatus(status).phrase}.\n")
         return None
 
+    def _answer_http(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        """The customization API: the same key rule as the handshake, JSON in and out."""
+        if path.split("?", 1)[0] != CUSTOMIZATION_PATH:
+            return 404, b'{"code": "NotFound", "message": "Not found."}'
+        scheme, _, key = headers.get("authorization", "").partition(" ")
+        wrong_key = self.config.api_key is not None and key.strip() != self.config.api_key
+        if scheme.lower() != "bearer" or not key.strip() or wrong_key:
+            return 401, b'{"code": "InvalidApiKey", "message": "Invalid API-key provided."}'
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return 400, b'{"code": "InvalidParameter", "message": "Body is not JSON."}'
+        status, answer = self.vocabularies.answer(request)
+        return int(status), json.dumps(answer, ensure_ascii=False).encode("utf-8")
+
     async def _handle(self, connection: ServerConnection) -> None:
         self.stats.connections += 1
         config = self.config
         protocol = ConnectionProtocol(
             config, self.library, self._admission, self._faults, self._record_outcome,
-            self._record_bill,
+            self._record_bill, self.vocabularies,
         )  # fmt: skip
         outbox: asyncio.Queue[tuple[float, Action]] = asyncio.Queue()
         sender = asyncio.create_task(self._send_loop(connection, outbox, config))

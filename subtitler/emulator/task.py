@@ -119,9 +119,15 @@ class StreamingTask:
     """One running task: PCM in, result events out."""
 
     def __init__(
-        self, parameters: TaskParameters, library: ScriptLibrary, config: EmulatorConfig
+        self,
+        parameters: TaskParameters,
+        library: ScriptLibrary,
+        config: EmulatorConfig,
+        pinned: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.parameters = parameters
+        self.pinned = pinned or {}
+        """Per target: term -> the translation its vocabulary pins."""
         self.library = library
         self.config = config
         vad = VadOptions(
@@ -245,10 +251,20 @@ class StreamingTask:
     def _translation(self, known: KnownSentence | None, language: str, sentence_id: int) -> str:
         if known is not None:
             if language in known.translations:
-                return known.translations[language]
+                return self._with_pinned_terms(known, language)
             if language == known.language:
                 return known.text
         return placeholder_translation(language, sentence_id + 1)
+
+    def _with_pinned_terms(self, known: KnownSentence, language: str) -> str:
+        """The canned translation with each term the transcript says and the vocabulary pins
+        rendered as pinned (the script marks which words render which term)."""
+        text = known.translations[language]
+        for term, pinned in self.pinned.get(language, {}).items():
+            rendered = known.terms.get(term, {}).get(language)
+            if term in known.text and rendered:
+                text = text.replace(rendered, pinned)
+        return text
 
     def _result(
         self,
