@@ -27,6 +27,7 @@ from subtitler.errors import SubtitlerError, UsageError
 from subtitler.gummy.client import ClientKind
 from subtitler.options import DEFAULT_SPEED, DEFAULTS, Layout, RunOptions, make_options
 from subtitler.rules import CueRules, TimingRules, parse_language_limits
+from subtitler.vocabulary_command import with_glossary
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -197,6 +198,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_rule_options(check, merging=False)
     check.set_defaults(handler=_check_command, merge_gap=TimingRules().merge_gap_ms)
+
+    from subtitler import vocabulary_command  # argparse only: light
+
+    vocabulary = commands.add_parser(
+        "vocabulary",
+        help="the account's hot-word vocabularies: list, show, create from a glossary, delete",
+        description="Manage DashScope hot-word vocabularies (the customization API) with run's "
+        "service options; the key comes from DASHSCOPE_API_KEY. `create` takes a glossary CSV "
+        "(text,weight,lang,target_lang,translation) and reuses a vocabulary with the same "
+        "content; `show` prints one as such a CSV.",
+    )
+    vocabulary_command.add_arguments(vocabulary)
+    vocabulary.set_defaults(handler=vocabulary_command.run)
 
     demo = commands.add_parser(
         "demo",
@@ -833,6 +847,14 @@ def _add_service_options(parser: argparse._ActionsContainer) -> None:
     """How audio reaches the service: shared by run, watch and serve."""
     parser.add_argument("--vocabulary-id", metavar="ID", help="a DashScope hot-word vocabulary id")
     parser.add_argument(
+        "--glossary",
+        type=Path,
+        metavar="FILE",
+        help="a CSV of terms (text,weight,lang,target_lang,translation): checked against the "
+        "service's limits, made a hot-word vocabulary (the same content reuses the same one) "
+        "whose id every task carries; pinned translations are kept",
+    )
+    parser.add_argument(
         "--max-end-silence",
         type=int,
         metavar="MS",
@@ -933,6 +955,7 @@ def _run_and_watch_settings(
         serve = parse_address(arguments.serve)
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)  # the SDK's aiohttp honours proxies
+    options = with_glossary(options, arguments.glossary, getattr(arguments, "estimate", False))
     return options, shard, serve
 
 
@@ -1023,6 +1046,8 @@ def _serve_command(arguments: argparse.Namespace) -> int:
     options = make_options(targets or ("en",), **keywords)  # checks the defaults now
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)
+    options = with_glossary(options, arguments.glossary)
+    keywords["vocabulary_id"] = options.gummy.vocabulary_id  # jobs carry it too
     token = arguments.api_token or None
     loopback = arguments.host in ("127.0.0.1", "::1", "localhost")
     library = LibrarySettings(
@@ -1367,7 +1392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = arguments.handler(arguments)
     except UsageError as error:
-        print(f"subtitler: error: {error}", file=sys.stderr)
+        for line in str(error).splitlines():  # a glossary's problems: one line each
+            print(f"subtitler: error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except SubtitlerError as error:
         print(f"subtitler: {error}", file=sys.stderr)

@@ -112,6 +112,8 @@ class EmulatorStats:
     handshake_headers: list[dict[str, str]] = dataclasses.field(default_factory=list)
     bills: list[Bill] = dataclasses.field(default_factory=list)
     """Each ended task's bill, in the order they ended."""
+    customization_actions: list[str] = dataclasses.field(default_factory=list)
+    """The customization API's requests (their action, or the refusal before one)."""
     changed: threading.Condition = dataclasses.field(default_factory=threading.Condition)
 
     @property
@@ -242,15 +244,21 @@ class EmulatorServer:
     def _answer_http(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         """The customization API: the same key rule as the handshake, JSON in and out."""
         if path.split("?", 1)[0] != CUSTOMIZATION_PATH:
+            self.stats.customization_actions.append("not found")
             return 404, b'{"code": "NotFound", "message": "Not found."}'
         scheme, _, key = headers.get("authorization", "").partition(" ")
         wrong_key = self.config.api_key is not None and key.strip() != self.config.api_key
         if scheme.lower() != "bearer" or not key.strip() or wrong_key:
+            self.stats.customization_actions.append("unauthorised")
             return 401, b'{"code": "InvalidApiKey", "message": "Invalid API-key provided."}'
         try:
             request = json.loads(body)
         except ValueError:
+            self.stats.customization_actions.append("not JSON")
             return 400, b'{"code": "InvalidParameter", "message": "Body is not JSON."}'
+        given = request.get("input") if isinstance(request, dict) else None
+        action = given.get("action") if isinstance(given, dict) else None
+        self.stats.customization_actions.append(str(action))
         status, answer = self.vocabularies.answer(request)
         return int(status), json.dumps(answer, ensure_ascii=False).encode("utf-8")
 

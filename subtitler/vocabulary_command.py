@@ -1,0 +1,150 @@
+"""`subtitler vocabulary list | show ID | create FILE | delete ID`, and `--glossary FILE` for
+run, watch and serve: a glossary becomes the vocabulary id every task's `run-task` carries."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from subtitler.environment import resolve_endpoint, resolve_key
+from subtitler.errors import ServiceError, UsageError
+from subtitler.glossary import COLUMNS, Glossary, GlossaryEntry, prefix_problem, read_glossary
+from subtitler.gummy import vocabulary
+from subtitler.gummy.client import ClientKind
+from subtitler.options import RunOptions
+
+EXIT_OK = 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="list, show, create or delete"
+    )
+    listing = actions.add_parser("list", help="every vocabulary of the account")
+    show = actions.add_parser("show", help="a vocabulary's entries, as a glossary CSV")
+    show.add_argument("vocabulary_id", metavar="ID")
+    create = actions.add_parser(
+        "create", help="a vocabulary from a glossary CSV (the same content is reused)"
+    )
+    create.add_argument("glossary", type=Path, metavar="FILE")
+    create.add_argument(
+        "--prefix", help="the id's prefix: lowercase letters and digits, under 10 (default: sg "
+        "and the content's hash, which finds it again)",
+    )  # fmt: skip
+    delete = actions.add_parser("delete", help="delete a vocabulary")
+    delete.add_argument("vocabulary_id", metavar="ID")
+    for action in (listing, show, create, delete):
+        action.add_argument(
+            "--endpoint",
+            metavar="URL",
+            help="Gummy WebSocket URL; the API is the same host's /api/v1 (default: "
+            "DASHSCOPE_WEBSOCKET_BASE_URL or DashScope's; DASHSCOPE_HTTP_BASE_URL overrides)",
+        )
+        action.add_argument(
+            "--client",
+            choices=[kind.value for kind in ClientKind],
+            default=ClientKind.NATIVE.value,
+            help="native (default) or sdk: the dashscope SDK's VocabularyService",
+        )
+        action.add_argument("--json", action="store_true", help="JSON on stdout")
+
+
+def run(arguments: argparse.Namespace) -> int:
+    endpoint = resolve_endpoint(arguments.endpoint)
+    client = vocabulary.vocabularies_for(
+        ClientKind(arguments.client), resolve_key(endpoint), endpoint
+    )
+    try:
+        return asyncio.run(_act(arguments, client))
+    except vocabulary.VocabularyRefused as refusal:
+        raise UsageError(
+            f"vocabulary {arguments.action}", f"the service refused: {refusal.cause}"
+        ) from refusal
+
+
+async def _act(arguments: argparse.Namespace, client: vocabulary.Vocabularies) -> int:
+    action = arguments.action
+    if action == "list":
+        listed = await vocabulary.list_all(client)
+        if arguments.json:
+            print(json.dumps([summary.__dict__ for summary in listed]))
+        for summary in [] if arguments.json else listed:
+            print(f"{summary.vocabulary_id}\t{summary.status}\tcreated {summary.created}\t"
+                  f"modified {summary.modified}")  # fmt: skip
+        if not arguments.json:
+            print(f"{len(listed)} vocabularies", file=sys.stderr)
+    elif action == "show":
+        detail = await vocabulary.query(client, arguments.vocabulary_id)
+        if arguments.json:
+            entries = [entry.as_service() for entry in detail.entries]
+            print(json.dumps({**detail.__dict__, "entries": entries}, ensure_ascii=False))
+        else:
+            print(as_csv(detail.entries), end="")
+    elif action == "create":
+        glossary = read_glossary(arguments.glossary)
+        if arguments.prefix is not None and (problem := prefix_problem(arguments.prefix)):
+            raise UsageError("--prefix", problem)
+        vocabulary_id, created = await vocabulary.ensure_vocabulary(
+            client, glossary, arguments.prefix
+        )
+        if arguments.json:
+            print(json.dumps({"vocabulary_id": vocabulary_id, "created": created}))
+        else:
+            print(vocabulary_id)
+            print(f"subtitler: {glossary.path}: {_how(created)}", file=sys.stderr)
+    else:
+        await vocabulary.delete(client, arguments.vocabulary_id)
+        print(json.dumps({"deleted": arguments.vocabulary_id}) if arguments.json else
+              f"deleted {arguments.vocabulary_id}")  # fmt: skip
+    return EXIT_OK
+
+
+def as_csv(entries: tuple[GlossaryEntry, ...]) -> str:
+    """Entries in the glossary format (so `show` output is a glossary `create` takes)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for entry in entries:
+        writer.writerow([entry.text, entry.weight, entry.lang or "", entry.target_lang or "",
+                         entry.translation or ""])  # fmt: skip
+    return buffer.getvalue()
+
+
+def with_glossary(options: RunOptions, path: Path | None, estimating: bool = False) -> RunOptions:
+    """Options whose tasks carry the glossary's vocabulary id (created or reused now); the
+    glossary is checked before any call. No call at all for an estimate."""
+    if path is None:
+        return options
+    if options.gummy.vocabulary_id:
+        raise UsageError("--glossary", "give --glossary or --vocabulary-id, not both")
+    glossary = read_glossary(path)
+    if estimating:
+        return options
+    vocabulary_id = resolve_glossary(options, glossary)
+    return replace(options, gummy=replace(options.gummy, vocabulary_id=vocabulary_id))
+
+
+def resolve_glossary(options: RunOptions, glossary: Glossary) -> str:
+    client = vocabulary.vocabularies_for(
+        options.client, options.gummy.api_key, options.gummy.endpoint
+    )
+    try:
+        vocabulary_id, created = asyncio.run(vocabulary.ensure_vocabulary(client, glossary))
+    except vocabulary.VocabularyRefused as refusal:
+        raise UsageError(
+            f"--glossary {glossary.path}", f"the service refused its vocabulary: {refusal.cause}"
+        ) from refusal
+    except ServiceError as error:
+        raise UsageError(f"--glossary {glossary.path}", str(error)) from error
+    print(f"subtitler: {glossary.path}: {_how(created)} {vocabulary_id}", file=sys.stderr)
+    return vocabulary_id
+
+
+def _how(created: bool) -> str:
+    return "created vocabulary" if created else "reusing vocabulary (same content)"

@@ -1,0 +1,149 @@
+"""Glossaries end to end, on both clients: the real command against the emulator's
+customization API (the same port as its WebSocket, as on the service's host)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pysrt
+import pytest
+
+from subtitler.emulator.server import BackgroundEmulator
+from tests.integration.test_run import run_cli
+from tests.support import FIXTURES
+
+GLOSSARY = (
+    "text,weight,lang,target_lang,translation\n"
+    "语音翻译模型,4,zh,en,SpeechBridge\n"
+    "科技新闻,5,zh,ja,テックニュース\n"
+    "字幕,,zh,,\n"
+)
+
+
+@pytest.fixture(params=["native", "sdk"])
+def client(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_a_glossary_run_twice_makes_one_vocabulary_its_tasks_carry_and_pins_terms(
+    tmp_path: Path, make_emulator: Callable[..., BackgroundEmulator], client: str
+) -> None:
+    emulator = make_emulator()
+    media = tmp_path / "news.mp4"
+    shutil.copy(FIXTURES / "zh_news.mp4", media)
+    glossary = tmp_path / "terms.csv"
+    glossary.write_text(GLOSSARY, encoding="utf-8")
+    common = ("-s", "zh", "--speed", "max", "--glossary", glossary, "--endpoint", emulator.url,
+              "--client", client)  # fmt: skip
+    first = run_cli("run", media, "-t", "en,ja", *common)
+    assert first.returncode == 0, first.stderr
+    second = run_cli("run", media, "-t", "en", "--overwrite", *common)
+    assert second.returncode == 0, second.stderr
+    (vocabulary_id,) = emulator.server.vocabularies.vocabularies
+    assert f"created vocabulary {vocabulary_id}" in first.stderr
+    assert f"reusing vocabulary (same content) {vocabulary_id}" in second.stderr
+    run_tasks = emulator.server.stats.run_task_messages
+    assert len(run_tasks) == 3
+    assert all(m["payload"]["parameters"]["vocabulary_id"] == vocabulary_id for m in run_tasks)
+    english = [item.text for item in pysrt.open(str(tmp_path / "news.zh-en.srt"))]
+    japanese = [item.text for item in pysrt.open(str(tmp_path / "news.zh-ja.srt"))]
+    assert "SpeechBridge" in " ".join(english).replace("\n", " ")
+    assert "speech translation model" not in " ".join(english).replace("\n", " ")
+    assert "technology news" in " ".join(english).replace("\n", " "), "pinned for ja only"
+    assert "テックニュース" in "".join(japanese).replace("\n", "")
+    listed = run_cli("vocabulary", "list", "--endpoint", emulator.url, "--client", client)
+    assert listed.returncode == 0 and listed.stdout.split("\t")[0] == vocabulary_id
+    shown = run_cli("vocabulary", "show", vocabulary_id, "--endpoint", emulator.url)
+    assert shown.stdout == GLOSSARY.replace("字幕,,zh,,", "字幕,4,zh,,")
+
+
+def test_a_glossary_that_breaks_limits_fails_before_any_call_one_line_per_problem(
+    tmp_path: Path, make_emulator: Callable[..., BackgroundEmulator], client: str
+) -> None:
+    emulator = make_emulator()
+    media = tmp_path / "news.mp4"
+    shutil.copy(FIXTURES / "zh_news.mp4", media)
+    glossary = tmp_path / "bad terms.csv"
+    glossary.write_text(
+        "text,weight,lang,target_lang,translation\n"
+        "语音翻译模型,9,zh,en,SpeechBridge\n"  # row 2: weight
+        "这是一个超过十五个字符的非常长的热词术语,4,zh,,\n"  # row 3: 20 characters
+        "one two three four five six seven eight,4,en,,\n"  # row 4: 8 words
+        "\n"  # a blank row is skipped, yet counted
+        "科技新闻,4,zh,fr,Tech\n"  # row 6: not a target
+        "字幕,4,zh,en,\n",  # row 7: a target without a translation
+        encoding="utf-8",
+    )
+    result = run_cli(
+        "run", media, "-s", "zh", "-t", "en", "--glossary", glossary, "--endpoint",
+        emulator.url, "--client", client,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(": row ")[1].split(":")[0] for line in lines] == ["2", "3", "4", "6", "7"]
+    assert all(line.startswith(f"subtitler: error: {glossary}: row ") for line in lines)
+    assert "weight '9' is not an integer 1-5" in lines[0]
+    assert "20 characters" in lines[1] and "8 words" in lines[2]
+    assert "'fr' is not a Gummy translation language" in lines[3]
+    assert "target_lang and translation go together" in lines[4]
+    assert emulator.server.stats.customization_actions == []
+    assert emulator.server.stats.run_task_messages == []
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad terms.csv", "news.mp4"]
+
+
+def test_an_eleventh_vocabulary_gets_the_service_refusal_in_one_line_and_no_run(
+    tmp_path: Path, make_emulator: Callable[..., BackgroundEmulator], client: str
+) -> None:
+    emulator = make_emulator()
+    for number in range(10):  # the account is full (other models' vocabularies count too)
+        made = tmp_path / f"other{number}.csv"
+        made.write_text(f"text\nterm{number}\n", encoding="utf-8")
+        created = run_cli(
+            "vocabulary", "create", made, "--json", "--endpoint", emulator.url, "--client", client
+        )
+        assert created.returncode == 0, created.stderr
+        assert json.loads(created.stdout)["created"] is True
+    media = tmp_path / "news.mp4"
+    shutil.copy(FIXTURES / "zh_news.mp4", media)
+    glossary = tmp_path / "terms.csv"
+    glossary.write_text(GLOSSARY, encoding="utf-8")
+    result = run_cli(
+        "run", media, "-s", "zh", "-t", "en", "--glossary", glossary, "--endpoint",
+        emulator.url, "--client", client,
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"subtitler: error: --glossary {glossary}: the service refused")
+    assert "VocabularyQuotaExceeded" in line and "(10)" in line
+    assert emulator.server.stats.run_task_messages == []
+    assert not list(tmp_path.glob("news.*.srt"))
+    assert len(emulator.server.vocabularies.vocabularies) == 10
+
+
+def test_vocabulary_create_reuses_same_content_and_delete_removes_it(
+    tmp_path: Path, make_emulator: Callable[..., BackgroundEmulator], client: str
+) -> None:
+    emulator = make_emulator()
+    service = ("--endpoint", emulator.url, "--client", client)
+    glossary = tmp_path / "terms.csv"
+    glossary.write_text(GLOSSARY, encoding="utf-8")
+    reordered = tmp_path / "reordered.csv"  # the same terms in another order and spelling
+    lines = GLOSSARY.splitlines()
+    reordered.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n", encoding="utf-8")
+    first = run_cli("vocabulary", "create", glossary, *service)
+    again = run_cli("vocabulary", "create", reordered, *service)
+    assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+    assert first.stdout == again.stdout and "reusing" in again.stderr
+    vocabulary_id = first.stdout.strip()
+    bad_prefix = run_cli("vocabulary", "create", glossary, "--prefix", "Has-Caps", *service)
+    assert bad_prefix.returncode == 2 and "prefix 'Has-Caps'" in bad_prefix.stderr
+    deleted = run_cli("vocabulary", "delete", vocabulary_id, *service)
+    assert deleted.returncode == 0 and deleted.stdout.strip() == f"deleted {vocabulary_id}"
+    listed = run_cli("vocabulary", "list", "--json", *service)
+    assert json.loads(listed.stdout) == []
+    missing = run_cli("vocabulary", "show", vocabulary_id, *service)
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1 and "VocabularyNotFound" in missing.stderr
