@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from dashscope.audio.asr import TranslationRecognizerCallback, TranslationRecogn
 from dashscope.common.error import InvalidParameter
 
 from subtitler.durable import FileOp, OpenFiles
-from subtitler.media import AsyncPcmDecoder, MediaInfo
+from subtitler.media import AsyncPcmDecoder, MediaInfo, ffmpeg_executable
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TRANSCRIPTS = FIXTURES / "transcripts"
@@ -202,3 +203,16 @@ def perform(operations: list[FileOp]) -> None:
         files.perform(operations)
     finally:
         files.close()
+
+
+def ffmpeg_to_srt(source: Path, target: Path) -> Any:
+    """`source` read by ffmpeg's own demuxer and decoder, written as SRT and parsed (pysrt):
+    an independent reader of every format ffmpeg knows."""
+    import pysrt
+
+    subprocess.run(
+        [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(source),
+         str(target)],
+        check=True,
+    )  # fmt: skip
+    return pysrt.open(str(target))

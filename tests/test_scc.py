@@ -3,10 +3,8 @@ SCC readers on a real file system."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-import pysrt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,11 +14,10 @@ from ttconv.scc.reader import to_model
 from subtitler.cues import Cue, CueText, LayoutUpdate
 from subtitler.errors import UsageError
 from subtitler.inputs import InputFile
-from subtitler.media import ffmpeg_executable
 from subtitler.options import make_options
 from subtitler.tracks import plan_tracks
 from subtitler.tracks.scc import Packet, SccTrack, Schedule, loading, place, rows_of
-from tests.support import perform
+from tests.support import ffmpeg_to_srt, perform
 
 EDM, EOC = 0x142C, 0x142F
 
@@ -164,13 +161,7 @@ def test_a_growing_track_with_revisions_reads_back_in_ttconv_and_ffmpeg(tmp_path
     for (begin_s, end_s, _), expected in zip(captions, cues, strict=True):
         assert abs(begin_s - expected.begin_ms / 1000) <= frame_s
         assert abs(end_s - expected.end_ms / 1000) <= frame_s
-    converted = tmp_path / "ffmpeg.srt"
-    subprocess.run(
-        [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(track.path),
-         str(converted)],
-        check=True,
-    )  # fmt: skip
-    items = pysrt.open(str(converted))
+    items = ffmpeg_to_srt(track.path, tmp_path / "ffmpeg.srt")
     assert len(items) == len(cues)
     for item, expected in zip(items, cues, strict=True):
         assert abs(item.start.ordinal - expected.begin_ms) <= 34

@@ -22,7 +22,7 @@ from subtitler.media import ffmpeg_executable
 from subtitler.rules import CueRules
 from subtitler.tracks.scc import SCC_RATE
 from tests.integration.test_run import run_cli
-from tests.support import FIXTURES
+from tests.support import FIXTURES, ffmpeg_to_srt
 from tests.test_scc import ttconv_captions
 
 FORMATS = "srt,vtt,ass,ttml,ebu-tt-d,scc"
@@ -75,13 +75,7 @@ def test_ass_is_read_by_pysubs2_and_ffmpeg_with_a_style_per_language(written: Pa
         assert event.style == "en" and "{\\rzh}" in event.text
         assert abs(event.start - item.start.ordinal) <= 5 and abs(event.end - item.end.ordinal) <= 5
     # ffmpeg's own ASS demuxer and decoder read it: converted to SRT, the same cue count.
-    converted = written / "converted.srt"
-    subprocess.run(
-        [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(ass_path),
-         str(converted)],
-        check=True,
-    )  # fmt: skip
-    assert len(pysrt.open(str(converted))) == len(srt)
+    assert len(ffmpeg_to_srt(ass_path, written / "converted.srt")) == len(srt)
     # Monolingual tracks carry one style each.
     assert set(pysubs2.load(str(written / "en_late_audio.zh.ass")).styles) == {"zh"}
 
@@ -227,13 +221,7 @@ def test_scc_is_read_by_ttconv_and_ffmpeg_as_the_srt(written: Path) -> None:
     assert [[text for _, text in cue.lines] for cue in checked] == [
         item.text.split("\n") for item in srt
     ]
-    converted = written / "scc-by-ffmpeg.srt"
-    subprocess.run(
-        [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(scc),
-         str(converted)],
-        check=True,
-    )  # fmt: skip
-    by_ffmpeg = pysrt.open(str(converted))
+    by_ffmpeg = ffmpeg_to_srt(scc, written / "scc-by-ffmpeg.srt")
     assert len(by_ffmpeg) == len(srt)
     for number, (item, expected) in enumerate(zip(by_ffmpeg, srt, strict=True)):
         assert abs(item.end.ordinal - expected.end.ordinal) <= frame_ms

@@ -28,14 +28,21 @@ def client(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def news_and_glossary(folder: Path, glossary_text: str = GLOSSARY) -> tuple[Path, Path]:
+    """A copy of the Mandarin news fixture (whose speech holds the glossary's terms) and a
+    glossary file beside it."""
+    media = folder / "news.mp4"
+    shutil.copy(FIXTURES / "zh_news.mp4", media)
+    glossary = folder / ("terms.csv" if glossary_text == GLOSSARY else "bad terms.csv")
+    glossary.write_text(glossary_text, encoding="utf-8")
+    return media, glossary
+
+
 def test_a_glossary_run_twice_makes_one_vocabulary_its_tasks_carry_and_pins_terms(
     tmp_path: Path, make_emulator: Callable[..., BackgroundEmulator], client: str
 ) -> None:
     emulator = make_emulator()
-    media = tmp_path / "news.mp4"
-    shutil.copy(FIXTURES / "zh_news.mp4", media)
-    glossary = tmp_path / "terms.csv"
-    glossary.write_text(GLOSSARY, encoding="utf-8")
+    media, glossary = news_and_glossary(tmp_path)
     common = ("-s", "zh", "--speed", "max", "--glossary", glossary, "--endpoint", emulator.url,
               "--client", client)  # fmt: skip
     first = run_cli("run", media, "-t", "en,ja", *common)
@@ -64,10 +71,8 @@ def test_a_glossary_that_breaks_limits_fails_before_any_call_one_line_per_proble
     tmp_path: Path, make_emulator: Callable[..., BackgroundEmulator], client: str
 ) -> None:
     emulator = make_emulator()
-    media = tmp_path / "news.mp4"
-    shutil.copy(FIXTURES / "zh_news.mp4", media)
-    glossary = tmp_path / "bad terms.csv"
-    glossary.write_text(
+    media, glossary = news_and_glossary(
+        tmp_path,
         "text,weight,lang,target_lang,translation\n"
         "语音翻译模型,9,zh,en,SpeechBridge\n"  # row 2: weight
         "这是一个超过十五个字符的非常长的热词术语,4,zh,,\n"  # row 3: 20 characters
@@ -75,7 +80,6 @@ def test_a_glossary_that_breaks_limits_fails_before_any_call_one_line_per_proble
         "\n"  # a blank row is skipped, yet counted
         "科技新闻,4,zh,fr,Tech\n"  # row 6: not a target
         "字幕,4,zh,en,\n",  # row 7: a target without a translation
-        encoding="utf-8",
     )
     result = run_cli(
         "run", media, "-s", "zh", "-t", "en", "--glossary", glossary, "--endpoint",
@@ -106,10 +110,7 @@ def test_an_eleventh_vocabulary_gets_the_service_refusal_in_one_line_and_no_run(
         )
         assert created.returncode == 0, created.stderr
         assert json.loads(created.stdout)["created"] is True
-    media = tmp_path / "news.mp4"
-    shutil.copy(FIXTURES / "zh_news.mp4", media)
-    glossary = tmp_path / "terms.csv"
-    glossary.write_text(GLOSSARY, encoding="utf-8")
+    media, glossary = news_and_glossary(tmp_path)
     result = run_cli(
         "run", media, "-s", "zh", "-t", "en", "--glossary", glossary, "--endpoint",
         emulator.url, "--client", client,
