@@ -41,6 +41,26 @@ IDLE_CONNECTION_S = 60.0
 MAX_HTTP_REQUEST_BYTES = 1 << 20
 
 
+def _dechunked(body: bytes) -> bytes | None:
+    """A chunked request body, or None while its last (empty) chunk has not arrived."""
+    whole, position = bytearray(), 0
+    while True:
+        line_end = body.find(b"\r\n", position)
+        if line_end < 0:
+            return None
+        try:
+            size = int(body[position:line_end].split(b";")[0], 16)
+        except ValueError:
+            return b""  # not chunked after all: answered as a body that is not JSON
+        if size == 0:
+            return bytes(whole)
+        start = line_end + 2
+        if len(body) < start + size + 2:
+            return None
+        whole += body[start : start + size]
+        position = start + size + 2
+
+
 class _HttpOrWebSocket(ServerConnection):
     """A connection whose first bytes say what it is: a `POST` is one plain HTTP request,
     answered by `answer_http` and closed; anything else goes to websockets (whose parser
@@ -78,17 +98,25 @@ class _HttpOrWebSocket(ServerConnection):
         for line in lines:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-        try:
-            length = int(headers.get("content-length", "0"))
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_HTTP_REQUEST_BYTES:
-            self._respond(413, b'{"code": "InvalidParameter", "message": "Bad Content-Length."}')
-            return
-        if len(body) < length:
-            return
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            whole = _dechunked(body)
+            if whole is None:  # not all chunks yet
+                if len(self._plain) > MAX_HTTP_REQUEST_BYTES:
+                    self._respond(413, b'{"code": "InvalidParameter", "message": "Too large."}')
+                return
+        else:
+            try:
+                length = int(headers.get("content-length", "0"))
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_HTTP_REQUEST_BYTES:
+                self._respond(413, b'{"code": "InvalidParameter", "message": "Bad length."}')
+                return
+            if len(body) < length:
+                return
+            whole = body[:length]
         path = request_line.split(" ")[1] if " " in request_line else "/"
-        self._respond(*self.answer_http(path, headers, body[:length]))
+        self._respond(*self.answer_http(path, headers, whole))
 
     def _respond(self, status: int, payload: bytes) -> None:
         self._plain = bytearray()

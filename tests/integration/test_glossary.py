@@ -148,3 +148,30 @@ def test_vocabulary_create_reuses_same_content_and_delete_removes_it(
     missing = run_cli("vocabulary", "show", vocabulary_id, *service)
     assert missing.returncode == 2
     assert missing.stderr.count("\n") == 1 and "VocabularyNotFound" in missing.stderr
+
+
+def test_the_emulator_reads_requests_however_they_arrive(
+    make_emulator: Callable[..., BackgroundEmulator],
+) -> None:
+    """The first bytes decide HTTP or WebSocket even when split; chunked bodies are read."""
+    import socket
+
+    emulator = make_emulator()
+    body = b'{"model": "speech-biasing", "input": {"action": "list_vocabulary"}}'
+    head = (b"POST /api/v1/services/audio/asr/customization HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer k\r\n")  # fmt: skip
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    for pieces in (
+        [head[:2], head[2:] + b"Content-Length: %d\r\n\r\n" % len(body), body[:9], body[9:]],
+        [head + b"Transfer-Encoding: chunked\r\n\r\n", chunked[:7], chunked[7:]],
+    ):
+        with socket.create_connection(("127.0.0.1", emulator.server.port)) as connection:
+            for piece in pieces:
+                connection.sendall(piece)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert status_line == b"HTTP/1.1 200 OK", answer
+        assert json.loads(rest.partition(b"\r\n\r\n")[2])["output"] == {"vocabulary_list": []}
+    assert emulator.server.stats.customization_actions == ["list_vocabulary"] * 2
