@@ -28,17 +28,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     listing = actions.add_parser("list", help="every vocabulary of the account")
     show = actions.add_parser("show", help="a vocabulary's entries, as a glossary CSV")
-    show.add_argument("vocabulary_id", metavar="ID")
+    show.add_argument("vocabulary_id", metavar="ID", help="the vocabulary's id (from list)")
     create = actions.add_parser(
         "create", help="a vocabulary from a glossary CSV (the same content is reused)"
     )
-    create.add_argument("glossary", type=Path, metavar="FILE")
+    create.add_argument(
+        "glossary", type=Path, metavar="FILE", help="a glossary CSV (see run's --glossary)"
+    )
     create.add_argument(
         "--prefix", help="the id's prefix: lowercase letters and digits, under 10 (default: sg "
         "and the content's hash, which finds it again)",
     )  # fmt: skip
     delete = actions.add_parser("delete", help="delete a vocabulary")
-    delete.add_argument("vocabulary_id", metavar="ID")
+    delete.add_argument("vocabulary_id", metavar="ID", help="the vocabulary's id (from list)")
     for action in (listing, show, create, delete):
         action.add_argument(
             "--endpoint",

@@ -31,10 +31,15 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
 # -- the command line ---------------------------------------------------------------------------
 
 
-def subcommands(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+def subcommands(
+    parser: argparse.ArgumentParser, prefix: str = ""
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every command, and the commands inside one (`vocabulary list`), in order."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            yield from action.choices.items()
+            for name, command in action.choices.items():
+                yield prefix + name, command
+                yield from subcommands(command, f"{prefix}{name} ")
 
 
 def options_of(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.Action]]:
