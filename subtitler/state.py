@@ -47,6 +47,9 @@ class TargetProgress:
     """Its task heard the whole input: `cues` are all there are."""
     sentences: int = 0
     """Finished sentences written, over every run (one journal line each)."""
+    kept: tuple[str, ...] = ()
+    """Names of its tracks that existed when its task started and were left alone (a resume
+    leaves them alone too)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,10 @@ def parse(text: str) -> InputState:
             if "named_source" in update:
                 state.named_source = str(update["named_source"])
                 continue
+            if "started" in update:
+                started = state.targets.setdefault(str(update["started"]), TargetProgress())
+                started.kept = tuple(str(name) for name in update.get("kept", []))
+                continue
             if "finished" in update:
                 state.targets.setdefault(str(update["finished"]), TargetProgress()).finished = True
                 continue
@@ -193,6 +200,12 @@ class Journal:
     def name_source(self, language: str) -> Append:
         """Record the identified source language (`-s auto`), before any cue."""
         return Append(self.path, (json.dumps({"named_source": language}) + "\n").encode("utf-8"))
+
+    def started(self, target: str, kept: tuple[str, ...]) -> Append:
+        """The target's task runs and its tracks open now (`kept`: those left as they were):
+        a crash before its first cue still leaves a record that the tracks are this run's."""
+        line = json.dumps({"started": target, "kept": list(kept)}, ensure_ascii=False)
+        return Append(self.path, (line + "\n").encode("utf-8"))
 
     def append(self, target: str, progress: TargetProgress, update: LayoutUpdate) -> Append:
         line = update_line(target, progress.resume_ms, update.replaced, update.added) + "\n"

@@ -494,6 +494,13 @@ async def _open_tracks(item: InputFile, context: RunContext, prepared: _Prepared
             plan = planned[writer.target]
             if writer.target in keep:  # what exists is kept; only the missing tracks are made
                 plan = await context.disk.call(_missing_only, plan)
+            elif writer.progress.kept:  # kept when it started: a resume keeps them too
+                plan = _without(plan, writer.progress.kept)
+            if not item.live:
+                kept = tuple(sorted({p.name for p in planned[writer.target].paths}
+                                    - {p.name for p in plan.paths}))  # fmt: skip
+                writer.progress.kept = kept
+                await context.disk.run([prepared.journal.started(writer.target, kept)])
             await writer.open(plan, None if language == "und" else language)
     except OutputError as error:
         for writer in prepared.writers:
@@ -515,6 +522,10 @@ def _sidecars(item: InputFile, decided: _Decided) -> dict[str, str]:
 
 def _missing_only(plan: TrackPlan) -> TrackPlan:
     return TrackPlan(plan.target, tuple(t for t in plan.tracks if not t.path.exists()))
+
+
+def _without(plan: TrackPlan, names: tuple[str, ...]) -> TrackPlan:
+    return TrackPlan(plan.target, tuple(t for t in plan.tracks if t.path.name not in names))
 
 
 def _language_of_existing(plans: list[TrackPlan]) -> str | None:

@@ -137,8 +137,10 @@ def plan_work(
         if journaled is not None and journaled.finished:
             need = Need.RENDER if missing else Need.KEEP
             work.append(TargetWork(plan.target, need, missing))
-        elif journaled is not None:  # unfinished: resumed, every track rebuilt from its cues
-            work.append(TargetWork(plan.target, Need.RUN, plan.tracks))
+        elif journaled is not None:  # unfinished: resumed, its tracks rebuilt from its cues
+            kept = journaled.kept  # those it found and left alone when it started
+            tracks = tuple(track for track in plan.tracks if track.path.name not in kept)
+            work.append(TargetWork(plan.target, Need.RUN, tracks))
         elif missing:
             work.append(TargetWork(plan.target, Need.RUN, missing, keep_existing=True))
         else:

@@ -483,3 +483,32 @@ def test_a_closed_stdout_stops_the_run_keeping_journals_and_releasing_locks(
     assert not list(folder.glob(".*.subtitler.lock")), "every lock is released"
     assert len(list(folder.glob(".*.subtitler-state.jsonl"))) == 3, "each input can resume"
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_crash_after_the_tracks_open_and_before_the_first_cue_is_resumed_not_kept(
+    tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    """SIGKILL between a target's tracks opening (empty, valid) and its first journaled cue
+    leaves the journal's header and the target's `started` line: the rerun runs the target
+    (it does not take the empty tracks for finished ones); a track the user had before the
+    first run, which that run left alone, is left alone by the rerun too."""
+    media = tmp_path / "news.mp4"
+    shutil.copy(FIXTURES / "zh_news.mp4", media)
+    own_srt = tmp_path / "news.zh-en.srt"
+    own_srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nThe user's own.\n", encoding="utf-8")
+    arguments = ("run", media, "-s", "zh", "-t", "en", "--speed", "max", "--endpoint",
+                 emulator.url)  # fmt: skip
+    first = run_cli(*arguments)
+    assert first.returncode == 0, first.stderr
+    journal = tmp_path / ".news.subtitler-state.jsonl"
+    lines = journal.read_text(encoding="utf-8").splitlines()
+    started = [line for line in lines if '"started"' in line]
+    assert started == ['{"started": "en", "kept": ["news.zh-en.srt"]}'], lines
+    complete_vtt = (tmp_path / "news.zh-en.vtt").read_text(encoding="utf-8")
+    # the moment of the crash: header and started line, the opened track still empty
+    journal.write_text("\n".join(lines[: lines.index(started[0]) + 1]) + "\n", encoding="utf-8")
+    (tmp_path / "news.zh-en.vtt").write_text("WEBVTT\n\n", encoding="utf-8")
+    rerun = run_cli(*arguments)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (tmp_path / "news.zh-en.vtt").read_text(encoding="utf-8") == complete_vtt
+    assert own_srt.read_text(encoding="utf-8").endswith("The user's own.\n")
