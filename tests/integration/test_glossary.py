@@ -103,13 +103,13 @@ def test_an_eleventh_vocabulary_gets_the_service_refusal_in_one_line_and_no_run(
 ) -> None:
     emulator = make_emulator()
     for number in range(10):  # the account is full (other models' vocabularies count too)
-        made = tmp_path / f"other{number}.csv"
-        made.write_text(f"text\nterm{number}\n", encoding="utf-8")
-        created = run_cli(
-            "vocabulary", "create", made, "--json", "--endpoint", emulator.url, "--client", client
+        entries = [{"text": f"term{number}", "weight": 4}]
+        created = {"action": "create_vocabulary", "target_model": "paraformer-realtime-v2",
+                   "prefix": "other", "vocabulary": entries}  # fmt: skip
+        status, _ = emulator.server.vocabularies.answer(
+            {"model": "speech-biasing", "input": created}
         )
-        assert created.returncode == 0, created.stderr
-        assert json.loads(created.stdout)["created"] is True
+        assert status == 200
     media, glossary = news_and_glossary(tmp_path)
     result = run_cli(
         "run", media, "-s", "zh", "-t", "en", "--glossary", glossary, "--endpoint",
