@@ -173,9 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check",
-        help="lint SRT, VTT, ASS and TTML files against the subtitle rules",
-        description="Check SRT, VTT, ASS/SSA and TTML files (subtitler's or anyone's) against the "
-        "cue rules (and TTML against IMSC 1.1 Text Profile): one line per violation "
+        help="lint SRT, VTT, ASS, TTML and SCC files against the subtitle rules",
+        description="Check SRT, VTT, ASS/SSA, TTML and SCC files (subtitler's or anyone's) against "
+        "the cue rules (and TTML against IMSC 1.1 Text Profile): one line per violation "
         "(FILE:LINE: time: cue N: rule, measured value, limit), one line per file that cannot "
         "be read, and a count. Exit 1 when any rule is broken or any file unreadable.",
     )

@@ -1,6 +1,7 @@
 """Tracks that are valid files at every moment, one module per format: SRT (pysrt), VTT
-(webvtt-py), ASS (pysubs2) and TTML (IMSC 1.1 Text Profile). All are rendered from the same
-cues, written atomically, and restored from the resume journal (`base.Track`)."""
+(webvtt-py), ASS (pysubs2), TTML (IMSC 1.1 Text Profile), EBU-TT-D (EBU Tech 3380) and SCC
+(CEA-608 through ttconv's code tables). All are rendered from the same cues, patched by what
+changed, and restored from the resume journal (`base.Track`)."""
 
 from subtitler.options import Layout, TrackFormat
 from subtitler.tracks.ass import AssTrack
