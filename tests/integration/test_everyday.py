@@ -368,7 +368,7 @@ def test_check_counts_unreadable_files_and_gives_line_numbers(tmp_path: Path) ->
         "1 violations in 3 files (2 cues checked); 2 not readable"
     )
     helped = run_cli("check", "--help").stdout
-    assert "SRT, VTT, ASS/SSA and TTML" in helped and "--merge-gap" not in helped
+    assert "SRT, VTT, ASS/SSA, TTML and SCC" in helped and "--merge-gap" not in helped
 
 
 def test_run_help_is_grouped_with_examples() -> None:
