@@ -27,7 +27,6 @@ from subtitler.errors import SubtitlerError, UsageError
 from subtitler.gummy.client import ClientKind
 from subtitler.options import DEFAULT_SPEED, DEFAULTS, Layout, RunOptions, make_options
 from subtitler.rules import CueRules, TimingRules, parse_language_limits
-from subtitler.vocabulary_command import with_glossary
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -955,7 +954,10 @@ def _run_and_watch_settings(
         serve = parse_address(arguments.serve)
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)  # the SDK's aiohttp honours proxies
-    options = with_glossary(options, arguments.glossary, getattr(arguments, "estimate", False))
+    if arguments.glossary is not None:
+        from subtitler.vocabulary_command import with_glossary
+
+        options = with_glossary(options, arguments.glossary, getattr(arguments, "estimate", False))
     return options, shard, serve
 
 
@@ -1046,7 +1048,10 @@ def _serve_command(arguments: argparse.Namespace) -> int:
     options = make_options(targets or ("en",), **keywords)  # checks the defaults now
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)
-    options = with_glossary(options, arguments.glossary)
+    if arguments.glossary is not None:
+        from subtitler.vocabulary_command import with_glossary
+
+        options = with_glossary(options, arguments.glossary)
     keywords["vocabulary_id"] = options.gummy.vocabulary_id  # jobs carry it too
     token = arguments.api_token or None
     loopback = arguments.host in ("127.0.0.1", "::1", "localhost")

@@ -123,7 +123,9 @@ class Track:
         return items, item is not None
 
     def _frame(self) -> tuple[str, str]:
-        """The format's text before the first cue and after the last."""
+        """The format's text before the first cue and after the last. A format whose end
+        depends on its last cue (SCC's erase code) sets `_foot` again as `_item` renders one:
+        `restore` and `apply` read it after rendering."""
         return "", ""
 
     def _item(self, cue: Cue, number: int) -> Any:

@@ -88,7 +88,7 @@ def place(schedule: Schedule, begin_frame: int, end_frame: int, loading: list[At
     blocked = (erase, erase + 2) if erase is not None else None
     placed: list[tuple[int, Atom]] = []
     limit = begin_frame
-    for atom in reversed(loading):  # as late as possible: the latest text wins the memory
+    for atom in reversed(loading):  # as late as possible, ending where it appears
         start = limit - len(atom)
         if blocked and start < blocked[1] and limit > blocked[0]:
             start = blocked[0] - len(atom)
