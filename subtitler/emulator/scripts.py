@@ -89,11 +89,27 @@ def envelope_distance(heard: np.ndarray, known: np.ndarray, frames: int) -> floa
 
 
 class ScriptLibrary:
-    """Every known sentence, searchable by sound."""
+    """Every known sentence, searchable by sound.
+
+    `identify` compares a segment with every known envelope in one array computation (the
+    same arithmetic as `envelope_distance`, one sentence per row): it runs for every partial
+    of every session, and one call per sentence cost the emulator most of its CPU at scale.
+    """
 
     def __init__(self, sentences: Iterable[KnownSentence]) -> None:
         self.sentences = list(sentences)
-        self._prints = [_as_array(sentence.fingerprint_db) for sentence in self.sentences]
+        prints = [_as_array(sentence.fingerprint_db) for sentence in self.sentences]
+        self._lengths = np.array([len(known) for known in prints], dtype=np.int64)
+        width = int(self._lengths.max()) if len(prints) else 0
+        self._floor_db = np.array(
+            [float(np.max(known)) - DYNAMIC_RANGE_DB if len(known) else 0.0 for known in prints]
+        )
+        self._known = np.zeros((len(prints), width))  # floored at each sentence's floor
+        self._loud = np.zeros((len(prints), width), dtype=bool)
+        for row, known in enumerate(prints):
+            floored = np.maximum(known, self._floor_db[row])
+            self._known[row, : len(known)] = floored
+            self._loud[row, : len(known)] = floored > self._floor_db[row] + 10.0
 
     @classmethod
     def from_directories(cls, directories: Iterable[Path]) -> ScriptLibrary:
@@ -120,18 +136,64 @@ class ScriptLibrary:
         heard = _as_array(envelope_db)
         if len(heard) < PREFIX_FRAMES:
             return None
-        best: tuple[float, KnownSentence] | None = None
-        for sentence, known in zip(self.sentences, self._prints, strict=True):
-            if complete:
-                if abs(len(heard) - len(known)) > max(8, DURATION_TOLERANCE * len(known)):
-                    continue
-                frames = min(len(heard), len(known))
-            else:
-                frames = min(len(heard), len(known))
-            distance = envelope_distance(heard, known, frames)
-            if distance <= MATCH_DISTANCE_DB and (best is None or distance < best[0]):
-                best = (distance, sentence)
-        return best[1] if best else None
+        distances = self.distances(heard, complete)
+        best = int(np.argmin(distances)) if len(distances) else 0
+        if len(distances) == 0 or not distances[best] <= MATCH_DISTANCE_DB:
+            return None
+        return self.sentences[best]
+
+    def distances(self, heard: np.ndarray, complete: bool) -> np.ndarray:
+        """`envelope_distance` of `heard` from every known sentence (inf where not compared)."""
+        lengths = self._lengths
+        result = np.full(len(lengths), math.inf)
+        if len(heard) == 0 or len(lengths) == 0:
+            return result
+        rows = np.arange(len(lengths))
+        if complete:
+            tolerance = np.maximum(8, DURATION_TOLERANCE * lengths)
+            rows = rows[np.abs(len(heard) - lengths) <= tolerance]
+        counts = np.minimum(len(heard), lengths[rows])
+        rows, counts = rows[counts > 0], counts[counts > 0]
+        if len(rows) == 0:
+            return result
+        width = int(counts.max())
+        columns = np.arange(width)[None, :] < counts[:, None]  # (rows, width)
+        loud = self._loud[rows, :width] & columns
+        compared = np.any(loud, axis=1)  # a sentence with no loud frame matches nothing
+        rows, counts, columns, loud = (
+            rows[compared],
+            counts[compared],
+            columns[compared],
+            loud[compared],
+        )
+        known = self._known[rows, :width]
+        floor_db = self._floor_db[rows]
+        lags = 2 * MAX_LAG_FRAMES + 1
+        padded = np.full(len(heard) + 2 * MAX_LAG_FRAMES + width, np.nan)
+        padded[MAX_LAG_FRAMES : MAX_LAG_FRAMES + len(heard)] = heard
+        windows = sliding_window_view(padded, width)[:lags]  # (lags, width)
+        present = (~np.isnan(windows)).astype(np.float64)  # (lags, width)
+        filled = np.where(present > 0, windows, 0.0)
+        used_columns = columns.astype(np.float64)  # (rows, width)
+        loud_columns = loud.astype(np.float64)
+        # Per (row, lag): the frames compared, the gain over the loud ones (sums as products)
+        used = used_columns @ present.T
+        gain_count = loud_columns @ present.T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gain_db = (loud_columns @ filled.T - (loud_columns * known) @ present.T) / gain_count
+        # (rows, lags, width), in place: |max(heard - gain, floor) - known| where compared
+        adjusted = filled[None, :, :] - gain_db[:, :, None]
+        np.maximum(adjusted, floor_db[:, None, None], out=adjusted)
+        adjusted -= known[:, None, :]
+        np.abs(adjusted, out=adjusted)
+        adjusted *= present[None, :, :]
+        adjusted *= used_columns[:, None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            errors = adjusted.sum(axis=2) / used
+        comparable = (used >= 0.8 * counts[:, None]) & (gain_count > 0) & ~np.isnan(errors)
+        errors = np.where(comparable, errors, np.inf)
+        result[rows] = errors.min(axis=1)
+        return result
 
 
 def load_transcript(path: Path) -> list[KnownSentence]:
