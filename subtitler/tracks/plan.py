@@ -16,12 +16,8 @@ from pathlib import Path
 from subtitler.inputs import InputFile
 from subtitler.options import Layout, RunOptions, TrackFormat
 from subtitler.state import TargetProgress
-from subtitler.tracks.ass import AssTrack
 from subtitler.tracks.base import SOURCE, TARGET, UNDETERMINED, Picture, Track
-from subtitler.tracks.ebuttd import EbuTtdTrack
-from subtitler.tracks.scc import SccTrack, carries
 from subtitler.tracks.srt import SrtTrack
-from subtitler.tracks.ttml import TtmlTrack
 from subtitler.tracks.vtt import VttTrack
 
 
@@ -69,14 +65,23 @@ def plan_tracks(
             elif chosen is TrackFormat.VTT:
                 notes = (f"Source: {item.name}", f"Languages: {listed}")
                 made.append(VttTrack(stem, languages, notes))
+            # The other formats' modules (pysubs2, ttconv's tables) load only when asked for.
             elif chosen is TrackFormat.ASS:
+                from subtitler.tracks.ass import AssTrack
+
                 made.append(AssTrack(stem, languages, names, item.name))
             elif chosen is TrackFormat.EBU_TT_D:
+                from subtitler.tracks.ebuttd import EbuTtdTrack
+
                 made.append(EbuTtdTrack(stem, languages, names, item.name))
             elif chosen is TrackFormat.SCC:
+                from subtitler.tracks.scc import SccTrack, carries
+
                 if carries(tuple(names[position] for position in languages)):
                     made.append(SccTrack(stem, languages))
             else:
+                from subtitler.tracks.ttml import TtmlTrack
+
                 made.append(TtmlTrack(stem, languages, names, item.name))
         for track in made:
             track.describe(picture, offset_ms)

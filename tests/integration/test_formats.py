@@ -93,7 +93,8 @@ def test_libass_draws_each_language_in_its_own_style(tmp_path: Path) -> None:
     """Both lines of a bilingual cue: white source, warm yellow translation (Latin pair, so
     no CJK font is needed)."""
     from subtitler.cues import Cue, CueText, LayoutUpdate
-    from subtitler.tracks import AssTrack, Picture
+    from subtitler.tracks import Picture
+    from subtitler.tracks.ass import AssTrack
     from tests.support import perform
 
     track = AssTrack(tmp_path / "clip.en-fr", (0, 1), ("en", "fr"), "clip.mp4")
