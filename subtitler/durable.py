@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -163,10 +164,17 @@ class DiskWriter:
         self._files = OpenFiles()
         """Used on the writer thread only."""
 
-    async def run(self, operations: Sequence[FileOp]) -> None:
-        """Perform the operations off the loop; raises OutputError as `OpenFiles.perform`."""
-        if operations:
-            await self.call(self._files.perform, operations)
+    async def run(self, operations: Sequence[FileOp]) -> float:
+        """Perform the operations off the loop; raises OutputError as `OpenFiles.perform`.
+        Returns when they were done (`time.perf_counter()`, read on the writer thread as the
+        last one returned: the loop may see it later, when it next gets to this coroutine)."""
+        if not operations:
+            return time.perf_counter()
+        return await self.call(self._perform_and_time, operations)
+
+    def _perform_and_time(self, operations: Sequence[FileOp]) -> float:
+        self._files.perform(operations)
+        return time.perf_counter()
 
     async def render_and_run(self, render: Callable[[], Sequence[FileOp]]) -> None:
         """Make the operations on the writer thread too (restoring a long track renders every

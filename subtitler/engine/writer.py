@@ -1,9 +1,10 @@
 """Finished sentences of one target into durable cues: resume journal first, then every track.
 
 The writes go through the run's `DiskWriter` (off the loop, in order); `CueWritten` is emitted
-once they are done, so `write_ms` is the time to a durable cue. With `-s auto` the tracks are not
-open until the input names the language: sentences are held (`held`) and written, in order, by
-`open` (called once, by the input, when the `SourceNamer` has named it).
+once they are done, and its `write_ms` is the time from the final result's arrival to the moment
+the writer thread finished writing the cue (journal and every track). With `-s auto` the tracks
+are not open until the input names the language: sentences are held (`held`) and written, in
+order, by `open` (called once, by the input, when the `SourceNamer` has named it).
 
 With several targets one task recognises (`publish`: its sentences go to the input's transcript
 `Ledger`) and the others translate only (`transcripts`): their sentences wait, in order, for the
@@ -14,12 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from subtitler import state as resume_state
 from subtitler.cues import Cue, CueLayout, LayoutUpdate, SentenceText, TimedWord
@@ -30,6 +30,8 @@ from subtitler.errors import OutputError
 from subtitler.events import CueWritten
 from subtitler.gummy.protocol import Sentence, Word
 from subtitler.tracks import TrackPlan
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ class TargetWriter:
         if self.journal is not None:  # first: a crash after it loses nothing
             operations.append(self.journal.append(self.target, self.progress, update))
         operations += [track.apply(update) for track in self.plan.tracks]
-        await self._run(operations)
+        written_s = await self._run(operations)
         self.sentences += 1
         self.progress.sentences += 1
         self._emit(
@@ -228,22 +230,23 @@ class TargetWriter:
                 laid_out.begin_ms,
                 laid_out.end_ms,
                 finished.latency_ms,
-                round((time.perf_counter() - finished.received_s) * 1000, 3),
+                round((written_s - finished.received_s) * 1000, 3),
                 self.label,
             )
         )
 
-    async def _run(self, operations: list[FileOp | None]) -> None:
+    async def _run(self, operations: list[FileOp | None]) -> float:
+        """Write them; when they were written (`DiskWriter.run`)."""
         kept = [operation for operation in operations if operation is not None]
-        await self._guarded(self._disk.run(kept))
+        return await self._guarded(self._disk.run(kept))
 
-    async def _guarded(self, writing: Coroutine[Any, Any, None]) -> None:
+    async def _guarded(self, writing: Coroutine[Any, Any, T]) -> T:
         """Await a write; its OutputError is kept and raised again by every later write."""
         if self.error is not None:
             writing.close()  # never started
             raise self.error
         try:
-            await writing
+            return await writing
         except OutputError as error:
             self.error = error
             raise
