@@ -53,3 +53,19 @@ def test_benchmark_smoke_run_produces_every_figure(tmp_path: Path) -> None:
     assert [row["files"] for row in figures["scale"]] == [1, 2]
     assert all(row["files_done"] == row["files"] for row in figures["scale"])
     assert "| subtitler |" in result.stdout
+
+
+def test_decode_floor_smoke_run_produces_every_figure() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.decode_floor", "--files", "1", "--seconds", "3",
+         "--rounds", "1", "--start-count", "2"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert figures["free_cpu_s"][0] > 0 and figures["paced_cpu_s"][0] > 0
+    assert figures["start_cpu_ms"] > 0 and figures["started_at_once_wall_s"] > 0

@@ -1,0 +1,132 @@
+"""What ffmpeg costs before subtitler does anything: the floor's decode free-running and paced,
+and starting many decoders at once.
+
+    python -m benchmarks.decode_floor            # 8 files x 120 s, 3 rounds (about 2 min here)
+
+1. free:    each file decoded to 16 kHz mono PCM into /dev/null, one after another (the floor
+            `benchmarks/run.py` compares subtitler with)
+2. paced:   the same eight decodes at once, each read from its pipe 100 ms of audio at a time at
+            10x (a reader that does nothing else), as any streaming client must read them
+3. start:   one ffmpeg started to read a file's header and 0.1 s of it (CPU, averaged), and
+            `--start-count` of them started at once from asyncio (wall time until all are done)
+
+Prints one JSON object. CPU is user+system of the ffmpeg processes (rusage of children).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.run import floor_command, make_media
+from subtitler.media import ffmpeg_executable
+
+BYTES_PER_100_MS = 3200  # 16 kHz mono s16le
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def free_cpu_s(ffmpeg: str, files: list[Path]) -> float:
+    before = children_cpu_s()
+    for path in files:
+        subprocess.run(floor_command(ffmpeg, path), check=True, stdin=subprocess.DEVNULL)
+    return children_cpu_s() - before
+
+
+def paced_cpu_s(ffmpeg: str, files: list[Path], speed: float) -> float:
+    """All files at once, each pipe read 100 ms of audio per 100 ms / speed."""
+    before = children_cpu_s()
+    decoders = [
+        subprocess.Popen(
+            [ffmpeg, "-v", "error", "-nostdin", "-i", str(path), "-ac", "1", "-ar", "16000",
+             "-f", "s16le", "pipe:1"],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        for path in files
+    ]  # fmt: skip
+    started, step, reading = time.monotonic(), 0, list(decoders)
+    while reading:
+        step += 1
+        for decoder in list(reading):
+            assert decoder.stdout is not None
+            if len(decoder.stdout.read(BYTES_PER_100_MS)) < BYTES_PER_100_MS:
+                reading.remove(decoder)
+        time.sleep(max(0.0, started + step * 0.1 / speed - time.monotonic()))
+    for decoder in decoders:
+        decoder.wait()
+    return children_cpu_s() - before
+
+
+def start_cpu_s(ffmpeg: str, path: Path, repeats: int = 30) -> float:
+    before = children_cpu_s()
+    for _ in range(repeats):
+        subprocess.run(
+            [ffmpeg, "-v", "error", "-nostdin", "-i", str(path), "-t", "0.1", "-ac", "1",
+             "-ar", "16000", "-f", "s16le", "-y", "/dev/null"],
+            check=True,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    return (children_cpu_s() - before) / repeats
+
+
+async def start_many_wall_s(ffmpeg: str, path: Path, count: int) -> float:
+    async def one() -> None:
+        process = await asyncio.create_subprocess_exec(
+            ffmpeg, "-v", "error", "-nostdin", "-i", str(path), "-t", "0.1", "-ac", "1",
+            "-ar", "16000", "-f", "s16le", "-y", "/dev/null", stdin=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        await process.wait()
+
+    started = time.monotonic()
+    await asyncio.gather(*(one() for _ in range(count)))
+    return time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--speed", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--start-count", type=int, default=128)
+    arguments = parser.parse_args(argv)
+    ffmpeg = ffmpeg_executable()
+    with tempfile.TemporaryDirectory(prefix="subtitler-floor-") as temporary:
+        files = make_media(Path(temporary), arguments.files, arguments.seconds)
+        free, paced = [], []
+        for _ in range(arguments.rounds):  # alternating: the machine's state drifts
+            free.append(free_cpu_s(ffmpeg, files))
+            paced.append(paced_cpu_s(ffmpeg, files, arguments.speed))
+        one_start = start_cpu_s(ffmpeg, files[0])
+        many_wall = asyncio.run(start_many_wall_s(ffmpeg, files[0], arguments.start_count))
+    print(
+        json.dumps(
+            {
+                "files": arguments.files,
+                "seconds_per_file": arguments.seconds,
+                "speed": arguments.speed,
+                "free_cpu_s": [round(value, 2) for value in free],
+                "paced_cpu_s": [round(value, 2) for value in paced],
+                "paced_vs_free": round(statistics.median(paced) / statistics.median(free), 2),
+                "start_cpu_ms": round(one_start * 1000, 1),
+                "started_at_once": arguments.start_count,
+                "started_at_once_wall_s": round(many_wall, 2),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
