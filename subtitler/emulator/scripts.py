@@ -62,7 +62,8 @@ def envelope_distance(heard: np.ndarray, known: np.ndarray, frames: int) -> floa
     For each lag the heard envelope is shifted by the mean level difference over the known
     sentence's loud frames (a gain change), then both are floored DYNAMIC_RANGE_DB below the
     known peak, so hiss and codec noise in the quiet frames do not count. All lags are
-    computed at once (this runs for every partial of every session).
+    computed at once. The definition: `ScriptLibrary.distances` computes it for every known
+    sentence in one array computation, and the tests hold the two equal.
     """
     count = min(frames, len(known))
     if count <= 0 or len(heard) == 0:
