@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from benchmarks.run import floor_command, make_media
-from subtitler.media import ffmpeg_executable
+from subtitler.sources.media import ffmpeg_executable
 
 BYTES_PER_100_MS = 3200  # 16 kHz mono s16le
 

@@ -15,7 +15,7 @@ p50/p99/max (a 10 ms timer), and the largest RSS of our process. With `--kill-at
 is SIGKILLed when its audio reaches hour H and run again: the rerun's journal replay time
 (`started` event after process start) and the sentence accounting over both runs
 (expected, found, lost, duplicated). Finally every track is parsed (pysrt, webvtt-py, pysubs2,
-ElementTree + `subtitler.imsc`). Prints a table and writes JSON (--out).
+ElementTree + `subtitler.tracks.imsc`). Prints a table and writes JSON (--out).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.run import percentile
-from subtitler.media import ffmpeg_executable
+from subtitler.sources.media import ffmpeg_executable
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
@@ -226,7 +226,7 @@ def parse_tracks(folder: Path) -> dict[str, int]:
     import pysubs2
     import webvtt
 
-    from subtitler import imsc
+    from subtitler.tracks import imsc
 
     counts = {}
     for path in sorted(folder.iterdir()):

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from subtitler.media import ffmpeg_executable
+from subtitler.sources.media import ffmpeg_executable
 
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from subtitler.frames import parse_frame_rate
-from subtitler.media import detect_scenes, ffmpeg_executable
-from subtitler.shots import DEFAULT_THRESHOLD, parse_scdet
+from subtitler.layout.frames import parse_frame_rate
+from subtitler.layout.shots import DEFAULT_THRESHOLD, parse_scdet
+from subtitler.sources.media import detect_scenes, ffmpeg_executable
 
 
 def make_clip(folder: Path, seconds: int) -> Path:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Make `subtitler/langid_latin.npz`: py3langid's model cut down to Gummy's five Latin-script
+"""Make `subtitler/engine/langid_latin.npz`: py3langid's model cut down to Gummy's five Latin-script
 source languages (en, de, fr, it, es), so naming a language costs milliseconds, not a second.
 
 py3langid scores byte n-gram features found by a DFA (Aho-Corasick): after each byte of the
@@ -8,7 +8,7 @@ and that node's feature (if it is one) is counted. This script recovers every no
 breadth-first walk of the DFA: a node is first reached by its own bytes), keeps the nodes made
 only of bytes Latin-script UTF-8 text contains (ASCII, U+0080-U+024F), and stores them as
 sorted integer keys with their features' log-probabilities for the five languages (float16, as
-in py3langid) and the class priors. `subtitler.langid` finds the same longest suffixes with
+in py3langid) and the class priors. `subtitler.engine.langid` finds the same longest suffixes with
 numpy and scores them as py3langid does, so on Latin-script text it answers as
 py3langid restricted to the five languages (tests/test_languages.py compares them).
 
@@ -25,7 +25,7 @@ from py3langid.langid import MODEL_DIR, MODEL_FILE
 from py3langid.modelio import load_model
 
 LANGUAGES = ("en", "de", "fr", "it", "es")
-OUT = Path(__file__).resolve().parent.parent / "subtitler" / "langid_latin.npz"
+OUT = Path(__file__).resolve().parent.parent / "subtitler" / "engine" / "langid_latin.npz"
 
 
 def latin_byte(value: int) -> bool:

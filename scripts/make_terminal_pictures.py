@@ -20,10 +20,10 @@ from rich.console import Console, RenderableType
 
 from subtitler.emulator.server import EmulatorServer
 from subtitler.engine.batch import run_batch
-from subtitler.environment import LOCAL_KEY
 from subtitler.events import CueWritten, Event, InputResult, PartialText
-from subtitler.inputs import discover
+from subtitler.gummy.environment import LOCAL_KEY
 from subtitler.options import make_options
+from subtitler.sources.inputs import discover
 from subtitler.views.live import LiveView
 from subtitler.views.preview import PreviewView
 from subtitler.views.progress import ProgressView

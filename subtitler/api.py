@@ -17,8 +17,8 @@ from typing import Any
 from subtitler.engine.batch import run_batch
 from subtitler.engine.control import RunControl
 from subtitler.events import Event, InputEnded, InputResult
-from subtitler.inputs import discover
 from subtitler.options import make_options
+from subtitler.sources.inputs import discover
 
 
 def subtitle(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from subtitler.cues import Cue
+from subtitler.layout.cues import Cue
 
 
 class Status(Enum):

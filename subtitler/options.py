@@ -9,17 +9,17 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from subtitler.cost import Prices
-from subtitler.environment import resolve_endpoint, resolve_key
 from subtitler.errors import UsageError
-from subtitler.frames import TIMECODE, FrameRate, parse_frame_rate
 from subtitler.gummy.client import ClientKind
+from subtitler.gummy.cost import Prices
+from subtitler.gummy.environment import resolve_endpoint, resolve_key
 from subtitler.gummy.protocol import GummySettings
 from subtitler.languages import LATIN_SCRIPT, check_pairs, language_of_tag
-from subtitler.rules import CAPTION_COLUMNS, CAPTION_ROWS, CueRules
+from subtitler.layout.frames import TIMECODE, FrameRate, parse_frame_rate
+from subtitler.layout.rules import CAPTION_COLUMNS, CAPTION_ROWS, CueRules
 
 if TYPE_CHECKING:
-    from subtitler.media import HlsMedia
+    from subtitler.sources.media import HlsMedia
 
 DEFAULT_SPEED = 10.0
 

@@ -13,8 +13,8 @@ from typing import Any
 from dashscope.audio.asr import TranslationRecognizerCallback, TranslationRecognizerRealtime
 from dashscope.common.error import InvalidParameter
 
-from subtitler.durable import FileOp, OpenFiles
-from subtitler.media import AsyncPcmDecoder, MediaInfo, ffmpeg_executable
+from subtitler.sources.media import AsyncPcmDecoder, MediaInfo, ffmpeg_executable
+from subtitler.tracks.durable import FileOp, OpenFiles
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TRANSCRIPTS = FIXTURES / "transcripts"

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from subtitler.check import check_file
-from subtitler.rules import CueRules
+from subtitler.check.lint import check_file
+from subtitler.layout.rules import CueRules
 
 ROOT = Path(__file__).resolve().parents[1]
 

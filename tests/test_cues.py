@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from subtitler.cues import (
+from subtitler.layout.cues import (
     Cue,
     CueLayout,
     LayoutUpdate,
@@ -24,8 +24,8 @@ from subtitler.cues import (
     tokenize,
     vtt_timestamp,
 )
-from subtitler.kinsoku import line_violation
-from subtitler.rules import DEFAULT_LANGUAGE_RULES, CueRules, text_width
+from subtitler.layout.kinsoku import line_violation
+from subtitler.layout.rules import DEFAULT_LANGUAGE_RULES, CueRules, text_width
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("SUBTITLER_UPDATE_GOLDEN") == "1"
@@ -195,7 +195,7 @@ CASES = {
 
 
 def CueTextFor(language: str, lines: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    from subtitler.cues import CueText
+    from subtitler.layout.cues import CueText
 
     return CueText(language, lines)
 

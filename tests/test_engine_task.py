@@ -23,8 +23,8 @@ from subtitler.gummy.protocol import (
     TaskFinished,
     TaskStarted,
 )
-from subtitler.media import BYTES_PER_MS
 from subtitler.options import RunOptions
+from subtitler.sources.media import BYTES_PER_MS
 
 SILENCE_MS = 10_000
 

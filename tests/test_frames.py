@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from subtitler.check import check_file
-from subtitler.cues import SentenceText
+from subtitler.check.lint import check_file
 from subtitler.errors import UsageError
-from subtitler.frames import FrameRate, parse_frame_rate
-from subtitler.rules import CueRules
+from subtitler.layout.cues import SentenceText
+from subtitler.layout.frames import FrameRate, parse_frame_rate
+from subtitler.layout.rules import CueRules
 from tests.test_cues import lay_out, sentences
 
 NTSC = parse_frame_rate("29.97")
@@ -111,7 +111,7 @@ def test_check_judges_frames_when_told_the_rate(tmp_path: Path) -> None:
 
 
 def test_the_timecode_start_on_each_grid() -> None:
-    from subtitler.frames import timecode_offset_ms
+    from subtitler.layout.frames import timecode_offset_ms
 
     pal = parse_frame_rate("25")
     assert timecode_offset_ms(None, pal, "10:00:00:00") == 0

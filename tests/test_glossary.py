@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from subtitler.emulator.vocabulary import VocabularyStore
-from subtitler.glossary import (
+from subtitler.gummy.glossary import (
     GlossaryProblems,
     fingerprint,
     prefix_problem,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from subtitler.inputs import InputFile, InputProblem, discover
+from subtitler.sources.inputs import InputFile, InputProblem, discover
 
 
 def touch(path: Path) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from subtitler.errors import UsageError
-from subtitler.jobs import (
+from subtitler.serve.jobs import (
     InputOutcome,
     Job,
     JobSpec,

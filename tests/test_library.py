@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from subtitler.errors import UsageError
-from subtitler.library import Libraries, map_path, parse_path_map
+from subtitler.serve.fence import Libraries, map_path, parse_path_map
 
 
 def test_a_mapping_takes_whole_components_and_the_longest_wins() -> None:

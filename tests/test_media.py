@@ -10,9 +10,15 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from subtitler import media
 from subtitler.errors import MediaError
-from subtitler.media import BYTES_PER_MS, FRAME_BYTES, AsyncPcmDecoder, MediaInfo, parse_streams
+from subtitler.sources import media
+from subtitler.sources.media import (
+    BYTES_PER_MS,
+    FRAME_BYTES,
+    AsyncPcmDecoder,
+    MediaInfo,
+    parse_streams,
+)
 from tests.support import FIXTURES, decode_all
 
 FFMPEGS = {"bundled": imageio_ffmpeg.get_ffmpeg_exe()}
@@ -143,7 +149,7 @@ def test_parse_streams_reads_an_ffmpeg_listing() -> None:
 def test_video_size_and_frame_rate_come_from_ffmpegs_listing() -> None:
     from fractions import Fraction
 
-    from subtitler.media import parse_video
+    from subtitler.sources.media import parse_video
 
     log = "\n".join(
         [

@@ -10,10 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subtitler import langid
-from subtitler.engine import naming
+from subtitler.engine import langid, naming
+from subtitler.engine.langid import identify
 from subtitler.engine.naming import SourceNamer
-from subtitler.langid import identify
 
 
 def test_a_clear_first_sentence_names_the_language_at_once() -> None:

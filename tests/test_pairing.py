@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-from subtitler.cues import Cue, CueText
 from subtitler.engine.pairing import Cursor, Heard, Ledger, transcript_of
 from subtitler.gummy.protocol import (
     ClientProtocol,
@@ -15,6 +14,7 @@ from subtitler.gummy.protocol import (
     Sentence,
     run_task_message,
 )
+from subtitler.layout.cues import Cue, CueText
 
 TRANSLATING = GummySettings(api_key="k", transcription_enabled=False)
 

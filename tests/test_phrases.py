@@ -8,10 +8,22 @@ import re
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from subtitler.cues import CueLayout, SentenceText, TimedWord, break_lines, join_tokens, tokenize
-from subtitler.kinsoku import NOT_AT_LINE_END, NOT_AT_LINE_START, line_violation, may_break_between
-from subtitler.phrases import characters, phrases
-from subtitler.rules import DEFAULT_LANGUAGE_RULES, CueRules, LanguageRules, text_width
+from subtitler.layout.cues import (
+    CueLayout,
+    SentenceText,
+    TimedWord,
+    break_lines,
+    join_tokens,
+    tokenize,
+)
+from subtitler.layout.kinsoku import (
+    NOT_AT_LINE_END,
+    NOT_AT_LINE_START,
+    line_violation,
+    may_break_between,
+)
+from subtitler.layout.phrases import characters, phrases
+from subtitler.layout.rules import DEFAULT_LANGUAGE_RULES, CueRules, LanguageRules, text_width
 
 JA = DEFAULT_LANGUAGE_RULES["ja"]
 ZH = DEFAULT_LANGUAGE_RULES["zh"]
@@ -227,7 +239,7 @@ def test_every_kinsoku_class_is_one_character() -> None:
 )
 def test_measured_widths_equal_the_joined_text(tokens: list[str], language: str) -> None:
     """The layout measures runs from prefix sums; they must equal measuring the joined text."""
-    from subtitler.cues import _Measured
+    from subtitler.layout.cues import _Measured
 
     rules = DEFAULT_LANGUAGE_RULES[language]
     measured = _Measured(tokens, rules)

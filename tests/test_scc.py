@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from ttconv.isd import ISD
 from ttconv.scc.reader import to_model
 
-from subtitler.cues import Cue, CueText, LayoutUpdate
+from subtitler.engine.plan import plan_tracks
 from subtitler.errors import UsageError
-from subtitler.inputs import InputFile
+from subtitler.layout.cues import Cue, CueText, LayoutUpdate
 from subtitler.options import make_options
-from subtitler.tracks import plan_tracks
+from subtitler.sources.inputs import InputFile
 from subtitler.tracks.scc import Packet, SccTrack, Schedule, loading, place, rows_of
 from tests.support import ffmpeg_to_srt, perform
 

@@ -15,8 +15,8 @@ import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.errors import UsageError
-from subtitler.inputs import InputFile, discover
-from subtitler.shard import Shard, in_shard, parse_shard, shard_key, shard_of
+from subtitler.sources.inputs import InputFile, discover
+from subtitler.sources.shard import Shard, in_shard, parse_shard, shard_key, shard_of
 from tests.support import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from subtitler.frames import parse_frame_rate
-from subtitler.shots import ShotRules, parse_scdet, problems, read_list
+from subtitler.layout.frames import parse_frame_rate
+from subtitler.layout.shots import ShotRules, parse_scdet, problems, read_list
 
 PAL = parse_frame_rate("25")  # half a second: 12 frames (12.5 rounded)
 

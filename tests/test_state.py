@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from subtitler import state as resume_state
-from subtitler.cues import Cue, CueText, LayoutUpdate
+from subtitler.engine import journal as resume_state
 from subtitler.errors import OutputError
+from subtitler.layout.cues import Cue, CueText, LayoutUpdate
 from tests.support import perform
 
 

@@ -12,13 +12,14 @@ import webvtt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from subtitler.cues import Cue, CueText, LayoutUpdate
-from subtitler.durable import FileOp
+from subtitler.engine.plan import TrackPlan
+from subtitler.engine.plan import plan_tracks as plan_for_options
 from subtitler.errors import OutputError
-from subtitler.inputs import InputFile
+from subtitler.layout.cues import Cue, CueText, LayoutUpdate
 from subtitler.options import make_options
-from subtitler.tracks import Layout, TrackFormat, TrackPlan
-from subtitler.tracks import plan_tracks as plan_for_options
+from subtitler.sources.inputs import InputFile
+from subtitler.tracks import Layout, TrackFormat
+from subtitler.tracks.durable import FileOp
 from tests.support import perform
 
 
@@ -138,7 +139,7 @@ def test_ass_and_ttml_grow_valid_and_take_revisions(tmp_path: Path) -> None:
 
     import pysubs2
 
-    from subtitler import imsc
+    from subtitler.tracks import imsc
 
     item = InputFile(tmp_path / "a {b} <c> & d.mp4", Path())
     formats = (TrackFormat.ASS, TrackFormat.TTML)

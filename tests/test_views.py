@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from subtitler.cues import Cue, CueText
 from subtitler.events import (
     AudioProgress,
     CueWritten,
@@ -19,6 +18,7 @@ from subtitler.events import (
     Status,
     TaskMetrics,
 )
+from subtitler.layout.cues import Cue, CueText
 from subtitler.views.lines import LinesView
 from subtitler.views.progress import ProgressView
 from subtitler.views.summary import summary_table

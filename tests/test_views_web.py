@@ -12,9 +12,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from subtitler.cues import Cue, CueText
 from subtitler.errors import UsageError
 from subtitler.events import CueWritten, InputStarted, PartialText
+from subtitler.layout.cues import Cue, CueText
 from subtitler.views import web
 from subtitler.views.web import CaptionServer, parse_address
 

@@ -123,7 +123,7 @@ class ScriptLibrary:
     @classmethod
     def bundled(cls, extra_directories: Iterable[Path] = ()) -> ScriptLibrary:
         """The fixtures shipped with the package, plus any directories given."""
-        bundled = Path(str(resources.files("subtitler.fixtures"))) / "transcripts"
+        bundled = Path(str(resources.files("subtitler"))) / "samples" / "transcripts"
         directories = [bundled] if bundled.is_dir() else []
         return cls.from_directories([*directories, *extra_directories])
 

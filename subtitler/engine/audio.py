@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from subtitler.media import BYTES_PER_MS
+from subtitler.sources.media import BYTES_PER_MS
 
 
 class AudioBuffer:

@@ -13,8 +13,8 @@ from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
 from subtitler.engine.input import subtitle_isolated
 from subtitler.events import Event, InputEnded, InputResult, Status
-from subtitler.inputs import InputFile, InputProblem
 from subtitler.options import RunOptions
+from subtitler.sources.inputs import InputFile, InputProblem
 
 
 async def run_batch(

@@ -7,13 +7,13 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from subtitler.cost import Budget
-from subtitler.durable import DiskWriter
 from subtitler.engine.control import RunControl
 from subtitler.engine.pacing import StartPacer
 from subtitler.events import Event
 from subtitler.gummy.client import ClientKind
+from subtitler.gummy.cost import Budget
 from subtitler.options import RunOptions
+from subtitler.tracks.durable import DiskWriter
 
 
 @dataclass(frozen=True)

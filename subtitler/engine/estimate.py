@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from subtitler import state as resume_state
-from subtitler.cost import Estimate
+from subtitler.engine import journal as resume_state
 from subtitler.engine.context import RunContext
 from subtitler.engine.input import decide, finished_transcript
+from subtitler.engine.plan import Need, plan_tracks
 from subtitler.errors import SubtitlerError
-from subtitler.inputs import InputFile, InputProblem
-from subtitler.media import AsyncPcmDecoder
+from subtitler.gummy.cost import Estimate
 from subtitler.options import RunOptions
-from subtitler.tracks import plan_tracks
-from subtitler.tracks.plan import Need
+from subtitler.sources.inputs import InputFile, InputProblem
+from subtitler.sources.media import AsyncPcmDecoder
 
 
 @dataclass(frozen=True)

@@ -18,30 +18,30 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from subtitler import state as resume_state
-from subtitler.cost import Estimate
-from subtitler.cues import Cue, CueLayout
-from subtitler.durable import FileOp
+from subtitler.engine import journal as resume_state
 from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.claim import Claim, claim_path
 from subtitler.engine.context import RunContext
 from subtitler.engine.naming import SourceNamer
 from subtitler.engine.pairing import Cursor, Ledger
+from subtitler.engine.plan import Need, TargetWork, TrackPlan, plan_tracks, plan_work
 from subtitler.engine.subtitled import choose_audio, sidecar_languages, subtitled_reason
 from subtitler.engine.task import TargetTask, send_bytes
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import MediaError, OutputError, SubtitlerError
 from subtitler.events import AudioProgress, InputResult, InputStarted, Status
-from subtitler.frames import FrameRate, timecode_offset_ms
 from subtitler.gummy.client import ClientKind
-from subtitler.inputs import InputFile
+from subtitler.gummy.cost import Estimate
 from subtitler.languages import SOURCE_LANGUAGES, language_of_tag
-from subtitler.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo, detect_scenes
+from subtitler.layout.cues import Cue, CueLayout
+from subtitler.layout.frames import FrameRate, timecode_offset_ms
+from subtitler.layout.shots import DEFAULT_THRESHOLD, ShotRules, parse_scdet
+from subtitler.layout.shots import read_list as read_shot_list
 from subtitler.options import RunOptions
-from subtitler.shots import DEFAULT_THRESHOLD, ShotRules, parse_scdet
-from subtitler.shots import read_list as read_shot_list
-from subtitler.tracks import Picture, Track, TrackPlan, plan_tracks
-from subtitler.tracks.plan import Need, TargetWork, plan_work
+from subtitler.sources.inputs import InputFile
+from subtitler.sources.media import BYTES_PER_MS, AsyncPcmDecoder, MediaInfo, detect_scenes
+from subtitler.tracks import Picture, Track
+from subtitler.tracks.durable import FileOp
 
 PROGRESS_EVERY_MS = 1000
 MAX_LEAD_MS = 30_000

@@ -1,7 +1,7 @@
 """`-s auto`: the source language in track names and `<lang>` spans, from the transcript.
 
 Gummy detects the spoken language but does not report it. The first finished sentences of an
-input (all its targets' tasks offer theirs) are held back until `subtitler.langid` is sure of
+input (all its targets' tasks offer theirs) are held back until `subtitler.engine.langid` is sure of
 the language (usually the first sentence), or they hold enough text to decide, or they have
 waited `MAX_HOLD_S` (a live source may pause for minutes). The namer only decides: its `named`
 future is awaited by the input, which then opens every writer's tracks under that name once
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
-from subtitler.langid import identify
+from subtitler.engine.langid import identify
 
 ENOUGH_LETTERS = 60
 ENOUGH_SENTENCES = 3

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from subtitler.cues import Cue, TimedWord, join_lines
+from subtitler.layout.cues import Cue, TimedWord, join_lines
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urlparse
 
-from subtitler.environment import LOCAL_HOSTS
+from subtitler.gummy.environment import LOCAL_HOSTS
 from subtitler.gummy.protocol import (
     BAD_RESULT,
     DEFAULT_ENDPOINT,

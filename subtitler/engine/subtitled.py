@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 from subtitler.languages import LANGUAGE_TAGS, language_of_tag
-from subtitler.media import AudioStream, SubtitleStream
+from subtitler.sources.media import AudioStream, SubtitleStream
 
 SUBTITLE_SUFFIXES = (
     ".srt", ".ass", ".ssa", ".vtt", ".ttml", ".dfxp", ".scc", ".sub", ".sup",

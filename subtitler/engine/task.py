@@ -46,8 +46,8 @@ from subtitler.gummy.protocol import (
     TaskFinished,
     TaskStarted,
 )
-from subtitler.media import BYTES_PER_MS
 from subtitler.options import RunOptions
+from subtitler.sources.media import BYTES_PER_MS
 
 START_TIMEOUT_S = 20.0
 """No `task-started` this long after `run-task`: the task failed."""

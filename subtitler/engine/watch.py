@@ -27,11 +27,11 @@ from pathlib import Path
 from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
 from subtitler.engine.input import subtitle_isolated
+from subtitler.engine.plan import plan_tracks
 from subtitler.events import Event, InputEnded, InputQueued, InputResult, Status
-from subtitler.inputs import InputFile, InputProblem, discover, is_media
 from subtitler.options import RunOptions
-from subtitler.shard import Shard, in_shard
-from subtitler.tracks import plan_tracks
+from subtitler.sources.inputs import InputFile, InputProblem, discover, is_media
+from subtitler.sources.shard import Shard, in_shard
 
 PARTIAL_DOWNLOADS = ("*.part", "*.!qB", "*.crdownload", "*.tmp", "*.partial")
 """Names browsers, torrent clients and copy tools give a file still being written."""

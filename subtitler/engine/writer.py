@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from subtitler import state as resume_state
-from subtitler.cues import Cue, CueLayout, LayoutUpdate, SentenceText, TimedWord
-from subtitler.durable import DiskWriter, FileOp, Remove
+from subtitler.engine import journal as resume_state
 from subtitler.engine.naming import SourceNamer
 from subtitler.engine.pairing import Cursor, Heard, Ledger, transcript_of
+from subtitler.engine.plan import TrackPlan
 from subtitler.errors import OutputError
 from subtitler.events import CueWritten
 from subtitler.gummy.protocol import Sentence, Word
-from subtitler.tracks import TrackPlan
+from subtitler.layout.cues import Cue, CueLayout, LayoutUpdate, SentenceText, TimedWord
+from subtitler.tracks.durable import DiskWriter, FileOp, Remove
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from subtitler import __version__
-from subtitler.environment import LOCAL_HOSTS
+from subtitler.gummy.environment import LOCAL_HOSTS
 from subtitler.gummy.protocol import (
     DEFAULT_ENDPOINT,
     ClientEvent,

@@ -18,8 +18,8 @@ from typing import Any, Protocol
 from urllib.parse import urlparse, urlunparse
 
 from subtitler.errors import ServiceError
-from subtitler.glossary import TARGET_MODEL, Glossary, GlossaryEntry, fingerprint
 from subtitler.gummy.client import ClientKind
+from subtitler.gummy.glossary import TARGET_MODEL, Glossary, GlossaryEntry, fingerprint
 
 CUSTOMIZATION = "services/audio/asr/customization"
 BIASING_MODEL = "speech-biasing"

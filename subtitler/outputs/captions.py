@@ -12,9 +12,9 @@ import textwrap
 import time
 from dataclasses import dataclass
 
-from subtitler.cues import Cue, join_lines
 from subtitler.events import CueWritten
 from subtitler.languages import CJK_LANGUAGES
+from subtitler.layout.cues import Cue, join_lines
 
 BOTH = "both"
 CEA608_COLUMNS = 32

@@ -22,9 +22,9 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from subtitler.cues import Cue, escape_vtt, vtt_timestamp
-from subtitler.durable import Replace, replace_file
 from subtitler.events import AudioProgress, CueWritten, Event, InputEnded, InputStarted
+from subtitler.layout.cues import Cue, escape_vtt, vtt_timestamp
+from subtitler.tracks.durable import Replace, replace_file
 
 HOLD_MS = 6000
 """Live: how far behind the audio sent a segment is listed (a sentence's results come ~1-2 s

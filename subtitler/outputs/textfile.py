@@ -8,9 +8,9 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
-from subtitler.durable import Replace, replace_file
 from subtitler.outputs.captions import CaptionChoice
 from subtitler.outputs.delivery import LiveOutput
+from subtitler.tracks.durable import Replace, replace_file
 
 
 class TextFileCaptions(LiveOutput):

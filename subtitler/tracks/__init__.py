@@ -7,7 +7,6 @@ only about 50 ms of CPU and some MB to load)."""
 
 from subtitler.options import Layout, TrackFormat
 from subtitler.tracks.base import SOURCE, TARGET, UNDETERMINED, Picture, Track
-from subtitler.tracks.plan import TrackPlan, plan_tracks
 from subtitler.tracks.srt import SrtTrack
 from subtitler.tracks.vtt import VttTrack
 
@@ -20,7 +19,5 @@ __all__ = [
     "SrtTrack",
     "Track",
     "TrackFormat",
-    "TrackPlan",
     "VttTrack",
-    "plan_tracks",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pysubs2
 
-from subtitler.cues import Cue, clean_line
+from subtitler.layout.cues import Cue, clean_line
 from subtitler.tracks.base import SOURCE, NamedTrack, Picture, after
 
 DEFAULT_PICTURE = Picture(1920, 1080)

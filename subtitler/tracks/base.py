@@ -3,7 +3,7 @@
 Each cue is rendered once into its format's text (a fragment, through the format's library) and
 never again: the file is the format's head, the fragments in order, and its foot. An update
 (`LayoutUpdate`: the last cue replaced, cues added) patches the file from the last cue's offset
-(`subtitler.durable.Patch`), so its cost is what changed, however long the track. `open` and
+(`subtitler.tracks.durable.Patch`), so its cost is what changed, however long the track. `open` and
 `restore` write the whole file atomically, `finish` seals it (fsync). The methods return the file
 operations; the engine performs them off the event loop, in order (`durable.DiskWriter`).
 """
@@ -15,8 +15,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from subtitler.cues import Cue, LayoutUpdate, clean_line
-from subtitler.durable import Patch, Replace, Seal
+from subtitler.layout.cues import Cue, LayoutUpdate, clean_line
+from subtitler.tracks.durable import Patch, Replace, Seal
 
 UNDETERMINED = "und"
 SOURCE, TARGET = 0, 1  # positions of the two languages in every cue

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from subtitler.cues import clean_line
+from subtitler.layout.cues import clean_line
 from subtitler.tracks.ttml import TTP, TTS, XML, TtmlTrack
 
 EBUTTM = "urn:ebu:tt:metadata"

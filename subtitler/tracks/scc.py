@@ -32,10 +32,10 @@ from ttconv.scc.codes.extended_characters import SccExtendedCharacter
 from ttconv.scc.codes.preambles_address_codes import SccPreambleAddressCode
 from ttconv.scc.codes.special_characters import SccSpecialCharacter
 
-from subtitler.cues import Cue
-from subtitler.frames import FrameRate
 from subtitler.languages import LATIN_SCRIPT
-from subtitler.rules import CAPTION_COLUMNS, CAPTION_ROWS
+from subtitler.layout.cues import Cue
+from subtitler.layout.frames import FrameRate
+from subtitler.layout.rules import CAPTION_COLUMNS, CAPTION_ROWS
 from subtitler.tracks.base import Track, cue_lines
 
 BOTTOM_ROW = 14

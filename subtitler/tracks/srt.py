@@ -6,7 +6,7 @@ import io
 
 import pysrt
 
-from subtitler.cues import Cue
+from subtitler.layout.cues import Cue
 from subtitler.tracks.base import Track, cue_lines
 
 

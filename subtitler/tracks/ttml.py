@@ -5,7 +5,7 @@ with its `xml:lang` and its own style (the translation in warm yellow), lines sp
 `ttp:timeBase="media"`; times are clock times with milliseconds on the media timeline;
 `ttp:frameRate` (and `ttp:frameRateMultiplier` for 29.97 and the like) give the video's frame
 rate when it is known. Written with ElementTree, so text is always escaped. `subtitler check`
-verifies these files against the constraints in `subtitler.imsc`.
+verifies these files against the constraints in `subtitler.tracks.imsc`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
-from subtitler.cues import Cue, clean_line, vtt_timestamp
+from subtitler.layout.cues import Cue, clean_line, vtt_timestamp
 from subtitler.tracks.base import SOURCE, NamedTrack
 
 TT = "http://www.w3.org/ns/ttml"

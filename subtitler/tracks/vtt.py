@@ -7,7 +7,7 @@ from pathlib import Path
 
 import webvtt
 
-from subtitler.cues import Cue, clean_line, escape_vtt, vtt_timestamp
+from subtitler.layout.cues import Cue, clean_line, escape_vtt, vtt_timestamp
 from subtitler.tracks.base import Track, after
 
 _EMPTY: str = webvtt.WebVTT(captions=[]).content

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from subtitler.cues import Cue
 from subtitler.events import (
     AudioProgress,
     CueWritten,
@@ -25,6 +24,7 @@ from subtitler.events import (
     Status,
     label_of,
 )
+from subtitler.layout.cues import Cue
 from subtitler.views.output import LineOutput
 
 SCHEMA_VERSION = 1

@@ -16,7 +16,6 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from subtitler.cues import srt_timestamp
 from subtitler.events import (
     AudioProgress,
     CueWritten,
@@ -26,6 +25,7 @@ from subtitler.events import (
     PartialText,
     Status,
 )
+from subtitler.layout.cues import srt_timestamp
 from subtitler.views.labels import short_label, without_subject
 from subtitler.views.live import LiveView
 

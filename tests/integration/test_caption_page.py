@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
-from subtitler.media import ffmpeg_executable
+from subtitler.sources.media import ffmpeg_executable
 from tests.browser import Browser
 from tests.support import FIXTURES
 

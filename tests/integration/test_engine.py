@@ -17,7 +17,7 @@ import pytest
 
 from subtitler.emulator.config import RESULT_SHAPES
 from subtitler.emulator.server import BackgroundEmulator
-from subtitler.media import ffmpeg_executable
+from subtitler.sources.media import ffmpeg_executable
 from tests.support import FIXTURES, TEST_KEY, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]

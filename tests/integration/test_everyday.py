@@ -21,8 +21,8 @@ import pexpect
 import pyte
 import pytest
 
-from subtitler import state as resume_state
 from subtitler.emulator.server import BackgroundEmulator
+from subtitler.engine import journal as resume_state
 from tests.integration.test_run import ROOT, run_cli
 from tests.support import FIXTURES
 

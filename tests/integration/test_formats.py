@@ -15,11 +15,11 @@ import pytest
 from ttconv import model
 from ttconv.imsc.reader import to_model
 
-from subtitler import imsc
-from subtitler.check import check_file, read_cues
+from subtitler.check.lint import check_file, read_cues
 from subtitler.emulator.server import BackgroundEmulator
-from subtitler.media import ffmpeg_executable
-from subtitler.rules import CueRules
+from subtitler.layout.rules import CueRules
+from subtitler.sources.media import ffmpeg_executable
+from subtitler.tracks import imsc
 from subtitler.tracks.scc import SCC_RATE
 from tests.integration.test_run import run_cli
 from tests.support import FIXTURES, ffmpeg_to_srt
@@ -92,7 +92,7 @@ def test_libass_renders_the_ass_track(written: Path) -> None:
 def test_libass_draws_each_language_in_its_own_style(tmp_path: Path) -> None:
     """Both lines of a bilingual cue: white source, warm yellow translation (Latin pair, so
     no CJK font is needed)."""
-    from subtitler.cues import Cue, CueText, LayoutUpdate
+    from subtitler.layout.cues import Cue, CueText, LayoutUpdate
     from subtitler.tracks import Picture
     from subtitler.tracks.ass import AssTrack
     from tests.support import perform

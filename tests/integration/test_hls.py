@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from subtitler.emulator.server import BackgroundEmulator
-from subtitler.media import ffmpeg_executable
+from subtitler.sources.media import ffmpeg_executable
 from tests.browser import Browser
 from tests.integration.test_run import ROOT, run_cli
 from tests.support import FIXTURES
@@ -186,7 +186,7 @@ def test_a_live_stream_grows_its_playlists_while_it_plays(
 
 
 def test_a_sliding_window_keeps_the_last_segments() -> None:
-    from subtitler.cues import vtt_timestamp as vtt_time
+    from subtitler.layout.cues import vtt_timestamp as vtt_time
     from subtitler.outputs.hls import media_playlist, vtt_segment
 
     text = media_playlist([4.0] * 10 + [1.5], 0, 4.0, window=3, ended=False)

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from subtitler.emulator.server import BackgroundEmulator
-from subtitler.jobs import compacted, kept, replay
+from subtitler.serve.jobs import compacted, kept, replay
 from tests.serving import SECRET, Server
 from tests.support import Transcript, transcripts
 

@@ -14,7 +14,7 @@ import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.engine.subtitled import choose_audio, sidecar_languages, subtitled_reason
-from subtitler.media import AudioStream, SubtitleStream, ffmpeg_executable
+from subtitler.sources.media import AudioStream, SubtitleStream, ffmpeg_executable
 from tests.integration.test_run import run_cli
 from tests.support import FIXTURES
 

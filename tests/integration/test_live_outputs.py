@@ -396,8 +396,8 @@ def test_youtube_post_format_and_clock(tmp_path: Path) -> None:
 def test_the_text_file_shows_the_latest_caption_and_is_emptied_after_silence(
     tmp_path: Path,
 ) -> None:
-    from subtitler.cues import Cue, CueText
     from subtitler.events import CueWritten
+    from subtitler.layout.cues import Cue, CueText
     from subtitler.outputs.captions import CaptionChoice
     from subtitler.outputs.textfile import TextFileCaptions
 

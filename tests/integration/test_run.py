@@ -19,9 +19,9 @@ import webvtt
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.engine.batch import run_batch
 from subtitler.events import CueWritten, Event, InputEnded, Status
-from subtitler.inputs import discover
-from subtitler.media import ffmpeg_executable
 from subtitler.options import make_options
+from subtitler.sources.inputs import discover
+from subtitler.sources.media import ffmpeg_executable
 from tests.support import FIXTURES, TOLERANCE_MS, Transcript, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,9 +18,9 @@ import pytest
 import requests
 import webvtt
 
-from subtitler.cues import join_lines
 from subtitler.emulator.server import BackgroundEmulator
-from subtitler.media import ffmpeg_executable
+from subtitler.layout.cues import join_lines
+from subtitler.sources.media import ffmpeg_executable
 from tests.serving import SECRET, Server
 from tests.support import FIXTURES, Transcript, transcripts
 

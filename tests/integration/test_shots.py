@@ -14,9 +14,9 @@ from pathlib import Path
 import pysrt
 
 from subtitler.emulator.server import BackgroundEmulator
-from subtitler.frames import parse_frame_rate
-from subtitler.media import detect_scenes
-from subtitler.shots import ShotRules, parse_scdet, read_list
+from subtitler.layout.frames import parse_frame_rate
+from subtitler.layout.shots import ShotRules, parse_scdet, read_list
+from subtitler.sources.media import detect_scenes
 from tests.integration.test_run import run_cli
 from tests.support import FIXTURES
 

@@ -14,8 +14,8 @@ from rich.console import Console
 from subtitler.emulator.server import EmulatorServer
 from subtitler.engine.batch import run_batch
 from subtitler.events import CueWritten, Event, InputEnded, Status
-from subtitler.inputs import discover
 from subtitler.options import make_options
+from subtitler.sources.inputs import discover
 from subtitler.views.live import LiveView
 from subtitler.views.preview import PreviewView
 from subtitler.views.progress import ProgressView

@@ -27,10 +27,10 @@ import pysubs2
 import pytest
 import webvtt
 
-from subtitler import imsc
-from subtitler import state as resume_state
 from subtitler.emulator.server import BackgroundEmulator
-from subtitler.media import ffmpeg_executable
+from subtitler.engine import journal as resume_state
+from subtitler.sources.media import ffmpeg_executable
+from subtitler.tracks import imsc
 from tests.support import FIXTURES, TEST_KEY, Transcript, decode, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]

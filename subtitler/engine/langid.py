@@ -77,7 +77,7 @@ class _LatinModel:
     answers as py3langid does). 400 KB on disk, about 1.4 MB and a few ms to load."""
 
     def __init__(self) -> None:
-        model = resources.files("subtitler").joinpath("langid_latin.npz")
+        model = resources.files("subtitler.engine").joinpath("langid_latin.npz")
         with model.open("rb") as handle, zipfile.ZipFile(handle) as archive:
             arrays = {
                 name: _npy(archive, name)

@@ -6,13 +6,13 @@ Whisper provider (and anything else written for that API) uses Gummy with no plu
   sends), any media ffmpeg reads with `encode=true`. `transcribe` answers in the spoken language,
   `translate` in English.
 - `POST /detect-language?encode=...`: the language of the first ~30 s, identified offline from
-  Gummy's transcript (`subtitler.langid`): `{"detected_language": "chinese", "language_code":
+  Gummy's transcript (`subtitler.engine.langid`): `{"detected_language": "chinese", "language_code":
   "zh", "confidence": 0.99}`.
 - `POST /subtitles?target=en&source=zh&track=bilingual|source|target&format=srt|vtt|ass|ttml`:
   what Bazarr cannot ask for: bilingual tracks for any documented pair, in any format.
 - With `--library DIR`: a job queue for files on the server's disk (`POST /jobs`, `GET /jobs`,
-  `GET /jobs/{id}[?wait=S]`, `DELETE /jobs/{id}`; `subtitler.jobs`) and subgen's media-server
-  webhooks (`POST /jellyfin`, `/emby`, `/plex`, `/tautulli`; `subtitler.mediaservers`), the
+  `GET /jobs/{id}[?wait=S]`, `DELETE /jobs/{id}`; `subtitler.serve.jobs`) and subgen's media-server
+  webhooks (`POST /jellyfin`, `/emby`, `/plex`, `/tautulli`; `subtitler.serve.mediaservers`), the
   server refreshed once an item's tracks are written.
 
 Every request is decoded and subtitled by the same engine as `run`, on one event loop: all
@@ -42,18 +42,18 @@ from typing import Any
 import pysrt
 from aiohttp import web
 
-from subtitler.cues import join_lines
 from subtitler.engine.context import RunContext
 from subtitler.engine.input import NO_SPEECH, subtitle_input
+from subtitler.engine.langid import identify
+from subtitler.engine.plan import plan_tracks
 from subtitler.errors import UsageError
 from subtitler.events import CueWritten, Event, Status
-from subtitler.inputs import InputFile
-from subtitler.jobs import Job, JobQueue, JobStatus, Refresh
-from subtitler.langid import identify
 from subtitler.languages import SOURCE_LANGUAGES, TRANSLATION_TARGETS, check_pairs
-from subtitler.library import Libraries, PathMapping, map_path
-from subtitler.media import run_to_end, wav_command
-from subtitler.mediaservers import (
+from subtitler.layout.cues import join_lines
+from subtitler.options import Layout, RunOptions, TrackFormat, parse_formats
+from subtitler.serve.fence import Libraries, PathMapping, map_path
+from subtitler.serve.jobs import Job, JobQueue, JobStatus, Refresh
+from subtitler.serve.mediaservers import (
     MediaServer,
     MediaServers,
     WebhookProblem,
@@ -63,8 +63,9 @@ from subtitler.mediaservers import (
     plex_notice,
     tautulli_notice,
 )
-from subtitler.options import Layout, RunOptions, TrackFormat, parse_formats
-from subtitler.tracks import UNDETERMINED, plan_tracks
+from subtitler.sources.inputs import InputFile
+from subtitler.sources.media import run_to_end, wav_command
+from subtitler.tracks import UNDETERMINED
 
 SAMPLE_RATE_HZ = 16000
 DETECT_SECONDS = 30

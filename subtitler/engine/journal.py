@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from subtitler.cues import Cue, CueText, LayoutUpdate
-from subtitler.durable import Append, Close, Remove, Replace
 from subtitler.errors import OutputError
+from subtitler.layout.cues import Cue, CueText, LayoutUpdate
+from subtitler.tracks.durable import Append, Close, Remove, Replace
 
 VERSION = 3
 READABLE_VERSIONS = (2, 3)

@@ -16,8 +16,8 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 
 from subtitler.errors import UsageError
-from subtitler.frames import FrameRate
-from subtitler.shots import ShotRules
+from subtitler.layout.frames import FrameRate
+from subtitler.layout.shots import ShotRules
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,11 @@ class LanguageRules:
     spaced: bool = True
     """Words are separated by spaces (not in Chinese or Japanese)."""
     phrase_model: str | None = None
-    """For unspaced text: the BudouX model that finds its phrases (`subtitler.phrases`)."""
+    """For unspaced text: the BudouX model that finds its phrases (`subtitler.layout.phrases`)."""
 
     @property
     def kinsoku(self) -> bool:
-        """Chinese and Japanese line-start and line-end rules apply (`subtitler.kinsoku`)."""
+        """Chinese and Japanese line-start and line-end rules apply (`subtitler.layout.kinsoku`)."""
         return not self.spaced
 
 

@@ -1,11 +1,11 @@
 """`subtitler check`: lint SRT, VTT, ASS and TTML files (ours or anyone's) against the cue rules
-(and TTML against the IMSC 1.1 Text Profile constraints of `subtitler.imsc`).
+(and TTML against the IMSC 1.1 Text Profile constraints of `subtitler.tracks.imsc`).
 
 Each cue's lines are grouped by language: from the WebVTT `<lang xx>` spans when present,
 else guessed from the script of each line (CJK vs Latin), so a Chinese/English SRT is checked
 line by line against each language's own limits. Two languages of the same script in one SRT
 cannot be told apart; VTT with `<lang>` spans (as subtitler writes) is checked exactly.
-Chinese and Japanese lines are also checked against the kinsoku rules (`subtitler.kinsoku`).
+Chinese and Japanese lines are also checked against the kinsoku rules (`subtitler.layout.kinsoku`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import pysrt
 import pysubs2
 import webvtt
 
-from subtitler import imsc
-from subtitler.cues import srt_timestamp
-from subtitler.kinsoku import line_violation
 from subtitler.languages import CJK_LANGUAGES
-from subtitler.rules import CueRules, guess_language, text_width
-from subtitler.shots import problems as shot_problems
+from subtitler.layout.cues import srt_timestamp
+from subtitler.layout.kinsoku import line_violation
+from subtitler.layout.rules import CueRules, guess_language, text_width
+from subtitler.layout.shots import problems as shot_problems
+from subtitler.tracks import imsc
 
 TTML_SUFFIXES = (".ttml", ".dfxp", ".xml")
 _ASS_PARTS = re.compile(r"(\{[^}]*\}|)([^{]*)")

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 
 from subtitler.errors import UsageError
-from subtitler.inputs import InputFile
+from subtitler.sources.inputs import InputFile
 
 
 @dataclass(frozen=True)

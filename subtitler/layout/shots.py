@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from subtitler.frames import TIMECODE, FrameRate
+from subtitler.layout.frames import TIMECODE, FrameRate
 
 _SCDET = re.compile(r"lavfi\.scd\.time:\s*(-?\d+(?:\.\d+)?)")
 _SECONDS = re.compile(r"\d+(\.\d+)?")

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from subtitler.inputs import InputFile
+from subtitler.engine.journal import TargetProgress
 from subtitler.options import Layout, RunOptions, TrackFormat
-from subtitler.state import TargetProgress
+from subtitler.sources.inputs import InputFile
 from subtitler.tracks.base import SOURCE, TARGET, UNDETERMINED, Picture, Track
 from subtitler.tracks.srt import SrtTrack
 from subtitler.tracks.vtt import VttTrack

@@ -10,13 +10,13 @@ sentence into cues under `CueRules`:
    halves that each last the minimum duration; never inside a word (a CJK word the word list
    keeps together stays together); never between a number and its unit.
 2. Spread the translation: it is cut at its own punctuation where possible (else between words,
-   or phrases for Chinese and Japanese: `subtitler.phrases`) so each cue gets the share of it
+   or phrases for Chinese and Japanese: `subtitler.layout.phrases`) so each cue gets the share of it
    that matches its share of the speech time, in order, moving to a nearby cut that keeps a cue
    within the reading speed. This is approximate: the translation's word order is not the
    transcript's, so a clause may land one cue early or late.
 3. Break lines: one line when it fits, else two balanced lines, breaking after punctuation or
    before a conjunction, avoiding one-word orphan lines and number/unit splits; Chinese and
-   Japanese lines between phrases and under kinsoku (`subtitler.kinsoku`).
+   Japanese lines between phrases and under kinsoku (`subtitler.layout.kinsoku`).
 4. Time: a cue starts at its first word (never before the speech), ends at its last word,
    extended for the minimum duration and the reading speed of every language it holds, never
    past 7 s, and ends `min_gap_ms` before the next cue. Consecutive short sentences that sit
@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 
-from subtitler.kinsoku import may_break_between
-from subtitler.phrases import characters, phrases
-from subtitler.rules import CueRules, LanguageRules, text_width
+from subtitler.layout.kinsoku import may_break_between
+from subtitler.layout.phrases import characters, phrases
+from subtitler.layout.rules import CueRules, LanguageRules, text_width
 
 STRONG_PUNCTUATION = frozenset(".!?。！？…")
 WEAK_PUNCTUATION = frozenset(",;:，；：、—–")
@@ -174,7 +174,7 @@ def _wide(character: str) -> bool:
 
 def tokenize(text: str, rules: LanguageRules) -> list[str]:
     """Display tokens of a text with no word list: words, or for Chinese and Japanese the
-    phrases of `subtitler.phrases` (never split by a line or cue break unless nothing else
+    phrases of `subtitler.layout.phrases` (never split by a line or cue break unless nothing else
     fits); punctuation stays with the token before it."""
     text = clean_line(text)
     if rules.spaced:

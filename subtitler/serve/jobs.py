@@ -31,15 +31,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from subtitler.cost import Budget
-from subtitler.durable import Append, Replace
 from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
 from subtitler.engine.input import subtitle_isolated
 from subtitler.errors import UsageError
 from subtitler.events import AudioProgress, Event, InputResult, InputStarted, Status
-from subtitler.inputs import InputFile, InputProblem, discover
+from subtitler.gummy.cost import Budget
 from subtitler.options import RunOptions, make_options
+from subtitler.sources.inputs import InputFile, InputProblem, discover
+from subtitler.tracks.durable import Append, Replace
 
 SERVER_KEYS = frozenset(
     {"api_key", "endpoint", "client", "jobs", "max_task_rate", "rules", "out_dir"}

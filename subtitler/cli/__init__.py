@@ -22,20 +22,20 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from subtitler import __version__
-from subtitler.environment import LOCAL_HOSTS, parse_speed
 from subtitler.errors import SubtitlerError, UsageError
 from subtitler.gummy.client import ClientKind
+from subtitler.gummy.environment import LOCAL_HOSTS, parse_speed
+from subtitler.layout.rules import CueRules, TimingRules, parse_language_limits
 from subtitler.options import DEFAULT_SPEED, DEFAULTS, Layout, RunOptions, make_options
-from subtitler.rules import CueRules, TimingRules, parse_language_limits
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from subtitler.engine.control import RunControl
     from subtitler.events import Event, InputResult
-    from subtitler.inputs import InputFile, InputProblem
     from subtitler.outputs.delivery import Receiver
-    from subtitler.shard import Shard
+    from subtitler.sources.inputs import InputFile, InputProblem
+    from subtitler.sources.shard import Shard
 
     OutputFactory = Callable[[Callable[[str], None]], Receiver]
     """A live output, made once the run's view says where its messages go."""
@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rule_options(check, merging=False)
     check.set_defaults(handler=_check_command, merge_gap=TimingRules().merge_gap_ms)
 
-    from subtitler import vocabulary_command  # argparse only: light
+    from subtitler.cli import vocabulary as vocabulary_command  # argparse only: light
 
     vocabulary = commands.add_parser(
         "vocabulary",
@@ -312,16 +312,16 @@ def rules_from_arguments(arguments: argparse.Namespace) -> CueRules:
 def _check_command(arguments: argparse.Namespace) -> int:
     import json
 
-    from subtitler.check import check_file
+    from subtitler.check.lint import check_file
 
     rules = rules_from_arguments(arguments)
     if arguments.frame_rate:
-        from subtitler.frames import parse_frame_rate
+        from subtitler.layout.frames import parse_frame_rate
 
         frames = parse_frame_rate(arguments.frame_rate)
         shots = None
         if arguments.shot_changes is not None:
-            from subtitler.shots import ShotRules, read_list
+            from subtitler.layout.shots import ShotRules, read_list
 
             try:
                 shots = ShotRules(frames, read_list(arguments.shot_changes, frames))
@@ -361,7 +361,7 @@ def _check_command(arguments: argparse.Namespace) -> int:
 
 def _add_library_options(library: argparse._ActionsContainer) -> None:
     """serve's library folders, media servers and job queue."""
-    from subtitler.library import default_queue_file
+    from subtitler.serve.fence import default_queue_file
 
     library.add_argument(
         "--library",
@@ -819,9 +819,9 @@ def _hls_output(
     arguments: argparse.Namespace, options: RunOptions, items: list[InputFile | InputProblem]
 ) -> tuple[RunOptions, OutputFactory]:
     """`--hls DIR`: the decoder's second output and the subtitle renditions' writer."""
-    from subtitler.inputs import InputFile
-    from subtitler.media import HlsMedia
     from subtitler.outputs.hls import HlsSubtitles
+    from subtitler.sources.inputs import InputFile
+    from subtitler.sources.media import HlsMedia
 
     inputs = [item for item in items if isinstance(item, InputFile)]
     if len(items) != 1 or len(inputs) != 1:
@@ -943,7 +943,7 @@ def _run_and_watch_settings(
     arguments: argparse.Namespace,
 ) -> tuple[RunOptions, Shard | None, tuple[str, int] | None]:
     """What run and watch read alike: the options, the shard, the caption page's address."""
-    from subtitler.shard import parse_shard
+    from subtitler.sources.shard import parse_shard
 
     options = options_from_arguments(arguments)
     shard = parse_shard(arguments.shard) if arguments.shard is not None else None
@@ -955,15 +955,15 @@ def _run_and_watch_settings(
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)  # the SDK's aiohttp honours proxies
     if arguments.glossary is not None:
-        from subtitler.vocabulary_command import with_glossary
+        from subtitler.cli.vocabulary import with_glossary
 
         options = with_glossary(options, arguments.glossary, getattr(arguments, "estimate", False))
     return options, shard, serve
 
 
 def _run_command(arguments: argparse.Namespace) -> int:
-    from subtitler.inputs import InputFile, discover, parse_device
-    from subtitler.shard import in_shard
+    from subtitler.sources.inputs import InputFile, discover, parse_device
+    from subtitler.sources.shard import in_shard
 
     if not arguments.paths and not arguments.device:
         raise UsageError("PATH", "give media files, folders, URLs, - (stdin) or --device")
@@ -1030,9 +1030,9 @@ def _watch_command(arguments: argparse.Namespace) -> int:
 
 def _serve_command(arguments: argparse.Namespace) -> int:
     from subtitler.languages import parse_targets
-    from subtitler.library import Libraries, parse_path_map
-    from subtitler.mediaservers import EVENTS, SERVERS, servers_from
-    from subtitler.service import AsrService, LibrarySettings, serve_forever
+    from subtitler.serve.app import AsrService, LibrarySettings, serve_forever
+    from subtitler.serve.fence import Libraries, parse_path_map
+    from subtitler.serve.mediaservers import EVENTS, SERVERS, servers_from
 
     if not 0 <= arguments.port <= 65535:
         raise UsageError("--port", "must be 0..65535")
@@ -1049,7 +1049,7 @@ def _serve_command(arguments: argparse.Namespace) -> int:
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)
     if arguments.glossary is not None:
-        from subtitler.vocabulary_command import with_glossary
+        from subtitler.cli.vocabulary import with_glossary
 
         options = with_glossary(options, arguments.glossary)
     keywords["vocabulary_id"] = options.gummy.vocabulary_id  # jobs carry it too
@@ -1141,7 +1141,7 @@ async def _execute(
     from subtitler.engine.control import RunControl
     from subtitler.engine.policy import INVALID_KEY
     from subtitler.events import InputEnded, Status
-    from subtitler.inputs import InputFile
+    from subtitler.sources.inputs import InputFile
     from subtitler.views.jsonlines import JsonLinesView
     from subtitler.views.output import to_null
     from subtitler.views.summary import print_summary
@@ -1329,16 +1329,16 @@ def _demo_command(arguments: argparse.Namespace) -> int:
     from rich.console import Console
 
     from subtitler.emulator.server import BackgroundEmulator
-    from subtitler.environment import LOCAL_KEY
-    from subtitler.inputs import discover
+    from subtitler.gummy.environment import LOCAL_KEY
     from subtitler.languages import check_pairs, parse_targets
+    from subtitler.sources.inputs import discover
 
     targets = parse_targets(arguments.target)
     check_pairs(None, targets)
     if arguments.folder is not None:
         items = discover([arguments.folder])
     else:
-        samples = Path(str(resources.files("subtitler.fixtures")))
+        samples = Path(str(resources.files("subtitler") / "samples"))
         items = discover([samples / name for name in DEMO_SAMPLES])
     speed = parse_speed(arguments.speed)
     with BackgroundEmulator() as emulator:  # the native client keeps loopback off proxies

@@ -14,8 +14,8 @@ import re
 from functools import cache
 from typing import Protocol
 
-from subtitler.kinsoku import may_break_between
-from subtitler.rules import is_wide
+from subtitler.layout.kinsoku import may_break_between
+from subtitler.layout.rules import is_wide
 
 PHRASE_MODELS = ("ja", "zh-hans", "zh-hant")
 """BudouX's models: Japanese, Simplified and Traditional Chinese."""

@@ -12,11 +12,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from subtitler.environment import resolve_endpoint, resolve_key
 from subtitler.errors import ServiceError, UsageError
-from subtitler.glossary import COLUMNS, Glossary, GlossaryEntry, prefix_problem, read_glossary
 from subtitler.gummy import vocabulary
 from subtitler.gummy.client import ClientKind
+from subtitler.gummy.environment import resolve_endpoint, resolve_key
+from subtitler.gummy.glossary import COLUMNS, Glossary, GlossaryEntry, prefix_problem, read_glossary
 from subtitler.options import RunOptions
 
 EXIT_OK = 0
