@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     OutputFactory = Callable[[Callable[[str], None]], Receiver]
     """A live output, made once the run's view says where its messages go."""
-from subtitler.cli.arguments import add_rule_options, add_run_options
+from subtitler.cli.arguments import add_run_options
 from subtitler.cli.estimate import estimate
 from subtitler.cli.session import execute, run_and_watch_settings
 
@@ -176,5 +176,4 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=_ExamplesKeptFormatter,
     )
     add_run_options(run, "run")
-    add_rule_options(run)
     run.set_defaults(handler=_run_command)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     OutputFactory = Callable[[Callable[[str], None]], Receiver]
     """A live output, made once the run's view says where its messages go."""
-from subtitler.cli.arguments import add_rule_options, add_run_options, option_keywords
+from subtitler.cli.arguments import add_run_options, option_keywords
 from subtitler.cli.exits import EXIT_OK
 from subtitler.cli.session import keep_local_off_proxies, watch_children_without_threads
 
@@ -93,7 +93,7 @@ def _serve_command(arguments: argparse.Namespace) -> int:
     if not events or any(event not in EVENTS["tautulli"] for event in events):
         raise UsageError("--webhook-events", "expected added, played or added,played")
     keywords = option_keywords(arguments)
-    targets = parse_targets(arguments.target) if arguments.target else None
+    targets = parse_targets(arguments.targets) if arguments.targets else None
     options = make_options(targets or ("en",), **keywords)  # checks the defaults now
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)
@@ -170,5 +170,4 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _add_library_options(serve.add_argument_group("library: jobs and webhooks"))
     add_run_options(serve, "serve")
-    add_rule_options(serve)
     serve.set_defaults(handler=_serve_command)

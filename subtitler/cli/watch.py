@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     OutputFactory = Callable[[Callable[[str], None]], Receiver]
     """A live output, made once the run's view says where its messages go."""
-from subtitler.cli.arguments import add_rule_options, add_run_options
+from subtitler.cli.arguments import add_run_options
 from subtitler.cli.session import run_and_watch_settings, run_session
 
 
@@ -85,5 +85,4 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="leave files whose name matches GLOB alone (repeatable)",
     )
     add_run_options(watch, "watch")
-    add_rule_options(watch)
     watch.set_defaults(handler=_watch_command, device=[], paths=[])

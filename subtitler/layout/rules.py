@@ -127,10 +127,12 @@ def text_width(text: str, rules: LanguageRules) -> float:
     return sum(1.0 if is_wide(character) else 0.5 for character in text)
 
 
-def parse_language_limits(spec: str, rules: CueRules, limit: str) -> CueRules:
+def parse_language_limits(
+    spec: str, rules: CueRules, limit: str, option: str = "--max-chars/--max-cps"
+) -> CueRules:
     """Apply a `--max-chars` / `--max-cps` spec: `N` (every language) or `xx=N,yy=M`.
 
-    `limit` is "max_line_chars" or "max_cps".
+    `limit` is "max_line_chars" or "max_cps"; `option` names it in an error.
     """
 
     def changed(base: LanguageRules, number: float) -> LanguageRules:
@@ -146,7 +148,7 @@ def parse_language_limits(spec: str, rules: CueRules, limit: str) -> CueRules:
         except ValueError:
             number = -1.0
         if not number > 0:
-            raise UsageError(spec, f"{value!r} is not a positive number")
+            raise UsageError(option, f"{part}: {value!r} is not a positive number")
         if language:
             base = languages.get(language.lower(), languages.get("en", LATIN))
             languages[language.lower()] = changed(base, number)
