@@ -94,9 +94,8 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="paths", flags=("paths",), kind=Kind.LIST, group=INPUTS, commands=frozenset({RUN}),
         to_options=False, metavar="PATH",
-        help="media files, folders searched recursively by extension (hidden files and "
-        "folders skipped, the same file never twice, symlink loops reported), URLs (http(s), "
-        "rtmp, srt, ... read live at 1x) or - for a stream on stdin",
+        help="media files, folders (searched recursively by extension; hidden ones skipped), "
+        "URLs (http(s), rtmp, srt, ...: live at 1x) or - for stdin",
     ),
     Declared(
         keyword="device", flags=("--device",), kind=Kind.REPEATED, group=INPUTS, default=(),
@@ -124,23 +123,20 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="audio_languages", flags=("--audio-language",), kind=Kind.LIST, group=INPUTS,
         default="", job=True, metavar="LANG[,LANG]",
-        help="use the first audio stream tagged with the first of these languages present "
-        "(ISO 639-1 or -2: ja or jpn), else the next; none tagged so: --audio-stream, with a "
-        "note; with -s auto a tag Gummy hears names the source language",
+        help="the audio stream tagged with the first of these languages present (ja or jpn); "
+        "none: --audio-stream",
     ),
     Declared(
         keyword="skip_subtitled", flags=("--skip-subtitled",), kind=Kind.FLAG, group=INPUTS,
         default=False, job=True,
-        help="skip an input when every target already has subtitles: an embedded stream tagged "
-        "with its language (not forced) or a sidecar (Movie.en.srt, Movie.eng.srt, "
-        "Movie.English.srt, Movie.en.sdh.srt, .ass, .vtt, .ttml; .forced. ones do not count)",
+        help="skip an input when every target already has subtitles (an embedded stream or a "
+        "sidecar such as Movie.en.srt; forced ones do not count)",
     ),
     Declared(
         keyword="shard", flags=("--shard",), kind=Kind.TEXT, group=INPUTS, commands=FILES,
         to_options=False, metavar="I/N",
         help="take only shard I (from 0) of N: files split by a stable hash of their path "
-        "under the PATH argument (for array jobs; with the per-input locks, overlapping "
-        "shards are harmless)",
+        "(array jobs on a cluster)",
     ),
     # -- output
     Declared(
@@ -174,17 +170,14 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="shot_changes", flags=("--shot-changes",), kind=Kind.OPTIONAL_VALUE,
         group=OUTPUT, const="detect", job=True, metavar="FILE",
-        help="time cues to shot changes as Netflix's guide asks (in-times on a change within "
-        "half a second, out-times two frames before one, never crossing one by a few frames): "
-        "detected in the video by ffmpeg (scdet), or read from FILE (one time per line: 12.5, "
-        "00:00:12.500 or 00:00:12:12); needs a frame rate",
+        help="time cues to shot changes as Netflix's guide asks: detected in the video, or "
+        "read from FILE (one time per line); needs a frame rate",
     ),
     Declared(
         keyword="timecode_start", flags=("--timecode-start",), kind=Kind.TEXT, group=OUTPUT,
         job=True, metavar="HH:MM:SS:FF|auto",
-        help="TTML and EBU-TT-D times on a master's timecode (01:00:00:00; ;FF drop-frame), "
-        "counted on the input's frame rate; auto: the video's own timecode tag; SRT, VTT and "
-        "ASS stay on the media timeline (default: none)",
+        help="TTML, EBU-TT-D and SCC times on a master's timecode (01:00:00:00; ;FF "
+        "drop-frame); auto: the video's own tag (default: none)",
     ),
     # -- views
     Declared(
@@ -203,9 +196,8 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="serve", flags=("--serve",), kind=Kind.TEXT, group=LIVE, commands=FILES,
         to_options=False, metavar="[HOST:]PORT",
-        help="serve a live caption page (/, for OBS's browser source or a browser) and its "
-        "event stream (/events, Server-Sent Events of the --json objects) while the run "
-        "lasts; loopback only unless HOST is given (0.0.0.0: every interface)",
+        help="serve a live caption page (/) and its event stream (/events) while the run "
+        "lasts; loopback unless HOST is given",
     ),
     Declared(
         keyword="stall_finish_s", flags=("--stall-finish-after",), kind=Kind.NUMBER, group=LIVE,
@@ -217,16 +209,13 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="caption_language", flags=("--caption-language",), kind=Kind.TEXT, group=LIVE,
         commands=frozenset({RUN}), to_options=False, metavar="LANG|both",
-        help="what the live outputs (YouTube, OBS, text file) carry: a target language, the "
-        "source language, or both (the source line, then the translation) (default: the first "
-        "target)",
+        help="what the live outputs carry: a target, source (the spoken language) or both "
+        "(default: the first target)",
     ),
     Declared(
         keyword="youtube_captions", flags=("--youtube-captions",), kind=Kind.TEXT, group=LIVE,
         commands=frozenset({RUN}), to_options=False, metavar="URL",
-        help="post captions to a YouTube Live stream's caption ingestion URL "
-        "(http://upload.youtube.com/closedcaption?cid=...; it holds the stream key and is never "
-        "printed)",
+        help="post captions to a YouTube Live stream's caption ingestion URL (never printed)",
     ),
     Declared(
         keyword="caption_offset", flags=("--caption-offset",), kind=Kind.NUMBER, group=LIVE,
@@ -236,9 +225,8 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="obs_websocket", flags=("--obs-websocket",), kind=Kind.TEXT, group=LIVE,
         commands=frozenset({RUN}), to_options=False, metavar="ws://HOST[:PORT]",
-        help="send each caption to OBS over obs-websocket v5 (port 4455 when none is given; "
-        "password from OBS_WEBSOCKET_PASSWORD); OBS embeds it as CEA-608 in its stream "
-        "(Latin script, 32 columns)",
+        help="send each caption to OBS over obs-websocket v5 (password from "
+        "OBS_WEBSOCKET_PASSWORD), embedded as CEA-608 in its stream",
     ),
     Declared(
         keyword="text_file", flags=("--text-file",), kind=Kind.PATH, group=LIVE,
@@ -254,10 +242,8 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="hls", flags=("--hls",), kind=Kind.PATH, group=LIVE, commands=frozenset({RUN}),
         to_options=False, metavar="DIR",
-        help="write an HLS package of one input into DIR: its video and audio remuxed (not "
-        "re-encoded) by the decoding ffmpeg into DIR/media/, WebVTT subtitle renditions (one per "
-        "language, one bilingual per target) in DIR/subs/, all tied by DIR/master.m3u8; the input "
-        "is subtitled from its start",
+        help="write an HLS package of one input into DIR: its media remuxed, WebVTT "
+        "subtitle renditions, DIR/master.m3u8",
     ),
     Declared(
         keyword="hls_segment", flags=("--hls-segment",), kind=Kind.NUMBER, group=LIVE,
@@ -286,9 +272,8 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="estimate", flags=("--estimate",), kind=Kind.FLAG, group=SERVICE, default=False,
         commands=frozenset({RUN}), to_options=False,
-        help="no service call: per input its audio and what subtitling it would bill "
-        "(recognition and translation seconds, cost), and the total; what exists is not "
-        "counted, a resume counts what remains",
+        help="no service call: per input its audio and what the run would bill, and the "
+        "total",
     ),
     Declared(
         keyword="budget", flags=("--budget",), kind=Kind.NUMBER, group=SERVICE, job=True,
@@ -327,9 +312,8 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="glossary", flags=("--glossary",), kind=Kind.PATH, group=SERVICE,
         to_options=False, metavar="FILE",
-        help="a CSV of terms (text,weight,lang,target_lang,translation): checked against the "
-        "service's limits, made a hot-word vocabulary (the same content reuses the same one) "
-        "whose id every task carries; pinned translations are kept",
+        help="a CSV of terms (text,weight,lang,target_lang,translation) made a hot-word "
+        "vocabulary that every task carries",
     ),
     Declared(
         keyword="max_end_silence_ms", flags=("--max-end-silence",), kind=Kind.INTEGER,
@@ -345,9 +329,8 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="max_task_rate", flags=("--max-task-rate",), kind=Kind.NUMBER, group=SERVICE,
         default=DEFAULTS.max_task_rate, parse=_none_if_zero, metavar="N",
-        help="task submissions per second for the whole run, retries and resumes included "
-        f"(default {DEFAULTS.max_task_rate:g}: the service's limit per account; split it "
-        "between runs sharing a key; 0: unpaced)",
+        help="task submissions per second for the whole run (default "
+        f"{DEFAULTS.max_task_rate:g}: the service's limit per account; 0: unpaced)",
     ),
     Declared(
         keyword="speed", flags=("--speed",), kind=Kind.NUMBER, group=SERVICE, job=True,

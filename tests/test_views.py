@@ -108,7 +108,7 @@ def test_summary_has_a_row_per_input_with_the_sdk_figures() -> None:
 def test_exit_status(
     failed: bool, key_refused: bool, stopped: bool, resumable: bool, watching: bool, code: int
 ) -> None:
-    from subtitler.cli import exit_status
+    from subtitler.cli.exits import exit_status
 
     kinds = {"failed": failed, "key_refused": key_refused, "stopped": stopped}
     assert exit_status(**kinds, resumable=resumable, watching=watching) == code

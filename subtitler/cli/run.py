@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -22,19 +23,30 @@ if TYPE_CHECKING:
 from subtitler.cli.arguments import add_run_options
 from subtitler.cli.estimate import estimate
 from subtitler.cli.session import execute, run_and_watch_settings
+from subtitler.cli.writable import check_file, check_folder
+
+
+def note(text: str) -> None:
+    """A line on stderr that changes nothing: an option given where it does nothing."""
+    print(f"subtitler: note: {text}", file=sys.stderr)
+
 
 RUN_EXAMPLES = """\
 examples:
-  subtitler run ~/Videos -t en                  every video under ~/Videos: its speech + English
-  subtitler run talk.mp4 -s en -t zh,ja         two targets (one task each, one decode)
+  subtitler run ~/Videos -t en
+      every video under ~/Videos: its speech and English
+  subtitler run talk.mp4 -s en -t zh,ja
+      two targets (one task each, one decode)
   subtitler run talk.mp4 -s en -t zh,ja --format srt,vtt,ass
-                                                add ASS tracks: rendered from the journal
+      add ASS tracks: rendered from the journal
   subtitler run rtmp://host/live/key -t en --serve 8080
-                                                live: terminal preview + caption page
-  subtitler run lib/ -t en --json | jq .        one JSON event per line for a pipeline
+      live: terminal preview and caption page
+  subtitler run lib/ -t en --json | jq .
+      one JSON event per line for a pipeline
 
-exit status: 0 done (or skipped), 1 an input failed, 2 usage error or the service cannot
-be used (key refused, endpoint not there), 130 interrupted (run again to resume)
+exit status: 0 done (or skipped), 1 an input failed, 2 usage error or the
+service cannot be used (key refused, endpoint not there), 130 interrupted
+(run again to resume)
 """
 
 
@@ -49,20 +61,25 @@ class _ExamplesKeptFormatter(argparse.HelpFormatter):
 
 def _live_outputs(arguments: argparse.Namespace, options: RunOptions) -> list[OutputFactory]:
     """The live outputs asked for, checked before any work (usage errors exit 2)."""
-    from subtitler.languages import SOURCE_LANGUAGES
-    from subtitler.outputs.captions import BOTH, CaptionChoice, cea608_problem
+    from subtitler.outputs.captions import BOTH, SOURCE, CaptionChoice, cea608_problem
 
     wanted = arguments.youtube_captions or arguments.obs_websocket or arguments.text_file
     if not wanted:
+        if arguments.caption_language is not None:
+            note("--caption-language has no effect without a live output (--youtube-captions, "
+                 "--obs-websocket or --text-file)")  # fmt: skip
         return []
     choice = CaptionChoice.of(arguments.caption_language, options.targets)
     source = options.gummy.source_language
-    known = {*options.targets, BOTH, *([source] if source else SOURCE_LANGUAGES)}
+    if choice.language == SOURCE:
+        choice = replace(choice, language=source or SOURCE)
+    known = {*options.targets, BOTH, SOURCE, *([source] if source else [])}
     if choice.language not in known:
+        spoken = f"the source language ({source})" if source else "source (the spoken language)"
         raise UsageError(
             "--caption-language",
-            f"{choice.language}: not a target ({', '.join(options.targets)}), the source "
-            f"language or both",
+            f"{choice.language}: this run does not produce it: give a target "
+            f"({', '.join(options.targets)}), {spoken} or both",
         )
     for name in ("delivery_timeout", "delivery_grace", "text_clear_after"):
         if not getattr(arguments, name) > 0:
@@ -80,7 +97,7 @@ def _live_outputs(arguments: argparse.Namespace, options: RunOptions) -> list[Ou
     if arguments.obs_websocket:
         from subtitler.outputs.obs import DEFAULT_PORT, ObsCaptions
 
-        problem = cea608_problem(choice.language, source)
+        problem = cea608_problem(choice.language, source, options.targets[0])
         if problem is not None:
             raise UsageError("--caption-language", problem)
         parsed = urlparse(arguments.obs_websocket)
@@ -95,6 +112,7 @@ def _live_outputs(arguments: argparse.Namespace, options: RunOptions) -> list[Ou
         from subtitler.outputs.textfile import TextFileCaptions
 
         path, clear_s = arguments.text_file, arguments.text_clear_after
+        check_file("--text-file", path)
         factories.append(lambda say: TextFileCaptions(path, choice, say, clear_s))
     return factories
 
@@ -115,6 +133,7 @@ def _hls_output(
     if arguments.hls_window is not None and arguments.hls_window < 3:
         raise UsageError("--hls-window", "must be at least 3 segments (RFC 8216 6.2.2)")
     folder: Path = arguments.hls
+    check_folder("--hls", folder)
     media = HlsMedia(folder / "media" / "index.m3u8", arguments.hls_segment, arguments.hls_window)
     options = replace(options, hls=media, overwrite=True)  # the package covers the whole input
     source, targets = options.gummy.source_language, options.targets
@@ -167,6 +186,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """run's arguments, and its handler."""
     run = commands.add_parser(
         "run",
+        usage="%(prog)s -t LANG[,LANG] [options] [PATH ...]",  # every option is listed below, in groups
         help="subtitle media files and folders (bilingual SRT + VTT beside each source)",
         description="Subtitle media files and folders: one bilingual SRT and VTT per input and "
         "target language, written while the audio streams. The key comes from "

@@ -143,6 +143,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """serve's arguments, and its handler."""
     serve = commands.add_parser(
         "serve",
+        usage="%(prog)s [options]",  # every option is listed below, in groups
         help="an HTTP service compatible with whisper-asr-webservice (Bazarr's Whisper "
         "provider) and subgen's media-server webhooks, with a job queue for library folders",
         description="Serve POST /asr and POST /detect-language as whisper-asr-webservice does "

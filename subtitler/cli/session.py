@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlparse
 
 from subtitler.gummy.client import ClientKind
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     """A live output, made once the run's view says where its messages go."""
 from subtitler.cli.arguments import options_from_arguments
 from subtitler.cli.exits import EXIT_INTERRUPTED, exit_status
+from subtitler.cli.writable import check_folder
 
 
 def run_and_watch_settings(
@@ -45,6 +47,8 @@ def run_and_watch_settings(
         from subtitler.views.web import parse_address  # aiohttp: only with --serve
 
         serve = parse_address(arguments.serve)
+    if options.out_dir is not None and not getattr(arguments, "estimate", False):
+        check_folder("--out-dir", options.out_dir)
     if options.client is ClientKind.SDK:
         keep_local_off_proxies(options.gummy.endpoint)  # the SDK's aiohttp honours proxies
     if arguments.glossary is not None:
@@ -169,7 +173,8 @@ async def run_session(
             message = getattr(view, "message", None)
             if message is not None:  # a terminal view: it reports the failures itself
                 say[0] = message
-            else:
+            elif as_json or not _same_file(sys.stdout, sys.stderr):
+                # plain lines say a failure on stdout: not again when stderr is the same file
                 observers.insert(0, report_failure)
             receivers = []
             for make in outputs:
@@ -280,3 +285,11 @@ def keep_local_off_proxies(endpoint: str | None) -> None:
         current = os.environ.get(name, "")
         if "127.0.0.1" not in current.split(","):
             os.environ[name] = ",".join(filter(None, [current, "127.0.0.1", "localhost", "::1"]))
+
+
+def _same_file(first: TextIO, second: TextIO) -> bool:
+    """Both streams end in one file or terminal (a run in a terminal, `2>&1`)."""
+    try:
+        return os.path.samestat(os.fstat(first.fileno()), os.fstat(second.fileno()))
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False

@@ -1,7 +1,8 @@
 """`run --estimate`: what the run would bill, with no service call.
 
 Per input, the same planning a run does (the journal, the tracks that exist: what is kept or
-rendered costs nothing, a resume costs what remains) and the duration from ffmpeg's listing (the
+rendered costs nothing, a resume costs what remains, what `--skip-subtitled` skips is not
+priced) and the duration from ffmpeg's listing (the
 decoder is started and closed at once). A live input has no duration: no estimate.
 """
 
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 
 from subtitler.engine import journal as resume_state
 from subtitler.engine.context import RunContext
-from subtitler.engine.input import decide, finished_transcript
+from subtitler.engine.input import decide, finished_transcript, subtitle_sidecars
 from subtitler.engine.plan import Need, plan_tracks
+from subtitler.engine.subtitled import subtitled_reason
 from subtitler.errors import SubtitlerError
 from subtitler.gummy.cost import Estimate
 from subtitler.options import RunOptions
@@ -49,6 +51,12 @@ async def _one(item: InputFile | InputProblem, context: RunContext) -> InputEsti
         try:
             folder = plan_tracks(item, options, options.gummy.source_language)[0].paths[0].parent
             decided = await decide(item, context, folder)
+            sidecars: dict[str, str] = {}
+            if options.skip_subtitled:  # what the run would skip is not priced
+                sidecars = await context.disk.call(subtitle_sidecars, item, decided)
+                reason = subtitled_reason(options.targets, sidecars)
+                if reason is not None:
+                    return InputEstimate(item.label, None, f"{item.label}: {reason}")
             running = [work.target for work in decided.of(Need.RUN)]
             if not running:
                 return InputEstimate(item.label, Estimate(0, 0, options.prices))
@@ -57,6 +65,11 @@ async def _one(item: InputFile | InputProblem, context: RunContext) -> InputEsti
                 told = await decoder.start()
             finally:
                 await decoder.aclose()
+            if told is not None and options.skip_subtitled:
+                embedded = told.subtitle_streams
+                reason = subtitled_reason(options.targets, sidecars, embedded)
+                if reason is not None:
+                    return InputEstimate(item.label, None, f"{item.label}: {reason}")
         except SubtitlerError as error:
             return InputEstimate(item.label, None, str(error))
     no_progress = resume_state.TargetProgress()

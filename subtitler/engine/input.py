@@ -148,7 +148,7 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
         try:
             decided = await decide(item, context, folder)
             if options.skip_subtitled and not item.live:
-                decided.sidecars = await context.disk.call(_sidecars, item, decided)
+                decided.sidecars = await context.disk.call(subtitle_sidecars, item, decided)
                 reason = subtitled_reason(options.targets, decided.sidecars)
                 if reason is not None:
                     return ended(Status.SKIPPED, reason)
@@ -509,7 +509,7 @@ async def _open_tracks(item: InputFile, context: RunContext, prepared: _Prepared
             writer.error = writer.error or error
 
 
-def _sidecars(item: InputFile, decided: _Decided) -> dict[str, str]:
+def subtitle_sidecars(item: InputFile, decided: _Decided) -> dict[str, str]:
     """Subtitle files beside the input, by language; this tool's own tracks of an input it has
     a journal for are its own business (kept, rendered or resumed), not a reason to skip."""
     ours = set()

@@ -17,6 +17,8 @@ from subtitler.languages import CJK_LANGUAGES
 from subtitler.layout.cues import Cue, join_lines
 
 BOTH = "both"
+SOURCE = "source"
+"""The transcript, whichever language is spoken (the only way to name it with -s auto)."""
 CEA608_COLUMNS = 32
 CEA608_ROWS = 2
 """Lines per caption sent to OBS: roll-up captions of two rows read best at 608's 32 columns."""
@@ -96,15 +98,18 @@ def for_cea608(lines: tuple[str, ...]) -> list[str]:
     ]
 
 
-def cea608_problem(language: str, source_language: str | None) -> str | None:
-    """Why captions in this language cannot go through CEA-608 (Latin script only), or None."""
-    shown = [language] if language != BOTH else [source_language or "auto", "translation"]
+def cea608_problem(
+    language: str, source_language: str | None, first_target: str | None = None
+) -> str | None:
+    """Why captions in this language cannot go through CEA-608 (Latin script only), or None.
+    `both` carries the source line and the first target's."""
+    shown = [language] if language != BOTH else [source_language or "auto", first_target or ""]
     for code in shown:
         if code in CJK_LANGUAGES:
             return f"{code}: CEA-608 (OBS stream captions) carries Latin script only"
-        if code == "auto":
+        if code in ("auto", SOURCE):
             return (
-                "--caption-language both with -s auto: CEA-608 carries Latin script only; "
-                "give the source language (-s) or one caption language"
+                f"--caption-language {language} with -s auto: CEA-608 carries Latin script "
+                "only; give the source language (-s) or one caption language"
             )
     return None
