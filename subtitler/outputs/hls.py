@@ -4,31 +4,45 @@ The decoding ffmpeg remuxes the input's video and audio into `DIR/media/` (`medi
 this observer writes WebVTT subtitle segments beside them, one rendition per language and one
 bilingual rendition per target (`DIR/subs/<name>/`), and `DIR/master.m3u8` that ties them with
 `EXT-X-MEDIA TYPE=SUBTITLES`. Each WebVTT segment carries `X-TIMESTAMP-MAP=MPEGTS:<pts>,LOCAL:
-00:00:00.000` (RFC 8216 §3.5): the MPEG-TS timestamp of media time 0, read from the first media
-segment (the earliest first timestamp of its streams: within an AAC priming delay, ~20 ms, of
-media time 0), so players place the cues on the media's own timeline.
+00:00:00.000` (RFC 8216 §3.5): the MPEG-TS timestamp of cue time 0, read from the first media
+segment (`cue_zero_pts`), so players that place every stream by its timestamps put each cue
+where its speech is, whichever first timestamp they take as their own zero.
 
-A subtitle segment is listed once no new cue can start in it (every target's sentences have
-passed its end, or, live, the audio has by `HOLD_MS`); a cue that arrives after its segment was
-listed goes into the next segment with its own times: shown late, never at the wrong time.
-While the input plays the playlists are live (EVENT, or a sliding window); the end adds
-`EXT-X-ENDLIST`. Files are replaced atomically, off the loop, in order.
+`-s auto`: the renditions are announced (master and folders) once the first cue carries the
+identified language, so they are named after it (`und` only when it could not be told).
+
+A subtitle segment is listed once no new cue can start in it (`safe_ms`); a cue that arrives
+after its segment was listed (a sentence open longer than `OPEN_MAX_MS`) goes into the next
+segment with its own times. While the input plays the playlists are live (EVENT, or a sliding
+window whose older segments are deleted); the end adds `EXT-X-ENDLIST`. Files are replaced
+atomically, off the loop, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from subtitler.events import AudioProgress, CueWritten, Event, InputEnded, InputStarted
+from subtitler.events import (
+    AudioProgress,
+    CueWritten,
+    Event,
+    InputEnded,
+    InputStarted,
+    PartialText,
+)
 from subtitler.layout.cues import Cue, escape_vtt, vtt_timestamp
 from subtitler.tracks.durable import Replace, replace_file
 
 HOLD_MS = 6000
-"""Live: how far behind the audio sent a segment is listed (a sentence's results come ~1-2 s
-after its end)."""
+"""Live: how far behind the audio sent a segment is listed when no sentence is open (a
+sentence's first results come ~1-2 s after its speech starts)."""
+OPEN_MAX_MS = 30_000
+"""Live: the longest an open sentence (partial results, no final yet) holds the listing back,
+so a sentence that never finishes (cut by a rollover) cannot stop the playlists."""
 MPEGTS_HZ = 90_000
 TS_PACKET = 188
 BANDWIDTH = 2_000_000
@@ -101,10 +115,9 @@ def master_playlist(made: list[Rendition], media_uri: str, bandwidth: int = BAND
     return "\n".join(lines) + "\n"
 
 
-def first_pts(segment: bytes) -> int | None:
-    """The earliest of the first PTS of each stream (PID) of an MPEG-TS segment: the media
-    timeline's start in the segments' 90 kHz clock."""
-    firsts: dict[int, int] = {}
+def first_pts(segment: bytes) -> dict[int, tuple[int, int]]:
+    """The first PTS of each stream of an MPEG-TS segment, as PID: (PES stream id, PTS)."""
+    firsts: dict[int, tuple[int, int]] = {}
     for offset in range(0, len(segment) - TS_PACKET + 1, TS_PACKET):
         packet = segment[offset : offset + TS_PACKET]
         if packet[0] != 0x47 or not packet[1] & 0x40:
@@ -118,13 +131,30 @@ def first_pts(segment: bytes) -> int | None:
         if payload[7] & 0x80:
             b = payload[9:14]
             firsts[pid] = (
-                ((b[0] >> 1) & 7) << 30 | b[1] << 22 | (b[2] >> 1) << 15 | b[3] << 7 | (b[4] >> 1)
+                payload[3],
+                ((b[0] >> 1) & 7) << 30 | b[1] << 22 | (b[2] >> 1) << 15 | b[3] << 7 | (b[4] >> 1),
             )
-    return min(firsts.values()) if firsts else None
+    return firsts
+
+
+def cue_zero_pts(segment: bytes, live: bool) -> int | None:
+    """The 90 kHz PTS of cue time 0 in the first media segment. Live, the cues count from the
+    first audio sample decoded (there is no probe of a start offset): the audio stream's first
+    PTS (the segment holds one video stream, PES ids 0xE0-0xEF, and the audio). A file's cues
+    are on its media timeline, whose 0 is the earliest first timestamp of its streams. Never
+    the video's first DTS or PTS for a live input: with B-frames or a late audio start they are
+    not where the speech is."""
+    firsts = first_pts(segment)
+    audio = [pts for stream_id, pts in firsts.values() if not 0xE0 <= stream_id <= 0xEF]
+    if live:
+        return min(audio) if audio else None
+    return min(pts for _, pts in firsts.values()) if firsts else None
 
 
 _Cues = list[tuple[int, int, tuple[str, ...]]]
 """(begin_ms, end_ms, lines) on the media timeline."""
+_Write = tuple[Path, str | _Cues | None]
+"""A file to replace with a text or a segment's cues, or (None) to delete."""
 
 
 @dataclass
@@ -159,10 +189,13 @@ class HlsSubtitles:
         """Segments listed in every rendition."""
         self.mpegts: int | None = None
         self._sentence_end_ms: dict[str, int] = {}
+        self._open_since_ms: dict[tuple[str, int], int] = {}
+        """Live: (target, sentence id) of sentences with partial results and no final yet, and
+        how much audio had been sent when the first one came."""
         self._sent_ms = 0
         self._ended_ms: int | None = None
         self._closed_playlists = False
-        self._writes: asyncio.Queue[tuple[Path, str | _Cues] | None] = asyncio.Queue()
+        self._writes: asyncio.Queue[_Write | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._failed = ""
 
@@ -172,18 +205,25 @@ class HlsSubtitles:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, CueWritten):
+            self._open_since_ms.pop((event.target, event.sentence_id), None)
             self._cue(event)
+        elif isinstance(event, PartialText):
+            self._open_since_ms.setdefault((event.target, event.sentence_id), self._sent_ms)
         elif isinstance(event, AudioProgress):
             self._sent_ms = max(self._sent_ms, event.sent_ms)
-        elif isinstance(event, InputStarted) and not self.tracks:
-            self._begin(self._source)
+        elif isinstance(event, InputStarted) and not self.tracks and self._source is not None:
+            self._begin(self._source)  # (`-s auto`: with the first cue, which names it)
         elif isinstance(event, InputEnded):
             self._ended_ms = max(self._sent_ms, event.result.audio_ms)
+            if not self.tracks:  # nothing was said: the language stays undetermined
+                self._begin(self._source)
         self._list_ready()
 
     async def close(self, grace_s: float) -> str | None:
         if self._ended_ms is None:
             self._ended_ms = self._sent_ms
+        if not self.tracks:
+            self._begin(self._source)
         self._list_ready()
         self._writes.put_nowait(None)
         if self._writer is not None:
@@ -230,10 +270,24 @@ class HlsSubtitles:
                     track.pending.append((cue.begin_ms, cue.end_ms, lines))
 
     def _safe_ms(self) -> int:
+        """Where the next cue can start at the earliest: after every target's last finished
+        sentence; live, also at least `HOLD_MS` behind the audio sent unless a target has a
+        sentence open (its partial results came, not its final), which may have started
+        anywhere after that target's last sentence."""
         if self._ended_ms is not None:
             return 1 << 62
-        sentences = min((self._sentence_end_ms.get(t, 0) for t in self.targets), default=0)
-        return max(sentences, self._sent_ms - HOLD_MS if self.live else 0)
+        open_targets = {
+            target
+            for (target, _), since_ms in self._open_since_ms.items()
+            if self._sent_ms - since_ms < OPEN_MAX_MS
+        }
+        safe_ms = []
+        for target in self.targets:
+            sentences_ms = self._sentence_end_ms.get(target, 0)
+            if self.live and target not in open_targets:
+                sentences_ms = max(sentences_ms, self._sent_ms - HOLD_MS)
+            safe_ms.append(sentences_ms)
+        return min(safe_ms, default=0)
 
     def _list_ready(self) -> None:
         """List every segment no new cue can start in (all of them once the input ended)."""
@@ -266,6 +320,9 @@ class HlsSubtitles:
             folder = self.folder / "subs" / track.rendition.name
             self._writes.put_nowait((folder / f"seg{number:05d}.vtt", due))
             self._writes.put_nowait((self._playlist(track), self._playlist_text(track, False)))
+            gone = number - 2 * self.window - 1 if self.window is not None else -1
+            if gone >= 0:  # out of the window for as long as a playlist lasts (RFC 8216 6.2.2)
+                self._writes.put_nowait((folder / f"seg{gone:05d}.vtt", None))
         self.listed += 1
 
     def _playlist(self, track: _Track) -> Path:
@@ -279,19 +336,30 @@ class HlsSubtitles:
     async def _write_forever(self) -> None:
         while (item := await self._writes.get()) is not None:
             path, content = item
-            text = content if isinstance(content, str) else await self._segment_text(content)
             try:
+                if content is None:
+                    await asyncio.to_thread(_delete_if_there, path)
+                    continue
+                text = content if isinstance(content, str) else await self._segment_text(content)
                 await asyncio.to_thread(replace_file, Replace(path, text.encode("utf-8")))
             except OSError as error:
                 self._failed = f"cannot write {path} ({error.strerror or error})"
 
     async def _segment_text(self, cues: _Cues) -> str:
-        """A segment's text, once the timestamp map is known (the first media segment exists)."""
+        """A segment's text, once the timestamp map is known (the media segment holding the
+        first audio exists: the first one, or a later one when the audio starts later)."""
+        media = self.folder / "media"
+        number = 0
         while self.mpegts is None:
-            first = self.folder / "media" / "seg00000.ts"
-            data = await asyncio.to_thread(_read_if_there, first)
-            self.mpegts = first_pts(data) if data else None
-            if self.mpegts is None:
+            data = await asyncio.to_thread(_read_if_there, media / f"seg{number:05d}.ts")
+            self.mpegts = cue_zero_pts(data, self.live) if data else None
+            if self.mpegts is not None:
+                break
+            following = media / f"seg{number + 1:05d}.ts"
+            later: bool = bool(data) and await asyncio.to_thread(following.exists)
+            if later:
+                number += 1  # a whole segment before the audio starts
+            else:
                 await asyncio.sleep(0.2)  # polling a file another process (ffmpeg) writes
         return vtt_segment(cues, self.mpegts)
 
@@ -299,6 +367,11 @@ class HlsSubtitles:
 def _read_if_there(path: Path) -> bytes:
     try:
         with open(path, "rb") as handle:
-            return handle.read(TS_PACKET * 2000)
+            return handle.read()
     except OSError:
         return b""
+
+
+def _delete_if_there(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

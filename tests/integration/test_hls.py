@@ -1,7 +1,8 @@
 """`--hls DIR` through the real CLI: ffmpeg's own HLS demuxer reads the package (video, audio
 and every subtitle rendition), every WebVTT segment carries its timestamp map, a real HLS player
-(hls.js in Debian's Chromium) places every cue of the SRT at its time, and a live MPEG-TS stream
-at 1x grows its playlists while it plays."""
+(hls.js in Debian's Chromium) places every cue of the SRT at its time (live, with B-frames and a
+late audio start: measured from where the audio sits on the player's timeline), and a live
+MPEG-TS stream at 1x grows its playlists, named after the identified language, while it plays."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pysrt
 import pytest
@@ -34,7 +36,7 @@ CUE = re.compile(
 def package(tmp_path_factory: pytest.TempPathFactory, emulator: BackgroundEmulator) -> Path:
     folder = tmp_path_factory.mktemp("hls")
     shutil.copy(FIXTURES / "zh_news.mp4", folder / "news.mp4")
-    result = run_cli("run", folder / "news.mp4", "-s", "zh", "-t", "en", "--speed", "max",
+    result = run_cli("run", folder / "news.mp4", "-t", "en", "--speed", "max",  # -s auto
                      "--hls", folder / "package", "--endpoint", emulator.url)  # fmt: skip
     assert result.returncode == 0, result.stderr
     return folder
@@ -108,35 +110,39 @@ hls.attachMedia(video);
 </script></body></html>"""
 
 
+async def play_in_hls_js(folder: Path, page: str = PAGE) -> dict[str, Any]:
+    """Serve `folder` as `/package/`, play its master in hls.js in Chromium to the end; the
+    page's `state`."""
+    app = web.Application()
+
+    async def answer(_request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    app.router.add_get("/", answer)
+    app.router.add_static("/hls.js/", ASSETS / "hls.js")
+    app.router.add_static("/package/", folder)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with Browser(640, 360) as browser:
+            await browser.open(f"http://127.0.0.1:{port}/")
+            await browser.wait_for("state.ended || state.error", timeout_s=120)
+            state: dict[str, Any] = await browser.evaluate("state")
+    finally:
+        await runner.cleanup()
+    assert state["error"] is None, state["error"]
+    return state
+
+
 def test_hls_js_in_chromium_places_every_cue_at_its_time(package: Path) -> None:
-    async def main() -> list[list[object]]:
-        app = web.Application()
-
-        async def page(_request: web.Request) -> web.Response:
-            return web.Response(text=PAGE, content_type="text/html")
-
-        app.router.add_get("/", page)
-        app.router.add_static("/hls.js/", ASSETS / "hls.js")
-        app.router.add_static("/package/", package / "package")
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        try:
-            async with Browser(640, 360) as browser:
-                await browser.open(f"http://127.0.0.1:{port}/")
-                await browser.wait_for("state.ended || state.error", timeout_s=120)
-                state = await browser.evaluate("state")
-        finally:
-            await runner.cleanup()
-        assert state["error"] is None, state["error"]
-        # The player's clock is the segments' (PTS / 90 kHz): media time 0 is where its buffer
-        # starts; a cue is right when it is as far from there as the SRT says.
-        start_s = float(state["mediaStart"])
-        return [[float(b) - start_s, float(e) - start_s, text] for b, e, text in state["cues"]]
-
-    shown = asyncio.run(main())
+    state = asyncio.run(play_in_hls_js(package / "package"))
+    # The player's clock is the segments' (PTS / 90 kHz): media time 0 is where its buffer
+    # starts; a cue is right when it is as far from there as the SRT says.
+    start_s = float(state["mediaStart"])
+    shown = [[float(b) - start_s, float(e) - start_s, text] for b, e, text in state["cues"]]
     expected = srt_cues(package / "news.zh-en.srt")
     assert len(shown) == len(expected), shown
     for (begin_ms, end_ms, text), (start_s, end_s, cue_text) in zip(expected, shown, strict=True):
@@ -145,18 +151,104 @@ def test_hls_js_in_chromium_places_every_cue_at_its_time(package: Path) -> None:
         assert str(cue_text).strip() == text
 
 
+AUDIO_PAGE = PAGE.replace(
+    '<script src="/hls.js/hls.min.js"></script>',
+    """<script>
+// Every SourceBuffer hls.js makes, by its type: where the audio sits on the player's timeline
+// is read from the audio buffer itself, not from hls.js's own figures.
+window.buffers = {};
+const add = MediaSource.prototype.addSourceBuffer;
+MediaSource.prototype.addSourceBuffer = function (type) {
+  const made = add.call(this, type);
+  buffers[type.split('/')[0]] = made;
+  return made;
+};
+</script>
+<script src="/hls.js/hls.min.js"></script>""",
+).replace(
+    "  state.ended = true;",
+    """  const audio = buffers.audio.buffered;
+  state.audioEnd = audio.end(audio.length - 1);
+  state.audioRanges = audio.length;
+  state.ended = true;""",
+)
+
+
+def audio_frames(playlist: Path) -> tuple[int, int]:
+    """The AAC frames of a media playlist's audio, and its sample rate (ffmpeg's packets)."""
+    listing = subprocess.run(
+        [ffmpeg_executable(), "-v", "error", "-i", str(playlist), "-map", "0:a", "-c", "copy",
+         "-f", "framecrc", "-"], capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "#codec_id 0: aac" in listing, listing[:500]
+    rate = int(re.search(r"^#sample_rate 0: (\d+)$", listing, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    return sum(1 for line in listing.splitlines() if line and not line.startswith("#")), rate
+
+
+def b_frame_stream(path: Path, audio_late_s: float, duration_s: float) -> None:
+    """A live camera's MPEG-TS: H.264 with B-frames (its first DTS before its first PTS) and
+    the audio starting `audio_late_s` after the picture, from the news fixture."""
+    ffmpeg = ffmpeg_executable()
+    encoders = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True,
+                              text=True).stdout  # fmt: skip
+    if " libx264 " not in encoders:
+        pytest.skip("this ffmpeg has no libx264 to make B-frames with")
+    news = str(FIXTURES / "zh_news.mp4")
+    subprocess.run([ffmpeg, "-v", "error", "-i", news, "-itsoffset", f"{audio_late_s}", "-i", news,
+                    "-map", "0:v", "-map", "1:a", "-t", f"{duration_s}", "-c:v", "libx264",
+                    "-bf", "2", "-g", "20", "-preset", "veryfast", "-c:a", "copy",
+                    "-f", "mpegts", str(path)], check=True)  # fmt: skip
+    frames = subprocess.run([ffmpeg, "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy",
+                             "-frames:v", "3", "-f", "framecrc", "-"], capture_output=True,
+                            text=True, check=True).stdout  # fmt: skip
+    first = next(line for line in frames.splitlines() if line and not line.startswith("#"))
+    dts, pts = (int(field) for field in first.split(",")[1:3])
+    assert dts < pts, first  # B-frames: decoded before shown
+
+
+@pytest.mark.parametrize("audio_late_s", [0.0, 1.0])
+def test_hls_js_shows_live_cues_where_their_audio_is_with_b_frames(
+    tmp_path: Path, emulator: BackgroundEmulator, audio_late_s: float
+) -> None:
+    """hls.js takes the video's first DTS as its zero and fills the time before the audio with
+    silent frames: each cue must start as far after the first real audio sample as the SRT
+    says (the live cues count from it)."""
+    stream = tmp_path / "camera.ts"
+    b_frame_stream(stream, audio_late_s, 12)
+    package = tmp_path / "package"
+    with open(stream, "rb") as source:
+        result = subprocess.run(
+            [sys.executable, "-m", "subtitler", "run", "-", "-s", "zh", "-t", "en", "--json",
+             "--hls", str(package), "--hls-segment", "2", "--out-dir", str(tmp_path),
+             "--endpoint", emulator.url],
+            stdin=source, capture_output=True, text=True, cwd=ROOT, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    state = asyncio.run(play_in_hls_js(package, AUDIO_PAGE))
+    frames, rate = audio_frames(package / "media" / "index.m3u8")
+    assert state["audioRanges"] == 1, state
+    audio_start_s = float(state["audioEnd"]) - frames * 1024 / rate  # contiguous AAC frames
+    expected = srt_cues(next(tmp_path.glob("stdin-*.zh-en.srt")))
+    shown = state["cues"]
+    assert len(shown) == len(expected) >= 2, shown
+    for (begin_ms, _, text), (start_s, _, cue_text) in zip(expected, shown, strict=True):
+        assert str(cue_text).strip() == text
+        late_ms = (float(start_s) - audio_start_s) * 1000 - begin_ms
+        assert abs(late_ms) <= 40, (text, late_ms, audio_start_s, start_s)
+
+
 def test_a_live_stream_grows_its_playlists_while_it_plays(
     tmp_path: Path, emulator: BackgroundEmulator
 ) -> None:
     stream = tmp_path / "live.ts"
     news = FIXTURES / "zh_news.mp4"  # video and audio, as a camera or an encoder would send
-    subprocess.run([ffmpeg_executable(), "-v", "error", "-i", str(news), "-t", "12",
+    subprocess.run([ffmpeg_executable(), "-v", "error", "-i", str(news), "-t", "20",
                     "-c", "copy", "-f", "mpegts", str(stream)], check=True)  # fmt: skip
     package = tmp_path / "package"
     playlist = package / "subs" / "zh-en" / "index.m3u8"
     with open(stream, "rb") as source:
         process = subprocess.Popen(
-            [sys.executable, "-m", "subtitler", "run", "-", "-s", "zh", "-t", "en", "--json",
+            [sys.executable, "-m", "subtitler", "run", "-", "-t", "en", "--json",  # -s auto
              "--hls", str(package), "--hls-segment", "2", "--out-dir", str(tmp_path),
              "--endpoint", emulator.url],
             stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
@@ -183,6 +275,9 @@ def test_a_live_stream_grows_its_playlists_while_it_plays(
     assert segment_cues(package / "subs" / "zh-en") == srt_cues(
         next(tmp_path.glob("stdin-*.zh-en.srt"))
     )
+    master = (package / "master.m3u8").read_text(encoding="utf-8")  # named as the tracks are
+    assert 'NAME="zh + en",LANGUAGE="en",DEFAULT=YES' in master, master
+    assert 'NAME="zh",LANGUAGE="zh",' in master and "und" not in master, master
 
 
 def test_a_sliding_window_keeps_the_last_segments() -> None:
