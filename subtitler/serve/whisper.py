@@ -11,24 +11,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import pysrt
 from aiohttp import web
 
 from subtitler.engine.context import RunContext
 from subtitler.engine.input import NO_SPEECH, subtitle_input
-from subtitler.engine.langid import identify
+from subtitler.engine.langid import LANGUAGE_NAMES, identify
 from subtitler.engine.plan import plan_tracks
 from subtitler.events import CueWritten, Event, Status
 from subtitler.languages import SOURCE_LANGUAGES, TRANSLATION_TARGETS, check_pairs
-from subtitler.layout.cues import join_lines
+from subtitler.layout.cues import Cue, join_lines
 from subtitler.options import Layout, RunOptions, TrackFormat, parse_formats
 from subtitler.serve.problems import RequestProblem, choice, flag
 from subtitler.serve.uploads import Upload, uploaded
 from subtitler.sources.inputs import InputFile
 from subtitler.tracks import UNDETERMINED
+from subtitler.tracks.base import SOURCE, TARGET, Track, cue_lines
 
 DETECT_SECONDS = 30
 OUTPUTS = ("txt", "vtt", "srt", "tsv", "json")
@@ -69,11 +69,8 @@ class WhisperEndpoints:
             track = "source"
         async with uploaded(request, encode, None, self.max_upload_bytes) as (upload, wav):
             formats = (TrackFormat.SRT, TrackFormat.VTT)
-            stem = await self._subtitle(wav, upload, source, target, track, formats)
-            spoken = source or stem.name.rpartition(".")[2].split("-")[0]
-            body = await asyncio.to_thread(
-                _render, stem, output, None if spoken == "und" else spoken
-            )
+            written = await self._subtitle(wav, upload, source, target, track, formats)
+            body = await asyncio.to_thread(_render, written, output)
         shown = Path(upload.filename).stem or "audio"
         return web.Response(
             body=body.encode("utf-8"),
@@ -117,8 +114,8 @@ class WhisperEndpoints:
         (format_,) = parse_formats(choice(request, "format", "srt", ("srt", "vtt", "ass", "ttml")))
         encode = flag(request, "encode", True)
         async with uploaded(request, encode, None, self.max_upload_bytes) as (upload, wav):
-            stem = await self._subtitle(wav, upload, source, target, track, (format_,))
-            path = stem.with_name(f"{stem.name}.{format_.value}")
+            written = await self._subtitle(wav, upload, source, target, track, (format_,))
+            path = written.paths[format_]
             body = await asyncio.to_thread(path.read_bytes)
         shown = Path(upload.filename).stem or "audio"
         name = f"{_quote(shown)}{path.name[len(wav.stem) :]}"
@@ -149,9 +146,10 @@ class WhisperEndpoints:
         track: str,
         formats: tuple[TrackFormat, ...],
         hear: Callable[[Event], None] | None = None,
-    ) -> Path:
-        """Run the engine on the WAV (its events to `hear`); the track asked for, without its
-        format's suffix."""
+    ) -> Written:
+        """Run the engine on the WAV (its events to `hear` too); the track asked for, in each
+        of `formats`, as the engine planned, named and wrote it, and its cues from the events
+        (never read back from the files)."""
         layout = Layout.BILINGUAL if track == "bilingual" else Layout.SEPARATE
         options = replace(
             self.options,
@@ -162,48 +160,108 @@ class WhisperEndpoints:
             out_dir=None,
             overwrite=True,
         )
+        updates: list[CueWritten] = []
+
+        def collect(event: Event) -> None:
+            if isinstance(event, CueWritten):
+                updates.append(event)
+            if hear is not None:
+                hear(event)
 
         item = InputFile(wav, Path(), label_text=upload.filename)  # its name in notes, messages
         async with self.context.slots:
-            result = await subtitle_input(item, self.context.with_request(options, hear))
-        written = result.tracks
+            result = await subtitle_input(item, self.context.with_request(options, collect))
         if result.status is Status.SKIPPED and result.reason == NO_SPEECH:
             # The engine leaves no empty track beside a file; a request still gets its answer.
-            planned = plan_tracks(item, options, source or UNDETERMINED)
-            empty = [track for plan in planned for track in plan.tracks]
-            await self.context.disk.run([track.restore([]) for track in empty])
-            written = tuple(track.path for track in empty)
+            language = source or UNDETERMINED
+            empty = _planned(item, options, language)
+            await self.context.disk.run([planned.restore([]) for planned in empty])
+            written = {planned.path for planned in empty}
         elif result.status is not Status.DONE:
             reason = result.reason.replace(str(wav), upload.filename)
             raise RequestProblem(502, f"the subtitling failed: {reason}")
-        # The engine names the tracks (with source=None, after the identified language).
-        suffix = "." + formats[0].value
-        names = [p.name[len(wav.stem) + 1 : -len(suffix)] for p in written
-                 if p.name.startswith(wav.stem + ".") and p.name.endswith(suffix)]  # fmt: skip
-        wanted = {
-            "bilingual": [n for n in names if n.endswith(f"-{target}")],
-            "source": sorted((n for n in names if "-" not in n), key=lambda n: n == target),
-            "target": [n for n in names if n == target],
-        }[track]
-        if not wanted:
+        else:
+            written = set(result.tracks)
+            language = source or _named(item, options, written)
+        chosen = _chosen(_planned(item, options, language), written, track, language == target)
+        if len(chosen) != len(formats):
             raise RequestProblem(500, "the engine wrote no track for this request")
-        return wav.with_name(f"{wav.stem}.{wanted[0]}")
+        cues: list[Cue] = []
+        for update in updates:
+            _apply(cues, update)
+        languages = chosen[0].languages
+        shown = [cue for cue in (cue.only(languages) for cue in cues) if cue is not None]
+        return Written(
+            paths={format_: made.path for format_, made in zip(formats, chosen, strict=True)},
+            language=None if language == UNDETERMINED else language,
+            cues=tuple(shown),
+        )
+
+
+@dataclass(frozen=True)
+class Written:
+    """The track a request asked for: its file, the language spoken in the input (None:
+    undetermined) and its cues, as the engine's events told them (only its languages)."""
+
+    paths: dict[TrackFormat, Path]
+    """Its file in each format asked for."""
+    language: str | None
+    cues: tuple[Cue, ...]
+
+
+TRACK_LANGUAGES = {"bilingual": (SOURCE, TARGET), "source": (SOURCE,), "target": (TARGET,)}
+"""Each kind of track a request may ask for, as the cue positions the engine writes in it."""
+
+
+def _planned(item: InputFile, options: RunOptions, language: str) -> list[Track]:
+    """The engine's tracks for the input when its source is named `language`."""
+    return [track for plan in plan_tracks(item, options, language) for track in plan.tracks]
+
+
+def _named(item: InputFile, options: RunOptions, written: set[Path]) -> str:
+    """The language the engine named an input's tracks after (`-s auto`): the one whose plan
+    names exactly the tracks it wrote (a subset would not do: `zh` speech translated to `en`
+    writes `x.zh.srt` and `x.en.srt`, `en` speech only `x.en.srt`)."""
+    for language in dict.fromkeys((*SOURCE_LANGUAGES, *LANGUAGE_NAMES, UNDETERMINED)):
+        if written == {track.path for track in _planned(item, options, language)}:
+            return language
+    return UNDETERMINED
+
+
+def _chosen(
+    tracks: list[Track], written: set[Path], kind: str, spoken_is_target: bool
+) -> list[Track]:
+    """The written tracks of that kind (one per format, in the order the formats were asked
+    for); the source tracks for the target's when the speech is already in the target
+    language (the engine then writes only those)."""
+    wanted = [TRACK_LANGUAGES[kind]]
+    if kind == "target" and spoken_is_target:
+        wanted.append(TRACK_LANGUAGES["source"])
+    for languages in wanted:
+        found = [t for t in tracks if t.languages == languages and t.path in written]
+        if found:
+            return found
+    return []
+
+
+def _apply(cues: list[Cue], update: CueWritten) -> None:
+    """A finished sentence's change to the cues, as the tracks applied it."""
+    if update.revised is not None and cues:
+        cues[-1] = update.revised
+    cues.extend(update.cues)
 
 
 def _quote(name: str) -> str:
     return "".join(c if c.isprintable() and c not in '"\\' else "_" for c in name)
 
 
-def _render(stem: Path, output: str, language: str | None) -> str:
-    """whisper-asr-webservice's outputs from the tracks: srt and vtt as written (pysrt,
-    webvtt-py), txt one line per segment, tsv `start\tend\ttext` in ms, json Whisper's result
-    shape (`text`, `segments` with `start`/`end` in seconds, `language`)."""
+def _render(written: Written, output: str) -> str:
+    """whisper-asr-webservice's outputs: srt and vtt as written (pysrt, webvtt-py), txt one
+    line per cue, tsv `start\tend\ttext` in ms, json Whisper's result shape (`text`,
+    `segments` with `start`/`end` in seconds, `language`), from the cues the engine wrote."""
     if output in ("srt", "vtt"):
-        return stem.with_name(f"{stem.name}.{output}").read_text(encoding="utf-8")
-    items = pysrt.open(str(stem.with_name(f"{stem.name}.srt")))
-    segments = [
-        (item.start.ordinal, item.end.ordinal, join_lines(item.text.splitlines())) for item in items
-    ]
+        return written.paths[TrackFormat(output)].read_text(encoding="utf-8")
+    segments = [(cue.begin_ms, cue.end_ms, join_lines(cue_lines(cue))) for cue in written.cues]
     if output == "txt":
         return "".join(text + "\n" for _, _, text in segments)
     if output == "tsv":
@@ -216,6 +274,6 @@ def _render(stem: Path, output: str, language: str | None) -> str:
             {"id": index, "start": b / 1000, "end": e / 1000, "text": text}
             for index, (b, e, text) in enumerate(segments)
         ],
-        "language": language,
+        "language": written.language,
     }
     return json.dumps(document, ensure_ascii=False)
