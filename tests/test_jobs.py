@@ -3,6 +3,8 @@ compaction, and which options a job may set."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from subtitler.errors import UsageError
@@ -13,6 +15,7 @@ from subtitler.serve.jobs import (
     JobStatus,
     Refresh,
     compacted,
+    job_keywords,
     job_options,
     job_outcome,
     kept,
@@ -65,7 +68,8 @@ def test_compaction_keeps_every_unfinished_job_and_the_latest_finished() -> None
 def test_a_job_sets_its_own_options_but_never_the_servers() -> None:
     defaults = {"endpoint": "ws://127.0.0.1:1/api-ws/v1/inference", "targets": ["en"]}
     assert job_options(defaults, {}).targets == ("en",)
-    assert job_options(defaults, {"targets": "ja,zh", "formats": ["srt"]}).targets == ("ja", "zh")
+    assert job_options(defaults, {"targets": ["ja", "zh"], "formats": ["srt"]}).targets == (
+        "ja", "zh")  # fmt: skip
     for key in ("api_key", "endpoint", "client", "jobs", "max_task_rate", "out_dir", "rules"):
         with pytest.raises(UsageError, match="set by serve"):
             job_options(defaults, {key: "x"})
@@ -77,3 +81,22 @@ def test_a_job_sets_its_own_options_but_never_the_servers() -> None:
         job_options({}, {})
     with pytest.raises(UsageError):
         job_options(defaults, {"speed": "fast"})
+
+
+def test_targets_are_a_list_and_one_gate_passes_a_jobs_keywords() -> None:
+    """Issue 31: `"targets": "ko"` was taken; every keyword passes `job_keywords`."""
+    defaults = {"targets": ["en"]}
+    for targets in ("ko", "ja,zh", ["ja", 3], [""], {"ja": 1}):
+        with pytest.raises(UsageError, match="targets: expected a list of language codes"):
+            job_keywords({"targets": targets})
+        with pytest.raises(UsageError, match="targets"):
+            job_options(defaults, {"targets": targets})
+    assert job_keywords({"targets": ["ko"], "speed": "max"}) == {"targets": ["ko"], "speed": "max"}
+    with pytest.raises(UsageError, match="set by serve"):
+        job_keywords({"api_key": "x"})
+
+
+def test_a_journal_from_before_keeps_its_comma_separated_targets() -> None:
+    record = {"job": {"id": "a", "paths": ["/m/a.mkv"], "options": {"targets": "ja,zh"}}}
+    (job,) = replay([json.dumps(record).encode()])
+    assert job.spec.keywords == {"targets": ["ja", "zh"]}

@@ -24,7 +24,7 @@ import inspect
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -92,10 +92,13 @@ class JobSpec:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobSpec:
         refresh = data.get("refresh")
+        keywords = dict(data.get("options") or {})
+        if isinstance(keywords.get("targets"), str):  # accepted before jobs had to give a list
+            keywords["targets"] = keywords["targets"].split(",")
         return cls(
             id=str(data["id"]),
             paths=tuple(str(p) for p in data["paths"]),
-            keywords=dict(data.get("options") or {}),
+            keywords=keywords,
             source=str(data.get("source", "api")),
             refresh=Refresh(str(refresh["server"]), str(refresh["item_id"])) if refresh else None,
             created=str(data.get("created", "")),
@@ -204,9 +207,12 @@ class Job:
         return shown
 
 
-def job_options(defaults: dict[str, Any], keywords: dict[str, Any]) -> RunOptions:
-    """The job's options: its keywords over `serve`'s; UsageError on what the job may not set
-    or what make_options refuses (the request then gets a 422 naming it)."""
+def job_keywords(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The one gate a job's option keywords pass (`POST /jobs`, webhooks, a replayed job);
+    UsageError (a 422 naming it) on what a job may not set. For now a deny-list of serve's
+    own settings and the shapes a job must give as lists; the allow-list and the type checks
+    come here from the options' single declaration."""
+    keywords = dict(payload)
     for key in keywords:
         if key in SERVER_KEYS:
             raise UsageError(key, "set by serve's own options, not per job")
@@ -216,12 +222,21 @@ def job_options(defaults: dict[str, Any], keywords: dict[str, Any]) -> RunOption
             raise UsageError(key, 'a job may ask for "detect"; a list file is serve\'s option')
         if key not in JOB_KEYS:
             raise UsageError(key, f"not a job option (they are: {', '.join(sorted(JOB_KEYS))})")
-    merged = {**defaults, **keywords}
+    targets = keywords.get("targets")
+    if targets is not None and not (
+        isinstance(targets, list) and all(isinstance(t, str) and t.strip() for t in targets)
+    ):
+        raise UsageError("targets", 'expected a list of language codes, e.g. "targets": ["en"]')
+    return keywords
+
+
+def job_options(defaults: dict[str, Any], keywords: Mapping[str, Any]) -> RunOptions:
+    """The job's options: its keywords (through `job_keywords`) over `serve`'s; UsageError on
+    what the job may not set or what make_options refuses (the request then gets a 422)."""
+    merged = {**defaults, **job_keywords(keywords)}
     targets = merged.pop("targets", None)
     if not targets:
         raise UsageError("targets", 'give the target languages, e.g. "targets": ["en"]')
-    if isinstance(targets, str):
-        targets = targets.split(",")
     try:
         return make_options(tuple(targets), **merged)
     except (TypeError, ValueError, AttributeError) as error:
@@ -380,6 +395,7 @@ class JobQueue:
         refresh: Refresh | None = None,
     ) -> JobSpec:  # fmt: skip
         """A spec for the request; UsageError when its options are not ones a job can have."""
+        keywords = job_keywords(keywords)
         job_options(self.defaults, keywords)
         return JobSpec(uuid.uuid4().hex[:16], tuple(paths), keywords, source, refresh, _now())
 

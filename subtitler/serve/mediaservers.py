@@ -104,14 +104,29 @@ def tautulli_notice(body: dict[str, Any]) -> Notice:
                   item_id=rating_key, server="plex" if rating_key else None)  # fmt: skip
 
 
-def json_object(text: str, what: str) -> dict[str, Any]:
+def json_object(text: str | bytes, what: str) -> dict[str, Any]:
+    """A request's JSON object, or a WebhookProblem (400) saying in one line, in words rather
+    than the parser's, what is wrong and where."""
     try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise WebhookProblem(400, f"{what}: not JSON ({error})") from error
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        value = json.loads(text, parse_constant=_no_constant)
+    except UnicodeDecodeError as error:
+        raise WebhookProblem(400, f"{what}: not UTF-8 text (byte {error.start})") from error
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        raise WebhookProblem(400, f"{what}: not JSON ({where})") from error
+    except RecursionError as error:
+        raise WebhookProblem(400, f"{what}: nested too deeply") from error
+    except ValueError as error:  # a constant (NaN, Infinity), a number too long to read
+        raise WebhookProblem(400, f"{what}: not JSON (a number it cannot hold)") from error
     if not isinstance(value, dict):
         raise WebhookProblem(400, f"{what}: expected a JSON object")
     return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
 
 
 def plex_part_file(xml_text: str) -> str | None:

@@ -4,6 +4,7 @@ systemd or docker restart it), cancellation, and the `--library` fence."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import Iterator
@@ -14,8 +15,12 @@ from typing import Any
 import pysrt
 import pytest
 import requests
+from aiohttp.test_utils import TestClient, TestServer
 
 from subtitler.emulator.server import BackgroundEmulator
+from subtitler.options import make_options
+from subtitler.serve.app import AsrService, LibrarySettings
+from subtitler.serve.fence import Libraries
 from subtitler.serve.jobs import compacted, kept, replay
 from tests.serving import SECRET, Server
 from tests.support import Transcript, transcripts
@@ -227,3 +232,96 @@ def test_a_second_service_cannot_take_the_same_queue(
             serve(emulator, library)
     finally:
         first.stop()
+
+
+PYTHON_TEXT = ("Expecting", "char ", "Traceback", "internal error", "Exceeds the limit",
+               "not supported between", "codec", "recursion")  # fmt: skip
+"""Python's own error texts: never a client's answer."""
+
+
+def one_line(reply: requests.Response, status: int) -> str:
+    assert reply.status_code == status, (reply.status_code, reply.text)
+    detail: str = reply.json()["detail"]
+    assert detail and "\n" not in detail and not any(text in detail for text in PYTHON_TEXT)
+    return detail
+
+
+def test_a_job_request_is_bounded_and_a_malformed_one_gets_one_line(
+    emulator: BackgroundEmulator, library: Path
+) -> None:
+    shutil.copy(SHORT.media, library / "ok.mp4")
+    (library / "same.mp4").symlink_to(library / "ok.mp4")
+    ok = str(library / "ok.mp4")
+    server = serve(emulator, library, "--path-map", f"/media={library}")
+    url = f"{server.url}/jobs"
+    try:
+        # Issue 31: 2,000,000 copies of a path were read, parsed, journaled (64 MB, 585 s).
+        flood = json.dumps({"paths": [ok] * 2_000_000, "targets": ["zh"]}).encode()
+        assert "1 MiB" in one_line(requests.post(url, data=flood, timeout=60), 413)
+
+        def chunked() -> Iterator[bytes]:  # no Content-Length: the cap counts what it reads
+            yield b'{"targets": ["zh"], "paths": ['
+            yield from (json.dumps(ok).encode() + b"," for _ in range(40_000))
+            yield json.dumps(ok).encode() + b"]}"
+
+        one_line(requests.post(url, data=chunked(), timeout=60), 413)
+        assert "1000" in one_line(post(server, {"paths": [ok] * 1001, "targets": ["zh"]}), 422)
+        one_line(post(server, {"paths": ok, "targets": ["zh"]}), 422)
+        one_line(post(server, {"paths": [ok], "targets": "zh"}), 422)
+        one_line(post(server, {"paths": [ok], "targets": ["zh", 3]}), 422)
+        one_line(post(server, {"paths": [ok, ["nested"]], "targets": ["zh"]}), 422)
+        malformed = [b"{", b"", b"[]", b'"paths"', b'{"paths": NaN}', b"[" * 100_000,
+                     b'{"paths": ["/media/\xff.mp4"]}',
+                     b'{"paths": [' + b"7" * 5000 + b"]}"]  # fmt: skip
+        for body in malformed:
+            detail = one_line(requests.post(url, data=body, timeout=30), 400)
+            assert detail.startswith("the job: "), detail
+        one_line(requests.get(url, params={"status": "bogus"}, timeout=30), 422)
+
+        # The same file named five ways is one path of one job.
+        same = [ok, ok, "/media/ok.mp4", str(library / "." / "ok.mp4"), str(library / "same.mp4")]
+        reply = post(server, {"paths": same, "targets": ["zh"]})
+        assert reply.status_code == 202, reply.text
+        assert reply.json()["paths"] == [ok]
+        assert wait(server, reply.json()["id"])["status"] == "done"
+        done = requests.get(url, params={"status": "done"}, timeout=30)
+        assert [job["paths"] for job in done.json()["jobs"]] == [[ok]]
+    finally:
+        log = server.stop()
+    assert SECRET not in log
+    lines = (library.parent / "state" / "jobs.jsonl").read_bytes().splitlines()
+    assert max(len(line) for line in lines) < 4096  # nothing refused reached the journal
+
+
+def test_the_caps_are_the_services_settings(emulator: BackgroundEmulator, library: Path) -> None:
+    """`LibrarySettings.max_job_bytes` and `max_job_paths` (defaults 1 MiB and 1000) bound
+    what one request may ask, whatever the defaults."""
+    shutil.copy(SHORT.media, library / "a.mp4")
+    shutil.copy(SHORT.media, library / "b.mp4")
+    paths = [str(library / "a.mp4"), str(library / "b.mp4")]
+
+    async def ask() -> list[tuple[int, str]]:
+        settings = LibrarySettings(
+            libraries=Libraries.of([library]),
+            queue_file=library.parent / "state" / "jobs.jsonl",
+            job_defaults={"targets": ["zh"], "endpoint": emulator.url},
+            max_job_bytes=300,
+            max_job_paths=1,
+        )
+        service = AsrService(make_options(("zh",), endpoint=emulator.url), log=lambda _: None,
+                             library=settings)  # fmt: skip
+        await service.start()
+        try:
+            async with TestClient(TestServer(service.application())) as client:
+                answers = []
+                for body in ({"paths": paths[:1], "note": "x" * 300}, {"paths": paths}):
+                    reply = await client.post("/jobs", json=body)
+                    answers.append((reply.status, (await reply.json())["detail"]))
+                return answers
+        finally:
+            await service.stop()
+
+    assert asyncio.run(ask()) == [
+        (413, "the job: larger than 300 bytes"),
+        (422, "paths: 2 given, at most 1 per job (a folder counts once)"),
+    ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -192,3 +193,60 @@ def test_a_token_is_required_when_set(emulator: BackgroundEmulator) -> None:
     finally:
         log = guarded.stop()
     assert "t0ken" not in log and SECRET not in log
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "serve"
+GOLDEN_HEADERS = ("Content-Type", "Content-Disposition", "Asr-Engine")
+RESPONSES = [
+    # (case, endpoint, fixture, raw PCM as Bazarr sends it, query)
+    *[(f"asr-en-{out}", "asr", "en_late_audio.mp4", True,
+       {"task": "transcribe", "language": "en", "output": out})
+      for out in ("srt", "vtt", "txt", "tsv", "json")],
+    ("asr-auto-json", "asr", "zh_news.mp4", True, {"task": "transcribe", "output": "json"}),
+    ("asr-auto-tsv", "asr", "en_late_audio.mp4", False, {"output": "tsv"}),
+    ("asr-translate-zh-srt", "asr", "zh_news.mp4", True,
+     {"task": "translate", "language": "zh", "output": "srt"}),
+    ("asr-translate-en-json", "asr", "en_late_audio.mp4", True,
+     {"task": "translate", "language": "en", "output": "json"}),
+    ("asr-silent-json", "asr", "silent.mp4", False, {"output": "json"}),
+    ("asr-silent-srt", "asr", "silent.mp4", False, {"language": "en", "output": "srt"}),
+    ("subtitles-bilingual-vtt", "subtitles", "zh_news.mp4", False,
+     {"source": "zh", "target": "ja", "format": "vtt"}),
+    ("subtitles-auto-bilingual-srt", "subtitles", "zh_news.mp4", False, {"target": "en"}),
+    ("subtitles-auto-source-ass", "subtitles", "zh_news.mp4", False,
+     {"target": "en", "track": "source", "format": "ass"}),
+    ("subtitles-target-ttml", "subtitles", "en_late_audio.mp4", False,
+     {"source": "en", "target": "zh", "track": "target", "format": "ttml"}),
+    ("subtitles-silent-auto-srt", "subtitles", "silent.mp4", False, {"target": "en"}),
+    ("detect-language-zh", "detect-language", "zh_news.mp4", True, {}),
+]  # fmt: skip
+
+
+def response_bytes(reply: requests.Response) -> bytes:
+    """What a client gets: the status, the headers a client reads, the body byte for byte."""
+    head = [str(reply.status_code)]
+    head += [f"{name}: {reply.headers[name]}" for name in GOLDEN_HEADERS if name in reply.headers]
+    return "\n".join(head).encode() + b"\n\n" + reply.content
+
+
+@pytest.mark.parametrize("case", RESPONSES, ids=lambda case: case[0])
+def test_responses_are_byte_for_byte_the_golden_ones(
+    server: Server, case: tuple[str, str, str, bool, dict[str, str]]
+) -> None:
+    """Every endpoint's answer, as the clients that parse it get it (rewrite the files with
+    SUBTITLER_UPDATE_GOLDEN=1 only for an intended change)."""
+    name, endpoint, fixture, raw, query = case
+    media = FIXTURES / fixture
+    upload = bazarr_audio(media) if raw else media.read_bytes()
+    reply = requests.post(
+        f"{server.url}/{endpoint}",
+        params={**query, "encode": "false" if raw else "true"},
+        files={"audio_file": (media.name, upload)},
+        timeout=(10, 300),
+    )
+    got = response_bytes(reply)
+    golden = GOLDEN / f"{name}.txt"
+    if os.environ.get("SUBTITLER_UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_bytes(got)
+    assert got == golden.read_bytes()
