@@ -11,9 +11,11 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.outputs.captions import for_cea608
 from subtitler.outputs.obs import authentication
-from subtitler.outputs.youtube import post_body, server_time, utc_stamp
+from subtitler.outputs.youtube import post_body, post_times, server_time, utc_stamp
 from tests.integration.test_run import run_cli
 from tests.serving import Background
 from tests.support import FIXTURES
@@ -47,7 +49,14 @@ class YouTubeReceiver:
     client_timeout_s: float
     faults: dict[int, str] = field(default_factory=dict)
     """Post number (from 1) → `500`, `timeout` or `never`."""
+    ahead_s: float = 0.0
+    """How far ahead of the server's clock a time may be (a file sent faster than real time is
+    captioned ahead of its media time; `--caption-offset`)."""
     captions: list[str] = field(default_factory=list)
+    stamps: list[float] = field(default_factory=list)
+    """Each accepted caption's time (Unix), in the order posted."""
+    received_s: list[float] = field(default_factory=list)
+    """When each accepted post arrived (the server's clock)."""
     violations: list[str] = field(default_factory=list)
     posts: int = 0
     last_seq: int | None = None
@@ -90,8 +99,8 @@ class YouTubeReceiver:
             if not STAMP.match(stamp):
                 self.violations.append(f"time line {stamp!r}")
                 continue
-            when = dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.UTC).timestamp()
-            if abs(when - now) > 30:
+            when = _unix(stamp)
+            if not -30 <= when - now <= 30 + self.ahead_s:
                 self.violations.append(f"time {stamp} is {when - now:.1f} s from the server's")
 
     def _accept(self, seq: int, body: str) -> None:
@@ -102,7 +111,14 @@ class YouTubeReceiver:
             self.violations.append(f"seq {seq} after {self.last_seq}")
         self.failed_bodies.pop(seq, None)
         self.last_seq = seq
-        self.captions += body.rstrip("\n").split("\n")[1::2]
+        lines = body.rstrip("\n").split("\n")
+        self.captions += lines[1::2]
+        self.stamps += [_unix(stamp) for stamp in lines[0::2]]
+        self.received_s.append(dt.datetime.now(dt.UTC).timestamp())
+
+
+def _unix(stamp: str) -> float:
+    return dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.UTC).timestamp()
 
 
 def _now() -> str:
@@ -241,9 +257,15 @@ def obs() -> Iterator[Callable[..., ObsReceiver]]:
 def expected_captions(stdout: str, target: str = "en") -> list[tuple[str, ...]]:
     """From the run's --json: per written sentence of `target`, its new cues' lines in the
     target language (the last text), or the sentence's translation when it only revised."""
-    captions: list[tuple[str, ...]] = []
+    return [lines for lines, _ in captioned(stdout, target)]
+
+
+def captioned(stdout: str, target: str = "en") -> list[tuple[tuple[str, ...], int]]:
+    """`expected_captions` with each caption's media time (its cue's begin, or its sentence's
+    when it only revised)."""
+    captions: list[tuple[tuple[str, ...], int]] = []
     sentence: dict[str, Any] | None = None
-    added: list[tuple[str, ...]] = []
+    added: list[tuple[tuple[str, ...], int]] = []
 
     def close() -> None:
         if sentence is None:
@@ -251,7 +273,7 @@ def expected_captions(stdout: str, target: str = "en") -> list[tuple[str, ...]]:
         if added:
             captions.extend(added)
         elif sentence["translation"].strip():
-            captions.append((sentence["translation"].strip(),))
+            captions.append(((sentence["translation"].strip(),), sentence["begin_ms"]))
 
     for line in stdout.splitlines():
         event = json.loads(line)
@@ -261,7 +283,7 @@ def expected_captions(stdout: str, target: str = "en") -> list[tuple[str, ...]]:
             close()
             sentence, added = event, []
         elif event["event"] == "cue" and not event["revised"]:
-            added.append(tuple(event["texts"][-1]["lines"]))
+            added.append((tuple(event["texts"][-1]["lines"]), event["begin_ms"]))
     close()
     return captions
 
@@ -298,6 +320,38 @@ def test_youtube_gets_every_caption_once_in_order_through_500s_and_timeouts(
     complaints = [line for line in result.stderr.splitlines() if "YouTube" in line]
     assert len(complaints) == 2, complaints  # the 500 once, the timeout once
     assert STREAM_KEY not in result.stdout + result.stderr, "the stream key is a secret"
+
+
+@pytest.mark.parametrize("speed", ["2", "10"])
+def test_youtube_times_are_the_media_timeline_from_where_the_input_started(
+    speed: str,
+    youtube: Callable[..., YouTubeReceiver],
+    emulator: BackgroundEmulator,
+    tmp_path: Path,
+) -> None:
+    """Off 1x (files default to 10x) a caption's time is its media time on a timeline that
+    starts where the input's audio started to be sent, as 1x gives by itself: never backwards,
+    the media's gaps kept (not squeezed by the speed), `--caption-offset` added."""
+    offset_s = 30.0
+    receiver = youtube(client_timeout_s=1.0, ahead_s=offset_s + 32.4)  # news.mp4: 32.4 s
+    url = f"http://127.0.0.1:{receiver.port}/closedcaption?cid={STREAM_KEY}"
+    before_s = time.time()
+    result = run_live(
+        news(tmp_path), emulator, "--youtube-captions", url, "--speed", speed,
+        "--caption-offset", f"{offset_s:g}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert receiver.violations == []
+    wanted = captioned(result.stdout)
+    assert len(wanted) >= 5
+    assert receiver.captions == ["<br>".join(lines) for lines, _ in wanted]
+    stamps = receiver.stamps
+    assert stamps == sorted(stamps), f"never backwards: {stamps}"
+    begins_s = [begin_ms / 1000 for _, begin_ms in wanted]
+    origins = [stamp - offset_s - begin_s for stamp, begin_s in zip(stamps, begins_s, strict=True)]
+    assert max(origins) - min(origins) < 0.25, f"the media's gaps, unsqueezed: {origins}"
+    # the timeline starts when the audio started to be sent (the clock's correction: ~ms here)
+    assert before_s - 1 < origins[0] < receiver.received_s[0] + 1, "plus the offset"
 
 
 def test_obs_gets_every_caption_once_in_order_through_501_and_a_dropped_connection(
@@ -375,7 +429,11 @@ def test_youtube_post_format_and_clock(tmp_path: Path) -> None:
     from subtitler.outputs.captions import Caption
 
     moment = dt.datetime(2026, 11, 30, 5, 6, 7, 891000, tzinfo=dt.UTC).timestamp()
-    body = post_body([Caption(("Hello", "world"), moment), Caption(("Again",), moment + 1)], 0.5)
+    captions = [
+        Caption(lines=("Hello", "world"), source="a", begin_ms=0, media_origin_s=moment),
+        Caption(lines=("Again",), source="a", begin_ms=1000, media_origin_s=moment),
+    ]
+    body = post_body(captions, post_times(captions, 0.5, -math.inf))
     assert body == "2026-11-30T05:06:08.391\nHello<br>world\n2026-11-30T05:06:09.391\nAgain\n"
     assert server_time("2026-11-30T05:06:07.891\n") == pytest.approx(moment)
     assert (
