@@ -15,6 +15,7 @@ import math
 import re
 import secrets
 import shutil
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -370,6 +371,24 @@ def test_obs_gets_every_caption_once_in_order_through_501_and_a_dropped_connecti
     said = [line for line in result.stderr.splitlines() if "OBS" in line]
     assert sum("not streaming" in line for line in said) == 1, said
     assert OBS_PASSWORD not in result.stdout + result.stderr
+
+
+def test_obs_with_nothing_listening_is_said_once(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_live(
+        news(tmp_path), emulator, "--obs-websocket", f"ws://127.0.0.1:{port}",
+        "--speed", "max", "--delivery-grace", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "OBS" in line]
+    retrying = [line for line in said if line.endswith("; retrying")]
+    assert len(retrying) == 1 and "cannot connect" in retrying[0], said
+    assert not any("lost" in line for line in said), "it was never connected"
+    assert len(said) == 2 and "captions not delivered (cannot connect" in said[1], said
 
 
 def test_a_wrong_obs_password_is_a_usage_error_before_any_work(
