@@ -73,6 +73,7 @@ def test_inputs_follow_one_another_on_the_timeline() -> None:
     timeline = CaptionTimeline()
     timeline.started("a.mp4", now_s=T0_S, duration_ms=30_000, resumed_at_ms=None)
     first = times(timeline, sent_at(10.0, 25_000, 29_000, "a.mp4"))
+    timeline.ended("a.mp4")
     # b.mp4 starts 3.2 s later, its media time 0 placed where a.mp4's ends; resumed at 10 s
     timeline.started("b.mp4", now_s=T0_S + 3.2, duration_ms=20_000, resumed_at_ms=10_000)
     b_sent = sent_at(10.0, 12_000, 14_000, "b.mp4")
@@ -87,3 +88,14 @@ def test_post_times_add_the_offset_and_never_go_back() -> None:
     assert post_times(captions, 30.0, -math.inf) == [T0_S + 32.0, T0_S + 32.5]
     # the clock's correction moved back by 1 s after the previous post, which ended at T0 + 33
     assert post_times(captions, 29.0, T0_S + 33.0) == [T0_S + 33.0, T0_S + 33.0]
+
+
+def test_inputs_sent_at_once_share_the_clock() -> None:
+    timeline = CaptionTimeline()
+    timeline.started("a.mp4", now_s=T0_S, duration_ms=30_000, resumed_at_ms=None)
+    timeline.started("b.mp4", now_s=T0_S + 0.1, duration_ms=20_000, resumed_at_ms=None)
+    a = times(timeline, sent_at(10.0, 5000, 6000, "a.mp4"))
+    b = [round(timeline.place(replace(c, media_origin_s=T0_S)).heard_at_s, 3)
+         for c in sent_at(10.0, 5000, 6000, "b.mp4")]  # fmt: skip
+    assert a == [T0_S + 5.0, T0_S + 5.5]
+    assert b == [T0_S + 5.1, T0_S + 5.6]

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
-from subtitler.events import Event, InputStarted
+from subtitler.events import Event, InputEnded, InputStarted
 from subtitler.outputs.captions import Caption, CaptionChoice
 from subtitler.outputs.delivery import LiveOutput, backoff
 
@@ -43,39 +43,47 @@ class CaptionTimeline:
     to be sent. At 1x that is when the speech reached the tool; sent faster (files: 10x by
     default), captions are timed ahead of their sending with the media's own gaps, as a stream
     playing the input from the start of its sending would reach them; a live input that stalled
-    goes on from when it was heard again. Inputs follow one another in the order they start, so
-    times never go backwards within an input nor from one input to the next."""
+    goes on from when it was heard again. An input starts after the media of those that ended
+    before it (a file sent at 10x ends long before its media does); inputs sent at once share
+    the clock. Within an input, times never go backwards."""
 
     def __init__(self) -> None:
         self._origins_s: dict[str, float] = {}
         """Per input, Unix time of its media time 0 on the timeline."""
+        self._ends_s: dict[str, float] = {}
+        """Per input, where its media ends on the timeline (as far as is known)."""
         self._durations_s: dict[str, float] = {}
-        self._end_s = -math.inf
-        """Where what is placed so far ends: a later input starts no earlier."""
+        self._after_s = -math.inf
+        """Where the media of the inputs that ended ends: a later input starts no earlier."""
 
     def started(
         self, source: str, *, now_s: float, duration_ms: int | None, resumed_at_ms: int | None
     ) -> None:
-        """An input starts to be sent: from now, or after the inputs before it."""
-        self._origins_s[source] = max(now_s, self._end_s) - (resumed_at_ms or 0) / 1000
+        """An input starts to be sent: from now, or after the inputs that ended before it."""
+        self._origins_s[source] = max(now_s, self._after_s) - (resumed_at_ms or 0) / 1000
         if duration_ms is not None:
             self._durations_s[source] = duration_ms / 1000
-        self._extend(source)
+        self._extend(source, -math.inf)
+
+    def ended(self, source: str) -> None:
+        """An input is over: the next to start goes after its media."""
+        self._after_s = max(self._after_s, self._ends_s.get(source, -math.inf))
 
     def place(self, caption: Caption) -> Caption:
         """The caption with its input's origin on the timeline (its time: `heard_at_s`). The
         origin only moves later: when the input is sent slower than real time or stalled."""
         origin_s = max(self._origins_s.get(caption.source, -math.inf), caption.media_origin_s)
         self._origins_s[caption.source] = origin_s
-        self._extend(caption.source)
         placed = dataclasses.replace(caption, media_origin_s=origin_s)
-        self._end_s = max(self._end_s, placed.heard_at_s)
+        self._extend(caption.source, placed.heard_at_s)
         return placed
 
-    def _extend(self, source: str) -> None:
+    def _extend(self, source: str, heard_at_s: float) -> None:
+        end_s = max(self._ends_s.get(source, -math.inf), heard_at_s)
         duration_s = self._durations_s.get(source)
         if duration_s is not None:
-            self._end_s = max(self._end_s, self._origins_s[source] + duration_s)
+            end_s = max(end_s, self._origins_s[source] + duration_s)
+        self._ends_s[source] = end_s
 
 
 def post_times(captions: list[Caption], clock_offset_s: float, not_before_s: float) -> list[float]:
@@ -143,6 +151,8 @@ class YouTubeCaptions(LiveOutput):
                 resumed_at_ms=event.resumed_at_ms,
             )
         super().__call__(event)
+        if isinstance(event, InputEnded):
+            self.timeline.ended(str(event.result.path))
 
     def placed(self, caption: Caption) -> Caption:
         return self.timeline.place(caption)

@@ -355,6 +355,39 @@ def test_youtube_times_are_the_media_timeline_from_where_the_input_started(
     assert before_s - 1 < origins[0] < receiver.received_s[0] + 1, "plus the offset"
 
 
+def test_youtube_places_files_sent_one_after_another_one_after_another(
+    youtube: Callable[..., YouTubeReceiver], emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    """Two files at 10x, `-j 1`: the second's media starts where the first's ends (32.4 s
+    after the first started), not when it was sent (3 s later)."""
+    receiver = youtube(client_timeout_s=1.0, ahead_s=2 * 32.4)
+    first, second = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    for media in (first, second):
+        shutil.copy(FIXTURES / "zh_news.mp4", media)
+    url = f"http://127.0.0.1:{receiver.port}/closedcaption?cid={STREAM_KEY}"
+    result = run_cli(
+        "run", first, second, "-s", "zh", "-t", "en", "--speed", "10", "-j", "1", "--json",
+        "--endpoint", emulator.url, "--youtube-captions", url,
+        env={"DASHSCOPE_API_KEY": "sk-test"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert receiver.violations == []
+    lines = result.stdout.splitlines()
+    boundary = next(i for i, line in enumerate(lines) if '"event": "finished"' in line)
+    one = captioned("\n".join(lines[:boundary]))
+    two = captioned("\n".join(lines[boundary:]))
+    assert one and two
+    wanted = [*one, *two]
+    assert receiver.captions == ["<br>".join(caption) for caption, _ in wanted]
+    stamps = receiver.stamps
+    assert stamps == sorted(stamps), f"never backwards: {stamps}"
+    origins = [stamp - begin_ms / 1000 for stamp, (_, begin_ms) in zip(stamps, wanted, strict=True)]
+    first_origins, second_origins = origins[: len(one)], origins[len(one) :]
+    assert max(first_origins) - min(first_origins) < 0.25
+    assert max(second_origins) - min(second_origins) < 0.25
+    assert second_origins[0] - first_origins[0] == pytest.approx(32.4, abs=0.25)
+
+
 def test_obs_gets_every_caption_once_in_order_through_501_and_a_dropped_connection(
     obs: Callable[..., ObsReceiver], emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
