@@ -112,3 +112,27 @@ def test_exit_status(
 
     kinds = {"failed": failed, "key_refused": key_refused, "stopped": stopped}
     assert exit_status(**kinds, resumable=resumable, watching=watching) == code
+
+
+def test_no_summary_table_once_the_reader_of_stdout_has_gone() -> None:
+    """`--json | head -1`: the run says one line on stderr, not the table after it."""
+    import os
+
+    from subtitler.views.jsonlines import JsonLinesView
+    from subtitler.views.output import reader_left
+    from subtitler.views.summary import print_summary
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `head -1` has read its line and gone
+    left: list[bool] = []
+    with os.fdopen(write_end, "w", encoding="utf-8") as stdout:
+        view = JsonLinesView(stdout, lambda: left.append(True))
+        assert not reader_left(view)
+        view(InputStarted(PATH, "film.mkv", 65_000, ()))
+        assert left == [True] and reader_left(view)
+        stderr = Console(file=io.StringIO(), width=120)
+        print_summary(stderr, [DONE], reader_left=reader_left(view))
+        assert stderr.file.getvalue() == ""  # type: ignore[attr-defined]
+        print_summary(stderr, [DONE], reader_left=False)
+        assert "subtitler summary" in stderr.file.getvalue()  # type: ignore[attr-defined]
+    assert not reader_left(LinesView(io.StringIO(), ("en",)))

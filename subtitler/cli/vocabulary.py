@@ -23,6 +23,8 @@ EXIT_OK = 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    json_help = "JSON on stdout"
+    parser.add_argument("--json", action="store_true", help=json_help)
     actions = parser.add_subparsers(
         dest="action", required=True, metavar="ACTION", help="list, show, create or delete"
     )
@@ -54,7 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             default=ClientKind.NATIVE.value,
             help="native (default) or sdk: the dashscope SDK's VocabularyService",
         )
-        action.add_argument("--json", action="store_true", help="JSON on stdout")
+        # before or after the action; SUPPRESS: an action's default never undoes `--json list`
+        action.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help=json_help
+        )
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -68,6 +73,8 @@ def run(arguments: argparse.Namespace) -> int:
         raise UsageError(
             f"vocabulary {arguments.action}", f"the service refused: {refusal.cause}"
         ) from refusal
+    except ServiceError as error:  # the service cannot be used at all: exit 2, as run's
+        raise UsageError(f"vocabulary {arguments.action}", f"{error}; check --endpoint") from error
 
 
 async def _act(arguments: argparse.Namespace, client: vocabulary.Vocabularies) -> int:
@@ -80,7 +87,7 @@ async def _act(arguments: argparse.Namespace, client: vocabulary.Vocabularies) -
             print(f"{summary.vocabulary_id}\t{summary.status}\tcreated {summary.created}\t"
                   f"modified {summary.modified}")  # fmt: skip
         if not arguments.json:
-            print(f"{len(listed)} vocabularies", file=sys.stderr)
+            print(counted(len(listed)), file=sys.stderr)
     elif action == "show":
         detail = await vocabulary.query(client, arguments.vocabulary_id)
         if arguments.json:
@@ -105,6 +112,10 @@ async def _act(arguments: argparse.Namespace, client: vocabulary.Vocabularies) -
         print(json.dumps({"deleted": arguments.vocabulary_id}) if arguments.json else
               f"deleted {arguments.vocabulary_id}")  # fmt: skip
     return EXIT_OK
+
+
+def counted(number: int) -> str:
+    return f"{number} {'vocabulary' if number == 1 else 'vocabularies'}"
 
 
 def as_csv(entries: tuple[GlossaryEntry, ...]) -> str:

@@ -193,9 +193,10 @@ class SdkVocabularies:
         try:
             output = await asyncio.to_thread(blocking)
         except VocabularyServiceException as error:
+            message = _first_line(str(getattr(error, "_error_message", "")))
             raise VocabularyRefused(
                 "customization API",
-                f"{getattr(error, '_code', '')}: {getattr(error, '_error_message', '')}",
+                f"{getattr(error, '_code', '')}: {message}",  # one line (not a whole HTML page)
                 code=str(getattr(error, "_code", "")),
             ) from error
         except Exception as error:  # the SDK gives up on connection errors in its own ways
@@ -219,6 +220,11 @@ def _refusal(status: int, answer: Any) -> VocabularyRefused:
     return VocabularyRefused(
         "customization API", f"{code or f'HTTP {status}'}: {message or 'refused'}", code=code
     )
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _reason(error: BaseException) -> str:

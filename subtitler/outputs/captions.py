@@ -24,13 +24,25 @@ CEA608_ROWS = 2
 """Lines per caption sent to OBS: roll-up captions of two rows read best at 608's 32 columns."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Caption:
-    """One caption for a live output: its lines and when its speech reached the tool."""
+    """One caption for a live output: its lines and where its speech is on the input's media
+    timeline, and that timeline on the clock (for the outputs that post times: YouTube)."""
 
     lines: tuple[str, ...]
-    spoken_at_s: float
-    """Unix time the caption's speech reached the tool (its audio was sent)."""
+    source: str
+    """The input it comes from (its path): each input has a timeline of its own."""
+    begin_ms: int
+    """Its speech on the input's media timeline."""
+    media_origin_s: float
+    """Unix time of the input's media time 0 as its sentence shows it: when the end of the
+    sentence's audio was sent, less that end's media time. At 1x this is when the input's audio
+    started to be sent; faster, it comes out earlier than that; a live input that stalled, later."""
+
+    @property
+    def heard_at_s(self) -> float:
+        """Unix time the caption's speech is heard on its timeline (at 1x: when it was sent)."""
+        return self.media_origin_s + self.begin_ms / 1000
 
 
 @dataclass(frozen=True)
@@ -57,19 +69,32 @@ class CaptionChoice:
         if not self.feeds_on(event):
             return []
         now_s = time.time() if now_s is None else now_s
-        # When the sentence's end reached the tool: its latency is from then to the cue on disk.
+        # When the sentence's end was sent: its latency is from then to the cue on disk. Media
+        # time, not the time between sends, is what lies between it and the cue's begin (at 10x
+        # a 10 s sentence is sent in 1 s).
         ended_s = now_s - (event.latency_ms or 0.0) / 1000
+        origin_s = ended_s - event.end_ms / 1000
+        source = str(event.path)
         captions = []
         for cue in event.cues:
             lines = self._lines(cue)
             if lines:
-                spoken = ended_s - max(0, event.end_ms - cue.begin_ms) / 1000
-                captions.append(Caption(lines, spoken))
+                captions.append(
+                    Caption(
+                        lines=lines, source=source, begin_ms=cue.begin_ms, media_origin_s=origin_s
+                    )
+                )
         if not event.cues and event.revised is not None:  # merged into the previous cue
             lines = self._sentence_lines(event)
             if lines:
-                spoken = ended_s - max(0, event.end_ms - event.begin_ms) / 1000
-                captions.append(Caption(lines, spoken))
+                captions.append(
+                    Caption(
+                        lines=lines,
+                        source=source,
+                        begin_ms=event.begin_ms,
+                        media_origin_s=origin_s,
+                    )
+                )
         return captions
 
     def _lines(self, cue: Cue) -> tuple[str, ...]:

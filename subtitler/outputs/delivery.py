@@ -49,9 +49,13 @@ class LiveOutput:
     def __call__(self, event: Event) -> None:
         if isinstance(event, CueWritten):
             for caption in self.choice.captions(event):
-                self.pending.append(caption)
+                self.pending.append(self.placed(caption))
                 self.queued += 1
             self._arrived.set()
+
+    def placed(self, caption: Caption) -> Caption:
+        """The caption as this output queues it (YouTube puts it on its stream's timeline)."""
+        return caption
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._deliver_forever())

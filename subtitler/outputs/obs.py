@@ -64,6 +64,7 @@ class ObsCaptions(LiveOutput):
         self._socket: ClientConnection | None = None
         self._rows: list[str] = []
         """The CEA-608 captions of `pending[0]` not sent yet."""
+        self._connected_once = False
 
     async def start(self) -> None:
         """Connect before the run starts: a wrong password stops it (exit 2); OBS not there, or
@@ -79,8 +80,18 @@ class ObsCaptions(LiveOutput):
             except WrongPassword as error:
                 raise UsageError("--obs-websocket", str(error)) from error
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as error:
-                self.failed("connect", f"cannot connect to {self.url} ({_why(error)})")
+                self._connection_failed(error)
+            else:
+                self._connected_once = True
         await super().start()
+
+    def _connection_failed(self, error: BaseException) -> None:
+        """One kind of failure until OBS is reached once (it cannot be lost before), and one
+        for a connection lost (and the attempts to reopen it)."""
+        if self._connected_once:
+            self.failed("connection", f"connection to OBS lost ({_why(error)})")
+        else:
+            self.failed("connect", f"cannot connect to {self.url} ({_why(error)})")
 
     async def finish(self) -> None:
         if self._socket is not None:
@@ -128,12 +139,13 @@ class ObsCaptions(LiveOutput):
             try:
                 if self._socket is None:
                     self._socket = await self._connect()
+                    self._connected_once = True
                 code = await self._request(self._socket, self._rows[0])
             except WrongPassword as error:
                 self.failed("password", str(error))
                 code = None
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as error:
-                self.failed("connection", f"connection to OBS lost ({_why(error)})")
+                self._connection_failed(error)
                 if self._socket is not None:
                     await self._socket.close()
                 self._socket = None

@@ -2,18 +2,20 @@
 
 Each post: `seq` grows by one for new caption data and stays the same for a retry; a
 `text/plain` UTF-8 body of captions, each a UTC time line `YYYY-MM-DDTHH:MM:SS.mmm` (when the
-caption's speech reached the tool, plus `--caption-offset`) then its text, `<br>` between lines,
-ending with a newline; at most one post a second (captions that arrive faster share one). The
-reply is the server's time, which corrects the clock's drift. Errors and timeouts are retried
-with backoff; a refusal (not live yet) is said once and retried quietly. The URL holds the
-stream's key: it is never printed.
+caption's speech is heard on the stream's timeline, `CaptionTimeline`, plus `--caption-offset`)
+then its text, `<br>` between lines, ending with a newline; at most one post a second (captions
+that arrive faster share one). The reply is the server's time, which corrects the clock's drift.
+Errors and timeouts are retried with backoff; a refusal (not live yet) is said once and retried
+quietly. The URL holds the stream's key: it is never printed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
+import math
 import re
 import time
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
+from subtitler.events import Event, InputEnded, InputStarted
 from subtitler.outputs.captions import Caption, CaptionChoice
 from subtitler.outputs.delivery import LiveOutput, backoff
 
@@ -35,11 +38,69 @@ def utc_stamp(unix_s: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
-def post_body(captions: list[Caption], clock_offset_s: float) -> str:
+class CaptionTimeline:
+    """The stream's one timeline (pure): each input's media time from where its audio started
+    to be sent. At 1x that is when the speech reached the tool; sent faster (files: 10x by
+    default), captions are timed ahead of their sending with the media's own gaps, as a stream
+    playing the input from the start of its sending would reach them; a live input that stalled
+    goes on from when it was heard again. An input starts after the media of those that ended
+    before it (a file sent at 10x ends long before its media does); inputs sent at once share
+    the clock. Within an input, times never go backwards."""
+
+    def __init__(self) -> None:
+        self._origins_s: dict[str, float] = {}
+        """Per input, Unix time of its media time 0 on the timeline."""
+        self._ends_s: dict[str, float] = {}
+        """Per input, where its media ends on the timeline (as far as is known)."""
+        self._durations_s: dict[str, float] = {}
+        self._after_s = -math.inf
+        """Where the media of the inputs that ended ends: a later input starts no earlier."""
+
+    def started(
+        self, source: str, *, now_s: float, duration_ms: int | None, resumed_at_ms: int | None
+    ) -> None:
+        """An input starts to be sent: from now, or after the inputs that ended before it."""
+        self._origins_s[source] = max(now_s, self._after_s) - (resumed_at_ms or 0) / 1000
+        if duration_ms is not None:
+            self._durations_s[source] = duration_ms / 1000
+        self._extend(source, -math.inf)
+
+    def ended(self, source: str) -> None:
+        """An input is over: the next to start goes after its media."""
+        self._after_s = max(self._after_s, self._ends_s.get(source, -math.inf))
+
+    def place(self, caption: Caption) -> Caption:
+        """The caption with its input's origin on the timeline (its time: `heard_at_s`). The
+        origin only moves later: when the input is sent slower than real time or stalled."""
+        origin_s = max(self._origins_s.get(caption.source, -math.inf), caption.media_origin_s)
+        self._origins_s[caption.source] = origin_s
+        placed = dataclasses.replace(caption, media_origin_s=origin_s)
+        self._extend(caption.source, placed.heard_at_s)
+        return placed
+
+    def _extend(self, source: str, heard_at_s: float) -> None:
+        end_s = max(self._ends_s.get(source, -math.inf), heard_at_s)
+        duration_s = self._durations_s.get(source)
+        if duration_s is not None:
+            end_s = max(end_s, self._origins_s[source] + duration_s)
+        self._ends_s[source] = end_s
+
+
+def post_times(captions: list[Caption], clock_offset_s: float, not_before_s: float) -> list[float]:
+    """Each caption's time on the server's clock (pure): its time on the timeline plus the
+    offset, never before the last one posted (a correction of the clock moves no time back)."""
+    times_s = []
+    for caption in captions:
+        not_before_s = max(not_before_s, caption.heard_at_s + clock_offset_s)
+        times_s.append(not_before_s)
+    return times_s
+
+
+def post_body(captions: list[Caption], times_s: list[float]) -> str:
     """The body of one post (pure)."""
     return "".join(
-        f"{utc_stamp(caption.spoken_at_s + clock_offset_s)}\n{'<br>'.join(caption.lines)}\n"
-        for caption in captions
+        f"{utc_stamp(time_s)}\n{'<br>'.join(caption.lines)}\n"
+        for caption, time_s in zip(captions, times_s, strict=True)
     )
 
 
@@ -77,6 +138,24 @@ class YouTubeCaptions(LiveOutput):
         self.seq = 1
         self.clock_correction_s = 0.0
         """The server's clock minus ours (from its replies)."""
+        self.timeline = CaptionTimeline()
+        self._last_time_s = -math.inf
+        """The time of the last caption posted (the server's clock)."""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, InputStarted):
+            self.timeline.started(
+                str(event.path),
+                now_s=time.time(),
+                duration_ms=event.duration_ms,
+                resumed_at_ms=event.resumed_at_ms,
+            )
+        super().__call__(event)
+        if isinstance(event, InputEnded):
+            self.timeline.ended(str(event.result.path))
+
+    def placed(self, caption: Caption) -> Caption:
+        return self.timeline.place(caption)
 
     async def _deliver_forever(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
@@ -88,7 +167,10 @@ class YouTubeCaptions(LiveOutput):
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)  # the rate limit itself is what is waited for
                 batch = list(itertools.islice(self.pending, MAX_CAPTIONS_PER_POST))
-                body = post_body(batch, self.offset_s + self.clock_correction_s)
+                offset_s = self.offset_s + self.clock_correction_s
+                times_s = post_times(batch, offset_s, self._last_time_s)
+                self._last_time_s = times_s[-1]
+                body = post_body(batch, times_s)
                 attempt = 0
                 while True:
                     last_post_s = time.monotonic()

@@ -40,3 +40,9 @@ def to_null(stream: TextIO) -> None:
         sink = os.open(os.devnull, os.O_WRONLY)
         os.dup2(sink, stream.fileno())
         os.close(sink)
+
+
+def reader_left(view: object) -> bool:
+    """Whether `view` writes lines to a standard output whose reader has gone (`| head -1`)."""
+    output = getattr(view, "output", None)
+    return isinstance(output, LineOutput) and output.closed

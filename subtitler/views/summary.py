@@ -63,7 +63,13 @@ def summary_table(results: list[InputResult], width: int = 160) -> Table:
     return table
 
 
-def print_summary(console: Console, results: list[InputResult]) -> None:
+def print_summary(
+    console: Console, results: list[InputResult], *, reader_left: bool = False
+) -> None:
+    """The table, unless the reader of stdout has gone (`--json | head -1`, `reader_left` of
+    the view): that run says one line on stderr and stops (docs/reliability.md), not a table."""
+    if reader_left:
+        return
     console.print(summary_table(results, console.width))
 
 

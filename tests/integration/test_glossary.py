@@ -177,3 +177,43 @@ def test_the_emulator_reads_requests_however_they_arrive(
         assert status_line == b"HTTP/1.1 200 OK", answer
         assert json.loads(rest.partition(b"\r\n\r\n")[2])["output"] == {"vocabulary_list": []}
     assert emulator.server.stats.customization_actions == ["list_vocabulary"] * 2
+
+
+def test_vocabulary_list_takes_json_before_or_after_and_counts_in_words(
+    tmp_path: Path, make_emulator: Callable[..., BackgroundEmulator]
+) -> None:
+    emulator = make_emulator()
+    service = ("--endpoint", emulator.url)
+    glossary = tmp_path / "terms.csv"
+    glossary.write_text(GLOSSARY, encoding="utf-8")
+    created = run_cli("vocabulary", "create", glossary, *service)
+    assert created.returncode == 0, created.stderr
+    before = run_cli("vocabulary", "--json", "list", *service)
+    after = run_cli("vocabulary", "list", "--json", *service)
+    assert before.returncode == after.returncode == 0, before.stderr + after.stderr
+    assert before.stdout == after.stdout
+    (listed,) = json.loads(before.stdout)
+    assert listed["vocabulary_id"] == created.stdout.strip()
+    plain = run_cli("vocabulary", "list", *service)
+    assert plain.returncode == 0 and plain.stdout.startswith(listed["vocabulary_id"])
+    assert plain.stderr == "1 vocabulary\n"
+
+
+def test_vocabulary_against_an_endpoint_that_is_not_there_is_exit_2_in_one_line(
+    client: str,
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cases = [("list", ("list",)), ("list", ("--json", "list")), ("show", ("show", "sgabc"))]
+    for action, arguments in cases if client == "native" else cases[:1]:  # the SDK waits 9 s
+        result = run_cli(
+            "vocabulary", *arguments, "--endpoint", f"ws://127.0.0.1:{port}", "--client", client,
+            env={"DASHSCOPE_API_KEY": "sk-test"},
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"subtitler: error: vocabulary {action}: ")
+        assert line.endswith("check --endpoint") and result.stdout == ""

@@ -11,9 +11,12 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 import secrets
 import shutil
+import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +30,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.outputs.captions import for_cea608
 from subtitler.outputs.obs import authentication
-from subtitler.outputs.youtube import post_body, server_time, utc_stamp
+from subtitler.outputs.youtube import post_body, post_times, server_time, utc_stamp
 from tests.integration.test_run import run_cli
 from tests.serving import Background
 from tests.support import FIXTURES
@@ -47,7 +50,14 @@ class YouTubeReceiver:
     client_timeout_s: float
     faults: dict[int, str] = field(default_factory=dict)
     """Post number (from 1) → `500`, `timeout` or `never`."""
+    ahead_s: float = 0.0
+    """How far ahead of the server's clock a time may be (a file sent faster than real time is
+    captioned ahead of its media time; `--caption-offset`)."""
     captions: list[str] = field(default_factory=list)
+    stamps: list[float] = field(default_factory=list)
+    """Each accepted caption's time (Unix), in the order posted."""
+    received_s: list[float] = field(default_factory=list)
+    """When each accepted post arrived (the server's clock)."""
     violations: list[str] = field(default_factory=list)
     posts: int = 0
     last_seq: int | None = None
@@ -90,8 +100,8 @@ class YouTubeReceiver:
             if not STAMP.match(stamp):
                 self.violations.append(f"time line {stamp!r}")
                 continue
-            when = dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.UTC).timestamp()
-            if abs(when - now) > 30:
+            when = _unix(stamp)
+            if not -30 <= when - now <= 30 + self.ahead_s:
                 self.violations.append(f"time {stamp} is {when - now:.1f} s from the server's")
 
     def _accept(self, seq: int, body: str) -> None:
@@ -102,7 +112,14 @@ class YouTubeReceiver:
             self.violations.append(f"seq {seq} after {self.last_seq}")
         self.failed_bodies.pop(seq, None)
         self.last_seq = seq
-        self.captions += body.rstrip("\n").split("\n")[1::2]
+        lines = body.rstrip("\n").split("\n")
+        self.captions += lines[1::2]
+        self.stamps += [_unix(stamp) for stamp in lines[0::2]]
+        self.received_s.append(dt.datetime.now(dt.UTC).timestamp())
+
+
+def _unix(stamp: str) -> float:
+    return dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.UTC).timestamp()
 
 
 def _now() -> str:
@@ -241,9 +258,15 @@ def obs() -> Iterator[Callable[..., ObsReceiver]]:
 def expected_captions(stdout: str, target: str = "en") -> list[tuple[str, ...]]:
     """From the run's --json: per written sentence of `target`, its new cues' lines in the
     target language (the last text), or the sentence's translation when it only revised."""
-    captions: list[tuple[str, ...]] = []
+    return [lines for lines, _ in captioned(stdout, target)]
+
+
+def captioned(stdout: str, target: str = "en") -> list[tuple[tuple[str, ...], int]]:
+    """`expected_captions` with each caption's media time (its cue's begin, or its sentence's
+    when it only revised)."""
+    captions: list[tuple[tuple[str, ...], int]] = []
     sentence: dict[str, Any] | None = None
-    added: list[tuple[str, ...]] = []
+    added: list[tuple[tuple[str, ...], int]] = []
 
     def close() -> None:
         if sentence is None:
@@ -251,7 +274,7 @@ def expected_captions(stdout: str, target: str = "en") -> list[tuple[str, ...]]:
         if added:
             captions.extend(added)
         elif sentence["translation"].strip():
-            captions.append((sentence["translation"].strip(),))
+            captions.append(((sentence["translation"].strip(),), sentence["begin_ms"]))
 
     for line in stdout.splitlines():
         event = json.loads(line)
@@ -261,7 +284,7 @@ def expected_captions(stdout: str, target: str = "en") -> list[tuple[str, ...]]:
             close()
             sentence, added = event, []
         elif event["event"] == "cue" and not event["revised"]:
-            added.append(tuple(event["texts"][-1]["lines"]))
+            added.append((tuple(event["texts"][-1]["lines"]), event["begin_ms"]))
     close()
     return captions
 
@@ -300,6 +323,71 @@ def test_youtube_gets_every_caption_once_in_order_through_500s_and_timeouts(
     assert STREAM_KEY not in result.stdout + result.stderr, "the stream key is a secret"
 
 
+@pytest.mark.parametrize("speed", ["2", "10"])
+def test_youtube_times_are_the_media_timeline_from_where_the_input_started(
+    speed: str,
+    youtube: Callable[..., YouTubeReceiver],
+    emulator: BackgroundEmulator,
+    tmp_path: Path,
+) -> None:
+    """Off 1x (files default to 10x) a caption's time is its media time on a timeline that
+    starts where the input's audio started to be sent, as 1x gives by itself: never backwards,
+    the media's gaps kept (not squeezed by the speed), `--caption-offset` added."""
+    offset_s = 30.0
+    receiver = youtube(client_timeout_s=1.0, ahead_s=offset_s + 32.4)  # news.mp4: 32.4 s
+    url = f"http://127.0.0.1:{receiver.port}/closedcaption?cid={STREAM_KEY}"
+    before_s = time.time()
+    result = run_live(
+        news(tmp_path), emulator, "--youtube-captions", url, "--speed", speed,
+        "--caption-offset", f"{offset_s:g}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert receiver.violations == []
+    wanted = captioned(result.stdout)
+    assert len(wanted) >= 5
+    assert receiver.captions == ["<br>".join(lines) for lines, _ in wanted]
+    stamps = receiver.stamps
+    assert stamps == sorted(stamps), f"never backwards: {stamps}"
+    begins_s = [begin_ms / 1000 for _, begin_ms in wanted]
+    origins = [stamp - offset_s - begin_s for stamp, begin_s in zip(stamps, begins_s, strict=True)]
+    assert max(origins) - min(origins) < 0.25, f"the media's gaps, unsqueezed: {origins}"
+    # the timeline starts when the audio started to be sent (the clock's correction: ~ms here)
+    assert before_s - 1 < origins[0] < receiver.received_s[0] + 1, "plus the offset"
+
+
+def test_youtube_places_files_sent_one_after_another_one_after_another(
+    youtube: Callable[..., YouTubeReceiver], emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    """Two files at 10x, `-j 1`: the second's media starts where the first's ends (32.4 s
+    after the first started), not when it was sent (3 s later)."""
+    receiver = youtube(client_timeout_s=1.0, ahead_s=2 * 32.4)
+    first, second = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    for media in (first, second):
+        shutil.copy(FIXTURES / "zh_news.mp4", media)
+    url = f"http://127.0.0.1:{receiver.port}/closedcaption?cid={STREAM_KEY}"
+    result = run_cli(
+        "run", first, second, "-s", "zh", "-t", "en", "--speed", "10", "-j", "1", "--json",
+        "--endpoint", emulator.url, "--youtube-captions", url,
+        env={"DASHSCOPE_API_KEY": "sk-test"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert receiver.violations == []
+    lines = result.stdout.splitlines()
+    boundary = next(i for i, line in enumerate(lines) if '"event": "finished"' in line)
+    one = captioned("\n".join(lines[:boundary]))
+    two = captioned("\n".join(lines[boundary:]))
+    assert one and two
+    wanted = [*one, *two]
+    assert receiver.captions == ["<br>".join(caption) for caption, _ in wanted]
+    stamps = receiver.stamps
+    assert stamps == sorted(stamps), f"never backwards: {stamps}"
+    origins = [stamp - begin_ms / 1000 for stamp, (_, begin_ms) in zip(stamps, wanted, strict=True)]
+    first_origins, second_origins = origins[: len(one)], origins[len(one) :]
+    assert max(first_origins) - min(first_origins) < 0.25
+    assert max(second_origins) - min(second_origins) < 0.25
+    assert second_origins[0] - first_origins[0] == pytest.approx(32.4, abs=0.25)
+
+
 def test_obs_gets_every_caption_once_in_order_through_501_and_a_dropped_connection(
     obs: Callable[..., ObsReceiver], emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
@@ -316,6 +404,24 @@ def test_obs_gets_every_caption_once_in_order_through_501_and_a_dropped_connecti
     said = [line for line in result.stderr.splitlines() if "OBS" in line]
     assert sum("not streaming" in line for line in said) == 1, said
     assert OBS_PASSWORD not in result.stdout + result.stderr
+
+
+def test_obs_with_nothing_listening_is_said_once(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_live(
+        news(tmp_path), emulator, "--obs-websocket", f"ws://127.0.0.1:{port}",
+        "--speed", "max", "--delivery-grace", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "OBS" in line]
+    retrying = [line for line in said if line.endswith("; retrying")]
+    assert len(retrying) == 1 and "cannot connect" in retrying[0], said
+    assert not any("lost" in line for line in said), "it was never connected"
+    assert len(said) == 2 and "captions not delivered (cannot connect" in said[1], said
 
 
 def test_a_wrong_obs_password_is_a_usage_error_before_any_work(
@@ -375,7 +481,11 @@ def test_youtube_post_format_and_clock(tmp_path: Path) -> None:
     from subtitler.outputs.captions import Caption
 
     moment = dt.datetime(2026, 11, 30, 5, 6, 7, 891000, tzinfo=dt.UTC).timestamp()
-    body = post_body([Caption(("Hello", "world"), moment), Caption(("Again",), moment + 1)], 0.5)
+    captions = [
+        Caption(lines=("Hello", "world"), source="a", begin_ms=0, media_origin_s=moment),
+        Caption(lines=("Again",), source="a", begin_ms=1000, media_origin_s=moment),
+    ]
+    body = post_body(captions, post_times(captions, 0.5, -math.inf))
     assert body == "2026-11-30T05:06:08.391\nHello<br>world\n2026-11-30T05:06:09.391\nAgain\n"
     assert server_time("2026-11-30T05:06:07.891\n") == pytest.approx(moment)
     assert (
