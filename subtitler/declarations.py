@@ -390,6 +390,9 @@ BY_KEYWORD: Mapping[str, Declared] = {option.keyword: option for option in DECLA
 JOB_KEYWORDS = frozenset(option.keyword for option in DECLARED if option.job)
 """What a job may set: the allow-list. Anything else in a job's JSON is refused."""
 RULE_KEYWORDS = tuple(option.keyword for option in DECLARED if option.group == RULES)
+SERVE_OWN = frozenset({"api_key", "rules"})
+"""`make_options` keywords no option declares (the key comes from the environment, the rules
+from the rule options): serve's own, never a job's."""
 
 
 def declared_for(command: str) -> tuple[Declared, ...]:
@@ -409,7 +412,8 @@ def job_keywords(payload: Mapping[str, Any], extra: frozenset[str] = frozenset()
         option = BY_KEYWORD.get(key)
         if option is None or not option.job:
             allowed = ", ".join(sorted(JOB_KEYWORDS))
-            why = "set by serve's own options, not per job" if option else "not a job option"
+            serves = option is not None or key in SERVE_OWN
+            why = "set by serve's own options, not per job" if serves else "not a job option"
             raise UsageError(key, f"{why} (a job may set: {allowed})")
         keywords[key] = job_value(option, value)
     return keywords
@@ -423,7 +427,9 @@ def job_value(option: Declared, value: Any) -> Any:
             raise UsageError(key, 'give the target languages as a list, e.g. ["en"]')
         return None
     if option.kind is Kind.LIST:
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        if not isinstance(value, list) or not all(
+            isinstance(item, str) and item.strip() for item in value
+        ):
             raise UsageError(key, f"must be a list of strings, e.g. {_example(option)}")
         return list(value)
     if option.kind is Kind.FLAG:
@@ -438,9 +444,10 @@ def job_value(option: Declared, value: Any) -> Any:
             return value
         if isinstance(value, str) and option.parse is not None:
             try:
-                return option.parse(value)  # speed: "max"
+                option.parse(value)  # speed: "max" (kept as given; `as_make_options` parses)
             except UsageError as error:
                 raise UsageError(key, error.cause) from error
+            return value
         raise UsageError(key, "must be a number" + (' or "max"' if key == "speed" else ""))
     if not isinstance(value, str):
         raise UsageError(key, "must be a string")
@@ -451,6 +458,16 @@ def job_value(option: Declared, value: Any) -> Any:
         # would let it probe files outside the libraries.
         raise UsageError(key, f'a job may ask for "{option.const}"; a file is serve\'s option')
     return value
+
+
+def as_make_options(keywords: Mapping[str, Any]) -> dict[str, Any]:
+    """Checked job keywords as `make_options` takes them (speed "max" -> None)."""
+    made = dict(keywords)
+    for key, value in keywords.items():
+        option = BY_KEYWORD.get(key)
+        if option is not None and option.parse is not None and isinstance(value, str):
+            made[key] = option.parse(value)
+    return made
 
 
 def _example(option: Declared) -> str:

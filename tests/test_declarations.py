@@ -13,6 +13,7 @@ from subtitler.declarations import (
     DECLARED,
     JOB_KEYWORDS,
     Kind,
+    as_make_options,
     declared_for,
     job_keywords,
 )
@@ -47,7 +48,8 @@ def test_the_parser_has_exactly_the_declared_options(command: str) -> None:
         "run": set(),
         "watch": {"folders", "settle", "poll", "ignore"},
         "serve": {"host", "port", "api_token", "max_upload_mb", "library", "path_map",
-                  "jellyfin", "emby", "plex", "webhook_events", "queue_file", "keep_jobs"},
+                  "jellyfin", "emby", "plex", "webhook_events", "queue_file", "keep_jobs",
+                  "max_job_kb", "max_job_paths"},
     }[command]  # fmt: skip
     assert dests - own == {o.keyword for o in declared_for(command)}
 
@@ -79,7 +81,8 @@ def test_a_job_cannot_set_an_option_not_declared_job_settable(option: object) ->
         ({"layout": "stacked"}, "layout: must be one of bilingual, separate, both"),
         ({"shot_changes": "/etc/passwd"}, 'shot_changes: a job may ask for "detect"'),
         ({"colour": "red"}, "colour: not a job option"),
-        ({"api_key": "sk-1"}, "api_key: not a job option"),
+        ({"api_key": "sk-1"}, "api_key: set by serve's own options, not per job"),
+        ({"targets": [""]}, "targets: must be a list of strings"),
         ({"endpoint": "ws://x"}, "endpoint: set by serve's own options, not per job"),
     ],
 )
@@ -95,8 +98,9 @@ def test_job_values_of_the_right_kind_pass_as_make_options_takes_them() -> None:
          "shot_changes": "detect", "paths": ["/a.mp4"]},
         extra=frozenset({"paths"}),
     )  # fmt: skip
-    assert keywords["speed"] is None
-    options = make_options(keywords.pop("targets"), api_key="k", **keywords)
+    assert keywords["speed"] == "max"  # as given: the journal and GET /jobs show it so
+    made = as_make_options(keywords)
+    options = make_options(made.pop("targets"), api_key="k", **made)
     assert options.targets == ("ja",) and options.budget == 2 and options.speed is None
 
 

@@ -186,7 +186,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """run's arguments, and its handler."""
     run = commands.add_parser(
         "run",
-        usage="%(prog)s -t LANG[,LANG] [options] [PATH ...]",  # every option is listed below, in groups
+        usage="%(prog)s -t LANG[,LANG] [options] [PATH ...]",  # the options: below, in groups
         help="subtitle media files and folders (bilingual SRT + VTT beside each source)",
         description="Subtitle media files and folders: one bilingual SRT and VTT per input and "
         "target language, written while the audio streams. The key comes from "

@@ -29,6 +29,7 @@ from subtitler.cli.session import keep_local_off_proxies, watch_children_without
 def _add_library_options(library: argparse._ActionsContainer) -> None:
     """serve's library folders, media servers and job queue."""
     from subtitler.serve.fence import default_queue_file
+    from subtitler.serve.limits import MAX_JOB_BYTES, MAX_JOB_PATHS
 
     library.add_argument(
         "--library",
@@ -75,6 +76,20 @@ def _add_library_options(library: argparse._ActionsContainer) -> None:
         metavar="N",
         help="finished jobs kept in the journal and in GET /jobs (default 1000)",
     )
+    library.add_argument(
+        "--max-job-kb",
+        type=int,
+        default=MAX_JOB_BYTES // 1024,
+        metavar="KB",
+        help=f"largest POST /jobs body accepted (413 beyond; default {MAX_JOB_BYTES // 1024})",
+    )
+    library.add_argument(
+        "--max-job-paths",
+        type=int,
+        default=MAX_JOB_PATHS,
+        metavar="N",
+        help=f"most paths one job may name (422 beyond; default {MAX_JOB_PATHS})",
+    )
 
 
 def _serve_command(arguments: argparse.Namespace) -> int:
@@ -89,6 +104,8 @@ def _serve_command(arguments: argparse.Namespace) -> int:
         raise UsageError("--max-upload-mb", "must be more than 0")
     if arguments.keep_jobs < 0:
         raise UsageError("--keep-jobs", "must be 0 or more")
+    if arguments.max_job_kb < 1 or arguments.max_job_paths < 1:
+        raise UsageError("--max-job-kb/--max-job-paths", "must be at least 1")
     events = tuple(e.strip() for e in arguments.webhook_events.split(",") if e.strip())
     if not events or any(event not in EVENTS["tautulli"] for event in events):
         raise UsageError("--webhook-events", "expected added, played or added,played")
@@ -111,6 +128,8 @@ def _serve_command(arguments: argparse.Namespace) -> int:
         webhook_events=events,
         queue_file=arguments.queue_file,
         keep_jobs=arguments.keep_jobs,
+        max_job_bytes=arguments.max_job_kb * 1024,
+        max_job_paths=arguments.max_job_paths,
         job_defaults={**keywords, "targets": list(targets) if targets else None},
     )
     max_upload_bytes = int(arguments.max_upload_mb * 1024 * 1024)

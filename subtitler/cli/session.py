@@ -111,7 +111,7 @@ async def run_session(
     from subtitler.events import InputEnded, Status
     from subtitler.sources.inputs import InputFile
     from subtitler.views.jsonlines import JsonLinesView
-    from subtitler.views.output import to_null
+    from subtitler.views.output import reader_left, to_null
     from subtitler.views.summary import print_summary
 
     control = RunControl()
@@ -193,7 +193,7 @@ async def run_session(
                 if undelivered is not None:
                     say[0](f"subtitler: {undelivered}")
         try:
-            print_summary(console, results)
+            print_summary(console, results, reader_left=reader_left(view))
         except BrokenPipeError:  # stdout's reader left before the summary
             to_null(sys.stdout)
         counts = {

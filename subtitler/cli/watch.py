@@ -55,7 +55,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """watch's arguments, and its handler."""
     watch = commands.add_parser(
         "watch",
-        usage="%(prog)s -t LANG[,LANG] [options] DIR [DIR ...]",  # every option is listed below, in groups
+        usage="%(prog)s -t LANG[,LANG] [options] DIR [DIR ...]",  # the options: below
         help="keep folders subtitled: what is there, then each new or replaced media file",
         description="Subtitle the folders as run would (same skip and resume rules), then "
         "each new or replaced media file once it has stopped changing for --settle seconds, "

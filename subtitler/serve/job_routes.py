@@ -15,14 +15,11 @@ from aiohttp import web
 
 from subtitler.serve.fence import Libraries, PathMapping, map_path
 from subtitler.serve.jobs import Job, JobQueue, JobStatus, job_keywords
+from subtitler.serve.limits import MAX_JOB_BYTES, MAX_JOB_PATHS
 from subtitler.serve.mediaservers import MediaServer, json_object
 from subtitler.serve.problems import RequestProblem
 
 MAX_WAIT_S = 300.0
-MAX_JOB_BYTES = 1024 * 1024
-"""A job's body: thousands of paths fit; a flood is refused before it is read."""
-MAX_JOB_PATHS = 1000
-"""Paths in one job (a folder counts as one: it stands for all its files)."""
 
 
 @dataclass(frozen=True)

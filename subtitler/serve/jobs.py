@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import dataclasses
 import fcntl
-import inspect
 import json
 import os
 import uuid
@@ -31,6 +30,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from subtitler.declarations import DECLARED, Kind, as_make_options
+from subtitler.declarations import job_keywords as declared_job_keywords
 from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
 from subtitler.engine.input import subtitle_isolated
@@ -41,13 +42,10 @@ from subtitler.options import RunOptions, make_options
 from subtitler.sources.inputs import InputFile, InputProblem, discover
 from subtitler.tracks.durable import Append, Replace
 
-SERVER_KEYS = frozenset(
-    {"api_key", "endpoint", "client", "jobs", "max_task_rate", "rules", "out_dir"}
+LIST_KEYWORDS = tuple(
+    option.keyword for option in DECLARED if option.job and option.kind is Kind.LIST
 )
-"""`serve`'s own settings, never a job's: where the key is sent, how the account is paced,
-where files may be written."""
-JOB_KEYS = frozenset(inspect.signature(make_options).parameters) - SERVER_KEYS
-"""What a job may set: every other `make_options` keyword (`targets` included)."""
+"""A job's options given as lists of strings (targets, formats, audio_languages)."""
 
 
 class JobStatus(Enum):
@@ -93,8 +91,9 @@ class JobSpec:
     def from_json(cls, data: dict[str, Any]) -> JobSpec:
         refresh = data.get("refresh")
         keywords = dict(data.get("options") or {})
-        if isinstance(keywords.get("targets"), str):  # accepted before jobs had to give a list
-            keywords["targets"] = keywords["targets"].split(",")
+        for key in LIST_KEYWORDS:  # comma-separated, as accepted before a job had to give a list
+            if isinstance(keywords.get(key), str):
+                keywords[key] = [part for part in keywords[key].split(",") if part.strip()]
         return cls(
             id=str(data["id"]),
             paths=tuple(str(p) for p in data["paths"]),
@@ -208,32 +207,16 @@ class Job:
 
 
 def job_keywords(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The one gate a job's option keywords pass (`POST /jobs`, webhooks, a replayed job);
-    UsageError (a 422 naming it) on what a job may not set. For now a deny-list of serve's
-    own settings and the shapes a job must give as lists; the allow-list and the type checks
-    come here from the options' single declaration."""
-    keywords = dict(payload)
-    for key in keywords:
-        if key in SERVER_KEYS:
-            raise UsageError(key, "set by serve's own options, not per job")
-        if key == "shot_changes" and keywords[key] not in (None, "detect"):
-            # A list is a file on the server's disk: reading one a client names would let it
-            # probe files outside the libraries.
-            raise UsageError(key, 'a job may ask for "detect"; a list file is serve\'s option')
-        if key not in JOB_KEYS:
-            raise UsageError(key, f"not a job option (they are: {', '.join(sorted(JOB_KEYS))})")
-    targets = keywords.get("targets")
-    if targets is not None and not (
-        isinstance(targets, list) and all(isinstance(t, str) and t.strip() for t in targets)
-    ):
-        raise UsageError("targets", 'expected a list of language codes, e.g. "targets": ["en"]')
-    return keywords
+    """The one gate a job's option keywords pass (`POST /jobs`, webhooks, a replayed job): only
+    what the options' declaration makes job-settable, each value of its declared kind;
+    UsageError (a 422 naming the key, in one readable line) on anything else."""
+    return declared_job_keywords(payload)
 
 
 def job_options(defaults: dict[str, Any], keywords: Mapping[str, Any]) -> RunOptions:
     """The job's options: its keywords (through `job_keywords`) over `serve`'s; UsageError on
     what the job may not set or what make_options refuses (the request then gets a 422)."""
-    merged = {**defaults, **job_keywords(keywords)}
+    merged = {**defaults, **as_make_options(job_keywords(keywords))}
     targets = merged.pop("targets", None)
     if not targets:
         raise UsageError("targets", 'give the target languages, e.g. "targets": ["en"]')

@@ -325,3 +325,49 @@ def test_the_caps_are_the_services_settings(emulator: BackgroundEmulator, librar
         (413, "the job: larger than 300 bytes"),
         (422, "paths: 2 given, at most 1 per job (a folder counts once)"),
     ]
+
+
+def test_a_job_sets_only_what_is_declared_job_settable_each_of_its_kind(
+    emulator: BackgroundEmulator, library: Path
+) -> None:
+    """Every run option not declared job-settable is refused with one line naming it (422), and
+    nothing reaches the queue; a job-settable one of the wrong kind too; the right kinds pass."""
+    from subtitler.declarations import DECLARED
+
+    shutil.copy(SHORT.media, library / "a.mp4")
+    path = [str(library / "a.mp4")]
+    refused = [o.keyword for o in DECLARED if not o.job]
+    wrong_kind = {"speed": "fast", "targets": "ko", "overwrite": "yes", "audio_stream": 1.5,
+                  "formats": "srt", "layout": 3, "shot_changes": "/etc/passwd"}  # fmt: skip
+
+    async def ask() -> tuple[list[tuple[str, int, str]], int, list[dict[str, object]]]:
+        settings = LibrarySettings(
+            libraries=Libraries.of([library]),
+            queue_file=library.parent / "state" / "declared.jsonl",
+            job_defaults={"targets": ["zh"], "endpoint": emulator.url},
+        )
+        service = AsrService(make_options(("zh",), endpoint=emulator.url), log=lambda _: None,
+                             library=settings)  # fmt: skip
+        await service.start()
+        try:
+            async with TestClient(TestServer(service.application())) as client:
+                answers = []
+                bodies = [{key: "x"} for key in refused] + [{k: v} for k, v in wrong_kind.items()]
+                for body in bodies:
+                    reply = await client.post("/jobs", json={"paths": path, **body})
+                    (key,) = body
+                    answers.append((key, reply.status, (await reply.json())["detail"]))
+                listed = (await (await client.get("/jobs")).json())["jobs"]
+                good = {"paths": path, "speed": "max", "formats": ["srt"], "budget": 1}
+                fine = await client.post("/jobs", json=good)
+                return answers, fine.status, listed
+        finally:
+            await service.stop()
+
+    answers, fine, listed = asyncio.run(ask())
+    assert len(answers) == len(refused) + len(wrong_kind) and len(refused) >= 20
+    for key, status, detail in answers:
+        assert status == 422, (key, status, detail)
+        assert detail.startswith(f"{key}: ") and "\n" not in detail, detail
+        assert "'>'" not in detail and "Traceback" not in detail
+    assert listed == [] and fine == 202

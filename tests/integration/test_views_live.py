@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 
 from subtitler.emulator.server import BackgroundEmulator, EmulatorServer
@@ -81,11 +80,6 @@ def test_the_preview_keeps_up_with_a_fast_input(tmp_path: Path) -> None:
     assert "Thank you for watching" in screen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs subtitler/cli/__init__.py's _execute to call "
-    "print_summary(console, results, reader_left=reader_left(view))",
-)
 def test_json_piped_to_head_1_says_one_line_on_stderr(
     tmp_path: Path, emulator: BackgroundEmulator
 ) -> None:
