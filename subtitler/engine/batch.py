@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
-from subtitler.engine.input import subtitle_isolated
+from subtitler.engine.runner import run_input
 from subtitler.events import Event, InputEnded, InputResult, Status
 from subtitler.options import RunOptions
 from subtitler.sources.inputs import InputFile, InputProblem
@@ -24,19 +24,14 @@ async def run_batch(
     control: RunControl | None = None,
 ) -> list[InputResult]:
     """Every input's result, in input order. `control.request_stop()` (Ctrl-C) lets running
-    inputs flush and starts no new one; a refused key stops the whole run the same way."""
+    inputs flush and starts no new one (see `runner`); a refused key stops the run the same
+    way."""
     context = RunContext.create(options, observe, control)
     control = context.control
     results: list[InputResult | None] = [None] * len(items)
 
     async def work(index: int, item: InputFile) -> None:
-        async with context.slots:
-            if control.stopping:
-                result = InputResult(
-                    item.path, Status.SKIPPED, reason="not started", label=item.label
-                )
-            else:
-                result = await subtitle_isolated(item, context)
+        result = await run_input(item, context)
         results[index] = result
         observe(InputEnded(result))
 

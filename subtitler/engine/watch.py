@@ -26,8 +26,8 @@ from pathlib import Path
 
 from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
-from subtitler.engine.input import subtitle_isolated
 from subtitler.engine.plan import plan_tracks
+from subtitler.engine.runner import run_input
 from subtitler.events import Event, InputEnded, InputQueued, InputResult, Status
 from subtitler.options import RunOptions
 from subtitler.sources.inputs import InputFile, InputProblem, discover, is_media
@@ -242,15 +242,15 @@ class FolderWatcher:
         task.add_done_callback(self._work.discard)
 
     async def _subtitle(self, item: InputFile, options: RunOptions) -> None:
-        async with self.context.slots:
+        async def starting() -> None:
             self._queued.discard(item.path)
-            if self.control.stopping:
-                return
             self._running.add(item.path)
-            try:
-                result = await subtitle_isolated(item, self.context.with_request(options))
-            finally:
-                self._running.discard(item.path)
+
+        try:
+            result = await run_input(item, self.context.with_request(options), starting)
+        finally:
+            self._queued.discard(item.path)
+            self._running.discard(item.path)
         self._ended(result)
         if item.path in self._dirty and not self.control.stopping:
             self._dirty.discard(item.path)

@@ -34,7 +34,7 @@ from subtitler.declarations import DECLARED, Kind, as_make_options
 from subtitler.declarations import job_keywords as declared_job_keywords
 from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
-from subtitler.engine.input import subtitle_isolated
+from subtitler.engine.runner import run_input, was_not_started
 from subtitler.errors import UsageError
 from subtitler.events import AudioProgress, Event, InputResult, InputStarted, Status
 from subtitler.gummy.cost import Budget
@@ -453,17 +453,17 @@ class JobQueue:
             await self._refresh(job)
 
     async def _input(self, job: Job, item: InputFile, context: RunContext) -> None:
-        async with self._turn(item.path), context.slots:
-            if job.control.stopping:
-                return
+        async def starting() -> None:
             if job.status is JobStatus.QUEUED:
                 job.status, job.started = JobStatus.RUNNING, _now()
                 job.moved()
                 await self._journal(_status_record(job))
-            result = await subtitle_isolated(item, context)
+
+        async with self._turn(item.path):
+            result = await run_input(item, context, starting)  # context.control: the job's
         job.sent_ms.pop(str(item.path), None)
-        if self._closing and result.status is Status.INTERRUPTED:
-            return  # resumed from its track journal on the next start
+        if self._closing and (result.status is Status.INTERRUPTED or was_not_started(result)):
+            return  # resumed from its track journal, or started, on the next start
         await self._record(job, InputOutcome.of(result))
 
     @contextlib.asynccontextmanager

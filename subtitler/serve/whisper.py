@@ -17,9 +17,10 @@ from pathlib import Path
 from aiohttp import web
 
 from subtitler.engine.context import RunContext
-from subtitler.engine.input import NO_SPEECH, subtitle_input
+from subtitler.engine.input import NO_SPEECH
 from subtitler.engine.langid import LANGUAGE_NAMES, identify
 from subtitler.engine.plan import plan_tracks
+from subtitler.engine.runner import run_input, was_not_started
 from subtitler.events import CueWritten, Event, Status
 from subtitler.languages import SOURCE_LANGUAGES, TRANSLATION_TARGETS, check_pairs
 from subtitler.layout.cues import Cue, join_lines
@@ -169,14 +170,15 @@ class WhisperEndpoints:
                 hear(event)
 
         item = InputFile(wav, Path(), label_text=upload.filename)  # its name in notes, messages
-        async with self.context.slots:
-            result = await subtitle_input(item, self.context.with_request(options, collect))
+        result = await run_input(item, self.context.with_request(options, collect))
         if result.status is Status.SKIPPED and result.reason == NO_SPEECH:
             # The engine leaves no empty track beside a file; a request still gets its answer.
             language = source or UNDETERMINED
             empty = _planned(item, options, language)
             await self.context.disk.run([planned.restore([]) for planned in empty])
             written = {planned.path for planned in empty}
+        elif was_not_started(result):
+            raise RequestProblem(503, "not started: the service is stopping")
         elif result.status is not Status.DONE:
             reason = result.reason.replace(str(wav), upload.filename)
             raise RequestProblem(502, f"the subtitling failed: {reason}")
