@@ -202,6 +202,32 @@ def test_timecode_start_shifts_ttml_and_ebu_tt_d_by_one_hour_and_nothing_else(
             assert (folder / path.name).read_bytes() == path.read_bytes()
 
 
+@pytest.mark.parametrize("start", ["00:59:59:05", "01:00:00:09"])
+def test_a_timecode_start_with_frames_counts_them_at_the_videos_own_rate(
+    written: Path, tmp_path: Path, emulator: BackgroundEmulator, start: str
+) -> None:
+    """A fresh run (no journal yet), no --frame-rate: the frames count at the video's 10 fps
+    (issue 31: it failed, saying the input had no frame rate)."""
+    media = tmp_path / "en_late_audio.mp4"
+    shutil.copy(FIXTURES / "en_late_audio.mp4", media)
+    result = run_cli(
+        "run", media, "-s", "en", "-t", "zh", "--speed", "max", "--format", "ttml",
+        "--timecode-start", start, "--endpoint", emulator.url,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    hours, minutes, seconds, frames = (int(part) for part in start.split(":"))
+    offset_ms = (hours * 3600 + minutes * 60 + seconds) * 1000 + frames * 100
+
+    def times(path: Path) -> list[tuple[int, int]]:
+        document = to_model(ET.parse(path))
+        return [(round(p.get_begin() * 1000), round(p.get_end() * 1000))  # type: ignore[operator]
+                for div in document.get_body() for p in div]  # fmt: skip
+
+    name = "en_late_audio.en-zh.ttml"
+    expected = [(b + offset_ms, e + offset_ms) for b, e in times(written / name)]
+    assert expected and times(tmp_path / name) == expected
+
+
 def test_scc_is_read_by_ttconv_and_ffmpeg_as_the_srt(written: Path) -> None:
     """Only the English track can be SCC (608 has no Chinese); the same captions as its SRT,
     times within one 29.97 fps frame, except a caption line 21 had no free frame to load in
