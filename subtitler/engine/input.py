@@ -402,6 +402,9 @@ async def _prepare_writers(
             shots = ShotRules(frames, changes, options.rules.timing.min_gap_frames)
         timing = dataclasses.replace(rules.timing, frames=frames, shots=shots)
         rules = dataclasses.replace(rules, timing=timing)
+    if info.duration_ms is not None:  # a file: no cue is shown after it ends
+        timing = dataclasses.replace(rules.timing, media_end_ms=info.duration_ms)
+        rules = dataclasses.replace(rules, timing=timing)
     journal = resume_state.Journal(decided.state_file)
     if not item.live and previous is None:
         await context.disk.run([journal.begin(state)])

@@ -19,8 +19,8 @@ sentence into cues under `CueRules`:
    Japanese lines between phrases and under kinsoku (`subtitler.layout.kinsoku`).
 4. Time: a cue starts at its first word (never before the speech), ends at its last word,
    extended for the minimum duration and the reading speed of every language it holds, never
-   past 7 s, and ends `min_gap_ms` before the next cue. Consecutive short sentences that sit
-   close together are merged into one cue when every limit still holds.
+   past 7 s nor the media's end, and ends `min_gap_ms` before the next cue. Consecutive short
+   sentences that sit close together are merged into one cue when every limit still holds.
 
 Because cues are written live, the next sentence is not known when a cue is written. The layout
 therefore returns updates: new cues, and sometimes a revision of the last cue written (shortened
@@ -644,11 +644,16 @@ class CueLayout:
         longest = max(shortest, math.floor(frames.frames(timing.max_duration_ms)))
 
         shots = timing.shots
+        last_frame = None  # the last boundary at or before the media's end
+        if timing.media_end_ms is not None:
+            last_frame = math.floor(frames.frames(timing.media_end_ms))
 
         def out_time(begin: int, end_ms: int) -> int:
             end = min(max(frames.frame_at(end_ms), begin + shortest), begin + longest)
             if shots is not None:
                 end = min(shots.out_time(begin, end, shortest), begin + longest)
+            if last_frame is not None:
+                end = max(min(end, last_frame), begin + 1)
             return end
 
         def snapped(cue: Cue, previous_end_ms: int | None) -> Cue:
@@ -707,7 +712,7 @@ class CueLayout:
             if index + 1 < len(pieces):
                 # Reading time may not push the next piece; the minimum duration may.
                 end = max(min(end, pieces[index + 1].begin_ms - timing.min_gap_ms), shortest)
-            end = max(end, begin + 1)
+            end = max(_within_media(end, timing.media_end_ms), begin + 1)
             cues.append(Cue(begin, end, texts))
             floor_ms = end + timing.min_gap_ms
         last_piece = pieces[-1]
@@ -778,11 +783,17 @@ class CueLayout:
         cue_end = max(end, cue_begin + timing.min_duration_ms, cue_begin + need_ms)
         if cue_end - cue_begin > timing.max_duration_ms:
             return None
+        cue_end = max(_within_media(cue_end, timing.media_end_ms), cue_begin + 1)
         merged = Cue(cue_begin, cue_end, texts)
         self._last = _Placed(
             merged, last.speech_begin_ms, end, merged_words, merged_translation, mergeable=True
         )
         return LayoutUpdate(merged, ())
+
+
+def _within_media(end_ms: int, media_end_ms: int | None) -> int:
+    """An end extended for reading stops where the media does: the rules give way to it."""
+    return end_ms if media_end_ms is None else min(end_ms, media_end_ms)
 
 
 def _same_text(words: Sequence[TimedWord], translation: Sequence[str]) -> bool:
