@@ -22,10 +22,12 @@ import webvtt
 
 from subtitler.languages import CJK_LANGUAGES
 from subtitler.layout.cues import srt_timestamp
+from subtitler.layout.frames import FrameRate
 from subtitler.layout.kinsoku import line_violation
 from subtitler.layout.rules import CueRules, guess_language, text_width
 from subtitler.layout.shots import problems as shot_problems
 from subtitler.tracks import imsc
+from subtitler.tracks.scc import SCC_RATE
 
 TTML_SUFFIXES = (".ttml", ".dfxp", ".xml")
 _ASS_PARTS = re.compile(r"(\{[^}]*\}|)([^{]*)")
@@ -420,9 +422,32 @@ def declared_pair(path: Path) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def declared_frame_rate(path: Path) -> FrameRate | None:
+    """The frame rate a file is on by its own declaration: SCC by definition (29.97
+    drop-frame), TTML by `ttp:frameRate` (x `ttp:frameRateMultiplier`); None for the others."""
+    suffix = path.suffix.lower()
+    if suffix == ".scc":
+        return SCC_RATE
+    if suffix in TTML_SUFFIXES:
+        rate = imsc.document_frame_rate(ET.parse(path).getroot())
+        return FrameRate.of(rate) if rate else None
+    return None
+
+
+def on_own_grid(rules: CueRules, own: FrameRate | None) -> CueRules:
+    """The rules for a file on its own frame grid: its times and gaps are counted in its
+    frames. Shot changes stay on the video's grid (they are the video's): a cue is judged
+    against them in the video's frames."""
+    timing = rules.timing
+    if own is None or (timing.frames is not None and timing.frames.rate == own.rate):
+        return rules
+    return dataclasses.replace(rules, timing=dataclasses.replace(timing, frames=own))
+
+
 def check_file(path: Path, rules: CueRules) -> FileReport:
     try:
         cues = read_cues(path)
+        own = declared_frame_rate(path)
     except FileNotFoundError:
         return FileReport(str(path), 0, (), error="no such file")
     except (OSError, UnicodeDecodeError) as error:
@@ -431,7 +456,13 @@ def check_file(path: Path, rules: CueRules) -> FileReport:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         return FileReport(str(path), 0, (), error=f"not a valid subtitle file ({message})")
     resolution_ms = 10 if path.suffix.lower() in (".ass", ".ssa") else 1
-    violations = check_cues(str(path), cues, rules, declared_pair(path), resolution_ms)
+    given = rules.timing.frames
+    violations = check_cues(
+        str(path), cues, on_own_grid(rules, own), declared_pair(path), resolution_ms
+    )
+    if own is not None and given is not None and own.rate != given.rate and own != SCC_RATE:
+        detail = f"the file declares {own} fps, not the {given} fps asked for"
+        violations.append(Violation(str(path), 0, 0, "frame-rate", 0, 0, None, detail))
     if path.suffix.lower() in TTML_SUFFIXES:
         root = ET.parse(path).getroot()
         violations += [
