@@ -218,3 +218,39 @@ def test_an_scc_file_is_judged_at_29_97_whatever_rate_is_given(tmp_path: Path) -
     )
     assert check_file(track.path, CueRules()).violations == ()
     assert check_file(track.path, pal).violations == ()
+
+
+def test_every_problem_is_said_in_a_subtitlers_words(tmp_path: Path) -> None:
+    """Issue 31: library messages (`'utf-8' codec can't decode byte 0x9d`, `No suitable formats`,
+    a tuple from the SCC reader), `min-duration: -1000 < 834`, `empty: 0 > 1` and whole-file
+    TTML problems as `cue 0` reached the user; a Latin-1 SRT could not be read at all."""
+    files = {
+        "video.srt": (ROOT / "fixtures" / "zh_news.mp4").read_bytes()[:4096],
+        "vendor.srt": "1\n00:00:01,000 --> 00:00:03,000\nCafé, déjà vu.\n".encode("latin-1"),
+        "backwards.srt": b"1\n00:00:05,000 --> 00:00:04,000\nBackwards.\n",
+        "blank.vtt": b"WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n&nbsp;\n",
+        "broken.scc": b"Scenarist_SCC V1.0\n\n00:00:01;00\t9420 zzzz 942f\n",
+        "notes.ass": b"Some notes, not subtitles.\n",
+        "nobody.ttml": b'<tt xmlns="http://www.w3.org/ns/ttml"><body><div><p begin="1s" '
+        b'end="2s">Hi.</p></div></body></tt>',
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    result = run_check(*(tmp_path / name for name in files))
+    said = result.stdout + result.stderr
+    assert result.returncode == 1
+    for expected in (
+        "video.srt: not a subtitle file: binary data, not text",
+        "vendor.srt: encoding: not UTF-8: read as Windows-1252",
+        "backwards.srt:2: 00:00:05,000: cue 1: end-before-start: ends at 00:00:04,000, 1000 ms "
+        "before it starts",
+        "blank.vtt:3: 00:00:01,000: cue 1: empty: no text",
+        "broken.scc: not a valid SCC file: line 3: 'zzzz' is not a caption code",
+        "notes.ass: not an ASS/SSA file: it has no [Events] section",
+        "nobody.ttml: imsc: ttp:contentProfiles does not name the IMSC 1.1 Text Profile",
+    ):
+        assert expected in said, said
+    for wrong in ("codec", "No suitable formats", "Expected a 2-bytes", "cue 0", "-1000", "0 > 1"):
+        assert wrong not in said, said
+    vendor = check_file(tmp_path / "vendor.srt", CueRules())
+    assert vendor.cues == 1 and vendor.error is None

@@ -10,6 +10,7 @@ Chinese and Japanese lines are also checked against the kinsoku rules (`subtitle
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import re
 import xml.etree.ElementTree as ET
@@ -56,9 +57,12 @@ class Violation:
     `grep -n` count; 0 when the format's parser cannot tell (TTML)."""
 
     def line(self) -> str:
-        """`file:LINE: time: cue N: rule ...` (`file: cue N: ...` with no line number)."""
+        """`file:LINE: time: cue N: rule ...` (`file: cue N: ...` with no line number;
+        `file: rule: ...` for the whole file)."""
         language = f" [{self.language}]" if self.language else ""
         where = f"{self.file}:{self.file_line}:" if self.file_line else f"{self.file}:"
+        if self.cue == 0:
+            return f"{where} {self.rule}{language}: {self.detail}"
         head = f"{where} {srt_timestamp(self.begin_ms)}: cue {self.cue}: {self.rule}{language}: "
         if self.detail is not None:
             return head + self.detail
@@ -86,29 +90,49 @@ class FileReport:
     error: str | None = None
 
 
+class Unreadable(ValueError):
+    """A file `check` cannot read as subtitles, the cause in a subtitler's words."""
+
+
 def read_cues(path: Path) -> list[ParsedCue]:
     """Cues of an SRT, VTT, ASS/SSA, TTML or SCC file (by extension; anything else is tried as SRT),
-    each with its line in the file where the format allows."""
+    each with its line in the file where the format allows. Unreadable or OSError."""
+    return read_subtitles(path)[0]
+
+
+def read_subtitles(path: Path) -> tuple[list[ParsedCue], str | None]:
+    """The cues, and the text encoding they were read in (None for TTML: XML declares its
+    own). Unreadable (saying why in words) or OSError."""
     suffix = path.suffix.lower()
+    data = path.read_bytes()
+    if suffix in TTML_SUFFIXES:
+        try:
+            root = ET.fromstring(data)
+        except ET.ParseError as error:
+            raise Unreadable(f"not a TTML file: not XML ({error})") from error
+        return _ttml_cues(root), None
+    text, encoding = decode_text(data)
     if suffix == ".vtt":
-        captions = webvtt.read(str(path))
+        try:
+            captions = webvtt.from_string(text)
+        except webvtt.errors.MalformedFileError as error:
+            raise Unreadable("not a WebVTT file: it does not start with WEBVTT") from error
         cues = [
             ParsedCue(
                 c.start_time.in_milliseconds(), c.end_time.in_milliseconds(), _vtt_lines(c.raw_text)
             )
             for c in captions.captions
         ]
-        return _numbered(cues, _timing_lines(path))
+        return _numbered(cues, _timing_lines(text)), encoding
     if suffix in (".ass", ".ssa"):
-        return _ass_cues(path)
-    if suffix in TTML_SUFFIXES:
-        return _ttml_cues(ET.parse(path).getroot())
+        return _ass_cues(text), encoding
     if suffix == ".scc":
-        return _scc_cues(path.read_text(encoding="utf-8-sig"))
+        return _scc_cues(text), encoding
     try:
-        items = pysrt.open(str(path), encoding="utf-8-sig", error_handling=pysrt.ERROR_RAISE)
+        items = pysrt.from_string(text, error_handling=pysrt.ERROR_RAISE)
     except pysrt.Error as error:  # its message is a tuple: say where instead
-        raise ValueError(f"{_srt_error_place(path, error)} is not an SRT cue") from error
+        place = _srt_error_place(text, error)
+        raise Unreadable(f"not a valid subtitle file ({place} is not an SRT cue)") from error
     cues = [
         ParsedCue(
             item.start.ordinal,
@@ -117,13 +141,37 @@ def read_cues(path: Path) -> list[ParsedCue]:
         )
         for item in items
     ]
-    return _numbered(cues, _timing_lines(path))
+    return _numbered(cues, _timing_lines(text)), encoding
 
 
-def _timing_lines(path: Path) -> list[int]:
+def decode_text(data: bytes) -> tuple[str, str]:
+    """A subtitle file's text and the encoding it was read in, as players read one: UTF-8 (a
+    byte-order mark or not), UTF-16 with its mark, else Windows-1252 (the Western encoding older
+    tools write; Latin-1 where it has no character). Unreadable for binary data."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as error:
+            raise Unreadable("not a subtitle file: broken UTF-16 text") from error
+    head = data[:8192]
+    controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\f")
+    if b"\0" in head or controls > len(head) // 100:
+        raise Unreadable("not a subtitle file: binary data, not text")
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "Latin-1"
+
+
+def _timing_lines(text: str) -> list[int]:
     """The line numbers of the `-->` timing lines (SRT, VTT), in file order."""
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        return [number for number, line in enumerate(handle, start=1) if "-->" in line]
+    return [number for number, line in enumerate(text.splitlines(), start=1) if "-->" in line]
 
 
 def _numbered(cues: list[ParsedCue], lines: list[int]) -> list[ParsedCue]:
@@ -133,23 +181,26 @@ def _numbered(cues: list[ParsedCue], lines: list[int]) -> list[ParsedCue]:
     return [dataclasses.replace(cue, file_line=line) for cue, line in zip(cues, lines, strict=True)]
 
 
-def _srt_error_place(path: Path, error: pysrt.Error) -> str:
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+def _srt_error_place(text: str, error: pysrt.Error) -> str:
     found = next((arg for arg in error.args if isinstance(arg, str) and arg.strip()), "")
     offset = text.find(found.strip()[:80]) if found else -1
     return f"line {text.count(chr(10), 0, offset) + 1}" if offset >= 0 else "the text"
 
 
-def _ass_cues(path: Path) -> list[ParsedCue]:
+def _ass_cues(text: str) -> list[ParsedCue]:
     """Dialogue events in time order; a line's language is its style's name when that is a
     language code (as subtitler names them), `{\\rStyle}` switching it mid-event."""
-    document = pysubs2.load(str(path), encoding="utf-8-sig")
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        event_lines = [
-            number
-            for number, line in enumerate(handle, start=1)
-            if line.startswith(("Dialogue:", "Comment:"))
-        ]
+    if not re.search(r"^\s*\[events\]", text, re.IGNORECASE | re.MULTILINE):
+        raise Unreadable("not an ASS/SSA file: it has no [Events] section")
+    try:
+        document = pysubs2.SSAFile.from_string(text, format_="ass")
+    except (ValueError, pysubs2.Pysubs2Error) as error:
+        raise Unreadable(f"not a valid ASS/SSA file: {error}") from error
+    event_lines = [
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.startswith(("Dialogue:", "Comment:"))
+    ]
     if len(event_lines) != len(document.events):
         event_lines = [0] * len(document.events)
     cues = []
@@ -193,9 +244,20 @@ def _scc_cues(text: str) -> list[ParsedCue]:
         for child in element:
             rows(child, into)
 
+    if not text.lstrip().startswith("Scenarist_SCC V1.0"):
+        raise Unreadable("not an SCC file: its first line is not Scenarist_SCC V1.0")
+    try:
+        document = to_model(text)
+    except ValueError as error:  # ttconv's message is a tuple: the text it could not read last
+        bad = str(error.args[-1]) if error.args else ""
+        number = next((n for n, line in enumerate(text.splitlines(), start=1)
+                       if bad and bad in line.split()), 0)  # fmt: skip
+        where = f"line {number}: " if number else ""
+        raise Unreadable(f"not a valid SCC file: {where}{bad!r} is not a caption code (four "
+                         "hexadecimal digits)") from error  # fmt: skip
     cues: list[ParsedCue] = []
     open_cue: tuple[int, tuple[tuple[str | None, str], ...]] | None = None
-    for begin, isd in ISD.generate_isd_sequence(to_model(text)):
+    for begin, isd in ISD.generate_isd_sequence(document):
         begin_ms = round(begin * 1000)
         if open_cue is not None:
             cues.append(ParsedCue(open_cue[0], begin_ms, open_cue[1]))
@@ -229,7 +291,8 @@ def _ttml_cues(root: ET.Element) -> list[ParsedCue]:
             end = element.get("end")
             end_ms = imsc.time_ms(end, frame_rate, tick_rate) if end else None
             if begin_ms is None or end_ms is None:
-                raise ValueError(f"a <p> has no valid begin/end ({begin!r}, {end!r})")
+                raise Unreadable(f"not a valid TTML file: a <p> has no valid begin and end "
+                                 f"(begin={begin!r}, end={end!r})")  # fmt: skip
             lines = _ttml_lines(element, language)
             cues.append(ParsedCue(offset_ms + begin_ms, offset_ms + end_ms, lines))
             return
@@ -326,7 +389,11 @@ def check_cues(
     for index, cue in enumerate(cues):
         duration_ms = cue.end_ms - cue.begin_ms
         if not cue.lines:
-            report(index, cue, "empty", 0, 1)
+            report(index, cue, "empty", 0, 1, detail="no text")
+        if duration_ms < 0:
+            detail = (f"ends at {srt_timestamp(cue.end_ms)}, {-duration_ms} ms before it "
+                      "starts")  # fmt: skip
+            report(index, cue, "end-before-start", duration_ms, 0, detail=detail)
         if timing.shots is not None:
             for rule, detail in shot_problems(cue.begin_ms, cue.end_ms, timing.shots):
                 report(index, cue, rule, 0, 0, detail=detail)
@@ -337,7 +404,7 @@ def check_cues(
                     detail = (f"{edge}-time {srt_timestamp(ms)} is not on a frame at "
                               f"{frames} fps (nearest {srt_timestamp(nearest)})")  # fmt: skip
                     report(index, cue, "frame", abs(nearest - ms), 0, detail=detail)
-        if duration_ms + slack_ms < timing.min_duration_ms:
+        if duration_ms >= 0 and duration_ms + slack_ms < timing.min_duration_ms:
             report(index, cue, "min-duration", duration_ms, timing.min_duration_ms)
         if duration_ms - slack_ms > timing.max_duration_ms:
             report(index, cue, "max-duration", duration_ms, timing.max_duration_ms)
@@ -446,13 +513,17 @@ def on_own_grid(rules: CueRules, own: FrameRate | None) -> CueRules:
 
 def check_file(path: Path, rules: CueRules) -> FileReport:
     try:
-        cues = read_cues(path)
+        cues, encoding = read_subtitles(path)
         own = declared_frame_rate(path)
     except FileNotFoundError:
         return FileReport(str(path), 0, (), error="no such file")
-    except (OSError, UnicodeDecodeError) as error:
-        return FileReport(str(path), 0, (), error=f"cannot read ({error})")
-    except Exception as error:  # each library's own parse errors
+    except IsADirectoryError:
+        return FileReport(str(path), 0, (), error="a folder, not a file")
+    except OSError as error:
+        return FileReport(str(path), 0, (), error=f"cannot read ({error.strerror or error})")
+    except Unreadable as error:
+        return FileReport(str(path), 0, (), error=str(error))
+    except Exception as error:  # a library's own parse error not foreseen above
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         return FileReport(str(path), 0, (), error=f"not a valid subtitle file ({message})")
     resolution_ms = 10 if path.suffix.lower() in (".ass", ".ssa") else 1
@@ -463,6 +534,9 @@ def check_file(path: Path, rules: CueRules) -> FileReport:
     if own is not None and given is not None and own.rate != given.rate and own != SCC_RATE:
         detail = f"the file declares {own} fps, not the {given} fps asked for"
         violations.append(Violation(str(path), 0, 0, "frame-rate", 0, 0, None, detail))
+    if encoding is not None and encoding not in ("UTF-8", "UTF-16"):
+        detail = f"not UTF-8: read as {encoding}, as players do; deliver it as UTF-8"
+        violations.append(Violation(str(path), 0, 0, "encoding", 0, 0, None, detail))
     if path.suffix.lower() in TTML_SUFFIXES:
         root = ET.parse(path).getroot()
         violations += [
