@@ -1,5 +1,6 @@
-"""`subtitler check`: lint SRT, VTT, ASS and TTML files (ours or anyone's) against the cue rules
-(and TTML against the IMSC 1.1 Text Profile constraints of `subtitler.tracks.imsc`).
+"""`subtitler check`: lint SRT, VTT, ASS, TTML and SCC files (ours or anyone's) against the cue
+rules (and TTML against the IMSC 1.1 Text Profile constraints of `subtitler.tracks.imsc`). The
+files are read by each format's reader, beside its writer in `subtitler.tracks`.
 
 Each cue's lines are grouped by language: from the WebVTT `<lang xx>` spans when present,
 else guessed from the script of each line (CJK vs Latin), so a Chinese/English SRT is checked
@@ -10,16 +11,10 @@ Chinese and Japanese lines are also checked against the kinsoku rules (`subtitle
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import pysrt
-import pysubs2
-import webvtt
 
 from subtitler.languages import CJK_LANGUAGES
 from subtitler.layout.cues import srt_timestamp
@@ -28,15 +23,10 @@ from subtitler.layout.kinsoku import line_violation
 from subtitler.layout.rules import CueRules, guess_language, text_width
 from subtitler.layout.shots import problems as shot_problems
 from subtitler.tracks import imsc
+from subtitler.tracks.reading import ParsedCue, Unreadable, read_subtitles
 from subtitler.tracks.scc import SCC_RATE
 
-TTML_SUFFIXES = (".ttml", ".dfxp", ".xml")
-_ASS_PARTS = re.compile(r"(\{[^}]*\}|)([^{]*)")
-_ASS_RESET = re.compile(r"\\r([^\\}]*)")
-_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
-_LANG_SPAN = re.compile(r"<lang ([A-Za-z][\w-]*)>(.*?)</lang>", re.DOTALL)
-_TAG = re.compile(r"</?[^>]+>")
-_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&nbsp;": " ", "&lrm;": "", "&rlm;": ""}
+__all__ = ["FileReport", "ParsedCue", "Violation", "check_cues", "check_file", "read_cues"]
 
 
 @dataclass(frozen=True)
@@ -74,15 +64,6 @@ class Violation:
 
 
 @dataclass(frozen=True)
-class ParsedCue:
-    begin_ms: int
-    end_ms: int
-    lines: tuple[tuple[str | None, str], ...]  # (language or None, line text)
-    file_line: int = 0
-    """Where the cue is in the file (1-based), when the format's reader can tell."""
-
-
-@dataclass(frozen=True)
 class FileReport:
     file: str
     cues: int
@@ -90,262 +71,10 @@ class FileReport:
     error: str | None = None
 
 
-class Unreadable(ValueError):
-    """A file `check` cannot read as subtitles, the cause in a subtitler's words."""
-
-
 def read_cues(path: Path) -> list[ParsedCue]:
     """Cues of an SRT, VTT, ASS/SSA, TTML or SCC file (by extension; anything else is tried as SRT),
     each with its line in the file where the format allows. Unreadable or OSError."""
-    return read_subtitles(path)[0]
-
-
-def read_subtitles(path: Path) -> tuple[list[ParsedCue], str | None]:
-    """The cues, and the text encoding they were read in (None for TTML: XML declares its
-    own). Unreadable (saying why in words) or OSError."""
-    suffix = path.suffix.lower()
-    data = path.read_bytes()
-    if suffix in TTML_SUFFIXES:
-        try:
-            root = ET.fromstring(data)
-        except ET.ParseError as error:
-            raise Unreadable(f"not a TTML file: not XML ({error})") from error
-        return _ttml_cues(root), None
-    text, encoding = decode_text(data)
-    if suffix == ".vtt":
-        try:
-            captions = webvtt.from_string(text)
-        except webvtt.errors.MalformedFileError as error:
-            raise Unreadable("not a WebVTT file: it does not start with WEBVTT") from error
-        cues = [
-            ParsedCue(
-                c.start_time.in_milliseconds(), c.end_time.in_milliseconds(), _vtt_lines(c.raw_text)
-            )
-            for c in captions.captions
-        ]
-        return _numbered(cues, _timing_lines(text)), encoding
-    if suffix in (".ass", ".ssa"):
-        return _ass_cues(text), encoding
-    if suffix == ".scc":
-        return _scc_cues(text), encoding
-    try:
-        items = pysrt.from_string(text, error_handling=pysrt.ERROR_RAISE)
-    except pysrt.Error as error:  # its message is a tuple: say where instead
-        place = _srt_error_place(text, error)
-        raise Unreadable(f"not a valid subtitle file ({place} is not an SRT cue)") from error
-    cues = [
-        ParsedCue(
-            item.start.ordinal,
-            item.end.ordinal,
-            tuple((None, _plain(line)) for line in item.text.splitlines() if line.strip()),
-        )
-        for item in items
-    ]
-    return _numbered(cues, _timing_lines(text)), encoding
-
-
-def decode_text(data: bytes) -> tuple[str, str]:
-    """A subtitle file's text and the encoding it was read in, as players read one: UTF-8 (a
-    byte-order mark or not), UTF-16 with its mark, else Windows-1252 (the Western encoding older
-    tools write; Latin-1 where it has no character). Unreadable for binary data."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError as error:
-            raise Unreadable("not a subtitle file: broken UTF-16 text") from error
-    head = data[:8192]
-    controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\f")
-    if b"\0" in head or controls > len(head) // 100:
-        raise Unreadable("not a subtitle file: binary data, not text")
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "Latin-1"
-
-
-def _timing_lines(text: str) -> list[int]:
-    """The line numbers of the `-->` timing lines (SRT, VTT), in file order."""
-    return [number for number, line in enumerate(text.splitlines(), start=1) if "-->" in line]
-
-
-def _numbered(cues: list[ParsedCue], lines: list[int]) -> list[ParsedCue]:
-    """Each cue with its timing line, when the count matches (the parsers keep file order)."""
-    if len(lines) != len(cues):
-        return cues
-    return [dataclasses.replace(cue, file_line=line) for cue, line in zip(cues, lines, strict=True)]
-
-
-def _srt_error_place(text: str, error: pysrt.Error) -> str:
-    found = next((arg for arg in error.args if isinstance(arg, str) and arg.strip()), "")
-    offset = text.find(found.strip()[:80]) if found else -1
-    return f"line {text.count(chr(10), 0, offset) + 1}" if offset >= 0 else "the text"
-
-
-def _ass_cues(text: str) -> list[ParsedCue]:
-    """Dialogue events in time order; a line's language is its style's name when that is a
-    language code (as subtitler names them), `{\\rStyle}` switching it mid-event."""
-    if not re.search(r"^\s*\[events\]", text, re.IGNORECASE | re.MULTILINE):
-        raise Unreadable("not an ASS/SSA file: it has no [Events] section")
-    try:
-        document = pysubs2.SSAFile.from_string(text, format_="ass")
-    except (ValueError, pysubs2.Pysubs2Error) as error:
-        raise Unreadable(f"not a valid ASS/SSA file: {error}") from error
-    event_lines = [
-        number
-        for number, line in enumerate(text.splitlines(), start=1)
-        if line.startswith(("Dialogue:", "Comment:"))
-    ]
-    if len(event_lines) != len(document.events):
-        event_lines = [0] * len(document.events)
-    cues = []
-    events = sorted(
-        zip(document.events, event_lines, strict=True), key=lambda e: (e[0].start, e[0].end)
-    )
-    for event, file_line in events:
-        if event.is_comment:
-            continue
-        lines: list[tuple[str | None, str]] = []
-        style = event.style
-        for raw_line in re.split(r"\\[Nn]", event.text):
-            line_style = style
-            text = ""
-            for tag_block, plain in _ASS_PARTS.findall(raw_line):
-                reset = _ASS_RESET.findall(tag_block)
-                if reset:
-                    style = reset[-1] or event.style
-                    if not text.strip():
-                        line_style = style
-                text += plain
-            text = text.replace("\\h", " ").strip()
-            if text:
-                lines.append((_language_code(line_style), text))
-        cues.append(ParsedCue(event.start, event.end, tuple(lines), file_line))
-    return cues
-
-
-def _scc_cues(text: str) -> list[ParsedCue]:
-    """What a CEA-608 decoder shows, screen by screen (ttconv's SCC reader): each screen with
-    text is a cue until the next change, a row a line."""
-    from ttconv import model
-    from ttconv.isd import ISD
-    from ttconv.scc.reader import to_model
-
-    def rows(element: model.ContentElement, into: list[str]) -> None:
-        if isinstance(element, model.Br) or (isinstance(element, model.P) and into[-1]):
-            into.append("")
-        if isinstance(element, model.Text):
-            into[-1] += element.get_text()
-        for child in element:
-            rows(child, into)
-
-    if not text.lstrip().startswith("Scenarist_SCC V1.0"):
-        raise Unreadable("not an SCC file: its first line is not Scenarist_SCC V1.0")
-    try:
-        document = to_model(text)
-    except ValueError as error:  # ttconv's message is a tuple: the text it could not read last
-        bad = str(error.args[-1]) if error.args else ""
-        number = next((n for n, line in enumerate(text.splitlines(), start=1)
-                       if bad and bad in line.split()), 0)  # fmt: skip
-        where = f"line {number}: " if number else ""
-        raise Unreadable(f"not a valid SCC file: {where}{bad!r} is not a caption code (four "
-                         "hexadecimal digits)") from error  # fmt: skip
-    cues: list[ParsedCue] = []
-    open_cue: tuple[int, tuple[tuple[str | None, str], ...]] | None = None
-    for begin, isd in ISD.generate_isd_sequence(document):
-        begin_ms = round(begin * 1000)
-        if open_cue is not None:
-            cues.append(ParsedCue(open_cue[0], begin_ms, open_cue[1]))
-            open_cue = None
-        shown = [""]
-        for region in isd.iter_regions():
-            rows(region, shown)
-        lines = tuple((None, " ".join(row.split())) for row in shown if row.strip())
-        if lines:
-            open_cue = (begin_ms, lines)
-    return cues
-
-
-def _language_code(name: str) -> str | None:
-    name = name.strip().lower()
-    return name if _LANGUAGE_CODE.fullmatch(name) else None
-
-
-def _ttml_cues(root: ET.Element) -> list[ParsedCue]:
-    """`<p>` elements as cues: times with their ancestors' begin added (TTML's parallel time
-    containers), lines split at `<br/>`, each line's language its nearest `xml:lang`."""
-    frame_rate = imsc.document_frame_rate(root)
-    tick_rate = int(root.get(f"{{{imsc.TTP}}}tickRate", "1") or 1)
-    cues = []
-
-    def walk(element: ET.Element, offset_ms: int, language: str | None) -> None:
-        language = element.get(f"{{{imsc.XML}}}lang", language) or None
-        begin = element.get("begin")
-        begin_ms = imsc.time_ms(begin, frame_rate, tick_rate) if begin else 0
-        if element.tag == f"{{{imsc.TT}}}p":
-            end = element.get("end")
-            end_ms = imsc.time_ms(end, frame_rate, tick_rate) if end else None
-            if begin_ms is None or end_ms is None:
-                raise Unreadable(f"not a valid TTML file: a <p> has no valid begin and end "
-                                 f"(begin={begin!r}, end={end!r})")  # fmt: skip
-            lines = _ttml_lines(element, language)
-            cues.append(ParsedCue(offset_ms + begin_ms, offset_ms + end_ms, lines))
-            return
-        for child in element:
-            walk(child, offset_ms + (begin_ms or 0), language)
-
-    walk(root, 0, None)
-    return sorted(cues, key=lambda cue: (cue.begin_ms, cue.end_ms))
-
-
-def _ttml_lines(paragraph: ET.Element, language: str | None) -> tuple[tuple[str | None, str], ...]:
-    lines: list[tuple[str | None, str]] = []
-    current: list[tuple[str | None, str]] = []
-
-    def close() -> None:
-        text = " ".join("".join(part for _, part in current).split())
-        if text:
-            first = next((lang for lang, part in current if part.strip()), None)
-            lines.append((first.lower() if first else None, text))
-        current.clear()
-
-    def visit(element: ET.Element, inherited: str | None) -> None:
-        own = element.get(f"{{{imsc.XML}}}lang", inherited) or None
-        if element.tag == f"{{{imsc.TT}}}br":
-            close()
-        elif element.text:
-            current.append((own, element.text))
-        for child in element:
-            visit(child, own)
-            if child.tail:
-                current.append((own, child.tail))
-
-    visit(paragraph, language)
-    close()
-    return tuple(lines)
-
-
-def _plain(text: str) -> str:
-    text = _TAG.sub("", text)
-    for entity, character in _ENTITIES.items():
-        text = text.replace(entity, character)
-    return text.strip()
-
-
-def _vtt_lines(raw: str) -> tuple[tuple[str | None, str], ...]:
-    lines: list[tuple[str | None, str]] = []
-    for raw_line in raw.splitlines():
-        span = _LANG_SPAN.search(raw_line)
-        language = span.group(1).lower() if span else None
-        text = _plain(raw_line)
-        if text:
-            lines.append((language, text))
-    return tuple(lines)
+    return read_subtitles(path).cues
 
 
 def check_cues(
@@ -489,18 +218,6 @@ def declared_pair(path: Path) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
-def declared_frame_rate(path: Path) -> FrameRate | None:
-    """The frame rate a file is on by its own declaration: SCC by definition (29.97
-    drop-frame), TTML by `ttp:frameRate` (x `ttp:frameRateMultiplier`); None for the others."""
-    suffix = path.suffix.lower()
-    if suffix == ".scc":
-        return SCC_RATE
-    if suffix in TTML_SUFFIXES:
-        rate = imsc.document_frame_rate(ET.parse(path).getroot())
-        return FrameRate.of(rate) if rate else None
-    return None
-
-
 def on_own_grid(rules: CueRules, own: FrameRate | None) -> CueRules:
     """The rules for a file on its own frame grid: its times and gaps are counted in its
     frames. Shot changes stay on the video's grid (they are the video's): a cue is judged
@@ -513,8 +230,7 @@ def on_own_grid(rules: CueRules, own: FrameRate | None) -> CueRules:
 
 def check_file(path: Path, rules: CueRules) -> FileReport:
     try:
-        cues, encoding = read_subtitles(path)
-        own = declared_frame_rate(path)
+        reading = read_subtitles(path)
     except FileNotFoundError:
         return FileReport(str(path), 0, (), error="no such file")
     except IsADirectoryError:
@@ -526,6 +242,7 @@ def check_file(path: Path, rules: CueRules) -> FileReport:
     except Exception as error:  # a library's own parse error not foreseen above
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         return FileReport(str(path), 0, (), error=f"not a valid subtitle file ({message})")
+    cues, encoding, own = reading.cues, reading.encoding, reading.frame_rate
     resolution_ms = 10 if path.suffix.lower() in (".ass", ".ssa") else 1
     given = rules.timing.frames
     violations = check_cues(
@@ -537,11 +254,10 @@ def check_file(path: Path, rules: CueRules) -> FileReport:
     if encoding is not None and encoding not in ("UTF-8", "UTF-16"):
         detail = f"not UTF-8: read as {encoding}, as players do; deliver it as UTF-8"
         violations.append(Violation(str(path), 0, 0, "encoding", 0, 0, None, detail))
-    if path.suffix.lower() in TTML_SUFFIXES:
-        root = ET.parse(path).getroot()
+    if reading.document is not None:
         violations += [
             Violation(str(path), 0, 0, "imsc", 0, 0, None, problem)
-            for problem in imsc.problems(root)
+            for problem in imsc.problems(reading.document)
         ]
     return FileReport(str(path), len(cues), tuple(violations))
 
