@@ -198,6 +198,15 @@ def test_a_ttml_file_is_judged_on_the_frame_rate_it_declares(tmp_path: Path) -> 
     )
     (wrong,) = check_file(declared, ntsc).violations
     assert wrong.rule == "frame-rate" and "25 fps" in wrong.line() and "29.97" in wrong.line()
+    ntsc_file = tmp_path / "ntsc.en.ttml"  # 29.97 as SCC's rate is, yet a declaration
+    ntsc_file.write_text(
+        ttml_at("30", (80,)).replace("<tt ", '<tt ttp:frameRateMultiplier="1000 1001" '),
+        encoding="utf-8",
+    )
+    pal = dataclasses.replace(
+        CueRules(), timing=dataclasses.replace(CueRules().timing, frames=parse_frame_rate("25"))
+    )
+    assert "frame-rate" in {v.rule for v in check_file(ntsc_file, pal).violations}
 
 
 def test_an_scc_file_is_judged_at_29_97_whatever_rate_is_given(tmp_path: Path) -> None:

@@ -24,7 +24,6 @@ from subtitler.layout.rules import CueRules, guess_language, text_width
 from subtitler.layout.shots import problems as shot_problems
 from subtitler.tracks import imsc
 from subtitler.tracks.reading import ParsedCue, Unreadable, read_subtitles
-from subtitler.tracks.scc import SCC_RATE
 
 __all__ = ["FileReport", "ParsedCue", "Violation", "check_cues", "check_file", "read_cues"]
 
@@ -248,7 +247,8 @@ def check_file(path: Path, rules: CueRules) -> FileReport:
     violations = check_cues(
         str(path), cues, on_own_grid(rules, own), declared_pair(path), resolution_ms
     )
-    if own is not None and given is not None and own.rate != given.rate and own != SCC_RATE:
+    declared = reading.document is not None  # SCC's rate is its format's, not a declaration
+    if declared and own is not None and given is not None and own.rate != given.rate:
         detail = f"the file declares {own} fps, not the {given} fps asked for"
         violations.append(Violation(str(path), 0, 0, "frame-rate", 0, 0, None, detail))
     if encoding is not None and encoding not in ("UTF-8", "UTF-16"):
