@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -160,3 +161,105 @@ def test_chinese_and_japanese_lines_against_kinsoku(tmp_path: Path) -> None:
     line = f"{path}:2: 00:00:01,000: cue 1: line-start [ja]: line 2 starts with “。”"
     assert line in result.stdout  # the cue's timing line is line 2 of the file
     assert result.returncode == 1
+
+
+def ttml_at(rate: str | None, gaps_ms: tuple[int, ...]) -> str:
+    """A TTML document on a 25 fps grid (cues 2 s long, `gaps_ms` apart), declaring `rate`."""
+    declared = f' ttp:frameRate="{rate}"' if rate else ""
+    paragraphs, begin_ms = [], 1000
+    for gap_ms in (*gaps_ms, 0):
+        end_ms = begin_ms + 2000
+        paragraphs.append(f'<p begin="{begin_ms / 1000:.3f}s" end="{end_ms / 1000:.3f}s">'
+                          "A line of text.</p>")  # fmt: skip
+        begin_ms = end_ms + gap_ms
+    return (
+        '<tt xmlns="http://www.w3.org/ns/ttml" xmlns:ttp="http://www.w3.org/ns/ttml#parameter"'
+        ' ttp:contentProfiles="http://www.w3.org/ns/ttml/profile/imsc1.1/text"'
+        f' xml:lang="en"{declared}><body><div>{"".join(paragraphs)}</div></body></tt>'
+    )
+
+
+def test_a_ttml_file_is_judged_on_the_frame_rate_it_declares(tmp_path: Path) -> None:
+    """Issue 31: our own 25 fps TTML failed `min-gap: 80 < 84` (84 ms is two frames at 24 fps;
+    two frames at 25 are 80): its `ttp:frameRate` was not read."""
+    from subtitler.layout.frames import parse_frame_rate
+
+    declared = tmp_path / "film.en.ttml"
+    declared.write_text(ttml_at("25", (80, 120)), encoding="utf-8")
+    assert check_file(declared, CueRules()).violations == ()
+    silent = tmp_path / "other.en.ttml"
+    silent.write_text(ttml_at(None, (80, 120)), encoding="utf-8")
+    assert [v.rule for v in check_file(silent, CueRules()).violations] == ["min-gap"]
+    tight = tmp_path / "tight.en.ttml"
+    tight.write_text(ttml_at("25", (40,)), encoding="utf-8")
+    assert [v.rule for v in check_file(tight, CueRules()).violations] == ["min-gap-frames"]
+    ntsc = dataclasses.replace(
+        CueRules(), timing=dataclasses.replace(CueRules().timing, frames=parse_frame_rate("29.97"))
+    )
+    (wrong,) = check_file(declared, ntsc).violations
+    assert wrong.rule == "frame-rate" and "25 fps" in wrong.line() and "29.97" in wrong.line()
+    ntsc_file = tmp_path / "ntsc.en.ttml"  # 29.97 as SCC's rate is, yet a declaration
+    ntsc_file.write_text(
+        ttml_at("30", (80,)).replace("<tt ", '<tt ttp:frameRateMultiplier="1000 1001" '),
+        encoding="utf-8",
+    )
+    pal = dataclasses.replace(
+        CueRules(), timing=dataclasses.replace(CueRules().timing, frames=parse_frame_rate("25"))
+    )
+    assert "frame-rate" in {v.rule for v in check_file(ntsc_file, pal).violations}
+
+
+def test_an_scc_file_is_judged_at_29_97_whatever_rate_is_given(tmp_path: Path) -> None:
+    """Issue 31: `check --frame-rate 25` on a delivery folder failed every SCC (29.97 fps by
+    definition), and without it an SCC's two-frame gap (67 ms) failed `min-gap`."""
+    from subtitler.layout.cues import Cue, CueText, LayoutUpdate
+    from subtitler.layout.frames import parse_frame_rate
+    from subtitler.tracks.scc import SccTrack
+    from tests.support import perform
+
+    track = SccTrack(tmp_path / "talk.en", (0,))
+    track.describe(None, 0)
+    cues = [Cue(begin_ms, begin_ms + 2000, (CueText("en", ("Hello there.",)),))
+            for begin_ms in (1000, 3067, 5134)]  # fmt: skip
+    perform([track.open(), track.apply(LayoutUpdate(None, tuple(cues))), track.finish()])
+    pal = dataclasses.replace(
+        CueRules(), timing=dataclasses.replace(CueRules().timing, frames=parse_frame_rate("25"))
+    )
+    assert check_file(track.path, CueRules()).violations == ()
+    assert check_file(track.path, pal).violations == ()
+
+
+def test_every_problem_is_said_in_a_subtitlers_words(tmp_path: Path) -> None:
+    """Issue 31: library messages (`'utf-8' codec can't decode byte 0x9d`, `No suitable formats`,
+    a tuple from the SCC reader), `min-duration: -1000 < 834`, `empty: 0 > 1` and whole-file
+    TTML problems as `cue 0` reached the user; a Latin-1 SRT could not be read at all."""
+    files = {
+        "video.srt": (ROOT / "fixtures" / "zh_news.mp4").read_bytes()[:4096],
+        "vendor.srt": "1\n00:00:01,000 --> 00:00:03,000\nCafé, déjà vu.\n".encode("latin-1"),
+        "backwards.srt": b"1\n00:00:05,000 --> 00:00:04,000\nBackwards.\n",
+        "blank.vtt": b"WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n&nbsp;\n",
+        "broken.scc": b"Scenarist_SCC V1.0\n\n00:00:01;00\t9420 zzzz 942f\n",
+        "notes.ass": b"Some notes, not subtitles.\n",
+        "nobody.ttml": b'<tt xmlns="http://www.w3.org/ns/ttml"><body><div><p begin="1s" '
+        b'end="2s">Hi.</p></div></body></tt>',
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    result = run_check(*(tmp_path / name for name in files))
+    said = result.stdout + result.stderr
+    assert result.returncode == 1
+    for expected in (
+        "video.srt: not a subtitle file: binary data, not text",
+        "vendor.srt: encoding: not UTF-8: read as Windows-1252",
+        "backwards.srt:2: 00:00:05,000: cue 1: end-before-start: ends at 00:00:04,000, 1000 ms "
+        "before it starts",
+        "blank.vtt:3: 00:00:01,000: cue 1: empty: no text",
+        "broken.scc: not a valid SCC file: line 3: 'zzzz' is not a caption code",
+        "notes.ass: not an ASS/SSA file: it has no [Events] section",
+        "nobody.ttml: imsc: ttp:contentProfiles does not name the IMSC 1.1 Text Profile",
+    ):
+        assert expected in said, said
+    for wrong in ("codec", "No suitable formats", "Expected a 2-bytes", "cue 0", "-1000", "0 > 1"):
+        assert wrong not in said, said
+    vendor = check_file(tmp_path / "vendor.srt", CueRules())
+    assert vendor.cues == 1 and vendor.error is None

@@ -389,3 +389,25 @@ def test_any_sentences_give_cues_within_every_limit(
         assert source_width / duration_s <= source_rules.max_cps, cue
     first_speech = items[0].words[0].begin_ms
     assert cues[0].begin_ms >= first_speech
+
+
+@pytest.mark.parametrize("frames", [None, "25"])
+def test_the_reading_extension_stops_at_the_medias_end(frames: str | None) -> None:
+    """Issue 31: the last cue said from 12.1 s of a 15.1 s file was extended for reading
+    to 17.4 s. It ends with the media (on its last frame boundary), never before its speech."""
+    from dataclasses import replace
+
+    from subtitler.layout.frames import parse_frame_rate
+
+    rules = CueRules()
+    timing = replace(
+        rules.timing,
+        media_end_ms=15_100,
+        frames=parse_frame_rate(frames) if frames else None,
+    )
+    long_japanese = "二番線の列車はまもなく発車いたします。"
+    items = [sentence(["The", "train", "leaves."], long_japanese, 12_120, 40)]
+    (cue,) = lay_out(items, "en", "ja", replace(rules, timing=timing))
+    assert cue.begin_ms == 12_120 and items[0].end_ms < cue.end_ms <= 15_100
+    unbounded = lay_out(items, "en", "ja")
+    assert unbounded[0].end_ms > 15_100  # the reading speed alone would have taken it past

@@ -272,19 +272,20 @@ async def _render_finished(
 ) -> tuple[Path, ...]:
     """The missing tracks of targets an earlier run finished, from the journal's cues: no
     decoding, no service call. A target with no cue (no speech) gets no empty track."""
-    offset_ms = timecode_offset(context.options, picture, item.path)
     chosen: list[tuple[Track, list[Cue]]] = []
     for work in decided.of(Need.RENDER):
         cues = decided.state.targets[work.target].cues
-        for track in work.tracks if cues else ():
-            track.describe(picture, offset_ms)
-            chosen.append((track, cues))
+        chosen.extend((track, cues) for track in work.tracks if cues)
+    if not chosen:  # a fresh input: its picture (and frame rate) is not known yet
+        return ()
+    offset_ms = timecode_offset(context.options, picture, item.path)
+    for track, _ in chosen:
+        track.describe(picture, offset_ms)
 
     def render() -> list[FileOp]:  # on the writer thread: a long journal renders for a while
         return [op for track, cues in chosen for op in (track.restore(cues), track.finish())]
 
-    if chosen:
-        await context.disk.render_and_run(render)
+    await context.disk.render_and_run(render)
     return tuple(track.path for track, _ in chosen)
 
 
@@ -400,6 +401,9 @@ async def _prepare_writers(
                     state.picture["shot_changes"] = list(changes)  # a resume scans no more
             shots = ShotRules(frames, changes, options.rules.timing.min_gap_frames)
         timing = dataclasses.replace(rules.timing, frames=frames, shots=shots)
+        rules = dataclasses.replace(rules, timing=timing)
+    if info.duration_ms is not None:  # a file: no cue is shown after it ends
+        timing = dataclasses.replace(rules.timing, media_end_ms=info.duration_ms)
         rules = dataclasses.replace(rules, timing=timing)
     journal = resume_state.Journal(decided.state_file)
     if not item.live and previous is None:

@@ -138,6 +138,8 @@ def timecode_offset_ms(spec: str | None, frames: FrameRate | None, tag: str | No
     hours, minutes, rest = chosen.split(":", 2)
     seconds, frame = rest[:2], rest[3:]
     if int(frame):
-        raise ValueError(f"{chosen} counts frames, and this input has no frame rate: give "
-                         "--frame-rate")  # fmt: skip
+        raise ValueError(
+            f"{chosen} counts frames, and this input has no frame rate to count them at "
+            "(audio alone, or --frame-rate off): give --frame-rate"
+        )
     return (int(hours) * 3600 + int(minutes) * 60 + int(seconds)) * 1000

@@ -77,6 +77,9 @@ class TimingRules:
     """With `frames`: the gap between cues, in frames (Netflix: two)."""
     shots: ShotRules | None = None
     """With `frames`: the input's shot changes, cues timed to them (`--shot-changes`)."""
+    media_end_ms: int | None = None
+    """Where the media ends: no cue is extended past it, for the minimum duration or the
+    reading speed (a player shows nothing after it). None: not known (a live stream)."""
 
 
 @dataclass(frozen=True)

@@ -255,10 +255,13 @@ def wav_command(source: Path, wav: Path, limit_s: float | None = None) -> list[s
 
 def scene_command(source: Path, threshold: float) -> list[str]:
     """ffmpeg scoring each picture of the first video stream against the one before (`scdet`)
-    on a copy scaled to 120 lines: the decode is the cost; the comparison is nearly free."""
+    on a copy scaled to 120 lines: the decode is the cost; the comparison is nearly free. The
+    copy is planar RGB: on YUV, scdet scores the luma plane alone and misses a cut that changes
+    hue more than brightness (yellow to white); on RGB it scores every plane."""
     return [ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "info",
             "-i", media_source(source), "-map", "0:v:0", "-an", "-sn", "-dn",
-            "-vf", f"scale=-2:120,scdet=threshold={threshold:g}", "-f", "null", "-"]  # fmt: skip
+            "-vf", f"scale=-2:120,format=gbrp,scdet=threshold={threshold:g}",
+            "-f", "null", "-"]  # fmt: skip
 
 
 async def run_to_end(command: list[str]) -> tuple[int, str]:

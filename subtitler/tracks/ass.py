@@ -12,12 +12,17 @@ written as their full-width forms `｛`, `｝` and `＼`.
 
 from __future__ import annotations
 
+import re
+
 import pysubs2
 
 from subtitler.layout.cues import Cue, clean_line
 from subtitler.tracks.base import SOURCE, NamedTrack, Picture, after
+from subtitler.tracks.reading import ParsedCue, Unreadable, language_code
 
 DEFAULT_PICTURE = Picture(1920, 1080)
+_ASS_PARTS = re.compile(r"(\{[^}]*\}|)([^{]*)")
+_ASS_RESET = re.compile(r"\\r([^\\}]*)")
 _ESCAPES = str.maketrans({"{": "｛", "}": "｝", "\\": "＼"})
 _CJK_FONTS = {
     "zh": "Noto Sans CJK SC",
@@ -96,3 +101,46 @@ class AssTrack(NamedTrack):
         for style, lines in parts[1:]:
             text += "\\N{\\r" + style + "}" + "\\N".join(lines)
         return pysubs2.SSAEvent(start=cue.begin_ms, end=cue.end_ms, style=parts[0][0], text=text)
+
+
+def read_ass(text: str) -> list[ParsedCue]:
+    """An ASS/SSA file's Dialogue events in time order, each with its line; a line's language
+    is its style's name when that is a language code (as subtitler names them), `{\\rStyle}`
+    switching it mid-event."""
+    if not re.search(r"^\s*\[events\]", text, re.IGNORECASE | re.MULTILINE):
+        raise Unreadable("not an ASS/SSA file: it has no [Events] section")
+    try:
+        document = pysubs2.SSAFile.from_string(text, format_="ass")
+    except (ValueError, pysubs2.Pysubs2Error) as error:
+        raise Unreadable(f"not a valid ASS/SSA file: {error}") from error
+    event_lines = [
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.startswith(("Dialogue:", "Comment:"))
+    ]
+    if len(event_lines) != len(document.events):
+        event_lines = [0] * len(document.events)
+    cues = []
+    events = sorted(
+        zip(document.events, event_lines, strict=True), key=lambda e: (e[0].start, e[0].end)
+    )
+    for event, file_line in events:
+        if event.is_comment:
+            continue
+        lines: list[tuple[str | None, str]] = []
+        style = event.style
+        for raw_line in re.split(r"\\[Nn]", event.text):
+            line_style = style
+            shown = ""
+            for tag_block, plain in _ASS_PARTS.findall(raw_line):
+                reset = _ASS_RESET.findall(tag_block)
+                if reset:
+                    style = reset[-1] or event.style
+                    if not shown.strip():
+                        line_style = style
+                shown += plain
+            shown = shown.replace("\\h", " ").strip()
+            if shown:
+                lines.append((language_code(line_style), shown))
+        cues.append(ParsedCue(event.start, event.end, tuple(lines), file_line))
+    return cues

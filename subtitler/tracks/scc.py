@@ -37,6 +37,7 @@ from subtitler.layout.cues import Cue
 from subtitler.layout.frames import FrameRate
 from subtitler.layout.rules import CAPTION_COLUMNS, CAPTION_ROWS
 from subtitler.tracks.base import Track, cue_lines
+from subtitler.tracks.reading import ParsedCue, Unreadable
 
 BOTTOM_ROW = 14
 """The last row a caption uses, as ttconv's writer places pop-on captions."""
@@ -240,3 +241,45 @@ class SccTrack(Track):
 
     def _render(self, items: list[str]) -> str:
         return "".join(items)
+
+
+def read_scc(text: str) -> list[ParsedCue]:
+    """An SCC file's captions as a CEA-608 decoder shows them, screen by screen (ttconv's SCC
+    reader): each screen with text is a cue until the next change, a row a line."""
+    from ttconv import model
+    from ttconv.isd import ISD
+    from ttconv.scc.reader import to_model
+
+    def rows(element: model.ContentElement, into: list[str]) -> None:
+        if isinstance(element, model.Br) or (isinstance(element, model.P) and into[-1]):
+            into.append("")
+        if isinstance(element, model.Text):
+            into[-1] += element.get_text()
+        for child in element:
+            rows(child, into)
+
+    if not text.lstrip().startswith("Scenarist_SCC V1.0"):
+        raise Unreadable("not an SCC file: its first line is not Scenarist_SCC V1.0")
+    try:
+        document = to_model(text)
+    except ValueError as error:  # ttconv's message is a tuple: the text it could not read last
+        bad = str(error.args[-1]) if error.args else ""
+        number = next((n for n, line in enumerate(text.splitlines(), start=1)
+                       if bad and bad in line.split()), 0)  # fmt: skip
+        where = f"line {number}: " if number else ""
+        raise Unreadable(f"not a valid SCC file: {where}{bad!r} is not a caption code (four "
+                         "hexadecimal digits)") from error  # fmt: skip
+    cues: list[ParsedCue] = []
+    open_cue: tuple[int, tuple[tuple[str | None, str], ...]] | None = None
+    for begin, isd in ISD.generate_isd_sequence(document):
+        begin_ms = round(begin * 1000)
+        if open_cue is not None:
+            cues.append(ParsedCue(open_cue[0], begin_ms, open_cue[1]))
+            open_cue = None
+        shown = [""]
+        for region in isd.iter_regions():
+            rows(region, shown)
+        lines = tuple((None, " ".join(row.split())) for row in shown if row.strip())
+        if lines:
+            open_cue = (begin_ms, lines)
+    return cues

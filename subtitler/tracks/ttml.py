@@ -14,7 +14,10 @@ import xml.etree.ElementTree as ET
 from fractions import Fraction
 
 from subtitler.layout.cues import Cue, clean_line, vtt_timestamp
+from subtitler.layout.frames import FrameRate
+from subtitler.tracks import imsc
 from subtitler.tracks.base import SOURCE, NamedTrack
+from subtitler.tracks.reading import ParsedCue, Reading, Unreadable
 
 TT = "http://www.w3.org/ns/ttml"
 TTP = "http://www.w3.org/ns/ttml#parameter"
@@ -143,3 +146,68 @@ class TtmlTrack(NamedTrack):
 
 def _style_id(position: int) -> str:
     return "source" if position == SOURCE else "translation"
+
+
+def read_ttml(data: bytes) -> Reading:
+    """A TTML or EBU-TT-D document's cues, the frame rate it declares (`ttp:frameRate` x
+    `ttp:frameRateMultiplier`) and the document itself. Unreadable when it is not XML."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as error:
+        raise Unreadable(f"not a TTML file: not XML ({error})") from error
+    rate = imsc.document_frame_rate(root)
+    return Reading(_ttml_cues(root), None, FrameRate.of(rate) if rate else None, root)
+
+
+def _ttml_cues(root: ET.Element) -> list[ParsedCue]:
+    """`<p>` elements as cues: times with their ancestors' begin added (TTML's parallel time
+    containers), lines split at `<br/>`, each line's language its nearest `xml:lang`."""
+    frame_rate = imsc.document_frame_rate(root)
+    tick_rate = int(root.get(f"{{{imsc.TTP}}}tickRate", "1") or 1)
+    cues = []
+
+    def walk(element: ET.Element, offset_ms: int, language: str | None) -> None:
+        language = element.get(f"{{{imsc.XML}}}lang", language) or None
+        begin = element.get("begin")
+        begin_ms = imsc.time_ms(begin, frame_rate, tick_rate) if begin else 0
+        if element.tag == f"{{{imsc.TT}}}p":
+            end = element.get("end")
+            end_ms = imsc.time_ms(end, frame_rate, tick_rate) if end else None
+            if begin_ms is None or end_ms is None:
+                raise Unreadable(f"not a valid TTML file: a <p> has no valid begin and end "
+                                 f"(begin={begin!r}, end={end!r})")  # fmt: skip
+            lines = _ttml_lines(element, language)
+            cues.append(ParsedCue(offset_ms + begin_ms, offset_ms + end_ms, lines))
+            return
+        for child in element:
+            walk(child, offset_ms + (begin_ms or 0), language)
+
+    walk(root, 0, None)
+    return sorted(cues, key=lambda cue: (cue.begin_ms, cue.end_ms))
+
+
+def _ttml_lines(paragraph: ET.Element, language: str | None) -> tuple[tuple[str | None, str], ...]:
+    lines: list[tuple[str | None, str]] = []
+    current: list[tuple[str | None, str]] = []
+
+    def close() -> None:
+        text = " ".join("".join(part for _, part in current).split())
+        if text:
+            first = next((lang for lang, part in current if part.strip()), None)
+            lines.append((first.lower() if first else None, text))
+        current.clear()
+
+    def visit(element: ET.Element, inherited: str | None) -> None:
+        own = element.get(f"{{{imsc.XML}}}lang", inherited) or None
+        if element.tag == f"{{{imsc.TT}}}br":
+            close()
+        elif element.text:
+            current.append((own, element.text))
+        for child in element:
+            visit(child, own)
+            if child.tail:
+                current.append((own, child.tail))
+
+    visit(paragraph, language)
+    close()
+    return tuple(lines)

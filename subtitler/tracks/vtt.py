@@ -1,16 +1,20 @@
 """WebVTT through webvtt-py: a NOTE naming the source and languages, each language's lines in a
-`<lang xx>` span (when the language is known), so a player or a style sheet can tell them apart."""
+`<lang xx>` span (when the language is known), so a player or a style sheet can tell them apart;
+written by `VttTrack`, read back by `read_vtt` (each line's language from its span)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import webvtt
 
 from subtitler.layout.cues import Cue, clean_line, escape_vtt, vtt_timestamp
 from subtitler.tracks.base import Track, after
+from subtitler.tracks.reading import ParsedCue, Unreadable, numbered, plain_text, timing_lines
 
 _EMPTY: str = webvtt.WebVTT(captions=[]).content
+_LANG_SPAN = re.compile(r"<lang ([A-Za-z][\w-]*)>(.*?)</lang>", re.DOTALL)
 
 
 class VttTrack(Track):
@@ -48,3 +52,30 @@ class VttTrack(Track):
 
     def _render(self, items: list[webvtt.Caption]) -> str:
         return after(webvtt.WebVTT(captions=items).content, _EMPTY)
+
+
+def read_vtt(text: str) -> list[ParsedCue]:
+    """The cues of a WebVTT file's text, each with its timing line and each line's language
+    from its `<lang>` span. Unreadable without the WEBVTT header."""
+    try:
+        captions = webvtt.from_string(text)
+    except webvtt.errors.MalformedFileError as error:
+        raise Unreadable("not a WebVTT file: it does not start with WEBVTT") from error
+    cues = [
+        ParsedCue(
+            c.start_time.in_milliseconds(), c.end_time.in_milliseconds(), _vtt_lines(c.raw_text)
+        )
+        for c in captions.captions
+    ]
+    return numbered(cues, timing_lines(text))
+
+
+def _vtt_lines(raw: str) -> tuple[tuple[str | None, str], ...]:
+    lines: list[tuple[str | None, str]] = []
+    for raw_line in raw.splitlines():
+        span = _LANG_SPAN.search(raw_line)
+        language = span.group(1).lower() if span else None
+        text = plain_text(raw_line)
+        if text:
+            lines.append((language, text))
+    return tuple(lines)

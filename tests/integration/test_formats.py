@@ -4,6 +4,7 @@ constraints."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -200,6 +201,56 @@ def test_timecode_start_shifts_ttml_and_ebu_tt_d_by_one_hour_and_nothing_else(
     for suffix in ("srt", "vtt", "ass"):
         for path in written.glob(f"*.{suffix}"):
             assert (folder / path.name).read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("start", ["00:59:59:05", "01:00:00:09"])
+def test_a_timecode_start_with_frames_counts_them_at_the_videos_own_rate(
+    written: Path, tmp_path: Path, emulator: BackgroundEmulator, start: str
+) -> None:
+    """A fresh run (no journal yet), no --frame-rate: the frames count at the video's 10 fps
+    (issue 31: it failed, saying the input had no frame rate)."""
+    media = tmp_path / "en_late_audio.mp4"
+    shutil.copy(FIXTURES / "en_late_audio.mp4", media)
+    result = run_cli(
+        "run", media, "-s", "en", "-t", "zh", "--speed", "max", "--format", "ttml",
+        "--timecode-start", start, "--endpoint", emulator.url,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    hours, minutes, seconds, frames = (int(part) for part in start.split(":"))
+    offset_ms = (hours * 3600 + minutes * 60 + seconds) * 1000 + frames * 100
+
+    def times(path: Path) -> list[tuple[int, int]]:
+        document = to_model(ET.parse(path))
+        return [(round(p.get_begin() * 1000), round(p.get_end() * 1000))  # type: ignore[operator]
+                for div in document.get_body() for p in div]  # fmt: skip
+
+    name = "en_late_audio.en-zh.ttml"
+    expected = [(b + offset_ms, e + offset_ms) for b, e in times(written / name)]
+    assert expected and times(tmp_path / name) == expected
+
+
+def test_no_cue_is_shown_after_the_media_ends(tmp_path: Path, emulator: BackgroundEmulator) -> None:
+    """Issue 31: Japanese reads at 4 characters a second, and the last cue's reading time took
+    it past the end of the file (15.1 s). Its duration as ffmpeg reads it bounds every cue."""
+    media = tmp_path / "en_station_two_tracks.mkv"
+    shutil.copy(FIXTURES / "en_station_two_tracks.mkv", media)
+    result = run_cli(
+        "run", media, "-s", "en", "-t", "ja", "--speed", "max", "--format", "srt,ttml",
+        "--endpoint", emulator.url,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    probe = subprocess.run(
+        [ffmpeg_executable(), "-hide_banner", "-i", str(media)], capture_output=True, text=True
+    )
+    found = re.search(r"Duration: (\d+):(\d\d):(\d\d\.\d+)", probe.stderr)
+    assert found is not None, probe.stderr
+    hours, minutes, seconds = found.groups()
+    duration_ms = round((int(hours) * 3600 + int(minutes) * 60 + float(seconds)) * 1000)
+    cues = pysrt.open(str(tmp_path / "en_station_two_tracks.en-ja.srt"))
+    assert cues and max(cue.end.ordinal for cue in cues) <= duration_ms
+    document = to_model(ET.parse(tmp_path / "en_station_two_tracks.en-ja.ttml"))
+    ends = [p.get_end() for div in document.get_body() for p in div]
+    assert max(round(end * 1000) for end in ends) <= duration_ms  # type: ignore[operator]
 
 
 def test_scc_is_read_by_ttconv_and_ffmpeg_as_the_srt(written: Path) -> None:

@@ -7,8 +7,10 @@ copy."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pysrt
@@ -16,7 +18,7 @@ import pysrt
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.layout.frames import parse_frame_rate
 from subtitler.layout.shots import ShotRules, parse_scdet, read_list
-from subtitler.sources.media import detect_scenes
+from subtitler.sources.media import detect_scenes, ffmpeg_executable
 from tests.integration.test_run import run_cli
 from tests.support import FIXTURES
 
@@ -91,3 +93,43 @@ def test_a_later_run_uses_the_journaled_shot_changes(
     japanese = pysrt.open(str(tmp_path / "shots_zh_news.zh-ja.srt"))
     assert english[0].start.ordinal == PAL.ms(26)  # on the first cut, as scanned
     assert japanese[0].start.ordinal == 800  # that cut is gone from the journal: at the speech
+
+
+SAME_BRIGHTNESS = ("0xFFFF00", "0xE2E2E2", "0xFFC8FF", "0xD2F08C", "0xFFD2C8", "0xBEE6FF",
+                   "0xF0E696", "0xE6DCFF")  # fmt: skip
+"""Light shots of other hues, each within 8 of the one before in BT.601 luma (yellow, then a
+white of its brightness, ...): a cut a luma-only score sees as under 10."""
+
+
+def colour_cut_clip(folder: Path) -> Path:
+    """zh_news.mp4's speech under flat shots of the same brightness, cut at the fixture's
+    frames (25 fps)."""
+    clip = folder / "colour_cuts.mp4"
+    cuts = read_list(CUTS, PAL)
+    edges = (0, *cuts, 810)
+    command = [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y"]
+    for colour, (start, end) in zip(SAME_BRIGHTNESS, itertools.pairwise(edges), strict=True):
+        command += ["-f", "lavfi", "-i", f"color=c={colour}:s=160x90:r=25:d={(end - start) / 25}"]
+    command += ["-i", str(FIXTURES / "zh_news.mp4")]
+    shots = len(edges) - 1
+    chain = "".join(f"[{i}:v]" for i in range(shots)) + f"concat=n={shots}:v=1:a=0[v]"
+    command += ["-filter_complex", chain, "-map", "[v]", "-map", f"{shots}:a", "-c:a", "copy",
+                "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-r", "25",
+                str(clip)]  # fmt: skip
+    subprocess.run(command, check=True)
+    return clip
+
+
+def test_cuts_that_change_colour_more_than_brightness_are_found(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    """Issue 31: a cut between two flat shots of one brightness (yellow to white) was missed,
+    the run wrote a cue crossing it, and `check` on the cut list flagged that cue."""
+    clip = colour_cut_clip(tmp_path)
+    assert parse_scdet(asyncio.run(detect_scenes(clip, 10.0)), PAL) == read_list(CUTS, PAL)
+    result = run_cli("run", clip, "-s", "zh", "-t", "en", "--speed", "max", "--shot-changes",
+                     "--endpoint", emulator.url)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    checked = run_cli("check", "--frame-rate", "25", "--shot-changes", CUTS,
+                      tmp_path / "colour_cuts.zh-en.srt")  # fmt: skip
+    assert checked.returncode == 0, checked.stdout
