@@ -185,10 +185,13 @@ def test_ffmpeg_versions_are_read_from_the_first_line_of_its_answer() -> None:
 
 
 def fake_ffmpeg(folder: Path, version_line: str) -> Path:
-    """An executable named ffmpeg that answers `-version` as an old or new release would."""
+    """An executable named ffmpeg that answers `-version` as an old or new release would (an
+    empty line: as a broken one, failing)."""
     folder.mkdir(parents=True, exist_ok=True)
     fake = folder / "ffmpeg"
-    fake.write_text(f"#!/bin/sh\necho '{version_line}'\n")
+    fake.write_text(
+        f"#!/bin/sh\necho '{version_line}'\n" if version_line else "#!/bin/sh\nexit 1\n"
+    )
     fake.chmod(0o755)
     return fake
 
@@ -199,6 +202,8 @@ def fake_ffmpeg(folder: Path, version_line: str) -> Path:
         ("ffmpeg version 4.2.2-static https://johnvansickle.com/ffmpeg/", "bundled"),
         ("ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright (c) 2000-2021", "system"),
         ("ffmpeg version 5.1.6-0+deb12u1 Copyright (c) 2000-2024", "system"),
+        ("ffmpeg version N-113472-g1b2c3d4 Copyright (c) 2000-2024", "system"),
+        ("", "bundled"),
     ],
 )
 def test_a_system_ffmpeg_older_than_4_4_is_passed_over_for_the_bundled_one(
