@@ -90,10 +90,12 @@ def source_tree(destination: Path) -> Path:
         cwd=ROOT, capture_output=True, check=True,
     ).stdout.decode().split("\0")  # fmt: skip
     for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
+        source, copy = ROOT / name, destination / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():  # fixtures/ links to the samples
+            copy.symlink_to(os.readlink(source))
+        elif source.is_file():
+            shutil.copy2(source, copy)
     return destination
 
 
@@ -111,8 +113,10 @@ def fresh_venv(path: Path) -> Path:
 
 def pip(*args: str | Path) -> None:
     """The test venv's pip; `--python VENV/bin/python` installs into another venv."""
-    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet",
-                    *map(str, args)], check=True, capture_output=True, timeout=600)  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check",
+                             "--quiet", *map(str, args)], capture_output=True, text=True,
+                            timeout=600)  # fmt: skip
+    assert result.returncode == 0, (args, result.stderr[-4000:])
 
 
 @pytest.fixture(scope="module")
