@@ -41,3 +41,14 @@ def pytest_configure(config: pytest.Config) -> None:
     local = "127.0.0.1,localhost,::1"
     os.environ["NO_PROXY"] = f"{no_proxy},{local}" if no_proxy else local
     os.environ["no_proxy"] = os.environ["NO_PROXY"]
+
+
+def pytest_report_header() -> str:
+    """Which ffmpeg the tests cross (the system's, or the bundled one: .ci/run runs both)."""
+    import subprocess
+
+    from subtitler.sources.media import ffmpeg_executable
+
+    executable = ffmpeg_executable()
+    answer = subprocess.run([executable, "-version"], capture_output=True, text=True, check=False)
+    return f"ffmpeg: {executable} ({answer.stdout.partition(' Copyright')[0]})"

@@ -22,8 +22,9 @@ from subtitler.sources.media import (
 from tests.support import FIXTURES, decode_all
 
 FFMPEGS = {"bundled": imageio_ffmpeg.get_ffmpeg_exe()}
-if shutil.which("ffmpeg"):
-    FFMPEGS["system"] = str(shutil.which("ffmpeg"))
+SYSTEM_FFMPEG = shutil.which("ffmpeg")
+if SYSTEM_FFMPEG and media.ffmpeg_unusable(SYSTEM_FFMPEG) is None:
+    FFMPEGS["system"] = SYSTEM_FFMPEG
 
 
 @pytest.fixture(params=sorted(FFMPEGS), autouse=True)
@@ -173,3 +174,55 @@ def test_video_size_and_frame_rate_come_from_ffmpegs_listing() -> None:
     ).frame_rate == Fraction(24000, 1001)  # type: ignore[union-attr]
     audio_only = "\n".join(line for line in log.splitlines() if "Video" not in line)
     assert parse_video(audio_only) is None
+
+
+def test_ffmpeg_versions_are_read_from_the_first_line_of_its_answer() -> None:
+    assert media.parse_ffmpeg_version("ffmpeg version 5.1.6-0+deb12u1 Copyright (c)") == (5, 1)
+    assert media.parse_ffmpeg_version("ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright") == (4, 4)
+    assert media.parse_ffmpeg_version("ffmpeg version n9.0.2-17-g2a571b6068-20260930") == (9, 0)
+    assert media.parse_ffmpeg_version("ffmpeg version 4.2.2-static https://") == (4, 2)
+    assert media.parse_ffmpeg_version("ffmpeg version N-113472-g1b2c3d4 Copyright") is None
+
+
+def fake_ffmpeg(folder: Path, version_line: str) -> Path:
+    """An executable named ffmpeg that answers `-version` as an old or new release would (an
+    empty line: as a broken one, failing)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fake = folder / "ffmpeg"
+    fake.write_text(
+        f"#!/bin/sh\necho '{version_line}'\n" if version_line else "#!/bin/sh\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("version_line", "chosen"),
+    [
+        ("ffmpeg version 4.2.2-static https://johnvansickle.com/ffmpeg/", "bundled"),
+        ("ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright (c) 2000-2021", "system"),
+        ("ffmpeg version 5.1.6-0+deb12u1 Copyright (c) 2000-2024", "system"),
+        ("ffmpeg version N-113472-g1b2c3d4 Copyright (c) 2000-2024", "system"),
+        ("", "bundled"),
+    ],
+)
+def test_a_system_ffmpeg_older_than_4_4_is_passed_over_for_the_bundled_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version_line: str, chosen: str
+) -> None:
+    system = fake_ffmpeg(tmp_path / "bin", version_line)
+    monkeypatch.delenv("SUBTITLER_FFMPEG")
+    monkeypatch.setenv("PATH", str(system.parent))
+    media.ffmpeg_executable.cache_clear()
+    expected = {"bundled": media.bundled_ffmpeg(), "system": str(system)}[chosen]
+    assert media.ffmpeg_executable() == expected
+
+
+def test_an_old_ffmpeg_named_by_subtitler_ffmpeg_is_refused_in_one_line(tmp_path: Path) -> None:
+    old = fake_ffmpeg(tmp_path / "old", "ffmpeg version 4.2.2-static https://")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SUBTITLER_FFMPEG", str(old))
+        media.ffmpeg_executable.cache_clear()
+        with pytest.raises(MediaError) as caught:
+            probe(FIXTURES / "zh_news.mp4")
+    message = str(caught.value)
+    assert str(old) in message and "4.2 is older than 4.4" in message and "\n" not in message

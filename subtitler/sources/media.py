@@ -10,6 +10,7 @@ import asyncio
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -36,15 +37,60 @@ def child_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name not in SECRET_VARIABLES}
 
 
-@cache
-def ffmpeg_executable() -> str:
-    """`SUBTITLER_FFMPEG`, else the system's ffmpeg on PATH, else the imageio-ffmpeg binary."""
-    chosen = os.environ.get("SUBTITLER_FFMPEG") or shutil.which("ffmpeg")
-    if chosen:
-        return chosen
+OLDEST_FFMPEG = (4, 4)
+"""The oldest ffmpeg subtitler runs on: `scdet` (shot changes) came in 4.4 (Ubuntu 22.04's); the
+decode, the listing it parses, `framecrc` and the HLS muxer's options are older."""
+
+_FFMPEG_VERSION = re.compile(r"^ffmpeg version n?(\d+)\.(\d+)")
+
+
+def parse_ffmpeg_version(version_output: str) -> tuple[int, int] | None:
+    """(major, minor) from `ffmpeg -version`'s first line (`5.1.6-0+deb12u1`, `n7.1`,
+    `4.4.2-0ubuntu0.22.04.1`); None for a snapshot (`N-113472-g...`), which names no release."""
+    match = _FFMPEG_VERSION.match(version_output)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def bundled_ffmpeg() -> str:
+    """The static ffmpeg in the imageio-ffmpeg wheel (a dependency, so always there)."""
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def ffmpeg_unusable(executable: str) -> str | None:
+    """Why `executable` cannot serve (it does not run, or it is older than OLDEST_FFMPEG), or
+    None; a snapshot build, whose version says nothing, is taken."""
+    try:
+        answer = subprocess.run(
+            [executable, "-version"], stdin=subprocess.DEVNULL, capture_output=True,
+            text=True, errors="replace", timeout=60, env=child_environment(), check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"ffmpeg cannot be run ({error})"
+    version = parse_ffmpeg_version(answer.stdout)
+    if version is None and answer.returncode != 0:
+        return f"ffmpeg -version failed (exit status {answer.returncode})"
+    if version is not None and version < OLDEST_FFMPEG:
+        oldest = ".".join(map(str, OLDEST_FFMPEG))
+        return f"ffmpeg {version[0]}.{version[1]} is older than {oldest}, the oldest supported"
+    return None
+
+
+@cache
+def ffmpeg_executable() -> str:
+    """`SUBTITLER_FFMPEG` (one-line MediaError when unusable), else the system's ffmpeg on PATH
+    when it is OLDEST_FFMPEG or newer, else the imageio-ffmpeg one. Checked once per process."""
+    chosen = os.environ.get("SUBTITLER_FFMPEG")
+    if chosen:
+        unusable = ffmpeg_unusable(chosen)
+        if unusable is not None:
+            raise MediaError(chosen, f"{unusable}; unset SUBTITLER_FFMPEG to use the bundled one")
+        return chosen
+    system = shutil.which("ffmpeg")
+    if system and ffmpeg_unusable(system) is None:
+        return system
+    return bundled_ffmpeg()
 
 
 @dataclass(frozen=True)
@@ -434,6 +480,7 @@ class AsyncPcmDecoder:
         no audio, no such stream). A live source is not waited for: None."""
         if not self.live:
             _check_file(self.path)
+        ffmpeg_executable()  # an unusable SUBTITLER_FFMPEG raises here, before a pipe is opened
         reader: asyncio.StreamReader | None = None
         first_frame_fd = None
         if not self.live and self.start_ms == 0:

@@ -263,8 +263,11 @@ def test_the_preview_header_stays_on_its_rows(
     assert terminal.status == 0
     previews = [d for d in terminal.screens if any(" → en" in line for line in d[:1])]
     assert previews, "the preview was drawn"
+    assert any(display[0].startswith("a rather long name") for display in previews)
     for display in previews:
-        assert display[0].startswith("a rather long name"), display[:3]
+        # Drawn before the input started (its ffmpeg still listing it: a system ffmpeg starts
+        # slower than the bundled one), the title has no name yet; it is one row all the same.
+        assert display[0].startswith("a rather long name") or display[0] == " → en", display[:3]
         assert display[1].startswith("media "), display[:3]  # the figures: one row
         assert not any(line.lstrip().startswith(("latency", "first result")) for line in display)
     assert any("Thank you for watching" in line for d in previews for line in d)
