@@ -489,8 +489,8 @@ def test_a_missing_audio_stream_and_an_unwritable_out_dir_fail_alone(
     code, _, err = finish(
         cli("run", tmp_path / "a.mp3", "-t", "en", "--out-dir", blocker, "--endpoint", emulator.url)
     )
-    assert code == 1
-    assert len(err.strip().splitlines()) == 1 and str(blocker) in err and "not a directory" in err
+    assert code == 2  # an output path is checked before any work (issue 31, item 10)
+    assert err.strip() == f"subtitler: error: --out-dir: {blocker}: not a folder"
 
 
 def test_a_full_disk_fails_the_file_and_leaves_valid_tracks(
