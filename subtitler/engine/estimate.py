@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from subtitler.engine import journal as resume_state
 from subtitler.engine.context import RunContext
-from subtitler.engine.input import decide, finished_transcript
+from subtitler.engine.decide import decide, finished_transcript
 from subtitler.engine.plan import Need, plan_tracks
 from subtitler.errors import SubtitlerError
 from subtitler.gummy.cost import Estimate

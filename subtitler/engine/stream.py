@@ -1,0 +1,172 @@
+"""Stream one input: decode once into an `AudioBuffer` read by one `TargetTask` per target,
+paced to the chosen speed, while the tracks open beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from subtitler.engine.audio import AudioBuffer
+from subtitler.engine.conclude import conclude
+from subtitler.engine.context import RunContext
+from subtitler.engine.pairing import Ledger
+from subtitler.engine.plan import TrackPlan, plan_tracks
+from subtitler.engine.prepare import Prepared, timecode_offset
+from subtitler.engine.task import TargetTask
+from subtitler.errors import MediaError, OutputError
+from subtitler.events import AudioProgress, InputResult
+from subtitler.gummy.client import ClientKind
+from subtitler.sources.inputs import InputFile
+from subtitler.sources.media import BYTES_PER_MS, AsyncPcmDecoder
+
+PROGRESS_EVERY_MS = 1000
+MAX_LEAD_MS = 30_000
+"""With the native client, decoding stays at most this far ahead of the slowest target's last
+finished sentence: the service's own pace is the flow control, and the PCM kept for resumes
+stays small (about 1 MB) whatever the input's length and speed. (A sentence longer than this is
+ended by the stall rule.)"""
+
+
+async def stream_and_conclude(
+    item: InputFile, context: RunContext, prepared: Prepared, started_s: float
+) -> InputResult:
+    options = context.options
+    audio = AudioBuffer(prepared.start_ms)
+    opening = asyncio.create_task(open_tracks(item, context, prepared))
+    translating_only = dataclasses.replace(
+        options, gummy=dataclasses.replace(options.gummy, transcription_enabled=False)
+    )
+    tasks = [
+        TargetTask(
+            writer.target,
+            options if writer.transcripts is None else translating_only,
+            audio,
+            writer,
+            context.pacer,
+            context.control,
+            context.emit,
+            item.label,
+            item.live,
+        )
+        for writer in prepared.writers
+    ]
+    runners = [asyncio.create_task(task.run()) for task in tasks]
+    if prepared.ledger is not None and prepared.writers[0].publish is not None:
+        runners[0] = asyncio.create_task(recognising(runners[0], tasks[0], prepared.ledger))
+    decode_error: MediaError | None = None
+    try:
+        await decode(item, context, audio, tasks, prepared.decoder)
+    except MediaError as error:
+        decode_error = error
+    finally:
+        if not audio.ended:
+            audio.end(halted=True)
+    await asyncio.gather(*runners)
+    return await conclude(item, context, prepared, tasks, opening, decode_error, audio, started_s)
+
+
+async def recognising(run: asyncio.Task[None], task: TargetTask, ledger: Ledger) -> None:
+    """The recognising target's task; when it ends, the others' last translations pair."""
+    try:
+        await run
+    finally:
+        ledger.close(complete=task.complete)
+
+
+async def decode(
+    item: InputFile,
+    context: RunContext,
+    audio: AudioBuffer,
+    tasks: list[TargetTask],
+    decoder: AsyncPcmDecoder,
+) -> None:
+    """Decode once from the earliest resume point, at the chosen pace, into `audio`."""
+    options, control = context.options, context.control
+    start_ms = audio.start_ms
+    speed = 1.0 if item.live else options.speed  # live inputs go at 1x
+    loop = asyncio.get_running_loop()
+    paced_from_s, position_ms = loop.time(), start_ms
+    next_progress_ms = position_ms + PROGRESS_EVERY_MS
+    # The SDK reads results only while it has audio to send: holding audio back until results
+    # come would stall it, so with the SDK client decoding is not bounded by them; nor is a
+    # live source, which cannot wait.
+    bounded = options.client is ClientKind.NATIVE and not item.live
+    frames = decoder.frames()
+    try:
+        async for frame in frames:
+            if speed is not None:
+                delay_s = paced_from_s + (position_ms - start_ms) / 1000 / speed - loop.time()
+                if delay_s > 0:
+                    await asyncio.sleep(delay_s)  # pacing: the time itself is what is waited for
+            if control.stopping or all(task.over for task in tasks):
+                audio.end(halted=True)
+                break
+            audio.append(frame)
+            position_ms += len(frame) // BYTES_PER_MS
+            while (
+                bounded and not control.stopping and position_ms - slowest_ms(tasks) > MAX_LEAD_MS
+            ):
+                await audio.wait_consumed(timeout_s=1.0)
+            audio.forget_before(min(task.resume_point_ms() for task in tasks))
+            if position_ms >= next_progress_ms:
+                context.emit(AudioProgress(item.path, position_ms, item.label))
+                next_progress_ms += PROGRESS_EVERY_MS
+        else:
+            audio.end()
+    finally:
+        await frames.aclose()
+        await decoder.aclose()
+    context.emit(AudioProgress(item.path, position_ms, item.label))
+
+
+def slowest_ms(tasks: list[TargetTask]) -> int:
+    kept = [task.resume_point_ms() for task in tasks if not task.over]
+    return min(kept) if kept else 1 << 62
+
+
+async def open_tracks(item: InputFile, context: RunContext, prepared: Prepared) -> None:
+    """Open the tracks beside the streaming, on the writer thread: at once when the language is
+    known (a resume restores every cue the journal holds: about 1 s for 10 h in four formats,
+    while the service's task starts), else (`-s auto`) once the namer has named it, which is
+    journaled. Sentences that finish meanwhile are held and written in order after. A write
+    error fails every writer of the input."""
+    decided = prepared.decided
+    try:
+        if prepared.namer is not None:
+            language = await prepared.namer.named
+        else:
+            assert decided.named is not None
+            language = decided.named
+        unjournaled = context.options.gummy.source_language is None and (
+            decided.state.named_source != language
+        )
+        if unjournaled and not item.live:
+            decided.state.named_source = language
+            await context.disk.run([prepared.journal.name_source(language)])
+        offset_ms = timecode_offset(context.options, prepared.picture, item.path)
+        plans = plan_tracks(item, context.options, language, prepared.picture, offset_ms)
+        planned = {plan.target: plan for plan in plans}
+        keep = {work.target for work in decided.work if work.keep_existing}
+        for writer in prepared.writers:
+            plan = planned[writer.target]
+            if writer.target in keep:  # what exists is kept; only the missing tracks are made
+                plan = await context.disk.call(_missing_only, plan)
+            elif writer.progress.kept:  # kept when it started: a resume keeps them too
+                plan = _without(plan, writer.progress.kept)
+            if not item.live:
+                kept = tuple(sorted({p.name for p in planned[writer.target].paths}
+                                    - {p.name for p in plan.paths}))  # fmt: skip
+                writer.progress.kept = kept
+                await context.disk.run([prepared.journal.started(writer.target, kept)])
+            await writer.open(plan, None if language == "und" else language)
+    except OutputError as error:
+        for writer in prepared.writers:
+            writer.error = writer.error or error
+
+
+def _missing_only(plan: TrackPlan) -> TrackPlan:
+    return TrackPlan(plan.target, tuple(t for t in plan.tracks if not t.path.exists()))
+
+
+def _without(plan: TrackPlan, names: tuple[str, ...]) -> TrackPlan:
+    return TrackPlan(plan.target, tuple(t for t in plan.tracks if t.path.name not in names))
