@@ -18,7 +18,7 @@ from subtitler.layout.cues import Cue
 from subtitler.sources.inputs import InputFile
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Decided:
     """What an input needs, from its journal and the tracks that exist."""
 
@@ -31,22 +31,25 @@ class Decided:
     plans: dict[str, TrackPlan]
     """Every planned track, by target (named after `named`)."""
     work: list[TargetWork]
+    resumed: bool
+    """It continues an interrupted run (not only adds a target to a finished one): read from the
+    journal as it was, before this run adds its own targets to it."""
     sidecars: dict[str, str] = dataclasses.field(default_factory=dict)
     """`--skip-subtitled`: language → a subtitle file beside the input that has it."""
 
     def of(self, need: Need) -> list[TargetWork]:
         return [work for work in self.work if work.need is need]
 
-    @property
-    def resumed(self) -> bool:
-        """It continues an interrupted run (not only adds a target to a finished one)."""
-        previous = self.previous
-        if previous is None:
-            return False
-        if not previous.targets:
-            return True  # stopped before its first sentence
-        running = [previous.targets.get(work.target) for work in self.of(Need.RUN)]
-        return any(progress is not None and not progress.finished for progress in running)
+
+def continues_interrupted(previous: resume_state.InputState | None, work: list[TargetWork]) -> bool:
+    """Whether running `work` takes up a run that stopped midway (a target it runs has unfinished
+    progress in the journal), rather than starting fresh or adding a target to a finished one."""
+    if previous is None:
+        return False
+    if not previous.targets:
+        return True  # stopped before its first sentence
+    running = [previous.targets.get(w.target) for w in work if w.need is Need.RUN]
+    return any(progress is not None and not progress.finished for progress in running)
 
 
 async def decide(item: InputFile, context: RunContext, folder: Path) -> Decided:
@@ -80,7 +83,15 @@ async def decide(item: InputFile, context: RunContext, folder: Path) -> Decided:
     state = previous or resume_state.InputState(
         item.path.name, settings, {}, identity=identity, named_source=None
     )
-    return Decided(state, previous, state_file, named, {p.target: p for p in plans}, work)
+    return Decided(
+        state=state,
+        previous=previous,
+        state_file=state_file,
+        named=named,
+        plans={p.target: p for p in plans},
+        work=work,
+        resumed=continues_interrupted(previous, work),
+    )
 
 
 def finished_transcript(state: resume_state.InputState, running: list[str]) -> list[Cue] | None:
