@@ -69,6 +69,10 @@ class InputStarted:
     tracks: tuple[Path, ...]
     resumed_at_ms: int | None = None
     """Where this run takes the input up, when it continues an unfinished earlier run."""
+    audio_stream: int | None = None
+    """The audio stream heard (`--audio-stream`'s numbering)."""
+    audio_reason: str | None = None
+    """Why that stream: `--audio-stream N`, the tag `--audio-language` found, or none found."""
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ async def conclude(
     except OutputError as error:
         errors.append(error)
         complete = False
-    status, reason = Status.DONE, prepared.note
+    status, reason = Status.DONE, prepared.audio.reason if prepared.audio.fallback else ""
     if errors:
         status, reason = Status.FAILED, str(errors[0])
     elif not complete:

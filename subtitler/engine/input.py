@@ -82,7 +82,15 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
         paths = () if undecided else paths_of(prepared)
         resumed_at = prepared.start_ms if decided.resumed else None
         context.emit(
-            InputStarted(item.path, item.label, prepared.info.duration_ms, paths, resumed_at)
+            InputStarted(
+                path=item.path,
+                label=item.label,
+                duration_ms=prepared.info.duration_ms,
+                tracks=paths,
+                resumed_at_ms=resumed_at,
+                audio_stream=prepared.audio.audio_index,
+                audio_reason=prepared.audio.reason,
+            )
         )
         return await stream_and_conclude(item, context, prepared, started_s)
     finally:

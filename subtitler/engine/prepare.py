@@ -14,7 +14,7 @@ from subtitler.engine.decide import Decided, finished_transcript
 from subtitler.engine.naming import SourceNamer
 from subtitler.engine.pairing import Cursor, Ledger
 from subtitler.engine.plan import Need, plan_tracks
-from subtitler.engine.subtitled import choose_audio, subtitled_reason
+from subtitler.engine.subtitled import AudioChoice, choose_audio, default_audio, subtitled_reason
 from subtitler.engine.task import send_bytes
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import MediaError, OutputError
@@ -31,8 +31,10 @@ from subtitler.tracks import Picture, Track
 from subtitler.tracks.durable import FileOp
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Prepared:
+    """What streaming an input needs, built complete by `prepare`."""
+
     info: MediaInfo
     decoder: AsyncPcmDecoder
     """Started: it told `info` and its frames follow."""
@@ -46,8 +48,8 @@ class Prepared:
     """`-s auto` while the language is not named yet."""
     rendered: tuple[Path, ...] = ()
     """Tracks of finished targets rendered from the journal."""
-    note: str = ""
-    """Said with the result (the audio stream used when none had the language asked for)."""
+    audio: AudioChoice
+    """The audio stream heard, and why (a fallback is also said with the result)."""
     ledger: Ledger | None = None
     """Several targets: the transcript the first one's task recognises, for the others."""
 
@@ -145,17 +147,15 @@ async def prepare(
 
     decoder = decoder_of(options.audio_stream)
     told = await decoder.start()
-    note = ""
+    audio = default_audio(options.audio_stream)
     try:
         if told is not None and options.skip_subtitled:
             reason = subtitled_reason(options.targets, decided.sidecars, told.subtitle_streams)
             if reason is not None:
                 raise Skip(reason)
         if told is not None and options.audio_languages:
-            chosen, found_note = choose_audio(
-                told.audio_streams, options.audio_languages, options.audio_stream
-            )
-            note = found_note or ""
+            audio = choose_audio(told.audio_streams, options.audio_languages, options.audio_stream)
+            chosen = audio.audio_index
             if chosen != options.audio_stream:  # a second ffmpeg, only when the pick differs
                 await decoder.aclose()
                 decoder = decoder_of(chosen)
@@ -177,12 +177,12 @@ async def prepare(
             over = context.budget.reserve(estimate)
             if over is not None:
                 raise Skip(over)
-        prepared = await prepare_writers(item, context, decided, told, decoder, start_ms, rendered)
+        return await prepare_writers(
+            item, context, decided, told, decoder, start_ms, rendered, audio
+        )
     except BaseException:
         await decoder.aclose()
         raise
-    prepared.note = note
-    return prepared
 
 
 async def prepare_writers(
@@ -193,6 +193,7 @@ async def prepare_writers(
     decoder: AsyncPcmDecoder,
     start_ms: int,
     rendered: tuple[Path, ...],
+    audio: AudioChoice,
 ) -> Prepared:
     options = context.options
     state, previous = decided.state, decided.previous
@@ -260,7 +261,17 @@ async def prepare_writers(
     known = finished_transcript(state, [writer.target for writer in writers])
     ledger = recognise_once(writers, info.start_offset_ms, known)
     return Prepared(
-        info, decoder, start_ms, picture, journal, writers, decided, namer, rendered, ledger=ledger
+        info=info,
+        decoder=decoder,
+        start_ms=start_ms,
+        picture=picture,
+        journal=journal,
+        writers=writers,
+        decided=decided,
+        namer=namer,
+        rendered=rendered,
+        audio=audio,
+        ledger=ledger,
     )
 
 
