@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.context import RunContext
 from subtitler.engine.decide import Decided, existing_track
 from subtitler.engine.plan import Need
 from subtitler.engine.prepare import Prepared
+from subtitler.engine.stream import Streamed
 from subtitler.engine.task import TargetTask
-from subtitler.errors import MediaError, OutputError, SubtitlerError
+from subtitler.errors import OutputError, SubtitlerError
 from subtitler.events import InputResult, Status
 from subtitler.sources.inputs import InputFile
 
@@ -44,12 +43,11 @@ async def conclude(
     item: InputFile,
     context: RunContext,
     prepared: Prepared,
-    tasks: list[TargetTask],
-    opening: asyncio.Task[None],
-    decode_error: MediaError | None,
-    audio: AudioBuffer,
+    streamed: Streamed,
     started_s: float,
 ) -> InputResult:
+    tasks, opening, audio = streamed.tasks, streamed.opening, streamed.audio
+    decode_error = streamed.decode_error
     errors: list[SubtitlerError] = [decode_error] if decode_error else []
     errors += [task.error for task in tasks if task.error is not None]
     complete = not errors and all(task.complete for task in tasks)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from subtitler.engine.claim import Claim, claim_path
 from subtitler.engine.conclude import NO_SPEECH as NO_SPEECH  # serve/app.py reads it here
-from subtitler.engine.conclude import settled
+from subtitler.engine.conclude import conclude, settled
 from subtitler.engine.context import RunContext
 from subtitler.engine.decide import decide, sidecars_of
 from subtitler.engine.plan import Need, plan_tracks
 from subtitler.engine.prepare import Skip, journaled_picture, paths_of, prepare, render_finished
-from subtitler.engine.stream import stream_and_conclude
+from subtitler.engine.stream import stream
 from subtitler.engine.subtitled import subtitled_reason
 from subtitler.errors import OutputError, SubtitlerError
 from subtitler.events import InputResult, InputStarted, Status
@@ -92,7 +92,8 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
                 audio_reason=prepared.audio.reason,
             )
         )
-        return await stream_and_conclude(item, context, prepared, started_s)
+        streamed = await stream(item, context, prepared)
+        return await conclude(item, context, prepared, streamed, started_s)
     finally:
         claim.release()
 

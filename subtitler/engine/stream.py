@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from dataclasses import dataclass
 
 from subtitler.engine.audio import AudioBuffer
-from subtitler.engine.conclude import conclude
 from subtitler.engine.context import RunContext
 from subtitler.engine.pairing import Ledger
 from subtitler.engine.plan import TrackPlan, plan_tracks
 from subtitler.engine.prepare import Prepared, timecode_offset
 from subtitler.engine.task import TargetTask
 from subtitler.errors import MediaError, OutputError
-from subtitler.events import AudioProgress, InputResult
+from subtitler.events import AudioProgress
 from subtitler.gummy.client import ClientKind
 from subtitler.sources.inputs import InputFile
 from subtitler.sources.media import BYTES_PER_MS, AsyncPcmDecoder
@@ -27,9 +27,21 @@ stays small (about 1 MB) whatever the input's length and speed. (A sentence long
 ended by the stall rule.)"""
 
 
-async def stream_and_conclude(
-    item: InputFile, context: RunContext, prepared: Prepared, started_s: float
-) -> InputResult:
+@dataclass(frozen=True, kw_only=True)
+class Streamed:
+    """How streaming an input went, for `conclude`."""
+
+    tasks: list[TargetTask]
+    """Over: each says whether it completed, failed, and its figures."""
+    opening: asyncio.Task[None]
+    """The tracks' opening (awaited or cancelled by `conclude`)."""
+    decode_error: MediaError | None
+    audio: AudioBuffer
+
+
+async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> Streamed:
+    """Decode once into an `AudioBuffer`, one `TargetTask` per running target reading it, until
+    every task is over."""
     options = context.options
     audio = AudioBuffer(prepared.start_ms)
     opening = asyncio.create_task(open_tracks(item, context, prepared))
@@ -62,7 +74,7 @@ async def stream_and_conclude(
         if not audio.ended:
             audio.end(halted=True)
     await asyncio.gather(*runners)
-    return await conclude(item, context, prepared, tasks, opening, decode_error, audio, started_s)
+    return Streamed(tasks=tasks, opening=opening, decode_error=decode_error, audio=audio)
 
 
 async def recognising(run: asyncio.Task[None], task: TargetTask, ledger: Ledger) -> None:
