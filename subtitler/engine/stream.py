@@ -15,16 +15,15 @@ from subtitler.engine.prepare import Prepared, timecode_offset
 from subtitler.engine.task import TargetTask
 from subtitler.errors import MediaError, OutputError
 from subtitler.events import AudioProgress
-from subtitler.gummy.client import ClientKind
 from subtitler.sources.inputs import InputFile
 from subtitler.sources.media import BYTES_PER_MS, AsyncPcmDecoder
 
 PROGRESS_EVERY_MS = 1000
 MAX_LEAD_MS = 30_000
-"""With the native client, decoding stays at most this far ahead of the slowest target's last
-finished sentence: the service's own pace is the flow control, and the PCM kept for resumes
-stays small (about 1 MB) whatever the input's length and speed. (A sentence longer than this is
-ended by the stall rule.)"""
+"""With a client that reads results while idle (the native one), decoding stays at most this
+far ahead of the slowest target's last finished sentence: the service's own pace is the flow
+control, and the PCM kept for resumes stays small whatever the input's length and speed
+(`docs/performance.md`). A sentence longer than this is ended by the stall rule."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,10 +98,9 @@ async def decode(
     loop = asyncio.get_running_loop()
     paced_from_s, position_ms = loop.time(), start_ms
     next_progress_ms = position_ms + PROGRESS_EVERY_MS
-    # The SDK reads results only while it has audio to send: holding audio back until results
-    # come would stall it, so with the SDK client decoding is not bounded by them; nor is a
-    # live source, which cannot wait.
-    bounded = options.client is ClientKind.NATIVE and not item.live
+    # Decoding waits for results only with a client that reads them while no audio is sent (one
+    # that does not would stall), and never for a live source, which cannot wait.
+    bounded = options.client.traits.reads_results_idle and not item.live
     frames = decoder.frames()
     try:
         async for frame in frames:

@@ -36,7 +36,7 @@ from subtitler.engine.policy import Action, RetryPolicy, decide
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import OutputError, ServiceError, SubtitlerError
 from subtitler.events import PartialText, TaskMetrics
-from subtitler.gummy.client import ClientKind, GummyTask, new_task
+from subtitler.gummy.client import GummyTask, new_task
 from subtitler.gummy.protocol import (
     UNFINISHED,
     ClientEvent,
@@ -267,10 +267,10 @@ class TargetTask:
             await client.close()
 
     def _heard_from_service(self, item: object) -> bool:
-        """An event only the service can cause (the SDK client reports `TaskStarted` itself,
+        """An event only the service can cause (a client may report `TaskStarted` itself,
         before it has connected)."""
         if isinstance(item, TaskStarted):
-            return self.options.client is ClientKind.NATIVE
+            return not self.options.client.traits.reports_own_start
         return isinstance(item, Partial | Sentence | TaskFinished)
 
     async def _finish(self, task: GummyTask, timing: _Timing) -> None:
