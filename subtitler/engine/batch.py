@@ -33,7 +33,7 @@ async def run_batch(
         async with context.slots:
             if control.stopping:
                 result = InputResult(
-                    item.path, Status.SKIPPED, reason="not started", label=item.label
+                    path=item.path, status=Status.SKIPPED, reason="not started", label=item.label
                 )
             else:
                 result = await subtitle_isolated(item, context)
@@ -43,7 +43,10 @@ async def run_batch(
     for index, item in enumerate(items):
         if isinstance(item, InputProblem):
             results[index] = InputResult(
-                item.path, Status.FAILED, reason=f"{item.path}: {item.reason}", label=str(item.path)
+                path=item.path,
+                status=Status.FAILED,
+                reason=f"{item.path}: {item.reason}",
+                label=str(item.path),
             )
             observe(InputEnded(results[index]))  # type: ignore[arg-type]
     try:

@@ -32,7 +32,7 @@ async def subtitle_isolated(item: InputFile, context: RunContext) -> InputResult
         return await subtitle_input(item, context)
     except Exception as error:
         reason = f"{item.label}: internal error: {error!r}"
-        return InputResult(item.path, Status.FAILED, reason, label=item.label)
+        return InputResult(path=item.path, status=Status.FAILED, reason=reason, label=item.label)
 
 
 async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
@@ -43,8 +43,8 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
 
     def ended(status: Status, reason: str = "", tracks: tuple[Path, ...] = ()) -> InputResult:
         return InputResult(
-            item.path,
-            status,
+            path=item.path,
+            status=status,
             reason=reason,
             wall_s=time.monotonic() - started_s,
             tracks=tracks,

@@ -119,14 +119,14 @@ async def decode(
                 await audio.wait_consumed(timeout_s=1.0)
             audio.forget_before(min(task.resume_point_ms() for task in tasks))
             if position_ms >= next_progress_ms:
-                context.emit(AudioProgress(item.path, position_ms, item.label))
+                context.emit(AudioProgress(path=item.path, sent_ms=position_ms, label=item.label))
                 next_progress_ms += PROGRESS_EVERY_MS
         else:
             audio.end()
     finally:
         await frames.aclose()
         await decoder.aclose()
-    context.emit(AudioProgress(item.path, position_ms, item.label))
+    context.emit(AudioProgress(path=item.path, sent_ms=position_ms, label=item.label))
 
 
 def slowest_ms(tasks: list[TargetTask]) -> int:

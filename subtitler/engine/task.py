@@ -329,12 +329,12 @@ class TargetTask:
             if cutoff_ms is None:
                 self._emit(
                     PartialText(
-                        self.writer.path,
-                        self.target,
-                        item.sentence_id,
-                        item.transcript,
-                        item.translation,
-                        self.label,
+                        path=self.writer.path,
+                        target=self.target,
+                        sentence_id=item.sentence_id,
+                        transcript=item.transcript,
+                        translation=item.translation,
+                        label=self.label,
                     )
                 )
             return
@@ -366,7 +366,12 @@ class TargetTask:
         if self._first_package_delay_ms is None:
             self._first_package_delay_ms = first  # the first task's figure
         last = last if reason is EndReason.END else None  # the last task's figure
-        self.metrics = TaskMetrics(self.target, task_id, self._first_package_delay_ms, last)
+        self.metrics = TaskMetrics(
+            target=self.target,
+            request_id=task_id,
+            first_package_delay_ms=self._first_package_delay_ms,
+            last_package_delay_ms=last,
+        )
 
     def _fail(self, error: SubtitlerError) -> None:
         self.error = error

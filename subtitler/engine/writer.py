@@ -219,19 +219,19 @@ class TargetWriter:
         self.progress.sentences += 1
         self._emit(
             CueWritten(
-                self.path,
-                self.target,
-                sentence.sentence_id,
-                sentence.transcript,
-                sentence.translation,
-                update.added,
-                update.replaced,
-                self.plan.paths,
-                laid_out.begin_ms,
-                laid_out.end_ms,
-                finished.latency_ms,
-                round((written_s - finished.received_s) * 1000, 3),
-                self.label,
+                path=self.path,
+                target=self.target,
+                sentence_id=sentence.sentence_id,
+                transcript=sentence.transcript,
+                translation=sentence.translation,
+                cues=update.added,
+                revised=update.replaced,
+                tracks=self.plan.paths,
+                begin_ms=laid_out.begin_ms,
+                end_ms=laid_out.end_ms,
+                latency_ms=finished.latency_ms,
+                write_ms=round((written_s - finished.received_s) * 1000, 3),
+                label=self.label,
             )
         )
 
