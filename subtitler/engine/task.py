@@ -32,6 +32,7 @@ from enum import Enum
 from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.control import RunControl
 from subtitler.engine.pacing import StartPacer
+from subtitler.engine.phase import Phase, PhaseMachine
 from subtitler.engine.policy import Action, RetryPolicy, decide
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import OutputError, ServiceError, SubtitlerError
@@ -56,15 +57,6 @@ ROLLOVER_GRACE = 0.25
 """Past the rollover limit, a pause is looked for in this share of the limit (at most 30 s)."""
 """Finishing, and nothing from the service this long: the task failed."""
 _AUDIO = object()  # inbox item: more audio, or its end
-
-
-class Phase(Enum):
-    WAITING_FOR_AUDIO = "waiting for audio"
-    STARTING = "starting"
-    STREAMING = "streaming"
-    FINISHING = "finishing"
-    DONE = "done"
-    FAILED = "failed"
 
 
 class EndReason(Enum):
@@ -116,7 +108,7 @@ class TargetTask:
         self._emit = emit
         self._new_client = new_client
         """The client factory (`gummy.client.new_task`; a fake transport in unit tests)."""
-        self.phase = Phase.WAITING_FOR_AUDIO
+        self._phases = PhaseMachine()
         self.error: SubtitlerError | None = None
         self.resumes = 0
         self.stalls = 0
@@ -139,8 +131,12 @@ class TargetTask:
         audio.listen(self._audio_changed)
 
     @property
+    def phase(self) -> Phase:
+        return self._phases.phase
+
+    @property
     def over(self) -> bool:
-        return self.phase in (Phase.DONE, Phase.FAILED)
+        return self._phases.over
 
     def resume_point_ms(self) -> int:
         return max(self.writer.resume_ms, self._safe_ms, self.audio.start_ms)
@@ -160,13 +156,13 @@ class TargetTask:
             nothing_left = self.audio.ended and start_ms >= self.audio.end_ms
             if nothing_left and (self.tasks_started or self.audio.halted):
                 self.complete = not self.audio.halted or self.live
-                self.phase = Phase.DONE
+                self._phases.enter(Phase.DONE)
                 return
             outcome = await self._one_task(start_ms)
             if isinstance(outcome, Finished):
                 if outcome.reason is EndReason.END:
                     self.complete = not self.audio.halted or self.live
-                    self.phase = Phase.DONE
+                    self._phases.enter(Phase.DONE)
                     return
                 if outcome.reason is EndReason.STALL:
                     self.stalls += 1
@@ -176,7 +172,7 @@ class TargetTask:
                 start_ms = self.resume_point_ms()
                 continue
             if self.audio.halted and self.control.stopping:
-                self.phase = Phase.DONE  # interrupted: the journal resumes it later
+                self._phases.enter(Phase.DONE)  # interrupted: the journal resumes it later
                 return
             decision = decide(
                 outcome,
@@ -206,7 +202,7 @@ class TargetTask:
             start_ms = self.resume_point_ms()
 
     async def _wait_for_audio(self, start_ms: int) -> None:
-        self.phase = Phase.WAITING_FOR_AUDIO
+        self._phases.enter(Phase.WAITING_FOR_AUDIO)
         while not (self.audio.ended or self.audio.end_ms > start_ms):
             await self._next()
 
@@ -220,7 +216,7 @@ class TargetTask:
             self._inbox.put_nowait((generation, event, time.perf_counter()))
 
         client = self._new_client(self.options.client, self.options.gummy, self.target, sink)
-        self.phase = Phase.STARTING
+        self._phases.enter(Phase.STARTING)
         timing = _Timing()
         position_ms = start_ms
         cutoff_ms: int | None = None  # stream ms: sentences ending later are dropped
@@ -251,7 +247,7 @@ class TargetTask:
                 if self._heard_from_service(item):
                     reached = self.control.service_reached = True
                 if isinstance(item, TaskStarted):
-                    self.phase = Phase.STREAMING
+                    self._phases.enter(Phase.STREAMING)
                 elif isinstance(item, Partial | Sentence):
                     if timing.first_result_s is None:
                         timing.first_result_s = arrived_s
@@ -275,7 +271,7 @@ class TargetTask:
 
     async def _finish(self, task: GummyTask, timing: _Timing) -> None:
         """No more audio for this task: its last results and `task-finished` follow."""
-        self.phase = Phase.FINISHING
+        self._phases.enter(Phase.FINISHING)
         timing.finish_sent_s = time.perf_counter()
         await task.finish()
 
@@ -375,7 +371,7 @@ class TargetTask:
 
     def _fail(self, error: SubtitlerError) -> None:
         self.error = error
-        self.phase = Phase.FAILED
+        self._phases.enter(Phase.FAILED)
 
     async def _next(self) -> tuple[int, object, float]:
         item = await self._inbox.get()
