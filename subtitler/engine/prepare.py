@@ -16,7 +16,7 @@ from subtitler.engine.pairing import Cursor, Ledger
 from subtitler.engine.plan import Need, plan_tracks
 from subtitler.engine.subtitled import AudioChoice, choose_audio, default_audio, subtitled_reason
 from subtitler.engine.task import send_bytes
-from subtitler.engine.writer import TargetWriter
+from subtitler.engine.writer import Alone, Recognising, Role, TargetWriter, Translating
 from subtitler.errors import MediaError, OutputError
 from subtitler.gummy.cost import Estimate
 from subtitler.languages import SOURCE_LANGUAGES, language_of_tag
@@ -237,17 +237,23 @@ async def prepare_writers(
         await context.disk.run([journal.begin(state)])
     named = decided.named
     namer = SourceNamer() if named is None else None
-    writers = []
-    for work in decided.of(Need.RUN):
-        progress = state.targets.setdefault(work.target, resume_state.TargetProgress())
+    running = [work.target for work in decided.of(Need.RUN)]
+    progresses = []
+    for target in running:
+        progress = state.targets.setdefault(target, resume_state.TargetProgress())
         progress.finished = False  # --overwrite, or a target added to a finished journal
-        layout = CueLayout(rules, None if named == "und" else named, work.target)
+        progresses.append(progress)
+    known = finished_transcript(state, running)
+    ledger, roles = recognise_once(progresses, info.start_offset_ms, known)
+    writers = []
+    for target, progress, role in zip(running, progresses, roles, strict=True):
+        layout = CueLayout(rules, None if named == "und" else named, target)
         layout.resume_after(progress.cues[-1] if progress.cues else None)
         writers.append(
             TargetWriter(
                 path=item.path,
                 label=item.label,
-                target=work.target,
+                target=target,
                 plan=None,
                 layout=layout,
                 progress=progress,
@@ -255,11 +261,10 @@ async def prepare_writers(
                 media_offset_ms=info.start_offset_ms,
                 disk=context.disk,
                 emit=context.emit,
+                role=role,
                 namer=namer,
             )
         )
-    known = finished_transcript(state, [writer.target for writer in writers])
-    ledger = recognise_once(writers, info.start_offset_ms, known)
     return Prepared(
         info=info,
         decoder=decoder,
@@ -276,26 +281,28 @@ async def prepare_writers(
 
 
 def recognise_once(
-    writers: list[TargetWriter], media_offset_ms: int, known: list[Cue] | None
-) -> Ledger | None:
-    """One task recognises for the input: the first running target's, the others translating
-    only and taking its transcript by time (recognition is billed per task). A resumed input's
+    progresses: list[resume_state.TargetProgress], media_offset_ms: int, known: list[Cue] | None
+) -> tuple[Ledger | None, list[Role]]:
+    """Each running target's role, and the input's transcript `Ledger` they share. One task
+    recognises for the input: the first running target's, the others translating only and
+    taking its transcript by time (recognition is billed per task). A resumed input's
     transcript so far comes from the first target's journaled cues. With the whole transcript
     already journaled (`known`), no task recognises."""
-    if len(writers) < 2 and known is None:
-        return None
+    if len(progresses) < 2 and known is None:
+        return None, [Alone() for _ in progresses]
     ledger = Ledger()
+    roles: list[Role] = []
+    translating = progresses
     if known is not None:
         ledger.seed(known, max((cue.end_ms for cue in known), default=0))
         ledger.close(complete=True)
-        translating = writers
     else:
-        first, translating = writers[0], writers[1:]
-        ledger.seed(first.progress.cues, first.progress.resume_ms + media_offset_ms)
-        first.publish = ledger
-    for writer in translating:
-        writer.transcripts = Cursor(ledger, writer.progress.resume_ms + media_offset_ms)
-    return ledger
+        first, translating = progresses[0], progresses[1:]
+        ledger.seed(first.cues, first.resume_ms + media_offset_ms)
+        roles.append(Recognising(ledger))
+    for progress in translating:
+        roles.append(Translating(Cursor(ledger, progress.resume_ms + media_offset_ms)))
+    return ledger, roles
 
 
 def paths_of(prepared: Prepared) -> tuple[Path, ...]:

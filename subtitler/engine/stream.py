@@ -13,6 +13,7 @@ from subtitler.engine.pairing import Ledger
 from subtitler.engine.plan import TrackPlan, plan_tracks
 from subtitler.engine.prepare import Prepared, timecode_offset
 from subtitler.engine.task import TargetTask
+from subtitler.engine.writer import Recognising
 from subtitler.errors import MediaError, OutputError
 from subtitler.events import AudioProgress
 from subtitler.sources.inputs import InputFile
@@ -50,7 +51,7 @@ async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> St
     tasks = [
         TargetTask(
             writer.target,
-            options if writer.transcripts is None else translating_only,
+            translating_only if writer.translates_only else options,
             audio,
             writer,
             context.pacer,
@@ -62,7 +63,7 @@ async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> St
         for writer in prepared.writers
     ]
     runners = [asyncio.create_task(task.run()) for task in tasks]
-    if prepared.ledger is not None and prepared.writers[0].publish is not None:
+    if prepared.ledger is not None and isinstance(prepared.writers[0].role, Recognising):
         runners[0] = asyncio.create_task(recognising(runners[0], tasks[0], prepared.ledger))
     decode_error: MediaError | None = None
     try:
@@ -171,7 +172,7 @@ async def open_tracks(item: InputFile, context: RunContext, prepared: Prepared) 
             await writer.open(plan, None if language == "und" else language)
     except OutputError as error:
         for writer in prepared.writers:
-            writer.error = writer.error or error
+            writer.fail(error)
 
 
 def _missing_only(plan: TrackPlan) -> TrackPlan:
