@@ -18,7 +18,7 @@ from subtitler.layout.cues import Cue
 from subtitler.sources.inputs import InputFile
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Decided:
     """What an input needs, from its journal and the tracks that exist."""
 

@@ -6,6 +6,7 @@ the result says it.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -62,7 +63,8 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
         try:
             decided = await decide(item, context, folder)
             if options.skip_subtitled and not item.live:
-                decided.sidecars = await context.disk.call(sidecars_of, item, decided)
+                found = await context.disk.call(sidecars_of, item, decided)
+                decided = dataclasses.replace(decided, sidecars=found)
                 reason = subtitled_reason(options.targets, decided.sidecars)
                 if reason is not None:
                     return ended(Status.SKIPPED, reason)

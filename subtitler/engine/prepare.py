@@ -21,7 +21,7 @@ from subtitler.errors import MediaError, OutputError
 from subtitler.gummy.cost import Estimate
 from subtitler.languages import SOURCE_LANGUAGES, language_of_tag
 from subtitler.layout.cues import Cue, CueLayout
-from subtitler.layout.frames import FrameRate, timecode_offset_ms
+from subtitler.layout.frames import FrameRate, frame_grid, timecode_offset_ms
 from subtitler.layout.shots import DEFAULT_THRESHOLD, ShotRules, parse_scdet
 from subtitler.layout.shots import read_list as read_shot_list
 from subtitler.options import RunOptions
@@ -94,7 +94,7 @@ def timecode_offset(options: RunOptions, picture: Picture | None, where: Path) -
     rate = picture.frame_rate if picture is not None else None
     tag = picture.timecode if picture is not None else None
     try:
-        return timecode_offset_ms(options.timecode_start, options.frames_for(rate), tag)
+        return timecode_offset_ms(options.timecode_start, frame_grid(options.frame_rate, rate), tag)
     except ValueError as error:
         raise OutputError(str(where), str(error)) from error
 
@@ -166,8 +166,9 @@ async def prepare(
                 and tagged in SOURCE_LANGUAGES
                 and options.gummy.source_language is None
             ):
-                decided.named = tagged  # the stream's tag names the source: no identification
-                decided.plans = {plan.target: plan for plan in plan_tracks(item, options, tagged)}
+                # The stream's tag names the source: no identification.
+                plans = {plan.target: plan for plan in plan_tracks(item, options, tagged)}
+                decided = dataclasses.replace(decided, named=tagged, plans=plans)
         if told is not None and context.budget is not None:
             running = len(decided.of(Need.RUN))
             remaining_ms = max(0, (told.duration_ms or 0) - start_ms)
@@ -217,7 +218,7 @@ async def prepare_writers(
             state.picture["timecode"] = picture.timecode
     elif previous is not None:
         picture = journaled_picture(previous) or picture
-    frames = options.frames_for(picture.frame_rate if picture is not None else None)
+    frames = frame_grid(options.frame_rate, picture.frame_rate if picture is not None else None)
     rules = options.rules
     if frames is not None:
         shots = None
