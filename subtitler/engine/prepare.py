@@ -22,6 +22,7 @@ from subtitler.gummy.cost import Estimate
 from subtitler.languages import SOURCE_LANGUAGES, language_of_tag
 from subtitler.layout.cues import Cue, CueLayout
 from subtitler.layout.frames import FrameRate, frame_grid, timecode_offset_ms
+from subtitler.layout.rules import CueRules
 from subtitler.layout.shots import DEFAULT_THRESHOLD, ShotRules, parse_scdet
 from subtitler.layout.shots import read_list as read_shot_list
 from subtitler.options import RunOptions
@@ -196,43 +197,12 @@ async def prepare_writers(
     rendered: tuple[Path, ...],
     audio: AudioChoice,
 ) -> Prepared:
-    options = context.options
+    """What the decoder told, journaled; the cue rules on the input's frame grid; the journal
+    begun; one writer per running target, each in its role."""
     state, previous = decided.state, decided.previous
-    if told is None:  # live: nothing is waited for
-        info = MediaInfo(item.path, None, (), 0)
-    elif previous is None:
-        info = told
-        state.start_offset_ms = told.start_offset_ms
-    else:  # a resumed decode starts mid-stream: the journal knows where the stream starts
-        info = dataclasses.replace(told, start_offset_ms=previous.start_offset_ms)
-    video = info.video
-    picture = None
-    if video is not None:
-        picture = Picture(video.width, video.height, video.frame_rate, video.timecode)
-    if previous is None and picture is not None:
-        rate = picture.frame_rate
-        state.picture = {"width": picture.width, "height": picture.height}
-        if rate is not None:
-            state.picture["frame_rate"] = f"{rate.numerator}/{rate.denominator}"
-        if picture.timecode is not None:
-            state.picture["timecode"] = picture.timecode
-    elif previous is not None:
-        picture = journaled_picture(previous) or picture
-    frames = frame_grid(options.frame_rate, picture.frame_rate if picture is not None else None)
-    rules = options.rules
-    if frames is not None:
-        shots = None
-        if options.shot_changes is not None and not (item.live and picture is None):
-            detected = (previous.picture or {}).get("shot_changes") if previous else None
-            if options.shot_changes == "detect" and detected is not None:
-                changes = tuple(int(frame) for frame in detected)  # scanned by an earlier run
-            else:
-                changes = await shot_changes(item, options.shot_changes, frames, context)
-                if options.shot_changes == "detect" and previous is None and state.picture:
-                    state.picture["shot_changes"] = list(changes)  # a resume scans no more
-            shots = ShotRules(frames, changes, options.rules.timing.min_gap_frames)
-        timing = dataclasses.replace(rules.timing, frames=frames, shots=shots)
-        rules = dataclasses.replace(rules, timing=timing)
+    info = _media_info(item, told, state, previous)
+    picture = _picture_of(info, state, previous)
+    rules = await _cue_rules(item, context, picture, state, previous)
     journal = resume_state.Journal(decided.state_file)
     if not item.live and previous is None:
         await context.disk.run([journal.begin(state)])
@@ -279,6 +249,71 @@ async def prepare_writers(
         audio=audio,
         ledger=ledger,
     )
+
+
+def _media_info(
+    item: InputFile,
+    told: MediaInfo | None,
+    state: resume_state.InputState,
+    previous: resume_state.InputState | None,
+) -> MediaInfo:
+    """The input as the decoder told it; where its audio stream starts is journaled by a fresh
+    run and read back by a resumed one (a resumed decode starts mid-stream)."""
+    if told is None:  # live: nothing is waited for
+        return MediaInfo(item.path, None, (), 0)
+    if previous is None:
+        state.start_offset_ms = told.start_offset_ms
+        return told
+    return dataclasses.replace(told, start_offset_ms=previous.start_offset_ms)
+
+
+def _picture_of(
+    info: MediaInfo, state: resume_state.InputState, previous: resume_state.InputState | None
+) -> Picture | None:
+    """The video's picture (size, frame rate, timecode), journaled by a fresh run; a resumed
+    run keeps the one its tracks were started with."""
+    video = info.video
+    picture = None
+    if video is not None:
+        picture = Picture(video.width, video.height, video.frame_rate, video.timecode)
+    if previous is not None:
+        return journaled_picture(previous) or picture
+    if picture is not None:
+        rate = picture.frame_rate
+        state.picture = {"width": picture.width, "height": picture.height}
+        if rate is not None:
+            state.picture["frame_rate"] = f"{rate.numerator}/{rate.denominator}"
+        if picture.timecode is not None:
+            state.picture["timecode"] = picture.timecode
+    return picture
+
+
+async def _cue_rules(
+    item: InputFile,
+    context: RunContext,
+    picture: Picture | None,
+    state: resume_state.InputState,
+    previous: resume_state.InputState | None,
+) -> CueRules:
+    """The cue rules for this input: on its frame grid, timed to its shot changes (scanned once:
+    a resume reads them from the journal), when it has a grid."""
+    options = context.options
+    frames = frame_grid(options.frame_rate, picture.frame_rate if picture is not None else None)
+    rules = options.rules
+    if frames is None:
+        return rules
+    shots = None
+    if options.shot_changes is not None and not (item.live and picture is None):
+        detected = (previous.picture or {}).get("shot_changes") if previous else None
+        if options.shot_changes == "detect" and detected is not None:
+            changes = tuple(int(frame) for frame in detected)  # scanned by an earlier run
+        else:
+            changes = await shot_changes(item, options.shot_changes, frames, context)
+            if options.shot_changes == "detect" and previous is None and state.picture:
+                state.picture["shot_changes"] = list(changes)  # a resume scans no more
+        shots = ShotRules(frames, changes, options.rules.timing.min_gap_frames)
+    timing = dataclasses.replace(rules.timing, frames=frames, shots=shots)
+    return dataclasses.replace(rules, timing=timing)
 
 
 def recognise_once(
