@@ -137,10 +137,10 @@ def slowest_ms(tasks: list[TargetTask]) -> int:
 
 async def open_tracks(item: InputFile, context: RunContext, prepared: Prepared) -> None:
     """Open the tracks beside the streaming, on the writer thread: at once when the language is
-    known (a resume restores every cue the journal holds: about 1 s for 10 h in four formats,
-    while the service's task starts), else (`-s auto`) once the namer has named it, which is
-    journaled. Sentences that finish meanwhile are held and written in order after. A write
-    error fails every writer of the input."""
+    known (a resume restores every cue the journal holds while the service's task starts: for a
+    long input this takes a while, `docs/performance.md`), else (`-s auto`) once the namer has
+    named it, which is journaled. Sentences that finish meanwhile are held and written in order
+    after. A write error fails every writer of the input."""
     decided = prepared.decided
     try:
         if prepared.namer is not None:
