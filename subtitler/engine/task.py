@@ -53,9 +53,9 @@ from subtitler.sources.media import BYTES_PER_MS
 START_TIMEOUT_S = 20.0
 """No `task-started` this long after `run-task`: the task failed."""
 RESULT_TIMEOUT_S = 60.0
+"""Finishing, and nothing from the service this long: the task failed."""
 ROLLOVER_GRACE = 0.25
 """Past the rollover limit, a pause is looked for in this share of the limit (at most 30 s)."""
-"""Finishing, and nothing from the service this long: the task failed."""
 _AUDIO = object()  # inbox item: more audio, or its end
 
 
