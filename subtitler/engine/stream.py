@@ -50,15 +50,15 @@ async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> St
     )
     tasks = [
         TargetTask(
-            writer.target,
-            translating_only if writer.translates_only else options,
-            audio,
-            writer,
-            context.pacer,
-            context.control,
-            context.emit,
-            item.label,
-            item.live,
+            target=writer.target,
+            options=translating_only if writer.translates_only else options,
+            audio=audio,
+            writer=writer,
+            pacer=context.pacer,
+            control=context.control,
+            emit=context.emit,
+            label=item.label,
+            live=item.live,
         )
         for writer in prepared.writers
     ]

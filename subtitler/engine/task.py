@@ -75,6 +75,7 @@ class Finished:
 class TargetTask:
     def __init__(
         self,
+        *,
         target: str,
         options: RunOptions,
         audio: AudioBuffer,
