@@ -164,12 +164,9 @@ async def open_tracks(item: InputFile, context: RunContext, prepared: Prepared) 
                 plan = await context.disk.call(_missing_only, plan)
             elif writer.progress.kept:  # kept when it started: a resume keeps them too
                 plan = _without(plan, writer.progress.kept)
-            if not item.live:
-                kept = tuple(sorted({p.name for p in planned[writer.target].paths}
-                                    - {p.name for p in plan.paths}))  # fmt: skip
-                writer.progress.kept = kept
-                await context.disk.run([prepared.journal.started(writer.target, kept)])
-            await writer.open(plan, None if language == "und" else language)
+            kept = tuple(sorted({p.name for p in planned[writer.target].paths}
+                                - {p.name for p in plan.paths}))  # fmt: skip
+            await writer.open(plan, None if language == "und" else language, kept)
     except OutputError as error:
         for writer in prepared.writers:
             writer.fail(error)

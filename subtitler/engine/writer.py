@@ -131,10 +131,16 @@ class TargetWriter:
         """Stream time after the last finished sentence written (or held to be written)."""
         return max(self.progress.resume_ms, self._held_resume_ms)
 
-    async def open(self, plan: TrackPlan, source_language: str | None) -> None:
-        """Open the planned tracks with the cues so far (restored or none), then write what was
-        held while the language was unnamed. Raises OutputError."""
+    async def open(
+        self, plan: TrackPlan, source_language: str | None, kept: tuple[str, ...]
+    ) -> None:
+        """Journal that the target's tracks open now (`kept`: the names of planned tracks left
+        as they were, which a resume leaves alone too), open them with the cues so far (restored
+        or none), then write what was held while the language was unnamed. Raises OutputError."""
         async with self._lock:
+            if self.journal is not None:
+                self.progress.kept = kept
+                await self._run([self.journal.started(self.target, kept)])
             self.plan = plan
             self.layout.source_language = source_language
             cues = list(self.progress.cues)
