@@ -1,4 +1,7 @@
-"""What a run reports while it works: typed events, observed by views (never in the data path)."""
+"""What a run reports while it works: typed events, observed by views (never in the data path).
+
+Built with keywords only: several fields of one type side by side (`begin_ms`/`end_ms`,
+`latency_ms`/`write_ms`, `transcript`/`translation`) must not be swapped unseen."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ class Status(Enum):
     """Stopped (Ctrl-C, SIGTERM, a closed stdout) before the end: the next run resumes it."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskMetrics:
     """The SDK's own figures for one Gummy task (one target language)."""
 
@@ -27,7 +30,7 @@ class TaskMetrics:
     last_package_delay_ms: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InputResult:
     """How one input ended."""
 
@@ -50,7 +53,7 @@ class InputResult:
     (`sentences` counts both runs')."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InputQueued:
     """`watch`: a file waits for a free slot (found at start, new, or replaced)."""
 
@@ -59,7 +62,7 @@ class InputQueued:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InputStarted:
     """An input's audio starts to stream (its tracks open beside it)."""
 
@@ -69,9 +72,13 @@ class InputStarted:
     tracks: tuple[Path, ...]
     resumed_at_ms: int | None = None
     """Where this run takes the input up, when it continues an unfinished earlier run."""
+    audio_stream: int | None = None
+    """The audio stream heard (`--audio-stream`'s numbering)."""
+    audio_reason: str | None = None
+    """Why that stream: `--audio-stream N`, the tag `--audio-language` found, or none found."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AudioProgress:
     """About once a second: how much of the input's audio has been sent."""
 
@@ -80,7 +87,7 @@ class AudioProgress:
     label: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PartialText:
     """The sentence being spoken, as the service recognises and translates it so far (it
     changes until the sentence is final: a `CueWritten` follows)."""
@@ -93,7 +100,7 @@ class PartialText:
     label: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CueWritten:
     """A finished sentence, now durable in the input's tracks for `target`: as `cues` (a long
     sentence is split), or as a revision of the last cue (`revised`: merged with it, or the

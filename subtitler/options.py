@@ -15,7 +15,7 @@ from subtitler.gummy.cost import Prices
 from subtitler.gummy.environment import resolve_endpoint, resolve_key
 from subtitler.gummy.protocol import GummySettings
 from subtitler.languages import LATIN_SCRIPT, check_pairs, language_of_tag
-from subtitler.layout.frames import TIMECODE, FrameRate, parse_frame_rate
+from subtitler.layout.frames import TIMECODE, FrameRate, frame_grid, parse_frame_rate
 from subtitler.layout.rules import CAPTION_COLUMNS, CAPTION_ROWS, CueRules
 
 if TYPE_CHECKING:
@@ -118,12 +118,7 @@ class RunOptions:
     are timed to them on the frame grid."""
 
     def frames_for(self, video_rate: Fraction | None) -> FrameRate | None:
-        """The frame grid an input's cues fall on."""
-        if isinstance(self.frame_rate, FrameRate):
-            return self.frame_rate
-        if self.frame_rate == "auto" and video_rate:
-            return FrameRate.of(video_rate)
-        return None
+        return frame_grid(self.frame_rate, video_rate)  # moved: to be removed with options.py
 
 
 DEFAULTS = RunOptions(targets=("en",), gummy=GummySettings(api_key=""))

@@ -109,15 +109,15 @@ async def run_target(
 ) -> tuple[TargetTask, FakeWriter]:
     writer = FakeWriter()
     task = TargetTask(
-        "en",
-        run_options,
-        audio,
-        writer,  # type: ignore[arg-type]
-        StartPacer(None),
-        RunControl(),
-        lambda _event: None,
-        "fake.mp4",
-        live,
+        target="en",
+        options=run_options,
+        audio=audio,
+        writer=writer,  # type: ignore[arg-type]
+        pacer=StartPacer(None),
+        control=RunControl(),
+        emit=lambda _event: None,
+        label="fake.mp4",
+        live=live,
         new_client=lambda _kind, _settings, _target, sink: FakeClient(script, sink),
     )
     await task.run()

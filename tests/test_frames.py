@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from subtitler.check.lint import check_file
 from subtitler.errors import UsageError
 from subtitler.layout.cues import SentenceText
-from subtitler.layout.frames import FrameRate, parse_frame_rate
+from subtitler.layout.frames import FrameRate, frame_grid, parse_frame_rate
 from subtitler.layout.rules import CueRules
 from tests.test_cues import lay_out, sentences
 
@@ -124,3 +124,10 @@ def test_the_timecode_start_on_each_grid() -> None:
     assert timecode_offset_ms("01:00:00:00", None, None) == 3_600_000  # audio: whole seconds
     with pytest.raises(ValueError, match="give --frame-rate"):
         timecode_offset_ms("01:00:00:05", None, None)
+
+
+def test_the_frame_grid_is_the_rate_given_or_the_videos_own() -> None:
+    given = FrameRate.of(Fraction(25))
+    assert frame_grid(given, Fraction(24000, 1001)) is given
+    assert frame_grid("auto", Fraction(24000, 1001)) == FrameRate.of(Fraction(24000, 1001))
+    assert frame_grid("auto", None) is None  # audio alone: no grid

@@ -53,11 +53,12 @@ def cue(
 ) -> CueWritten:
     texts = (CueText(source, (f"speech {sentence_id}",)), CueText(target, (f"line {sentence_id}",)))
     made = Cue(begin_ms, end_ms, texts)
-    return CueWritten(INPUT, target, sentence_id, "", "", (made,), begin_ms=begin_ms, end_ms=end_ms)
+    return CueWritten(path=INPUT, target=target, sentence_id=sentence_id, transcript="",
+                      translation="", cues=(made,), begin_ms=begin_ms, end_ms=end_ms)  # fmt: skip
 
 
 def ended(audio_ms: int) -> InputEnded:
-    return InputEnded(InputResult(INPUT, Status.DONE, audio_ms=audio_ms))
+    return InputEnded(InputResult(path=INPUT, status=Status.DONE, audio_ms=audio_ms))
 
 
 def write_package(
@@ -72,7 +73,7 @@ def write_package(
         (folder / "media" / "seg00000.ts").write_bytes(first)
         writer = HlsSubtitles(folder, source, ("en",), 4.0, window, live=True)
         await writer.start()
-        writer(InputStarted(INPUT, "-", None, ()))
+        writer(InputStarted(path=INPUT, label="-", duration_ms=None, tracks=()))
         for event in events:
             writer(event)
         assert await writer.close(5) is None
@@ -87,11 +88,18 @@ def segment_holding(rendition: Path, text: str) -> list[str]:
 def test_an_open_sentence_holds_its_segment_until_its_cue_comes(tmp_path: Path) -> None:
     """A sentence spoken from 19.51 s to 26 s: its partial results came, its final comes at
     28 s of audio sent, after the 16-20 s segment would have been listed by the audio alone."""
-    events: list[Event] = [AudioProgress(INPUT, ms) for ms in range(1000, 19_000, 1000)]
-    events += [cue("en", 0, 2_000, 5_000, "zh"), PartialText(INPUT, "en", 1, "speech", "line")]
-    events += [AudioProgress(INPUT, ms) for ms in range(19_000, 29_000, 1000)]
+    events: list[Event] = [
+        AudioProgress(path=INPUT, sent_ms=ms) for ms in range(1000, 19_000, 1000)
+    ]
+    events += [
+        cue("en", 0, 2_000, 5_000, "zh"),
+        PartialText(
+            path=INPUT, target="en", sentence_id=1, transcript="speech", translation="line"
+        ),
+    ]
+    events += [AudioProgress(path=INPUT, sent_ms=ms) for ms in range(19_000, 29_000, 1000)]
     events += [cue("en", 1, 19_510, 26_000, "zh")]
-    events += [AudioProgress(INPUT, ms) for ms in range(29_000, 40_000, 1000)]
+    events += [AudioProgress(path=INPUT, sent_ms=ms) for ms in range(29_000, 40_000, 1000)]
     events += [ended(40_000)]
     write_package(tmp_path, events)
     rendition = tmp_path / "subs" / "zh-en"
@@ -104,7 +112,9 @@ def test_an_open_sentence_holds_its_segment_until_its_cue_comes(tmp_path: Path) 
 def test_a_sliding_window_deletes_the_subtitle_segments_it_no_longer_lists(
     tmp_path: Path,
 ) -> None:
-    events: list[Event] = [AudioProgress(INPUT, ms) for ms in range(1000, 120_000, 1000)]
+    events: list[Event] = [
+        AudioProgress(path=INPUT, sent_ms=ms) for ms in range(1000, 120_000, 1000)
+    ]
     events += [ended(120_000)]
     write_package(tmp_path, events, window=3)
     for rendition in ("zh-en", "zh", "en"):
@@ -117,7 +127,10 @@ def test_a_sliding_window_deletes_the_subtitle_segments_it_no_longer_lists(
 
 
 def test_auto_names_the_renditions_after_the_language_the_cues_carry(tmp_path: Path) -> None:
-    events: list[Event] = [AudioProgress(INPUT, 3000), cue("en", 0, 1_000, 2_500, "zh")]
+    events: list[Event] = [
+        AudioProgress(path=INPUT, sent_ms=3000),
+        cue("en", 0, 1_000, 2_500, "zh"),
+    ]
     write_package(tmp_path, [*events, ended(5_000)], source=None)
     master = (tmp_path / "master.m3u8").read_text("utf-8")
     assert 'NAME="zh + en",LANGUAGE="en",DEFAULT=YES' in master
@@ -127,7 +140,7 @@ def test_auto_names_the_renditions_after_the_language_the_cues_carry(tmp_path: P
 
 
 def test_auto_with_nothing_said_is_undetermined(tmp_path: Path) -> None:
-    write_package(tmp_path, [AudioProgress(INPUT, 3000), ended(5_000)], source=None)
+    write_package(tmp_path, [AudioProgress(path=INPUT, sent_ms=3000), ended(5_000)], source=None)
     master = (tmp_path / "master.m3u8").read_text("utf-8")
     assert 'URI="subs/und-en/index.m3u8"' in master
     assert (tmp_path / "subs" / "und-en" / "index.m3u8").read_text().endswith("#EXT-X-ENDLIST\n")

@@ -26,20 +26,32 @@ from subtitler.views.summary import summary_table
 PATH = Path("/media/film.mkv")
 CUE = Cue(1000, 2000, (CueText("zh", ("你好。",)), CueText("en", ("Hello.",))))
 DONE = InputResult(
-    PATH,
-    Status.DONE,
+    path=PATH,
+    status=Status.DONE,
     sentences=1,
     audio_ms=65_000,
     wall_s=7.5,
-    tasks=(TaskMetrics("en", "req-1", 120.4, 880.0),),
+    tasks=(
+        TaskMetrics(
+            target="en",
+            request_id="req-1",
+            first_package_delay_ms=120.4,
+            last_package_delay_ms=880.0,
+        ),
+    ),
 )
+
+
+def written(target: str) -> CueWritten:
+    return CueWritten(path=PATH, target=target, sentence_id=0, transcript="你好。",
+                      translation="Hello.", cues=(CUE,))  # fmt: skip
 
 
 def test_lines_view_prints_the_sample_shape() -> None:
     out = io.StringIO()
     view = LinesView(out, ("en",))
-    view(InputStarted(PATH, "film.mkv", 65_000, ()))
-    view(CueWritten(PATH, "en", 0, "你好。", "Hello.", (CUE,)))
+    view(InputStarted(path=PATH, label="film.mkv", duration_ms=65_000, tracks=()))
+    view(written("en"))
     view(InputEnded(DONE))
     assert out.getvalue().splitlines() == [
         "[film.mkv] Started",
@@ -53,9 +65,9 @@ def test_lines_view_prints_the_sample_shape() -> None:
 def test_progress_view_shows_each_running_file_with_its_latest_line() -> None:
     console = Console(file=io.StringIO(), width=120, record=True)
     view = ProgressView(console, total_inputs=3)
-    view(InputStarted(PATH, "film.mkv", 65_000, ()))
-    view(AudioProgress(PATH, 30_000))
-    view(CueWritten(PATH, "en", 0, "你好。", "Hello.", (CUE,)))
+    view(InputStarted(path=PATH, label="film.mkv", duration_ms=65_000, tracks=()))
+    view(AudioProgress(path=PATH, sent_ms=30_000))
+    view(written("en"))
     console.print(view.render())
     screen = console.export_text()
     assert "film.mkv" in screen and "0:30/1:05" in screen and "1 sentences" in screen
@@ -69,14 +81,22 @@ def test_progress_view_shows_each_running_file_with_its_latest_line() -> None:
 def test_progress_view_counts_a_sentence_once_whatever_the_targets_and_ends_by_status() -> None:
     console = Console(file=io.StringIO(), width=100, record=True)
     view = ProgressView(console, total_inputs=3)
-    view(InputStarted(PATH, "film.mkv", 65_000, ()))
+    view(InputStarted(path=PATH, label="film.mkv", duration_ms=65_000, tracks=()))
     for target in ("en", "ja"):  # one sentence, written for each target
-        view(CueWritten(PATH, target, 0, "你好。", "Hello.", (CUE,)))
+        view(written(target))
     console.print(view.render())
     assert " 1 sentences" in console.export_text()
     view(InputEnded(DONE))
-    view(InputEnded(InputResult(Path("/media/a.mkv"), Status.FAILED, "/media/a.mkv: bad")))
-    view(InputEnded(InputResult(Path("/media/b.mkv"), Status.INTERRUPTED, "interrupted")))
+    view(
+        InputEnded(
+            InputResult(path=Path("/media/a.mkv"), status=Status.FAILED, reason="/media/a.mkv: bad")
+        )
+    )
+    view(
+        InputEnded(
+            InputResult(path=Path("/media/b.mkv"), status=Status.INTERRUPTED, reason="interrupted")
+        )
+    )
     console.print(view.render())
     text = console.export_text()
     assert "running 0  queued 0  done 1  failed 1  skipped 0  interrupted 1" in text
@@ -84,7 +104,7 @@ def test_progress_view_counts_a_sentence_once_whatever_the_targets_and_ends_by_s
 
 
 def test_summary_has_a_row_per_input_with_the_sdk_figures() -> None:
-    failed = InputResult(Path("/media/bad.mp4"), Status.FAILED, reason="bad")
+    failed = InputResult(path=Path("/media/bad.mp4"), status=Status.FAILED, reason="bad")
     console = Console(file=io.StringIO(), width=160, record=True)
     console.print(summary_table([DONE, failed]))
     text = console.export_text()
@@ -128,7 +148,7 @@ def test_no_summary_table_once_the_reader_of_stdout_has_gone() -> None:
     with os.fdopen(write_end, "w", encoding="utf-8") as stdout:
         view = JsonLinesView(stdout, lambda: left.append(True))
         assert not reader_left(view)
-        view(InputStarted(PATH, "film.mkv", 65_000, ()))
+        view(InputStarted(path=PATH, label="film.mkv", duration_ms=65_000, tracks=()))
         assert left == [True] and reader_left(view)
         stderr = Console(file=io.StringIO(), width=120)
         print_summary(stderr, [DONE], reader_left=reader_left(view))

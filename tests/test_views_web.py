@@ -36,7 +36,8 @@ def cue(begin_ms: int, english: str, chinese: str) -> Cue:
 
 
 def written(sentence_id: int, *cues: Cue, revised: Cue | None = None) -> CueWritten:
-    return CueWritten(MEDIA, "zh", sentence_id, "t", "译", cues, revised, label="talk.mp4")
+    return CueWritten(path=MEDIA, target="zh", sentence_id=sentence_id, transcript="t",
+                      translation="译", cues=cues, revised=revised, label="talk.mp4")  # fmt: skip
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
@@ -73,11 +74,13 @@ def serve(test: Callable[[CaptionServer, str], Awaitable[None]]) -> None:
 
 def test_a_page_that_connects_late_gets_the_current_cues_and_partial_at_once() -> None:
     async def test(server: CaptionServer, url: str) -> None:
-        server(InputStarted(MEDIA, "talk.mp4", 10_000, ()))
+        server(InputStarted(path=MEDIA, label="talk.mp4", duration_ms=10_000, tracks=()))
         server(written(0, cue(0, "One.", "一。")))
         server(written(1, cue(1500, "Two.", "二。")))
         server(written(2, revised=cue(1500, "Two, three.", "二，三。")))
-        server(PartialText(MEDIA, "zh", 3, "Four", "四", "talk.mp4"))
+        partial = PartialText(path=MEDIA, target="zh", sentence_id=3, transcript="Four",
+                              translation="四", label="talk.mp4")  # fmt: skip
+        server(partial)
         async with aiohttp.ClientSession() as session, session.get(url) as response:
             assert response.headers["Content-Type"].startswith("text/event-stream")
             state = await messages(response, 4)

@@ -18,8 +18,8 @@ def sentence(begin_ms: int, end_ms: int, path: str = "a.mp4") -> CueWritten:
     texts = (CueText("zh", ("你好。",)), CueText("en", ("Hello.",)))
     cues = (Cue(begin_ms, begin_ms + 500, texts), Cue(begin_ms + 500, end_ms, texts))
     return CueWritten(
-        Path(path), "en", 1, "你好。", "Hello.", cues, begin_ms=begin_ms, end_ms=end_ms,
-        latency_ms=300.0,
+        path=Path(path), target="en", sentence_id=1, transcript="你好。", translation="Hello.",
+        cues=cues, begin_ms=begin_ms, end_ms=end_ms, latency_ms=300.0,
     )  # fmt: skip
 
 

@@ -37,10 +37,14 @@ async def run_batch(
 
     for index, item in enumerate(items):
         if isinstance(item, InputProblem):
-            results[index] = InputResult(
-                item.path, Status.FAILED, reason=f"{item.path}: {item.reason}", label=str(item.path)
+            failed = InputResult(
+                path=item.path,
+                status=Status.FAILED,
+                reason=f"{item.path}: {item.reason}",
+                label=str(item.path),
             )
-            observe(InputEnded(results[index]))  # type: ignore[arg-type]
+            results[index] = failed
+            observe(InputEnded(failed))
     try:
         await asyncio.gather(
             *(work(index, item) for index, item in enumerate(items) if isinstance(item, InputFile))

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from subtitler.engine.control import RunControl
 from subtitler.engine.pacing import StartPacer
 from subtitler.events import Event
-from subtitler.gummy.client import ClientKind
 from subtitler.gummy.cost import Budget
 from subtitler.options import RunOptions
 from subtitler.tracks.durable import DiskWriter
@@ -38,9 +37,7 @@ class RunContext:
         emit: Callable[[Event], None],
         control: RunControl | None = None,
     ) -> RunContext:
-        # The SDK connects and submits on its own thread after its turn: its submissions jitter
-        # by its connect time, so its turns are spaced wider.
-        margin = 0.5 if options.client is ClientKind.SDK else 0.1
+        margin = options.client.traits.submit_margin_s
         return cls(
             options,
             emit,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from subtitler.engine import journal as resume_state
 from subtitler.engine.context import RunContext
-from subtitler.engine.input import decide, finished_transcript, subtitle_sidecars
+from subtitler.engine.decide import decide, finished_transcript, sidecars_of
 from subtitler.engine.plan import Need, plan_tracks
 from subtitler.engine.subtitled import subtitled_reason
 from subtitler.errors import SubtitlerError
@@ -53,7 +53,7 @@ async def _one(item: InputFile | InputProblem, context: RunContext) -> InputEsti
             decided = await decide(item, context, folder)
             sidecars: dict[str, str] = {}
             if options.skip_subtitled:  # what the run would skip is not priced
-                sidecars = await context.disk.call(subtitle_sidecars, item, decided)
+                sidecars = await context.disk.call(sidecars_of, item, decided)
                 reason = subtitled_reason(options.targets, sidecars)
                 if reason is not None:
                     return InputEstimate(item.label, None, f"{item.label}: {reason}")

@@ -23,7 +23,7 @@ from typing import Any
 
 from subtitler.errors import OutputError
 from subtitler.layout.cues import Cue, CueText, LayoutUpdate
-from subtitler.tracks.durable import Append, Close, Remove, Replace
+from subtitler.tracks.durable import Append, Close, Replace
 
 VERSION = 3
 READABLE_VERSIONS = (2, 3)
@@ -214,9 +214,6 @@ class Journal:
     def finished(self, target: str) -> Append:
         """The target's task heard the whole input: its cues are complete."""
         return Append(self.path, (json.dumps({"finished": target}) + "\n").encode("utf-8"))
-
-    def remove(self) -> Remove:
-        return Remove(self.path)
 
     def close(self) -> Close:
         """Kept for a resume; its descriptor is closed."""

@@ -5,11 +5,11 @@ source languages the script settles six exactly: kana is Japanese, Hangul Korean
 Russian, Han Chinese (Cantonese when enough Cantonese-only characters, 嘅 咗 喺 佢 ..., appear:
 no general identifier knows Cantonese). Latin-script text (en, de, fr, it, es) is scored by
 py3langid's model (a maintained fork of langid.py: naive Bayes over byte n-grams) cut down to
-those five languages (`scripts/make_langid_model.py`): 400 KB in the package, loaded in a few
-ms, where the whole model cost 0.65 s of CPU and about 75 MB. lingua was weighed and left
-aside: its models for these languages take hundreds of MB. It is scored in plain Python (the
-`.npz` read with the standard library): a run that is told its language never loads numpy,
-and one that is not pays the model alone (about 1.4 MB), not numpy's 15 MB and 0.1 s.
+those five languages (`scripts/make_langid_model.py`): small in the package and quick to load,
+where the whole model is slow and large (`docs/performance.md`). lingua was weighed and left
+aside: its models for these languages are far larger. It is scored in plain Python (the `.npz`
+read with the standard library): a run that is told its language never loads numpy, and one
+that is not pays the model alone, not numpy's import.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def _npy(archive: zipfile.ZipFile, name: str) -> tuple[bool, tuple[int, ...], by
 class _LatinModel:
     """py3langid's naive Bayes over byte n-grams for the five Latin-script languages only
     (`scripts/make_langid_model.py` made it from py3langid's own model, and says how it
-    answers as py3langid does). 400 KB on disk, about 1.4 MB and a few ms to load."""
+    answers as py3langid does)."""
 
     def __init__(self) -> None:
         model = resources.files("subtitler.engine").joinpath("langid_latin.npz")

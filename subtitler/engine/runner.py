@@ -37,7 +37,7 @@ async def run_input(
 
 
 def not_started(item: InputFile) -> InputResult:
-    return InputResult(item.path, Status.SKIPPED, reason=NOT_STARTED, label=item.label)
+    return InputResult(path=item.path, status=Status.SKIPPED, reason=NOT_STARTED, label=item.label)
 
 
 def was_not_started(result: InputResult) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from subtitler.languages import LANGUAGE_TAGS, language_of_tag
 from subtitler.sources.media import AudioStream, SubtitleStream
@@ -67,18 +68,35 @@ def subtitled_reason(
     return "; ".join(found)
 
 
+@dataclass(frozen=True, kw_only=True)
+class AudioChoice:
+    """The audio stream an input is heard from, and why (said in `started`)."""
+
+    audio_index: int
+    """Among the input's audio streams (`--audio-stream`'s numbering)."""
+    reason: str
+    fallback: bool = False
+    """No stream had a language asked for: `reason` is also said with the result."""
+
+
+def default_audio(audio_stream: int) -> AudioChoice:
+    return AudioChoice(audio_index=audio_stream, reason=f"--audio-stream {audio_stream}")
+
+
 def choose_audio(
     streams: tuple[AudioStream, ...], languages: tuple[str, ...], fallback: int
-) -> tuple[int, str | None]:
+) -> AudioChoice:
     """The audio stream for the first language present (then the next); none tagged so: the
     fallback stream, with a one-line note saying so."""
+    asked = ",".join(languages)
     for wanted in languages:
         for stream in streams:
             if language_of_tag(stream.language) == language_of_tag(wanted):
-                return stream.audio_index, None
+                reason = f"tagged {stream.language} (--audio-language {asked})"
+                return AudioChoice(audio_index=stream.audio_index, reason=reason)
     tagged = ", ".join(f"{s.audio_index}: {s.language or 'untagged'}" for s in streams)
     note = (
         f"no audio stream is tagged {' or '.join(languages)} ({tagged}): "
         f"audio stream {fallback} is used"
     )
-    return fallback, note
+    return AudioChoice(audio_index=fallback, reason=note, fallback=True)

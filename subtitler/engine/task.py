@@ -21,22 +21,23 @@ Three clean ends besides the end of the audio, each followed by a new task on th
 from __future__ import annotations
 
 import asyncio
-import bisect
 import random
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from subtitler.engine.attempts import Attempts
 from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.control import RunControl
+from subtitler.engine.figures import TargetFigures, TaskTiming
 from subtitler.engine.pacing import StartPacer
+from subtitler.engine.phase import Phase, PhaseMachine
 from subtitler.engine.policy import Action, RetryPolicy, decide
 from subtitler.engine.writer import TargetWriter
 from subtitler.errors import OutputError, ServiceError, SubtitlerError
 from subtitler.events import PartialText, TaskMetrics
-from subtitler.gummy.client import ClientKind, GummyTask, new_task
+from subtitler.gummy.client import GummyTask, new_task
 from subtitler.gummy.protocol import (
     UNFINISHED,
     ClientEvent,
@@ -52,19 +53,10 @@ from subtitler.sources.media import BYTES_PER_MS
 START_TIMEOUT_S = 20.0
 """No `task-started` this long after `run-task`: the task failed."""
 RESULT_TIMEOUT_S = 60.0
+"""Finishing, and nothing from the service this long: the task failed."""
 ROLLOVER_GRACE = 0.25
 """Past the rollover limit, a pause is looked for in this share of the limit (at most 30 s)."""
-"""Finishing, and nothing from the service this long: the task failed."""
 _AUDIO = object()  # inbox item: more audio, or its end
-
-
-class Phase(Enum):
-    WAITING_FOR_AUDIO = "waiting for audio"
-    STARTING = "starting"
-    STREAMING = "streaming"
-    FINISHING = "finishing"
-    DONE = "done"
-    FAILED = "failed"
 
 
 class EndReason(Enum):
@@ -80,20 +72,10 @@ class Finished:
     reason: EndReason
 
 
-@dataclass
-class _Timing:
-    """One task's clock readings, for the first- and last-package delays, and where it is to
-    end for a rollover."""
-
-    first_sent_s: float | None = None
-    first_result_s: float | None = None
-    finish_sent_s: float | None = None
-    pause_ms: int | None = None
-
-
 class TargetTask:
     def __init__(
         self,
+        *,
         target: str,
         options: RunOptions,
         audio: AudioBuffer,
@@ -116,31 +98,43 @@ class TargetTask:
         self._emit = emit
         self._new_client = new_client
         """The client factory (`gummy.client.new_task`; a fake transport in unit tests)."""
-        self.phase = Phase.WAITING_FOR_AUDIO
+        self._phases = PhaseMachine()
         self.error: SubtitlerError | None = None
-        self.resumes = 0
-        self.stalls = 0
-        self.tasks_started = 0
-        self.metrics: TaskMetrics | None = None
-        self.first_sent_s: float | None = None
-        """time.perf_counter() when this target's first audio went out."""
+        self.attempts = Attempts()
+        self.figures = TargetFigures(target)
         self.complete = False
         """Every audio byte went through a task that finished (not stopped midway)."""
-        self._generation = 0
-        self._first_package_delay_ms: float | None = None
-        self._failures = 0
-        self._throttled = 0
         self._safe_ms = 0
         self._inbox: asyncio.Queue[tuple[int, object, float]] = asyncio.Queue()
         self._audio_flagged = False
-        self._sent_at: deque[tuple[int, float]] = deque(maxlen=6000)
         self._send_bytes = send_bytes(None if live else options.speed)
         self._margin_ms = (options.gummy.max_end_silence_ms or 700) + 300
         audio.listen(self._audio_changed)
 
     @property
+    def resumes(self) -> int:
+        return self.attempts.resumes
+
+    @property
+    def stalls(self) -> int:
+        return self.attempts.stalls
+
+    @property
+    def metrics(self) -> TaskMetrics | None:
+        return self.figures.metrics
+
+    @property
+    def first_sent_s(self) -> float | None:
+        """`time.perf_counter()` when this target's first audio went out."""
+        return self.figures.first_sent_s
+
+    @property
+    def phase(self) -> Phase:
+        return self._phases.phase
+
+    @property
     def over(self) -> bool:
-        return self.phase in (Phase.DONE, Phase.FAILED)
+        return self._phases.over
 
     def resume_point_ms(self) -> int:
         return max(self.writer.resume_ms, self._safe_ms, self.audio.start_ms)
@@ -158,30 +152,30 @@ class TargetTask:
         while True:
             await self._wait_for_audio(start_ms)
             nothing_left = self.audio.ended and start_ms >= self.audio.end_ms
-            if nothing_left and (self.tasks_started or self.audio.halted):
+            if nothing_left and (self.attempts.started or self.audio.halted):
                 self.complete = not self.audio.halted or self.live
-                self.phase = Phase.DONE
+                self._phases.enter(Phase.DONE)
                 return
             outcome = await self._one_task(start_ms)
             if isinstance(outcome, Finished):
                 if outcome.reason is EndReason.END:
                     self.complete = not self.audio.halted or self.live
-                    self.phase = Phase.DONE
+                    self._phases.enter(Phase.DONE)
                     return
                 if outcome.reason is EndReason.STALL:
-                    self.stalls += 1
+                    self.attempts.stalled()
                 if outcome.reason is not EndReason.ROLLOVER:
                     self._safe_ms = outcome.position_ms  # every result up to here is in
                     self.audio.consumed()
                 start_ms = self.resume_point_ms()
                 continue
             if self.audio.halted and self.control.stopping:
-                self.phase = Phase.DONE  # interrupted: the journal resumes it later
+                self._phases.enter(Phase.DONE)  # interrupted: the journal resumes it later
                 return
             decision = decide(
                 outcome,
-                self._failures,
-                self._throttled,
+                self.attempts.failures,
+                self.attempts.throttled,
                 RetryPolicy(self.options.retries, self.options.retry_delay_s),
                 random.random(),
                 self.options.gummy.endpoint,
@@ -196,32 +190,25 @@ class TargetTask:
             if decision.action is Action.FAIL:
                 self._fail(ServiceError(self.label, decision.reason, code=outcome.code))
                 return
-            if decision.counted:
-                self._failures += 1
-            if decision.action is Action.WAIT_FOR_RATE:
-                self._throttled += 1
-            self.resumes += 1
+            self.attempts.failed(decision)
             if decision.delay_s > 0:
                 await self.control.wait_stopping(decision.delay_s)
             start_ms = self.resume_point_ms()
 
     async def _wait_for_audio(self, start_ms: int) -> None:
-        self.phase = Phase.WAITING_FOR_AUDIO
+        self._phases.enter(Phase.WAITING_FOR_AUDIO)
         while not (self.audio.ended or self.audio.end_ms > start_ms):
             await self._next()
 
     async def _one_task(self, start_ms: int) -> Finished | TaskFailed:
-        self._generation += 1
-        generation = self._generation
-        self.tasks_started += 1
-        self._sent_at.clear()  # positions of this task's audio only: they ascend
+        generation = self.attempts.start()
 
         def sink(event: ClientEvent) -> None:
             self._inbox.put_nowait((generation, event, time.perf_counter()))
 
         client = self._new_client(self.options.client, self.options.gummy, self.target, sink)
-        self.phase = Phase.STARTING
-        timing = _Timing()
+        self._phases.enter(Phase.STARTING)
+        timing = self.figures.new_task()
         position_ms = start_ms
         cutoff_ms: int | None = None  # stream ms: sentences ending later are dropped
         reason: EndReason | None = None
@@ -251,36 +238,37 @@ class TargetTask:
                 if self._heard_from_service(item):
                     reached = self.control.service_reached = True
                 if isinstance(item, TaskStarted):
-                    self.phase = Phase.STREAMING
+                    self._phases.enter(Phase.STREAMING)
                 elif isinstance(item, Partial | Sentence):
                     if timing.first_result_s is None:
                         timing.first_result_s = arrived_s
                     await self._result(item, start_ms, cutoff_ms, arrived_s)
                 elif isinstance(item, TaskFinished):
-                    self._record_metrics(client.task_id, timing, arrived_s, reason)
+                    last_task = reason is EndReason.END
+                    self.figures.record(client.task_id, timing, arrived_s, last_task)
                     return Finished(position_ms, reason or EndReason.END)
                 elif isinstance(item, TaskFailed):
                     if reached:  # no request id for a task that never reached the service
-                        self._record_metrics(client.task_id, timing, None, None)
+                        self.figures.record(client.task_id, timing, None, last_task=False)
                     return item
         finally:
             await client.close()
 
     def _heard_from_service(self, item: object) -> bool:
-        """An event only the service can cause (the SDK client reports `TaskStarted` itself,
+        """An event only the service can cause (a client may report `TaskStarted` itself,
         before it has connected)."""
         if isinstance(item, TaskStarted):
-            return self.options.client is ClientKind.NATIVE
+            return not self.options.client.traits.reports_own_start
         return isinstance(item, Partial | Sentence | TaskFinished)
 
-    async def _finish(self, task: GummyTask, timing: _Timing) -> None:
+    async def _finish(self, task: GummyTask, timing: TaskTiming) -> None:
         """No more audio for this task: its last results and `task-finished` follow."""
-        self.phase = Phase.FINISHING
+        self._phases.enter(Phase.FINISHING)
         timing.finish_sent_s = time.perf_counter()
         await task.finish()
 
     async def _send(
-        self, task: GummyTask, start_ms: int, position_ms: int, timing: _Timing
+        self, task: GummyTask, start_ms: int, position_ms: int, timing: TaskTiming
     ) -> tuple[int, EndReason | None]:
         """Send what has been decoded past `position_ms`; why the task should end, if it should."""
         limit_ms = self.options.rollover_after_ms
@@ -301,13 +289,8 @@ class TargetTask:
                 break
             if not await task.send(chunk):
                 return position_ms, None  # the task is over: its TaskFailed is in the inbox
-            now = time.perf_counter()
-            if timing.first_sent_s is None:
-                timing.first_sent_s = now
-                if self.first_sent_s is None:
-                    self.first_sent_s = now
             position_ms += len(chunk) // BYTES_PER_MS
-            self._sent_at.append((position_ms, now))
+            self.figures.sent(timing, position_ms, time.perf_counter())
             if not self._inbox.empty():
                 break  # results first: a cue is written as soon as its sentence is final
         if self.audio.ended and position_ms >= self.audio.end_ms:
@@ -329,48 +312,25 @@ class TargetTask:
             if cutoff_ms is None:
                 self._emit(
                     PartialText(
-                        self.writer.path,
-                        self.target,
-                        item.sentence_id,
-                        item.transcript,
-                        item.translation,
-                        self.label,
+                        path=self.writer.path,
+                        target=self.target,
+                        sentence_id=item.sentence_id,
+                        transcript=item.transcript,
+                        translation=item.translation,
+                        label=self.label,
                     )
                 )
             return
         if cutoff_ms is not None and start_ms + item.end_ms > cutoff_ms:
             return  # cut short by a rollover or a stop: the next task says it whole
-        await self.writer.write(item, start_ms, self._latency_ms(start_ms + item.end_ms), arrived_s)
+        await self.writer.write(
+            item, start_ms, self.figures.latency_ms(start_ms + item.end_ms), arrived_s
+        )
         self.audio.consumed()  # the resume point moved: the decoder may go on
-
-    def _latency_ms(self, stream_ms: int) -> float | None:
-        """How long ago the audio up to `stream_ms` was sent (end of speech -> cue on disk)."""
-        index = bisect.bisect_left(self._sent_at, stream_ms, key=lambda sent: sent[0])
-        if index == len(self._sent_at):
-            return None
-        return round((time.perf_counter() - self._sent_at[index][1]) * 1000, 1)
-
-    def _record_metrics(
-        self,
-        task_id: str,
-        timing: _Timing,
-        finished_s: float | None,
-        reason: EndReason | None,
-    ) -> None:
-        first = None
-        if timing.first_sent_s is not None and timing.first_result_s is not None:
-            first = round((timing.first_result_s - timing.first_sent_s) * 1000, 1)
-        last = None
-        if finished_s is not None and timing.finish_sent_s is not None:
-            last = round((finished_s - timing.finish_sent_s) * 1000, 1)
-        if self._first_package_delay_ms is None:
-            self._first_package_delay_ms = first  # the first task's figure
-        last = last if reason is EndReason.END else None  # the last task's figure
-        self.metrics = TaskMetrics(self.target, task_id, self._first_package_delay_ms, last)
 
     def _fail(self, error: SubtitlerError) -> None:
         self.error = error
-        self.phase = Phase.FAILED
+        self._phases.enter(Phase.FAILED)
 
     async def _next(self) -> tuple[int, object, float]:
         item = await self._inbox.get()

@@ -107,7 +107,10 @@ class FolderWatcher:
         for found in discover(list(self.roots), empty_is_problem=False):
             if isinstance(found, InputProblem):
                 reason = f"{found.path}: {found.reason}"
-                self._ended(InputResult(found.path, Status.FAILED, reason, label=str(found.path)))
+                failed = InputResult(
+                    path=found.path, status=Status.FAILED, reason=reason, label=str(found.path)
+                )
+                self._ended(failed)
             elif wanted(found.path, self._root(found.path), self.watch.ignore):
                 self._known.add(found.path)
                 self._submit(found.path, "found at start", replaced=False)
@@ -236,7 +239,7 @@ class FolderWatcher:
         if not self._queued and not self._running:
             self.results = []  # idle until now: a new pass begins
         self._queued.add(path)
-        self.observe(InputQueued(path, item.label, reason))
+        self.observe(InputQueued(path=path, label=item.label, reason=reason))
         task = asyncio.create_task(self._subtitle(item, options))
         self._work.add(task)
         task.add_done_callback(self._work.discard)

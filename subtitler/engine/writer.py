@@ -6,9 +6,10 @@ the writer thread finished writing the cue (journal and every track). With `-s a
 are not open until the input names the language: sentences are held (`held`) and written, in
 order, by `open` (called once, by the input, when the `SourceNamer` has named it).
 
-With several targets one task recognises (`publish`: its sentences go to the input's transcript
-`Ledger`) and the others translate only (`transcripts`): their sentences wait, in order, for the
-transcript of their time and are written with it (`engine/pairing.py`).
+Each writer has one `Role`, given when it is made: `Alone` (the input's one running target);
+with several targets one `Recognising` (its sentences go to the input's transcript `Ledger`)
+and the others `Translating` only: their sentences wait, in order, for the transcript of their
+time and are written with it (`engine/pairing.py`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,28 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class Alone:
+    """The input's one running target: its task recognises and translates for itself."""
+
+
+@dataclass(frozen=True)
+class Recognising:
+    """Its task recognises for the input: its sentences are the transcript, published here."""
+
+    ledger: Ledger
+
+
+@dataclass(frozen=True)
+class Translating:
+    """Its task translates only: its cues take the transcript of their time from here."""
+
+    transcripts: Cursor
+
+
+Role = Alone | Recognising | Translating
+
+
+@dataclass(frozen=True)
 class _Finished:
     """A finished sentence as received, with what its event reports."""
 
@@ -58,9 +81,8 @@ class TargetWriter:
         media_offset_ms: int,
         disk: DiskWriter,
         emit: Callable[[CueWritten], None],
+        role: Role,
         namer: SourceNamer | None = None,
-        publish: Ledger | None = None,
-        transcripts: Cursor | None = None,
     ) -> None:
         self.path = path
         self.label = label
@@ -78,10 +100,9 @@ class TargetWriter:
         self.error: OutputError | None = None
         """The first write that failed: later writes raise it (the input fails, the journal
         keeps what was durable)."""
-        self.publish = publish
-        """This target's task recognises for the input: its transcript goes here."""
-        self.transcripts = transcripts
-        """This target's task translates only: its cues take the transcript from here."""
+        self.role = role
+        self._publish = role.ledger if isinstance(role, Recognising) else None
+        self._transcripts = role.transcripts if isinstance(role, Translating) else None
         self._held: list[_Finished] = []
         self._held_resume_ms = 0
         self._unpaired: deque[_Finished] = deque()
@@ -92,6 +113,16 @@ class TargetWriter:
         """One update at a time, in order (a task's results and the naming's `open`)."""
 
     @property
+    def translates_only(self) -> bool:
+        """Its task needs no recognition: another target's, or the journal, says the source."""
+        return isinstance(self.role, Translating)
+
+    def fail(self, error: OutputError) -> None:
+        """A write for this input failed elsewhere (its tracks' opening): later writes raise the
+        first such error."""
+        self.error = self.error or error
+
+    @property
     def paths(self) -> tuple[Path, ...]:
         return self.plan.paths if self.plan is not None else ()
 
@@ -100,10 +131,16 @@ class TargetWriter:
         """Stream time after the last finished sentence written (or held to be written)."""
         return max(self.progress.resume_ms, self._held_resume_ms)
 
-    async def open(self, plan: TrackPlan, source_language: str | None) -> None:
-        """Open the planned tracks with the cues so far (restored or none), then write what was
-        held while the language was unnamed. Raises OutputError."""
+    async def open(
+        self, plan: TrackPlan, source_language: str | None, kept: tuple[str, ...]
+    ) -> None:
+        """Journal that the target's tracks open now (`kept`: the names of planned tracks left
+        as they were, which a resume leaves alone too), open them with the cues so far (restored
+        or none), then write what was held while the language was unnamed. Raises OutputError."""
         async with self._lock:
+            if self.journal is not None:
+                self.progress.kept = kept
+                await self._run([self.journal.started(self.target, kept)])
             self.plan = plan
             self.layout.source_language = source_language
             cues = list(self.progress.cues)
@@ -124,12 +161,12 @@ class TargetWriter:
         """Lay the sentence out and make it durable; raises OutputError (disk full, ...)."""
         finished = _Finished(sentence, task_start_ms, latency_ms, received_s)
         offset_ms = task_start_ms + self.media_offset_ms
-        if self.publish is not None:
+        if self._publish is not None:
             words = tuple(TimedWord(w.text, w.begin_ms + offset_ms, w.end_ms + offset_ms)
                           for w in sentence.words)  # fmt: skip
-            self.publish.add(Heard(sentence.begin_ms + offset_ms, sentence.end_ms + offset_ms,
+            self._publish.add(Heard(sentence.begin_ms + offset_ms, sentence.end_ms + offset_ms,
                                    sentence.transcript, words))  # fmt: skip
-        if self.transcripts is not None:
+        if self._transcripts is not None:
             if self.error is not None:
                 raise self.error
             self._unpaired.append(finished)
@@ -141,17 +178,17 @@ class TargetWriter:
 
     async def _pair_in_order(self) -> None:
         """Each translation, in order, once the transcript of its time is known, with it."""
-        assert self.transcripts is not None
+        assert self._transcripts is not None
         try:
             while self._unpaired:
                 first = self._unpaired[0]
                 offset_ms = first.task_start_ms + self.media_offset_ms
                 end_ms = first.sentence.end_ms + offset_ms
-                if not await self.transcripts.ledger.settled_past(end_ms):
+                if not await self._transcripts.ledger.settled_past(end_ms):
                     self._unpaired.clear()  # never heard in this run: the next run pairs them
                     return
                 self._unpaired.popleft()
-                text, words = transcript_of(self.transcripts.take(end_ms))
+                text, words = transcript_of(self._transcripts.take(end_ms))
                 own = tuple(Word(w.begin_ms - offset_ms, w.end_ms - offset_ms, w.text)
                             for w in words)  # fmt: skip
                 sentence = dataclasses.replace(first.sentence, transcript=text, words=own)
@@ -219,19 +256,19 @@ class TargetWriter:
         self.progress.sentences += 1
         self._emit(
             CueWritten(
-                self.path,
-                self.target,
-                sentence.sentence_id,
-                sentence.transcript,
-                sentence.translation,
-                update.added,
-                update.replaced,
-                self.plan.paths,
-                laid_out.begin_ms,
-                laid_out.end_ms,
-                finished.latency_ms,
-                round((written_s - finished.received_s) * 1000, 3),
-                self.label,
+                path=self.path,
+                target=self.target,
+                sentence_id=sentence.sentence_id,
+                transcript=sentence.transcript,
+                translation=sentence.translation,
+                cues=update.added,
+                revised=update.replaced,
+                tracks=self.plan.paths,
+                begin_ms=laid_out.begin_ms,
+                end_ms=laid_out.end_ms,
+                latency_ms=finished.latency_ms,
+                write_ms=round((written_s - finished.received_s) * 1000, 3),
+                label=self.label,
             )
         )
 

@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
 from subtitler.gummy.protocol import ClientEvent, GummySettings
 
 
+@dataclass(frozen=True, kw_only=True)
+class ClientTraits:
+    """What the engine must know of a client, so that it never asks which client it has: a new
+    transport states its own traits and slots in without a branch above it."""
+
+    submit_margin_s: float
+    """How far apart the run's task starts are spaced beyond the service's rate: a client that
+    connects and submits on its own thread after its turn jitters by its connect time."""
+    reports_own_start: bool
+    """Its `TaskStarted` comes from the client itself, before it connected, so it is no sign
+    that the service was reached."""
+    reads_results_idle: bool
+    """It reads results while no audio is sent, so decoding may wait for them (flow control);
+    a client that reads only while sending would stall if audio were held back."""
+
+
+NATIVE_TRAITS = ClientTraits(submit_margin_s=0.1, reports_own_start=False, reads_results_idle=True)
+SDK_TRAITS = ClientTraits(submit_margin_s=0.5, reports_own_start=True, reads_results_idle=False)
+
+
 class ClientKind(Enum):
     NATIVE = "native"
     SDK = "sdk"
+
+    @property
+    def traits(self) -> ClientTraits:
+        return SDK_TRAITS if self is ClientKind.SDK else NATIVE_TRAITS
 
 
 class GummyTask(Protocol):

@@ -122,6 +122,16 @@ def parse_frame_rate(text: str) -> FrameRate:
     return FrameRate.of(rate)
 
 
+def frame_grid(given: FrameRate | str, video_rate: Fraction | None) -> FrameRate | None:
+    """The frame grid an input's cues fall on: `--frame-rate` as given, or (`auto`) the video's
+    own rate; none for audio alone."""
+    if isinstance(given, FrameRate):
+        return given
+    if given == "auto" and video_rate:
+        return FrameRate.of(video_rate)
+    return None
+
+
 TIMECODE = re.compile(r"\d{1,2}:[0-5]\d:[0-5]\d[:;.,]\d\d")
 
 

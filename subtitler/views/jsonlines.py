@@ -51,6 +51,8 @@ def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
                 "duration_ms": event.duration_ms,
                 "tracks": [str(p) for p in event.tracks],
                 "resumed_at_ms": event.resumed_at_ms,
+                "audio_stream": event.audio_stream,
+                "audio_reason": event.audio_reason,
             }
         ]
     if isinstance(event, AudioProgress):

@@ -5,10 +5,13 @@ streams."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pysrt
 import pytest
 
@@ -19,6 +22,11 @@ from tests.integration.test_run import run_cli
 from tests.support import FIXTURES
 
 SRT = "1\n00:00:01,000 --> 00:00:03,000\nHello.\n"
+
+
+def assert_valid_event(event: dict[str, object]) -> None:
+    schema = json.loads((resources.files("subtitler") / "events.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(event)
 
 
 def ffmpeg(*arguments: str | Path) -> None:
@@ -122,6 +130,35 @@ def test_audio_language_picks_the_tagged_stream_and_names_the_tracks_by_it(
     )
 
 
+def test_json_started_says_which_audio_stream_and_why(
+    tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    """`--json`: the stream chosen and the reason are in `started`, not only in the table."""
+    media = two_audio_streams(tmp_path)
+
+    def started(*options: str) -> dict[str, object]:
+        result = run_cli("run", media, "-t", "en", "--speed", "max", "--overwrite", "--json",
+                         "--endpoint", emulator.url, *options)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        events = [json.loads(line) for line in result.stdout.splitlines()]
+        (event,) = [event for event in events if event["event"] == "started"]
+        assert_valid_event(event)
+        return event
+
+    chosen = started("--audio-language", "ja,en")
+    assert (chosen["audio_stream"], chosen["audio_reason"]) == (
+        1,
+        "tagged jpn (--audio-language ja,en)",
+    )
+    missing = started("--audio-language", "ko")
+    assert (missing["audio_stream"], missing["audio_reason"]) == (
+        0,
+        "no audio stream is tagged ko (0: eng, 1: jpn): audio stream 0 is used",
+    )
+    given = started("--audio-stream", "1", "-s", "zh")
+    assert (given["audio_stream"], given["audio_reason"]) == (1, "--audio-stream 1")
+
+
 def test_sidecar_names_and_reasons() -> None:
     names = ["Film.en.srt", "Film.JPN.ass", "Film.de.forced.srt", "Film.zh-en.vtt",
              "Film 2.en.srt", "Film.txt", "Film.Spanish.sdh.ttml"]  # fmt: skip
@@ -135,6 +172,12 @@ def test_sidecar_names_and_reasons() -> None:
     assert subtitled_reason(("ko", "de"), found, embedded) is None
     streams = (AudioStream(0, "aac", 48000, "stereo", "eng", None),
                AudioStream(1, "aac", 48000, "stereo", "jpn", None))  # fmt: skip
-    assert choose_audio(streams, ("ja", "en"), 0) == (1, None)
-    assert choose_audio(streams, ("fr", "en"), 1) == (0, None)
-    assert choose_audio(streams, ("fr",), 1)[0] == 1
+    tagged = choose_audio(streams, ("ja", "en"), 0)
+    assert (tagged.audio_index, tagged.fallback) == (1, False)
+    assert tagged.reason == "tagged jpn (--audio-language ja,en)"
+    assert choose_audio(streams, ("fr", "en"), 1).audio_index == 0
+    untagged = choose_audio(streams, ("fr",), 1)
+    assert (untagged.audio_index, untagged.fallback) == (1, True)
+    assert (
+        untagged.reason == "no audio stream is tagged fr (0: eng, 1: jpn): audio stream 1 is used"
+    )

@@ -518,12 +518,12 @@ def test_the_text_file_shows_the_latest_caption_and_is_emptied_after_silence(
     def cue(number: int, chinese: str, english: str) -> CueWritten:
         texts = (CueText("zh", (chinese,)), CueText("en", (english,)))
         return CueWritten(
-            Path("x.mp4"),
-            "en",
-            number,
-            chinese,
-            english,
-            (Cue(number * 1000, number * 1000 + 900, texts),),
+            path=Path("x.mp4"),
+            target="en",
+            sentence_id=number,
+            transcript=chinese,
+            translation=english,
+            cues=(Cue(number * 1000, number * 1000 + 900, texts),),
         )
 
     async def main() -> list[str]:

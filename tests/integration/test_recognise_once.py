@@ -5,6 +5,7 @@ a Ctrl-C and rerun, the pairing holds: nothing lost, nothing doubled."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import signal
@@ -106,3 +107,25 @@ def test_ctrl_c_then_a_rerun_keeps_the_pairing(
     rerun = run_cli(*arguments)
     assert rerun.returncode == 0, rerun.stderr
     assert_whole_transcript(tmp_path)
+
+
+def test_a_target_added_later_is_a_fresh_start_not_a_resume(
+    make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path, client: str
+) -> None:
+    """`-t en` finished, then `-t en,ja`: ja starts at the beginning of a finished input, which
+    continues no interrupted run (it was reported "resumed at 0:00")."""
+    server = make_emulator()
+    shutil.copy(NEWS.media, tmp_path / "news.mp4")
+    common = ["-s", "zh", "--format", "srt", "--speed", "max", "--endpoint", server.url,
+              "--client", client]  # fmt: skip
+    first = run_cli("run", tmp_path / "news.mp4", "-t", "en", *common)
+    assert first.returncode == 0, first.stderr
+    added = run_cli("run", tmp_path / "news.mp4", "-t", "en,ja", "--json", *common)
+    assert added.returncode == 0, added.stderr
+    assert (tmp_path / "news.zh-ja.srt").exists()
+    events = [json.loads(line) for line in added.stdout.splitlines()]
+    (started,) = [event for event in events if event["event"] == "started"]
+    (finished,) = [event for event in events if event["event"] == "finished"]
+    assert started["resumed_at_ms"] is None
+    assert finished["resumed_at_ms"] is None
+    assert "resumed at" not in added.stderr

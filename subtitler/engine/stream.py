@@ -1,0 +1,180 @@
+"""Stream one input: decode once into an `AudioBuffer` read by one `TargetTask` per target,
+paced to the chosen speed, while the tracks open beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass
+
+from subtitler.engine.audio import AudioBuffer
+from subtitler.engine.context import RunContext
+from subtitler.engine.pairing import Ledger
+from subtitler.engine.plan import TrackPlan, plan_tracks
+from subtitler.engine.prepare import Prepared, timecode_offset
+from subtitler.engine.task import TargetTask
+from subtitler.engine.writer import Recognising
+from subtitler.errors import MediaError, OutputError
+from subtitler.events import AudioProgress
+from subtitler.sources.inputs import InputFile
+from subtitler.sources.media import BYTES_PER_MS, AsyncPcmDecoder
+
+PROGRESS_EVERY_MS = 1000
+MAX_LEAD_MS = 30_000
+"""With a client that reads results while idle (the native one), decoding stays at most this
+far ahead of the slowest target's last finished sentence: the service's own pace is the flow
+control, and the PCM kept for resumes stays small whatever the input's length and speed
+(`docs/performance.md`). A sentence longer than this is ended by the stall rule."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Streamed:
+    """How streaming an input went, for `conclude`."""
+
+    tasks: list[TargetTask]
+    """Over: each says whether it completed, failed, and its figures."""
+    opening: asyncio.Task[None]
+    """The tracks' opening (awaited or cancelled by `conclude`)."""
+    decode_error: MediaError | None
+    audio: AudioBuffer
+
+
+async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> Streamed:
+    """Decode once into an `AudioBuffer`, one `TargetTask` per running target reading it, until
+    every task is over."""
+    options = context.options
+    audio = AudioBuffer(prepared.start_ms)
+    opening = asyncio.create_task(open_tracks(item, context, prepared))
+    translating_only = dataclasses.replace(
+        options, gummy=dataclasses.replace(options.gummy, transcription_enabled=False)
+    )
+    tasks = [
+        TargetTask(
+            target=writer.target,
+            options=translating_only if writer.translates_only else options,
+            audio=audio,
+            writer=writer,
+            pacer=context.pacer,
+            control=context.control,
+            emit=context.emit,
+            label=item.label,
+            live=item.live,
+        )
+        for writer in prepared.writers
+    ]
+    runners = [asyncio.create_task(task.run()) for task in tasks]
+    if prepared.ledger is not None and isinstance(prepared.writers[0].role, Recognising):
+        runners[0] = asyncio.create_task(recognising(runners[0], tasks[0], prepared.ledger))
+    decode_error: MediaError | None = None
+    try:
+        await decode(item, context, audio, tasks, prepared.decoder)
+    except MediaError as error:
+        decode_error = error
+    finally:
+        if not audio.ended:
+            audio.end(halted=True)
+    await asyncio.gather(*runners)
+    return Streamed(tasks=tasks, opening=opening, decode_error=decode_error, audio=audio)
+
+
+async def recognising(run: asyncio.Task[None], task: TargetTask, ledger: Ledger) -> None:
+    """The recognising target's task; when it ends, the others' last translations pair."""
+    try:
+        await run
+    finally:
+        ledger.close(complete=task.complete)
+
+
+async def decode(
+    item: InputFile,
+    context: RunContext,
+    audio: AudioBuffer,
+    tasks: list[TargetTask],
+    decoder: AsyncPcmDecoder,
+) -> None:
+    """Decode once from the earliest resume point, at the chosen pace, into `audio`."""
+    options, control = context.options, context.control
+    start_ms = audio.start_ms
+    speed = 1.0 if item.live else options.speed  # live inputs go at 1x
+    loop = asyncio.get_running_loop()
+    paced_from_s, position_ms = loop.time(), start_ms
+    next_progress_ms = position_ms + PROGRESS_EVERY_MS
+    # Decoding waits for results only with a client that reads them while no audio is sent (one
+    # that does not would stall), and never for a live source, which cannot wait.
+    bounded = options.client.traits.reads_results_idle and not item.live
+    frames = decoder.frames()
+    try:
+        async for frame in frames:
+            if speed is not None:
+                delay_s = paced_from_s + (position_ms - start_ms) / 1000 / speed - loop.time()
+                if delay_s > 0:
+                    await asyncio.sleep(delay_s)  # pacing: the time itself is what is waited for
+            if control.stopping or all(task.over for task in tasks):
+                audio.end(halted=True)
+                break
+            audio.append(frame)
+            position_ms += len(frame) // BYTES_PER_MS
+            while (
+                bounded and not control.stopping and position_ms - slowest_ms(tasks) > MAX_LEAD_MS
+            ):
+                await audio.wait_consumed(timeout_s=1.0)
+            audio.forget_before(min(task.resume_point_ms() for task in tasks))
+            if position_ms >= next_progress_ms:
+                context.emit(AudioProgress(path=item.path, sent_ms=position_ms, label=item.label))
+                next_progress_ms += PROGRESS_EVERY_MS
+        else:
+            audio.end()
+    finally:
+        await frames.aclose()
+        await decoder.aclose()
+    context.emit(AudioProgress(path=item.path, sent_ms=position_ms, label=item.label))
+
+
+def slowest_ms(tasks: list[TargetTask]) -> int:
+    kept = [task.resume_point_ms() for task in tasks if not task.over]
+    return min(kept) if kept else 1 << 62
+
+
+async def open_tracks(item: InputFile, context: RunContext, prepared: Prepared) -> None:
+    """Open the tracks beside the streaming, on the writer thread: at once when the language is
+    known (a resume restores every cue the journal holds while the service's task starts: for a
+    long input this takes a while, `docs/performance.md`), else (`-s auto`) once the namer has
+    named it, which is journaled. Sentences that finish meanwhile are held and written in order
+    after. A write error fails every writer of the input."""
+    decided = prepared.decided
+    try:
+        if prepared.namer is not None:
+            language = await prepared.namer.named
+        else:
+            assert decided.named is not None
+            language = decided.named
+        unjournaled = context.options.gummy.source_language is None and (
+            decided.state.named_source != language
+        )
+        if unjournaled and not item.live:
+            decided.state.named_source = language
+            await context.disk.run([prepared.journal.name_source(language)])
+        offset_ms = timecode_offset(context.options, prepared.picture, item.path)
+        plans = plan_tracks(item, context.options, language, prepared.picture, offset_ms)
+        planned = {plan.target: plan for plan in plans}
+        keep = {work.target for work in decided.work if work.keep_existing}
+        for writer in prepared.writers:
+            plan = planned[writer.target]
+            if writer.target in keep:  # what exists is kept; only the missing tracks are made
+                plan = await context.disk.call(_missing_only, plan)
+            elif writer.progress.kept:  # kept when it started: a resume keeps them too
+                plan = _without(plan, writer.progress.kept)
+            kept = tuple(sorted({p.name for p in planned[writer.target].paths}
+                                - {p.name for p in plan.paths}))  # fmt: skip
+            await writer.open(plan, None if language == "und" else language, kept)
+    except OutputError as error:
+        for writer in prepared.writers:
+            writer.fail(error)
+
+
+def _missing_only(plan: TrackPlan) -> TrackPlan:
+    return TrackPlan(plan.target, tuple(t for t in plan.tracks if not t.path.exists()))
+
+
+def _without(plan: TrackPlan, names: tuple[str, ...]) -> TrackPlan:
+    return TrackPlan(plan.target, tuple(t for t in plan.tracks if t.path.name not in names))
