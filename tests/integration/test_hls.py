@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pysrt
@@ -19,6 +18,7 @@ from aiohttp import web
 
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.sources.media import ffmpeg_executable
+from tests import harness
 from tests.browser import Browser
 from tests.integration.test_run import ROOT, run_cli
 from tests.support import FIXTURES
@@ -156,9 +156,9 @@ def test_a_live_stream_grows_its_playlists_while_it_plays(
     playlist = package / "subs" / "zh-en" / "index.m3u8"
     with open(stream, "rb") as source:
         process = subprocess.Popen(
-            [sys.executable, "-m", "subtitler", "run", "-", "-s", "zh", "-t", "en", "--json",
+            harness.command("run", "-", "-s", "zh", "-t", "en", "--json",
              "--hls", str(package), "--hls-segment", "2", "--out-dir", str(tmp_path),
-             "--endpoint", emulator.url],
+             "--endpoint", emulator.url),
             stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         )  # fmt: skip
         assert process.stdout is not None
