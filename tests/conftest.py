@@ -154,15 +154,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker("slow")  # a browser, or a minute of mypy and mkdocs on a fresh clone
         if item.get_closest_marker("xdist_group") is not None:
             continue
-        if item.get_closest_marker("timing") is not None:
-            item.add_marker(pytest.mark.xdist_group("timing"))
-        elif (group := _module_fixture_group(item)) is not None:
+        group = "timing" if item.get_closest_marker("timing") else _module_fixture_group(item)
+        if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+            if getattr(config.option, "loadgroup", False):  # on an xdist worker
+                _name_group(item, group)
+
+
+def _name_group(item: pytest.Item, group: str) -> None:
+    """What xdist does with `xdist_group`, done where pytest 9 keeps the node id: pytest-xdist
+    3.8 appends `@group` to `item._nodeid`, which pytest 9 no longer reads (`item._id`), so
+    without this every group is silently spread over the workers."""
+    node_id = getattr(item, "_id", None)
+    if node_id is None or str(node_id).endswith("@" + group):
+        return  # pytest 8: xdist's own suffix works
+    from _pytest.nodeid import coerce_node_id
+
+    item._id = coerce_node_id(f"{item.nodeid}@{group}")
 
 
 def _module_fixture_group(item: pytest.Item) -> str | None:
-    """The item's module and the parameters of module-scoped fixtures, when its own module
-    defines a module-scoped fixture it uses; else None (the item goes to any worker)."""
+    """`MODULE::name=param,...` when the item's own module defines a module-scoped fixture it
+    uses (the names and values: the parameters of module-scoped fixtures, so a per-client
+    fixture runs on one worker per client); else None (the item goes to any worker). No
+    brackets in the name: xdist reads a group only after the last `]` of a node id."""
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return None
@@ -181,4 +196,4 @@ def _module_fixture_group(item: pytest.Item) -> str | None:
         for name, definitions in info.name2fixturedefs.items()
         if name in params and definitions[-1].scope == "module"
     ]
-    return module_id + ("[" + ",".join(scoped) + "]" if scoped else "")
+    return "::".join([module_id, *scoped])
