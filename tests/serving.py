@@ -4,15 +4,14 @@ stopped with SIGTERM (a clean stop exits 0)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
-import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from subtitler.emulator.server import BackgroundEmulator
+from tests import harness
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-serve-secret-0123456789"
@@ -22,12 +21,11 @@ class Server:
     def __init__(
         self, emulator: BackgroundEmulator, *extra: str, environment: dict[str, str] | None = None
     ) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "SUBTITLER_API_TOKEN"}
-        env["DASHSCOPE_API_KEY"] = SECRET
-        env.update(environment or {})
+        env = harness.environment(SUBTITLER_API_TOKEN=None)  # unless `environment` sets one
+        env.update({"DASHSCOPE_API_KEY": SECRET, **(environment or {})})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "subtitler", "serve", "--port", "0", "--endpoint",
-             emulator.url, "--speed", "max", *extra],
+            harness.command("serve", "--port", "0", "--endpoint",
+             emulator.url, "--speed", "max", *extra),
             stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
         )  # fmt: skip
         assert self.process.stderr is not None

@@ -6,11 +6,11 @@ import dataclasses
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from subtitler.check.lint import check_file
 from subtitler.layout.rules import CueRules
+from tests import harness
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,13 +57,7 @@ BAD_VTT = """WEBVTT
 
 
 def run_check(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "subtitler", "check", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    return harness.run("check", *args)
 
 
 def test_each_rule_is_caught_on_a_bad_srt(tmp_path: Path) -> None:

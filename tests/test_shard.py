@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from subtitler.emulator.server import BackgroundEmulator
 from subtitler.errors import UsageError
 from subtitler.sources.inputs import InputFile, discover
 from subtitler.sources.shard import Shard, in_shard, parse_shard, shard_key, shard_of
+from tests import harness
 from tests.support import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,13 +55,13 @@ def test_three_shards_at_once_subtitle_every_file_exactly_once(
         target = folder / f"part {index % 2}" / f"clip {index}.mp4"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(FIXTURES / "en_late_audio.mp4", target)
-    environment = {k: v for k, v in os.environ.items() if k != "DASHSCOPE_WEBSOCKET_BASE_URL"}
+    environment = harness.environment()
 
     def start(shard: str, client: str = "native") -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, "-m", "subtitler", "run", str(folder), "-s", "en", "-t", "zh",
+            harness.command("run", str(folder), "-s", "en", "-t", "zh",
              "--speed", "max", "--json", "--shard", shard, "--endpoint", emulator.url,
-             "--client", client],
+             "--client", client),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT,
         )  # fmt: skip
 

@@ -10,7 +10,6 @@ import http.server
 import json
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.sources.media import ffmpeg_executable
+from tests import harness
 from tests.browser import Browser
 from tests.support import FIXTURES
 
@@ -162,9 +162,9 @@ def test_the_caption_page_follows_a_live_run_and_recovers(
 async def follow_a_live_run(
     emulator: BackgroundEmulator, tmp_path: Path, url: str, gate: threading.Event
 ) -> None:
-    environment = {k: v for k, v in os.environ.items() if k != "DASHSCOPE_WEBSOCKET_BASE_URL"}
+    environment = harness.environment()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "subtitler", "run", url, "-s", "en", "-t", "zh", "--json",
+        *harness.command("run", url), "-s", "en", "-t", "zh", "--json",
         "--serve", "127.0.0.1:0", "-o", str(tmp_path / "out"), "--endpoint", emulator.url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment, cwd=ROOT,
     )  # fmt: skip

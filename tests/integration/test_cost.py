@@ -61,7 +61,6 @@ def test_estimate_prints_durations_and_costs_without_connecting(folder: Path) ->
     assert not list(folder.glob("*.srt")) and not list(folder.glob(".*"))
 
 
-@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_what_exists_costs_nothing_and_a_budget_stops_starting_inputs(
     folder: Path, emulator: BackgroundEmulator, client: str
 ) -> None:

@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from subtitler.emulator.server import BackgroundEmulator
+from tests import harness
 from tests.support import (
     FIXTURES,
     TEST_KEY,
@@ -103,7 +104,7 @@ def test_endpoint_from_environment_and_cli_server_stops_cleanly(tmp_path: Path) 
     """`subtitler emulator` prints its URL when ready; the SDK finds it by the env variable."""
     env = {**os.environ, "EMULATOR_KEY": TEST_KEY}
     server = subprocess.Popen(
-        [sys.executable, "-m", "subtitler", "emulator", "--api-key-env", "EMULATOR_KEY"],
+        harness.command("emulator", "--api-key-env", "EMULATOR_KEY"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -4,7 +4,6 @@ the SDK, result shapes, refused handshakes, piped MP4s, threads, start-up import
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 from subtitler.emulator.config import RESULT_SHAPES
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.sources.media import ffmpeg_executable
+from tests import harness
 from tests.support import FIXTURES, TEST_KEY, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,18 +26,8 @@ CLIENTS = ("native", "sdk")
 
 
 def subtitler(*args: str | Path, stdin: object = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "DASHSCOPE_API_KEY": TEST_KEY}
-    environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "subtitler", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=ROOT,
-        stdin=stdin,  # type: ignore[arg-type]
-        timeout=300,
-        check=False,
-    )
+    environment = harness.environment(DASHSCOPE_API_KEY=TEST_KEY)
+    return harness.run(*args, env=environment, stdin=stdin, timeout=300)
 
 
 def news_in(folder: Path) -> Path:
@@ -134,7 +124,6 @@ def test_the_sdk_client_never_reports_done_with_cues_missing(
         assert texts == expected_news()[: len(texts)], "what was written is right and in order"
 
 
-@pytest.mark.parametrize("client", CLIENTS)
 @pytest.mark.parametrize("status", [429, 503])
 def test_refused_handshakes_429_and_5xx_are_retried(
     make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path, client: str, status: int
@@ -149,7 +138,6 @@ def test_refused_handshakes_429_and_5xx_are_retried(
     assert cue_texts(tmp_path / "zh_news.zh-en.srt") == expected_news()
 
 
-@pytest.mark.parametrize("client", CLIENTS)
 def test_another_handshake_status_fails_the_input_with_the_status(
     make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path, client: str
 ) -> None:
@@ -183,11 +171,9 @@ def test_threads_do_not_grow_with_inputs(emulator: BackgroundEmulator, tmp_path:
     folder.mkdir()
     for index in range(24):
         shutil.copy(NEWS.media, folder / f"{index:02d}.mp4")
-    environment = {**os.environ, "DASHSCOPE_API_KEY": TEST_KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "subtitler", "run", folder, "-t", "en", "--jobs", "24",
-         "--speed", "4", "--json", "--endpoint", emulator.url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT,
+    process = harness.start(
+        "run", folder, "-t", "en", "--jobs", "24", "--speed", "4", "--json",
+        "--endpoint", emulator.url, env=harness.environment(DASHSCOPE_API_KEY=TEST_KEY),
     )  # fmt: skip
     assert process.stdout is not None
     most, started = 0, 0

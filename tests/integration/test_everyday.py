@@ -6,13 +6,11 @@ resume, `watch`'s last pass, `check` and `run --help`."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.engine import journal as resume_state
+from tests import harness
 from tests.integration.test_run import ROOT, run_cli
 from tests.support import FIXTURES
 
@@ -37,7 +36,6 @@ def run_tasks(emulator: BackgroundEmulator) -> int:
 # -- tracks planned per (target, format, layout) ---------------------------------------------
 
 
-@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_a_new_target_runs_one_task_and_a_new_format_or_layout_none(
     emulator: BackgroundEmulator, tmp_path: Path, client: str
 ) -> None:
@@ -118,7 +116,6 @@ def library(tmp_path: Path, count: int) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_an_endpoint_with_nothing_listening_stops_the_run_at_once(
     tmp_path: Path, client: str
 ) -> None:
@@ -180,16 +177,9 @@ class Terminal:
     ) -> list[str]:
         screen = pyte.Screen(self.columns, self.rows)
         stream = pyte.ByteStream(screen)
-        environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-        environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
-        environment["TERM"] = "xterm-256color"
-        child = pexpect.spawn(
-            sys.executable,
-            ["-m", "subtitler", *arguments],
-            dimensions=(self.rows, self.columns),
-            env=environment,
-            cwd=str(ROOT),
-            timeout=120,
+        environment = harness.environment(COLUMNS=None, LINES=None, TERM="xterm-256color")
+        child = harness.spawn(
+            *arguments, env=environment, rows=self.rows, columns=self.columns, encoding=None
         )
         while True:
             try:
@@ -319,12 +309,11 @@ def test_watch_stops_with_0_and_reports_its_last_pass(
     folder = tmp_path / "watched"
     folder.mkdir()
     shutil.copy(FIXTURES / "zh_podcast.mp3", folder / "first.mp3")
-    environment = {**os.environ}
-    environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
+    environment = harness.environment()
     process = subprocess.Popen(
-        [sys.executable, "-m", "subtitler", "watch", str(folder), "-s", "zh", "-t", "en",
+        harness.command("watch", str(folder), "-s", "zh", "-t", "en",
          "--speed", "max", "--settle", "0.2", "--poll", "0.2", "--json",
-         "--endpoint", emulator.url],
+         "--endpoint", emulator.url),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT,
     )  # fmt: skip
     assert process.stdout is not None

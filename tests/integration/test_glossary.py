@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pysrt
-import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
 from tests.integration.test_run import run_cli
@@ -21,11 +20,6 @@ GLOSSARY = (
     "科技新闻,5,zh,ja,テックニュース\n"
     "字幕,,zh,,\n"
 )
-
-
-@pytest.fixture(params=["native", "sdk"])
-def client(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def news_and_glossary(folder: Path, glossary_text: str = GLOSSARY) -> tuple[Path, Path]:

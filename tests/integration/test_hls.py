@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from aiohttp import web
 
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.sources.media import bundled_ffmpeg, ffmpeg_executable
+from tests import harness
 from tests.browser import Browser
 from tests.integration.test_run import ROOT, run_cli
 from tests.support import FIXTURES
@@ -219,9 +219,9 @@ def test_hls_js_shows_live_cues_where_their_audio_is_with_b_frames(
     package = tmp_path / "package"
     with open(stream, "rb") as source:
         result = subprocess.run(
-            [sys.executable, "-m", "subtitler", "run", "-", "-s", "zh", "-t", "en", "--json",
+            harness.command("run", "-", "-s", "zh", "-t", "en", "--json",
              "--hls", str(package), "--hls-segment", "2", "--out-dir", str(tmp_path),
-             "--endpoint", emulator.url],
+             "--endpoint", emulator.url),
             stdin=source, capture_output=True, text=True, cwd=ROOT, timeout=120,
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -249,9 +249,9 @@ def test_a_live_stream_grows_its_playlists_while_it_plays(
     playlist = package / "subs" / "zh-en" / "index.m3u8"
     with open(stream, "rb") as source:
         process = subprocess.Popen(
-            [sys.executable, "-m", "subtitler", "run", "-", "-t", "en", "--json",  # -s auto
+            harness.command("run", "-", "-t", "en", "--json",  # -s auto
              "--hls", str(package), "--hls-segment", "2", "--out-dir", str(tmp_path),
-             "--endpoint", emulator.url],
+             "--endpoint", emulator.url),
             stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         )  # fmt: skip
         assert process.stdout is not None

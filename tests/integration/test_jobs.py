@@ -67,7 +67,6 @@ def serve(emulator: BackgroundEmulator, library: Path, *extra: str) -> Server:
                   str(library.parent / "state" / "jobs.jsonl"), *extra)  # fmt: skip
 
 
-@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_twenty_jobs_run_two_at_a_time_and_survive_a_restart(
     emulator: BackgroundEmulator, library: Path, client: str
 ) -> None:
@@ -138,7 +137,6 @@ def test_twenty_jobs_run_two_at_a_time_and_survive_a_restart(
     assert sorted(ends) == sorted((job_id, path) for job_id, path in zip(ids, paths, strict=True))
 
 
-@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_a_cancelled_job_stops_and_its_tracks_stay_valid(
     emulator: BackgroundEmulator, library: Path, client: str
 ) -> None:

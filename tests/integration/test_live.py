@@ -6,12 +6,10 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from importlib import resources
@@ -23,6 +21,7 @@ import pysrt
 import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
+from tests import harness
 from tests.support import FIXTURES, TEST_KEY, TOLERANCE_MS, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,22 +29,12 @@ PODCAST = next(t for t in transcripts() if t.media.name == "zh_podcast.mp3")
 
 
 def environment(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "DASHSCOPE_API_KEY": TEST_KEY, **extra}
-    env.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
-    return env
+    return harness.environment({"DASHSCOPE_API_KEY": TEST_KEY, **extra})
 
 
 def spawn(*args: str | Path, rows: int = 40, columns: int = 140) -> pexpect.spawn:
     """The real command on a pseudo-terminal, so stdout is a terminal."""
-    return pexpect.spawn(
-        sys.executable,
-        ["-m", "subtitler", *map(str, args)],
-        cwd=str(ROOT),
-        env=environment(),
-        encoding="utf-8",
-        dimensions=(rows, columns),
-        timeout=120,
-    )
+    return harness.spawn(*args, env=environment(), rows=rows, columns=columns)
 
 
 def test_preview_shows_the_partial_then_the_final_bilingual_cue(
@@ -91,10 +80,7 @@ def test_json_lines_follow_the_schema_and_stdout_holds_nothing_else(
     for name in ("zh_podcast.mp3", "empty.mp4", "Café 'déjà vu' 北京 #1.m4a"):
         shutil.copy(FIXTURES / name, tmp_path / name)
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "subtitler",
+        harness.command(
             "run",
             str(tmp_path),
             "-t",
@@ -104,7 +90,7 @@ def test_json_lines_follow_the_schema_and_stdout_holds_nothing_else(
             "max",
             "--endpoint",
             emulator.url,
-        ],
+        ),
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -183,10 +169,7 @@ def test_stdin_and_http_at_1x_give_the_same_cues_as_the_file(
 ) -> None:
     common = ["-t", "en", "--endpoint", emulator.url]
     file_run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "subtitler",
+        harness.command(
             "run",
             str(PODCAST.media),
             "--out-dir",
@@ -194,7 +177,7 @@ def test_stdin_and_http_at_1x_give_the_same_cues_as_the_file(
             "--speed",
             "max",
             *common,
-        ],
+        ),
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -203,16 +186,13 @@ def test_stdin_and_http_at_1x_give_the_same_cues_as_the_file(
     assert file_run.returncode == 0, file_run.stderr
     with open(PODCAST.media, "rb") as stdin:
         from_stdin = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "subtitler",
+            harness.command(
                 "run",
                 "-",
                 "--out-dir",
                 str(tmp_path / "stdin"),
                 *common,
-            ],
+            ),
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -221,16 +201,13 @@ def test_stdin_and_http_at_1x_give_the_same_cues_as_the_file(
             env=environment(),
         )
         from_http = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "subtitler",
+            harness.command(
                 "run",
                 f"{http_server}/zh_podcast.mp3",
                 "--out-dir",
                 str(tmp_path / "http"),
                 *common,
-            ],
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -254,10 +231,7 @@ def test_ctrl_c_ends_a_live_input_with_every_finished_cue(
 ) -> None:
     with open(PODCAST.media, "rb") as stdin:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "subtitler",
+            harness.command(
                 "run",
                 "-",
                 "-t",
@@ -266,7 +240,7 @@ def test_ctrl_c_ends_a_live_input_with_every_finished_cue(
                 str(tmp_path),
                 "--endpoint",
                 emulator.url,
-            ],
+            ),
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -297,10 +271,7 @@ def test_a_long_task_rolls_over_before_the_service_cap_without_shifting_cues(
     server = make_emulator(max_task_audio_ms=12_000)
     news = next(t for t in transcripts() if t.media.name == "zh_news.mp4")
     shutil.copy(news.media, tmp_path / "zh_news.mp4")
-    base = [
-        sys.executable,
-        "-m",
-        "subtitler",
+    base = harness.command(
         "run",
         str(tmp_path / "zh_news.mp4"),
         "-t",
@@ -309,7 +280,7 @@ def test_a_long_task_rolls_over_before_the_service_cap_without_shifting_cues(
         "max",
         "--endpoint",
         server.url,
-    ]
+    )
     capped = subprocess.run(
         [*base, "--out-dir", str(tmp_path / "no-rollover")],
         capture_output=True,

@@ -10,14 +10,12 @@ import math
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree
 
-import pytest
-
 from subtitler.emulator.server import BackgroundEmulator
+from tests import harness
 from tests.integration.test_run import ROOT, run_cli
 from tests.support import transcripts
 
@@ -46,11 +44,6 @@ def assert_whole_transcript(folder: Path) -> None:
         assert all(translated), (target, translated)
         starts = [p.get("begin") for p in ElementTree.parse(track).getroot().iter(f"{TT}p")]
         assert starts == sorted(set(starts))
-
-
-@pytest.fixture(params=["native", "sdk"])
-def client(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def test_one_task_recognises_through_a_failure_and_rollovers(
@@ -93,7 +86,7 @@ def test_ctrl_c_then_a_rerun_keeps_the_pairing(
     arguments = ["run", str(tmp_path / "news.mp4"), "-t", "en,ja", "-s", "zh", "--format",
                  "ttml", "--speed", "6", "--endpoint", server.url, "--client", client]  # fmt: skip
     process = subprocess.Popen(
-        [sys.executable, "-m", "subtitler", *arguments],
+        harness.command(*arguments),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
     assert process.stdout is not None

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from subtitler.events import CueWritten, Event, InputEnded, Status
 from subtitler.options import make_options
 from subtitler.sources.inputs import discover
 from subtitler.sources.media import ffmpeg_executable
+from tests import harness
 from tests.support import FIXTURES, TOLERANCE_MS, Transcript, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,25 +39,10 @@ class Run:
 
 def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> Run:
     """The real command in a child process, stdout not a terminal (line output)."""
-    environment = {**os.environ, **(env or {})}
-    environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
-    if env and "DASHSCOPE_API_KEY" not in env:
-        environment.pop("DASHSCOPE_API_KEY", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "subtitler", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=ROOT,
-        timeout=600,
-    )
+    keep_key = not env or "DASHSCOPE_API_KEY" in env
+    environment = harness.environment(env, **({} if keep_key else {"DASHSCOPE_API_KEY": None}))
+    result = harness.run(*args, env=environment)
     return Run(result.returncode, result.stdout, result.stderr)
-
-
-@pytest.fixture(scope="module", params=["native", "sdk"])
-def client(request: pytest.FixtureRequest) -> str:
-    """The core tests run on both Gummy clients: this project's and the dashscope SDK."""
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -466,12 +451,9 @@ def test_a_closed_stdout_stops_the_run_keeping_journals_and_releasing_locks(
     for index in range(3):
         shutil.copy(FIXTURES / "zh_news.mp4", folder / f"news {index}.mp4")
     read_end, write_end = os.pipe()
-    environment = {**os.environ}
-    environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "subtitler", "run", str(folder), "-s", "zh", "-t", "en",
-         "--speed", "1", *(["--json"] if as_json else []), "--endpoint", emulator.url],
-        stdout=write_end, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT,
+    process = harness.start(
+        "run", folder, "-s", "zh", "-t", "en", "--speed", "1",
+        *(["--json"] if as_json else []), "--endpoint", emulator.url, stdout=write_end,
     )  # fmt: skip
     os.close(write_end)
     with os.fdopen(read_end, encoding="utf-8") as reader:  # `head -1`

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import pysrt
 
 from subtitler.emulator.server import BackgroundEmulator
+from tests import harness
 from tests.support import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,18 +24,16 @@ class Watcher:
     """A `subtitler watch --json` child whose events the test reads as they come."""
 
     def __init__(self, folder: Path, emulator: BackgroundEmulator, *extra: str) -> None:
-        self.arguments = [
-            "-m", "subtitler", "watch", str(folder), "-t", "en", "--json",
-            "--endpoint", emulator.url, *extra,
-        ]  # fmt: skip
+        self.arguments = harness.command(
+            "watch", str(folder), "-t", "en", "--json", "--endpoint", emulator.url, *extra,
+        )  # fmt: skip
         self.events: list[dict[str, Any]] = []
         self.process: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> Watcher:
-        environment = {k: v for k, v in os.environ.items() if k != "DASHSCOPE_WEBSOCKET_BASE_URL"}
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, *self.arguments, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=environment, cwd=ROOT,
+            *self.arguments, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=harness.environment(), cwd=ROOT,
         )  # fmt: skip
         return self
 

@@ -99,7 +99,6 @@ def serve(emulator: BackgroundEmulator, library: Path, fakes: dict[str, FakeMedi
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_each_servers_webhook_queues_its_file_and_refreshes_it_once(
     emulator: BackgroundEmulator, tmp_path: Path, fakes: dict[str, FakeMediaServer], client: str
 ) -> None:

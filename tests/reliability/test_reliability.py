@@ -14,7 +14,6 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import wave
 import xml.etree.ElementTree as ET
@@ -31,6 +30,7 @@ from subtitler.emulator.server import BackgroundEmulator
 from subtitler.engine import journal as resume_state
 from subtitler.sources.media import ffmpeg_executable
 from subtitler.tracks import imsc
+from tests import harness
 from tests.support import FIXTURES, TEST_KEY, Transcript, decode, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,28 +106,13 @@ def audit(files: dict[Path, Transcript], figures: Figures) -> None:
 def cli(
     *args: str | Path, env: dict[str, str] | None = None, **popen: object
 ) -> subprocess.Popen[str]:
-    environment = {**os.environ, "DASHSCOPE_API_KEY": TEST_KEY, **(env or {})}
-    environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "subtitler", *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-        cwd=ROOT,
-        **popen,  # type: ignore[arg-type]
-    )
+    environment = harness.environment({"DASHSCOPE_API_KEY": TEST_KEY, **(env or {})})
+    return harness.start(*args, env=environment, **popen)
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
     out, err = process.communicate(timeout=600)
     return process.returncode, out, err
-
-
-@pytest.fixture(params=["native", "sdk"])
-def client(request: pytest.FixtureRequest) -> str:
-    """The reliability figures must hold on both Gummy clients."""
-    return str(request.param)
 
 
 def test_dropped_connections_at_random_points_in_20_files_lose_and_repeat_nothing(

@@ -1,0 +1,207 @@
+"""A fake Gummy transport and a fake decoder, for in-process tests of the engine, the writer and
+`serve` that answer in milliseconds. Pure units only: the real transports, the real SDK and real
+ffmpeg are exercised against the emulator in tests/integration/ and tests/reliability/.
+
+The boundaries replaced are the engine's own: `GummyTask` (gummy/client.py: start, send,
+finish, close; events to a sink) and the decoder `engine/input.py` starts (start -> MediaInfo,
+frames(), aclose). The media are 16 kHz mono WAV files (their length is what counts); the
+fake decoder stamps each millisecond of audio with its time on the media timeline (its first
+two samples), so the fake service knows where any audio it is sent sits: a resumed task, sent
+audio from the middle, names its sentences exactly as the first task would have.
+"""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from subtitler.errors import MediaError
+from subtitler.gummy.protocol import (
+    DISCONNECTED,
+    ClientEvent,
+    Sentence,
+    TaskFailed,
+    TaskFinished,
+    TaskStarted,
+)
+from subtitler.sources.media import (
+    BYTES_PER_MS,
+    FRAME_MS,
+    SAMPLE_RATE_HZ,
+    AudioStream,
+    MediaInfo,
+)
+
+SAMPLES_PER_MS = BYTES_PER_MS // 2
+SENTENCE_EVERY_MS = 3000
+SENTENCE_BEGIN_MS = 300
+SENTENCE_MS = 2200
+"""The fake service hears one sentence in every 3 s of audio, [300, 2500) ms of each (long
+enough that the layout never merges two into one cue)."""
+
+
+def write_media(path: Path, duration_ms: int) -> Path:
+    """A WAV file of `duration_ms` of silence: media for the fake decoder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as media:
+        media.setnchannels(1)
+        media.setsampwidth(2)
+        media.setframerate(SAMPLE_RATE_HZ)
+        media.writeframes(b"\0" * duration_ms * BYTES_PER_MS)
+    return path
+
+
+def line_at(media_ms: int) -> tuple[str, str]:
+    """What the fake service says for the sentence that begins at `media_ms`."""
+    return f"第{media_ms}句", f"Line {media_ms}."
+
+
+class FakeDecoder:
+    """Stands where `AsyncPcmDecoder` stands (same constructor): a WAV file's length, decoded
+    from `start_ms` to 100 ms frames in which each millisecond carries its own time."""
+
+    started: ClassVar[list[FakeDecoder]] = []
+    """Every decoder started since the `fake_service` fixture began (a test reads `start_ms`)."""
+
+    def __init__(self, path: Path, audio_stream: int = 0, start_ms: int = 0, **_: Any) -> None:
+        self.path = path
+        self.audio_stream = audio_stream
+        self.start_ms = start_ms
+        self.label = str(_.get("label") or path)
+        self.duration_ms = 0
+        self.closed = False
+
+    async def start(self) -> MediaInfo:
+        try:
+            with wave.open(str(self.path), "rb") as media:
+                self.duration_ms = media.getnframes() * 1000 // media.getframerate()
+        except (OSError, EOFError, wave.Error) as error:
+            raise MediaError(self.label, f"not readable media ({error})") from error
+        FakeDecoder.started.append(self)
+        stream = AudioStream(0, "pcm_s16le", SAMPLE_RATE_HZ, "mono", None, None)
+        return MediaInfo(self.path, self.duration_ms, (stream,), 0)
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        for begin_ms in range(self.start_ms, self.duration_ms, FRAME_MS):
+            times = np.arange(begin_ms, min(begin_ms + FRAME_MS, self.duration_ms))
+            samples = np.zeros((len(times), SAMPLES_PER_MS), dtype="<i2")
+            samples[:, 0], samples[:, 1] = times >> 15, times & 0x7FFF
+            yield samples.tobytes()
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class Fault:
+    """The service fails a task with `code` after its `after_sentences`-th sentence, for the
+    first `times` tasks that get that far."""
+
+    code: str = DISCONNECTED
+    message: str = "connection lost"
+    after_sentences: int = 1
+    times: int = 1
+    status: int | None = None
+
+
+@dataclass
+class FakeService:
+    """What every fake task of a test talks to: a sentence in each 3 s of audio it is sent, the
+    text named after where on the media timeline it begins; faults on request."""
+
+    faults: list[Fault] = field(default_factory=list)
+    tasks: list[FakeTask] = field(default_factory=list)
+
+    def new_task(self, _kind: object, settings: Any, target: str, sink: Any) -> FakeTask:
+        task = FakeTask(self, target, sink, len(self.tasks))
+        self.tasks.append(task)
+        return task
+
+    def fault_for(self, sentences: int) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and sentences >= fault.after_sentences:
+                fault.times -= 1
+                return fault
+        return None
+
+
+class FakeTask:
+    """One task of the fake service, behind the `GummyTask` interface."""
+
+    def __init__(
+        self, service: FakeService, target: str, sink: Callable[[ClientEvent], None], index: int
+    ) -> None:
+        self.service = service
+        self.target = target
+        self.sink = sink
+        self.index = index
+        self.received = bytearray()
+        self.sentences = 0
+        self.over = False
+
+    @property
+    def task_id(self) -> str:
+        return f"fake-task-{self.index}"
+
+    async def start(self, turn: Callable[[], Awaitable[None]]) -> None:
+        await turn()
+        self._emit(TaskStarted(self.task_id))
+
+    async def send(self, pcm: bytes) -> bool:
+        if self.over:
+            return False
+        self.received += pcm
+        self._hear()
+        return not self.over
+
+    async def finish(self) -> None:
+        if not self.over:
+            self._emit(TaskFinished(self.task_id))
+
+    async def close(self) -> None:
+        self.over = True
+
+    def _media_ms(self, task_ms: int) -> int:
+        """Where the audio this task got at `task_ms` sits on the media timeline."""
+        offset = task_ms * BYTES_PER_MS
+        stamp = np.frombuffer(self.received, dtype="<i2", count=2, offset=offset)
+        return (int(stamp[0]) << 15) | int(stamp[1])
+
+    def _hear(self) -> None:
+        """Every sentence whose whole audio this task has now been sent, task-relative, as the
+        service reports them."""
+        if len(self.received) < BYTES_PER_MS:
+            return
+        first_ms = self._media_ms(0)
+        heard_to_ms = first_ms + len(self.received) // BYTES_PER_MS
+        first_sentence = -(-(first_ms - SENTENCE_BEGIN_MS) // SENTENCE_EVERY_MS)
+        while not self.over:
+            begin_ms = (first_sentence + self.sentences) * SENTENCE_EVERY_MS + SENTENCE_BEGIN_MS
+            if begin_ms + SENTENCE_MS > heard_to_ms:
+                break
+            assert self._media_ms(begin_ms - first_ms) == begin_ms, "audio sent out of order"
+            transcript, translation = line_at(begin_ms)
+            self._emit(
+                Sentence(
+                    self.sentences,
+                    begin_ms - first_ms,
+                    begin_ms - first_ms + SENTENCE_MS,
+                    transcript,
+                    translation,
+                    (),
+                )
+            )
+            self.sentences += 1
+            fault = self.service.fault_for(self.sentences)
+            if fault is not None:
+                self._emit(TaskFailed(fault.code, fault.message, fault.status))
+
+    def _emit(self, event: ClientEvent) -> None:
+        if isinstance(event, TaskFailed | TaskFinished):
+            self.over = True
+        self.sink(event)
