@@ -40,7 +40,7 @@ SLOW = (
 
 BROWSER = (
     "integration/test_caption_page.py",
-    "integration/test_hls.py::test_hls_js_in_chromium",
+    "integration/test_hls.py::test_hls_js",
 )
 """Need Debian's Chromium (scripts/install-test-system-packages)."""
 
@@ -105,18 +105,13 @@ def client(request: pytest.FixtureRequest) -> str:
 def fake_service(monkeypatch: pytest.MonkeyPatch) -> FakeService:
     """The engine in this process on the fake transport and the fake decoder (tests/fakes.py):
     every input the test runs is decoded by `FakeDecoder` and heard by the returned service."""
-    import subtitler.engine.input as engine_input
-    from subtitler.engine.task import TargetTask
+    import subtitler.engine.context as engine_context
+    from subtitler.engine.context import Transports
 
     service = FakeService()
-
-    class FakeTransportTask(TargetTask):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, new_client=service.new_task, **kwargs)
-
     FakeDecoder.started.clear()
-    monkeypatch.setattr(engine_input, "AsyncPcmDecoder", FakeDecoder)
-    monkeypatch.setattr(engine_input, "TargetTask", FakeTransportTask)
+    fakes = Transports(decoder=FakeDecoder, new_client=service.new_task)
+    monkeypatch.setattr(engine_context, "DEFAULT_TRANSPORTS", fakes)  # the engine's one seam
     return service
 
 

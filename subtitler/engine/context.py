@@ -10,9 +10,24 @@ from dataclasses import dataclass
 from subtitler.engine.control import RunControl
 from subtitler.engine.pacing import StartPacer
 from subtitler.events import Event
+from subtitler.gummy.client import GummyTask, new_task
 from subtitler.gummy.cost import Budget
 from subtitler.options import RunOptions
+from subtitler.sources.media import AsyncPcmDecoder
 from subtitler.tracks.durable import DiskWriter
+
+
+@dataclass(frozen=True)
+class Transports:
+    """Where an input's audio comes from and where it is sent: ffmpeg and the chosen Gummy
+    client. The engine's one seam for a fake decoder and a fake service (in-process tests)."""
+
+    decoder: Callable[..., AsyncPcmDecoder] = AsyncPcmDecoder
+    new_client: Callable[..., GummyTask] = new_task
+
+
+DEFAULT_TRANSPORTS = Transports()
+"""What `RunContext.create` uses when given none."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,7 @@ class RunContext:
     """The run's one writer thread: every track and journal write, in order."""
     budget: Budget | None = None
     """`--budget`: what the run may still spend."""
+    transports: Transports = DEFAULT_TRANSPORTS
 
     @classmethod
     def create(
@@ -36,6 +52,7 @@ class RunContext:
         options: RunOptions,
         emit: Callable[[Event], None],
         control: RunControl | None = None,
+        transports: Transports | None = None,
     ) -> RunContext:
         margin = options.client.traits.submit_margin_s
         return cls(
@@ -46,6 +63,7 @@ class RunContext:
             asyncio.Semaphore(options.jobs),
             DiskWriter(),
             Budget(options.budget) if options.budget is not None else None,
+            transports or DEFAULT_TRANSPORTS,
         )
 
     def with_request(

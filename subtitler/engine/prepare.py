@@ -136,7 +136,7 @@ async def prepare(
 
     def decoder_of(audio_stream: int) -> AsyncPcmDecoder:
         # Resume points are stream times; ffmpeg seeks on the media timeline (late audio).
-        return AsyncPcmDecoder(
+        return context.transports.decoder(
             item.path,
             audio_stream,
             start_ms=start_ms + state.start_offset_ms if start_ms > 0 else 0,

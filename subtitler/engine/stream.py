@@ -59,6 +59,7 @@ async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> St
             emit=context.emit,
             label=item.label,
             live=item.live,
+            new_client=context.transports.new_client,
         )
         for writer in prepared.writers
     ]

@@ -11,13 +11,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
+from tests import harness
 from tests.integration.test_run import ROOT, run_cli
 from tests.support import FIXTURES
 
@@ -65,14 +65,13 @@ def _events(stdout: str) -> str:
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.replace(" ", "-") or "top")
 def test_help(command: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "subtitler", *command.split(), "--help"],
+        harness.command(*command.split(), "--help"),
         capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"}, cwd=ROOT,
         timeout=60, check=True,
     )  # fmt: skip
     _compare(f"help-{command.replace(' ', '-') or 'top'}.txt", result.stdout)
 
 
-@pytest.mark.parametrize("client", ["native", "sdk"])
 def test_a_run_in_every_format(tmp_path: Path, emulator: BackgroundEmulator, client: str) -> None:
     shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "news.mp4")
     shutil.copy(FIXTURES / "en_late_audio.mp4", tmp_path / "talk.mp4")

@@ -7,10 +7,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from subtitler.emulator.server import BackgroundEmulator
+from tests import harness
 from tests.integration.test_run import ROOT, run_cli
 from tests.support import FIXTURES
 
@@ -105,8 +105,8 @@ def test_a_missing_input_is_said_once_where_both_streams_meet(
     tmp_path: Path, emulator: BackgroundEmulator
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "subtitler", "run", str(tmp_path / "gone.mp4"), "-t", "en",
-         "--endpoint", emulator.url],
+        harness.command("run", str(tmp_path / "gone.mp4"), "-t", "en",
+         "--endpoint", emulator.url),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert result.returncode == 1
@@ -124,13 +124,13 @@ def test_help_fits_80_columns() -> None:
     environment = {**os.environ, "COLUMNS": "80"}
     for command in ("run", "watch", "serve", "check", "demo", "emulator", "vocabulary"):
         result = subprocess.run(
-            [sys.executable, "-m", "subtitler", command, "--help"],
+            harness.command(command, "--help"),
             capture_output=True, text=True, env=environment, cwd=ROOT, timeout=60, check=True,
         )  # fmt: skip
         wide = [line for line in result.stdout.splitlines() if len(line) > 80]
         assert not wide, (command, wide)
     run_help = subprocess.run(
-        [sys.executable, "-m", "subtitler", "run", "--help"],
+        harness.command("run", "--help"),
         capture_output=True, text=True, env=environment, cwd=ROOT, timeout=60, check=True,
     ).stdout  # fmt: skip
     assert len(run_help.splitlines()) < 180

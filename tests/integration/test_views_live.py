@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -23,6 +22,7 @@ from subtitler.sources.inputs import discover
 from subtitler.views.live import LiveView
 from subtitler.views.preview import PreviewView
 from subtitler.views.progress import ProgressView
+from tests import harness
 from tests.support import FIXTURES
 
 INPUTS = 16
@@ -91,8 +91,8 @@ def test_json_piped_to_head_1_says_one_line_on_stderr(
     environment = {**os.environ}
     environment.pop("DASHSCOPE_WEBSOCKET_BASE_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "subtitler", "run", str(media), "-s", "zh", "-t", "en",
-         "--speed", "1", "--json", "--endpoint", emulator.url],
+        harness.command("run", str(media), "-s", "zh", "-t", "en",
+         "--speed", "1", "--json", "--endpoint", emulator.url),
         stdout=write_end, stderr=subprocess.PIPE, text=True, env=environment, cwd=tmp_path,
     )  # fmt: skip
     os.close(write_end)
