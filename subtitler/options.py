@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +14,7 @@ from subtitler.gummy.cost import Prices
 from subtitler.gummy.environment import resolve_endpoint, resolve_key
 from subtitler.gummy.protocol import GummySettings
 from subtitler.languages import LATIN_SCRIPT, check_pairs, language_of_tag
-from subtitler.layout.frames import TIMECODE, FrameRate, frame_grid, parse_frame_rate
+from subtitler.layout.frames import TIMECODE, FrameRate, parse_frame_rate
 from subtitler.layout.rules import CAPTION_COLUMNS, CAPTION_ROWS, CueRules
 
 if TYPE_CHECKING:
@@ -116,9 +115,6 @@ class RunOptions:
     shot_changes: Path | str | None = None
     """`--shot-changes`: "detect" (ffmpeg's scdet on the video) or a file listing them; cues
     are timed to them on the frame grid."""
-
-    def frames_for(self, video_rate: Fraction | None) -> FrameRate | None:
-        return frame_grid(self.frame_rate, video_rate)  # moved: to be removed with options.py
 
 
 DEFAULTS = RunOptions(targets=("en",), gummy=GummySettings(api_key=""))

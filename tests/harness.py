@@ -28,8 +28,10 @@ def command(*args: str | Path) -> list[str]:
 
 def environment(env: dict[str, str] | None = None, **changes: str | None) -> dict[str, str]:
     """This process's environment without an outer endpoint, with `env` added and each of
-    `changes` set (None: removed)."""
-    result = {k: v for k, v in os.environ.items() if k != "DASHSCOPE_WEBSOCKET_BASE_URL"}
+    `changes` set (None: removed). Without COLUMNS and LINES: pytest-xdist's workers set them
+    (80x24), and they would override the size of a test's pseudo-terminal."""
+    dropped = ("DASHSCOPE_WEBSOCKET_BASE_URL", "COLUMNS", "LINES")
+    result = {k: v for k, v in os.environ.items() if k not in dropped}
     result.update(env or {})
     for name, value in changes.items():
         if value is None:

@@ -67,7 +67,7 @@ def test_dashboard_shows_a_row_per_running_file(
         child.expect("sentences")
         screen += child.before + child.after
     assert all(name in screen for name in names)
-    assert "eta " in screen
+    assert "eta " in screen  # 140 columns: the rows have room for it
     child.expect("subtitler summary")
     child.expect(pexpect.EOF)
     child.close()
