@@ -323,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default="1,8,32,128,512", help="concurrent files at 1x")
     parser.add_argument("--scale-seconds", type=float, default=30, help="their length (30)")
     parser.add_argument("--rounds", type=int, default=3, help="floor and subtitler rounds (3)")
+    parser.add_argument("--naming-repeats", type=int, default=5, help="runs per naming way (5)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
     arguments = parser.parse_args(argv)
     jobs = arguments.jobs or arguments.files
@@ -459,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             }
 
             # 4a. naming the source language: -s auto against -s en on English speech
-            results["naming"] = naming_cost(url, env, work)
+            results["naming"] = naming_cost(url, env, work, arguments.naming_repeats)
 
             # 4. start-up: `subtitler --help` against a bare interpreter importing asyncio, json
             bare = startup_cpu_s([sys.executable, "-c", "import asyncio, json"])

@@ -38,6 +38,8 @@ from subtitler.emulator.vocabulary import CUSTOMIZATION_PATH, VocabularyStore
 WEBSOCKET_PATH = "/api-ws/v1/inference"
 IDLE_CONNECTION_S = 60.0
 """A connection with no task running is closed this long after its last task ended."""
+CLOSE_TIMEOUT_S = 1.0
+"""How long a stopping emulator waits for each client's closing handshake."""
 MAX_HTTP_REQUEST_BYTES = 1 << 20
 
 
@@ -234,6 +236,9 @@ class EmulatorServer:
             compression=None,
             max_size=2**22,
             create_connection=Connection,
+            # Stopping closes every connection; a client that reads nothing while idle (the
+            # SDK's) never answers the close frame: wait for it briefly, not websockets' 10 s.
+            close_timeout=CLOSE_TIMEOUT_S,
         )
         sockets = list(self._server.sockets)
         self.port = sockets[0].getsockname()[1]
