@@ -323,7 +323,7 @@ def test_youtube_gets_every_caption_once_in_order_through_500s_and_timeouts(
     assert STREAM_KEY not in result.stdout + result.stderr, "the stream key is a secret"
 
 
-@pytest.mark.parametrize("speed", ["2", "10"])
+@pytest.mark.parametrize("speed", ["4", "10"])  # the issue saw 2 and 10: any speed but 1x
 def test_youtube_times_are_the_media_timeline_from_where_the_input_started(
     speed: str,
     youtube: Callable[..., YouTubeReceiver],
