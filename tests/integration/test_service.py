@@ -210,8 +210,10 @@ RESPONSES = [
      {"task": "translate", "language": "en", "output": "json"}),
     ("asr-silent-json", "asr", "silent.mp4", False, {"output": "json"}),
     ("asr-silent-srt", "asr", "silent.mp4", False, {"language": "en", "output": "srt"}),
+    # en, not ja: the Japanese last cue reads past the media's end, which is capped at the
+    # decoded duration, and that differs by ffmpeg version (32.390 s from 9.0, 32.410 from 5.1)
     ("subtitles-bilingual-vtt", "subtitles", "zh_news.mp4", False,
-     {"source": "zh", "target": "ja", "format": "vtt"}),
+     {"source": "zh", "target": "en", "format": "vtt"}),
     ("subtitles-auto-bilingual-srt", "subtitles", "zh_news.mp4", False, {"target": "en"}),
     ("subtitles-auto-source-ass", "subtitles", "zh_news.mp4", False,
      {"target": "en", "track": "source", "format": "ass"}),
