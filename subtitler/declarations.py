@@ -389,7 +389,6 @@ DECLARED: tuple[Declared, ...] = (
 BY_KEYWORD: Mapping[str, Declared] = {option.keyword: option for option in DECLARED}
 JOB_KEYWORDS = frozenset(option.keyword for option in DECLARED if option.job)
 """What a job may set: the allow-list. Anything else in a job's JSON is refused."""
-RULE_KEYWORDS = tuple(option.keyword for option in DECLARED if option.group == RULES)
 SERVE_OWN = frozenset({"api_key", "rules"})
 """`make_options` keywords no option declares (the key comes from the environment, the rules
 from the rule options): serve's own, never a job's."""
@@ -423,8 +422,8 @@ def job_value(option: Declared, value: Any) -> Any:
     """One JSON value checked against its option's kind, as the command line would take it."""
     key = option.keyword
     if value is None:
-        if key == "targets":
-            raise UsageError(key, 'give the target languages as a list, e.g. ["en"]')
+        if option.required_in:  # what a run must be told (targets) has no "unset"
+            raise UsageError(key, f"must be given, e.g. {_example(option)}")
         return None
     if option.kind is Kind.LIST:
         if not isinstance(value, list) or not all(
@@ -448,7 +447,8 @@ def job_value(option: Declared, value: Any) -> Any:
             except UsageError as error:
                 raise UsageError(key, error.cause) from error
             return value
-        raise UsageError(key, "must be a number" + (' or "max"' if key == "speed" else ""))
+        text = f" or {option.metavar}" if option.text_on_command_line else ""
+        raise UsageError(key, f"must be a number{text}")
     if not isinstance(value, str):
         raise UsageError(key, "must be a string")
     if option.choices and value not in option.choices:

@@ -5,9 +5,10 @@ systemd or docker restart it), cancellation, and the `--library` fence."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from subtitler.options import make_options
 from subtitler.serve.app import AsrService, LibrarySettings
 from subtitler.serve.fence import Libraries
 from subtitler.serve.jobs import compacted, kept, replay
+from subtitler.serve.limits import MAX_JOB_BYTES, MAX_JOB_PATHS
 from tests.serving import SECRET, Server
 from tests.support import Transcript, transcripts
 
@@ -291,6 +293,32 @@ def test_a_job_request_is_bounded_and_a_malformed_one_gets_one_line(
     assert max(len(line) for line in lines) < 4096  # nothing refused reached the journal
 
 
+@contextlib.asynccontextmanager
+async def in_process(
+    emulator: BackgroundEmulator,
+    library: Path,
+    queue_name: str,
+    max_job_bytes: int = MAX_JOB_BYTES,
+    max_job_paths: int = MAX_JOB_PATHS,
+) -> AsyncIterator[TestClient[Any, Any]]:
+    """serve's job API in this process, for `library`, its queue in the folder beside it."""
+    settings = LibrarySettings(
+        libraries=Libraries.of([library]),
+        queue_file=library.parent / "state" / queue_name,
+        job_defaults={"targets": ["zh"], "endpoint": emulator.url},
+        max_job_bytes=max_job_bytes,
+        max_job_paths=max_job_paths,
+    )
+    service = AsrService(make_options(("zh",), endpoint=emulator.url), log=lambda _: None,
+                         library=settings)  # fmt: skip
+    await service.start()
+    try:
+        async with TestClient(TestServer(service.application())) as client:
+            yield client
+    finally:
+        await service.stop()
+
+
 def test_the_caps_are_the_services_settings(emulator: BackgroundEmulator, library: Path) -> None:
     """`LibrarySettings.max_job_bytes` and `max_job_paths` (defaults 1 MiB and 1000) bound
     what one request may ask, whatever the defaults."""
@@ -299,25 +327,13 @@ def test_the_caps_are_the_services_settings(emulator: BackgroundEmulator, librar
     paths = [str(library / "a.mp4"), str(library / "b.mp4")]
 
     async def ask() -> list[tuple[int, str]]:
-        settings = LibrarySettings(
-            libraries=Libraries.of([library]),
-            queue_file=library.parent / "state" / "jobs.jsonl",
-            job_defaults={"targets": ["zh"], "endpoint": emulator.url},
-            max_job_bytes=300,
-            max_job_paths=1,
-        )
-        service = AsrService(make_options(("zh",), endpoint=emulator.url), log=lambda _: None,
-                             library=settings)  # fmt: skip
-        await service.start()
-        try:
-            async with TestClient(TestServer(service.application())) as client:
-                answers = []
-                for body in ({"paths": paths[:1], "note": "x" * 300}, {"paths": paths}):
-                    reply = await client.post("/jobs", json=body)
-                    answers.append((reply.status, (await reply.json())["detail"]))
-                return answers
-        finally:
-            await service.stop()
+        caps = {"max_job_bytes": 300, "max_job_paths": 1}
+        async with in_process(emulator, library, "jobs.jsonl", **caps) as client:
+            answers = []
+            for body in ({"paths": paths[:1], "note": "x" * 300}, {"paths": paths}):
+                reply = await client.post("/jobs", json=body)
+                answers.append((reply.status, (await reply.json())["detail"]))
+            return answers
 
     assert asyncio.run(ask()) == [
         (413, "the job: larger than 300 bytes"),
@@ -339,28 +355,17 @@ def test_a_job_sets_only_what_is_declared_job_settable_each_of_its_kind(
                   "formats": "srt", "layout": 3, "shot_changes": "/etc/passwd"}  # fmt: skip
 
     async def ask() -> tuple[list[tuple[str, int, str]], int, list[dict[str, object]]]:
-        settings = LibrarySettings(
-            libraries=Libraries.of([library]),
-            queue_file=library.parent / "state" / "declared.jsonl",
-            job_defaults={"targets": ["zh"], "endpoint": emulator.url},
-        )
-        service = AsrService(make_options(("zh",), endpoint=emulator.url), log=lambda _: None,
-                             library=settings)  # fmt: skip
-        await service.start()
-        try:
-            async with TestClient(TestServer(service.application())) as client:
-                answers = []
-                bodies = [{key: "x"} for key in refused] + [{k: v} for k, v in wrong_kind.items()]
-                for body in bodies:
-                    reply = await client.post("/jobs", json={"paths": path, **body})
-                    (key,) = body
-                    answers.append((key, reply.status, (await reply.json())["detail"]))
-                listed = (await (await client.get("/jobs")).json())["jobs"]
-                good = {"paths": path, "speed": "max", "formats": ["srt"], "budget": 1}
-                fine = await client.post("/jobs", json=good)
-                return answers, fine.status, listed
-        finally:
-            await service.stop()
+        async with in_process(emulator, library, "declared.jsonl") as client:
+            answers = []
+            bodies = [{key: "x"} for key in refused] + [{k: v} for k, v in wrong_kind.items()]
+            for body in bodies:
+                reply = await client.post("/jobs", json={"paths": path, **body})
+                (key,) = body
+                answers.append((key, reply.status, (await reply.json())["detail"]))
+            listed = (await (await client.get("/jobs")).json())["jobs"]
+            good = {"paths": path, "speed": "max", "formats": ["srt"], "budget": 1}
+            fine = await client.post("/jobs", json=good)
+            return answers, fine.status, listed
 
     answers, fine, listed = asyncio.run(ask())
     assert len(answers) == len(refused) + len(wrong_kind) and len(refused) >= 20
