@@ -19,6 +19,8 @@ from subtitler.gummy.client import ClientKind
 from subtitler.gummy.environment import parse_speed
 from subtitler.layout.rules import TimingRules
 from subtitler.options import DEFAULT_SPEED, DEFAULTS, Layout
+from subtitler.qwenmt.protocol import DEFAULT_MODEL as DEFAULT_MT_MODEL
+from subtitler.qwenmt.protocol import MODELS as MT_MODELS
 
 
 class Kind(Enum):
@@ -106,7 +108,8 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="targets", flags=("-t", "--target"), kind=Kind.LIST, group=INPUTS, job=True,
         required_in=FILES, metavar="LANG[,LANG]",
-        help="target language(s), comma-separated; one Gummy task per target",
+        help="target language(s), comma-separated: any of Qwen-MT's 92 (zh-TW: Traditional "
+        "Chinese); the speech is recognised once per input",
         serve_help=" (serve: the default of jobs and webhooks)",
     ),
     Declared(
@@ -325,6 +328,56 @@ DECLARED: tuple[Declared, ...] = (
         choices=tuple(kind.value for kind in ClientKind), default=DEFAULTS.client.value,
         help="native: this project's Gummy client on one event loop (default); sdk: the "
         "dashscope SDK (a thread per task)",
+    ),
+    Declared(
+        keyword="region", flags=("--region",), kind=Kind.TEXT, group=SERVICE,
+        choices=("cn", "intl"), metavar="cn|intl",
+        help="where every endpoint is, for a key of that region: cn (Beijing: Gummy, Fun-ASR, "
+        "Qwen-MT) or intl (Singapore: Fun-ASR recognises, Qwen-MT translates); default "
+        "$SUBTITLER_REGION, else cn",
+    ),
+    Declared(
+        keyword="recognizer", flags=("--recognizer",), kind=Kind.TEXT, group=SERVICE,
+        choices=("gummy", "fun-asr"), metavar="gummy|fun-asr",
+        help="who recognises the speech when no Gummy target's task does (default: gummy in "
+        "cn, fun-asr in intl; Fun-ASR knows zh, en, ja)",
+    ),
+    Declared(
+        keyword="translator", flags=("--translator",), kind=Kind.TEXT, group=SERVICE, job=True,
+        choices=("auto", "gummy", "qwen-mt"), default="auto", metavar="auto|gummy|qwen-mt",
+        help="auto (default): Gummy for the pairs it translates in its region, Qwen-MT for the "
+        "others; gummy or qwen-mt: every target by that one",
+    ),
+    Declared(
+        keyword="mt_model", flags=("--mt-model",), kind=Kind.TEXT, group=SERVICE, job=True,
+        choices=MT_MODELS, default=DEFAULT_MT_MODEL, metavar="MODEL",
+        help=f"the Qwen-MT model ({', '.join(MT_MODELS)}; default {DEFAULT_MT_MODEL})",
+    ),
+    Declared(
+        keyword="mt_domains", flags=("--mt-domains",), kind=Kind.TEXT, group=SERVICE, job=True,
+        metavar="TEXT",
+        help="Qwen-MT's domain hint, in English (e.g. 'a university lecture on physics, "
+        "spoken style')",
+    ),
+    Declared(
+        keyword="mt_context", flags=("--mt-context",), kind=Kind.INTEGER, group=SERVICE,
+        job=True, default=3, metavar="N",
+        help="sentence pairs of the same track sent as translation memory (default 3)",
+    ),
+    Declared(
+        keyword="mt_rpm", flags=("--mt-rpm",), kind=Kind.INTEGER, group=SERVICE, metavar="N",
+        help="Qwen-MT requests per minute for the whole run (default: the model's documented "
+        "limit, 60)",
+    ),
+    Declared(
+        keyword="mt_tpm", flags=("--mt-tpm",), kind=Kind.INTEGER, group=SERVICE, metavar="N",
+        help="Qwen-MT tokens per minute for the whole run (default: the model's documented "
+        "limit)",
+    ),
+    Declared(
+        keyword="mt_timeout_s", flags=("--mt-timeout",), kind=Kind.NUMBER, group=SERVICE,
+        default=10.0, metavar="S",
+        help="seconds a Qwen-MT answer may take before it is retried (default 10)",
     ),
     Declared(
         keyword="max_task_rate", flags=("--max-task-rate",), kind=Kind.NUMBER, group=SERVICE,

@@ -31,6 +31,15 @@ class TaskMetrics:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TranslationUsage:
+    """What an input's Qwen-MT targets asked of the translator (its tokens are what it bills)."""
+
+    requests: int
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class InputResult:
     """How one input ended."""
 
@@ -51,6 +60,8 @@ class InputResult:
     resumed_at_ms: int | None = None
     """Where this run took the input up, when it continued an unfinished earlier run
     (`sentences` counts both runs')."""
+    translation: TranslationUsage | None = None
+    """Qwen-MT's requests and tokens, when the input had a target it translated."""
 
 
 @dataclass(frozen=True, kw_only=True)

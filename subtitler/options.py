@@ -3,17 +3,29 @@ the constructor the Python API uses too. Every check a user can fail is a `Usage
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from subtitler.errors import UsageError
 from subtitler.gummy.client import ClientKind
 from subtitler.gummy.cost import Prices
-from subtitler.gummy.environment import resolve_endpoint, resolve_key
-from subtitler.gummy.protocol import GummySettings
-from subtitler.languages import LATIN_SCRIPT, check_pairs, language_of_tag
+from subtitler.gummy.environment import REGIONS, Region, resolve_endpoint, resolve_key, resolve_region
+from subtitler.gummy.protocol import FUN_ASR_MODEL, GummySettings
+from subtitler.languages import (
+    LATIN_SCRIPT,
+    Recognizer,
+    Translator,
+    check_recognizer,
+    choose_translators,
+    language_of_tag,
+    parse_targets,
+)
+from subtitler.qwenmt.protocol import DEFAULT_MODEL as DEFAULT_MT_MODEL
+from subtitler.qwenmt.protocol import MODELS as MT_MODELS
+from subtitler.qwenmt.protocol import MtSettings
 from subtitler.layout.frames import TIMECODE, FrameRate, parse_frame_rate
 from subtitler.layout.rules import CAPTION_COLUMNS, CAPTION_ROWS, CueRules
 
@@ -115,6 +127,29 @@ class RunOptions:
     shot_changes: Path | str | None = None
     """`--shot-changes`: "detect" (ffmpeg's scdet on the video) or a file listing them; cues
     are timed to them on the frame grid."""
+    translators: Mapping[str, Translator] = field(default_factory=dict)
+    """Per target, who translates it (`languages.choose_translators`); absent: Gummy."""
+    recognizer: Recognizer = Recognizer.GUMMY
+    """Who recognises when no Gummy target's task does (Fun-ASR outside Beijing)."""
+    region: Region = REGIONS["cn"]
+    """Where every endpoint is (the key is region-bound)."""
+    mt: MtSettings | None = None
+    """Qwen-MT's settings, when a target is translated by it."""
+    glossary_terms: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Per Qwen-MT target, the glossary's terms (`translation_options.terms`)."""
+
+    def translator_of(self, target: str) -> Translator:
+        return self.translators.get(target, Translator.GUMMY)
+
+    def terms_of(self, target: str) -> tuple[tuple[str, str], ...]:
+        return tuple(self.glossary_terms.get(target, ()))
+
+    def recognition_only(self, live: bool) -> RunOptions:
+        """The options of a recognition-only task (every running target is Qwen-MT's): Gummy
+        without translation, or Fun-ASR (its heartbeat on for a live source's pauses)."""
+        model = FUN_ASR_MODEL if self.recognizer is Recognizer.FUN_ASR else self.gummy.model
+        gummy = replace(self.gummy, translation_enabled=False, model=model, heartbeat=live)
+        return replace(self, gummy=gummy)
 
 
 DEFAULTS = RunOptions(targets=("en",), gummy=GummySettings(api_key=""))
@@ -149,6 +184,15 @@ def make_options(
     frame_rate: FrameRate | str = "auto",
     timecode_start: str | None = None,
     shot_changes: Path | str | None = None,
+    translator: Translator | str = "auto",
+    recognizer: Recognizer | str | None = None,
+    region: str | None = None,
+    mt_model: str = DEFAULT_MT_MODEL,
+    mt_domains: str | None = None,
+    mt_rpm: int | None = None,
+    mt_tpm: int | None = None,
+    mt_context: int = 3,
+    mt_timeout_s: float = 10.0,
 ) -> RunOptions:
     """Checked RunOptions. The key and endpoint default to the environment (DASHSCOPE_API_KEY,
     DASHSCOPE_WEBSOCKET_BASE_URL); a local endpoint needs no key."""
@@ -158,7 +202,21 @@ def make_options(
     source = source_language.lower() if source_language else None
     if source == "auto":
         source = None
-    check_pairs(source, chosen)
+    chosen = parse_targets(",".join(chosen))
+    url = resolve_endpoint(endpoint)
+    where = resolve_region(region, url)
+    heard_by = _recognizer(recognizer, where)
+    check_recognizer(source, heard_by)
+    forced = None if translator in ("auto", None) else _enum(Translator, translator, "--translator")
+    translators = choose_translators(
+        source_language=source, targets=chosen, recognizer=heard_by, forced=forced
+    )
+    if mt_model not in MT_MODELS:
+        raise UsageError("--mt-model", f"{mt_model!r} is not a Qwen-MT model ({', '.join(MT_MODELS)})")
+    if mt_context < 0 or mt_timeout_s <= 0:
+        raise UsageError("--mt-context/--mt-timeout", "must be 0 or more / more than 0")
+    if (mt_rpm is not None and mt_rpm < 1) or (mt_tpm is not None and mt_tpm < 1):
+        raise UsageError("--mt-rpm/--mt-tpm", "must be at least 1")
     if jobs < 1:
         raise UsageError("--jobs", "must be at least 1")
     if audio_stream < 0:
@@ -203,12 +261,31 @@ def make_options(
     chosen_rules = rules or CueRules()
     if TrackFormat.SCC in chosen_formats:
         chosen_rules = _rules_for_scc(source, chosen, chosen_layout, chosen_rules)
-    url = resolve_endpoint(endpoint)
+    key = api_key or resolve_key(url)
+    machine = any(t is Translator.QWEN_MT for t in translators.values())
+    mt = None
+    if machine:
+        mt = MtSettings(
+            api_key=key,
+            compatible_url=where.compatible_url,
+            http_url=where.http_url,
+            model=mt_model,
+            domains=mt_domains.strip() if mt_domains and mt_domains.strip() else None,
+            timeout_s=mt_timeout_s,
+            retries=retries,
+            rpm=mt_rpm,
+            tpm=mt_tpm,
+            context_pairs=mt_context,
+        )
     return RunOptions(
         targets=chosen,
+        translators={t: who for t, who in translators.items() if who is Translator.QWEN_MT},
+        recognizer=heard_by,
+        region=where,
+        mt=mt,
         gummy=GummySettings(
-            api_key=api_key or resolve_key(url),
-            endpoint=url,
+            api_key=key,
+            endpoint=url if url is not None or where.name == "cn" else where.websocket_url,
             source_language=source,
             vocabulary_id=vocabulary_id,
             max_end_silence_ms=max_end_silence_ms,
@@ -235,6 +312,30 @@ def make_options(
         timecode_start=start,
         shot_changes=_shot_changes(shot_changes, frames),
     )
+
+
+def _recognizer(given: Recognizer | str | None, region: Region) -> Recognizer:
+    """`--recognizer`, else the region's own: Gummy where it is offered, Fun-ASR elsewhere."""
+    if given is None or given == "auto":
+        return Recognizer.GUMMY if region.has_gummy else Recognizer.FUN_ASR
+    chosen = _enum(Recognizer, given, "--recognizer")
+    if chosen is Recognizer.GUMMY and not region.has_gummy:
+        raise UsageError("--recognizer", f"Gummy is not offered in the {region.name} region "
+                         "(Beijing only): give --recognizer fun-asr or --region cn")  # fmt: skip
+    return chosen
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _enum(kind: type[E], given: E | str, flag: str) -> E:
+    if isinstance(given, kind):
+        return given
+    try:
+        return kind(str(given).strip().lower())
+    except ValueError as error:
+        known = ", ".join(str(member.value) for member in kind)
+        raise UsageError(flag, f"{given!r} is not one of {known}") from error
 
 
 def _rules_for_scc(

@@ -110,7 +110,9 @@ def fake_service(monkeypatch: pytest.MonkeyPatch) -> FakeService:
 
     service = FakeService()
     FakeDecoder.started.clear()
-    fakes = Transports(decoder=FakeDecoder, new_client=service.new_task)
+    fakes = Transports(
+        decoder=FakeDecoder, new_client=service.new_task, new_translator=service.new_translator
+    )
     monkeypatch.setattr(engine_context, "DEFAULT_TRANSPORTS", fakes)  # the engine's one seam
     return service
 

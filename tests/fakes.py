@@ -116,11 +116,39 @@ class FakeService:
 
     faults: list[Fault] = field(default_factory=list)
     tasks: list[FakeTask] = field(default_factory=list)
+    translator: FakeTranslator = field(default_factory=lambda: FakeTranslator())
 
     def new_task(self, _kind: object, settings: Any, target: str, sink: Any) -> FakeTask:
-        task = FakeTask(self, target, sink, len(self.tasks))
+        task = FakeTask(self, target, sink, len(self.tasks), settings)
         self.tasks.append(task)
         return task
+
+    def new_translator(self, settings: Any) -> FakeTranslator:
+        self.translator.settings = settings
+        return self.translator
+
+
+@dataclass
+class FakeTranslator:
+    """Stands where `qwenmt.client.QwenMt` stands: `[<target>] <text>` for every sentence, each
+    request recorded; `failures` are raised, in order, by the first requests."""
+
+    requests: list[Any] = field(default_factory=list)
+    failures: list[Exception] = field(default_factory=list)
+    settings: Any = None
+    closed: bool = False
+
+    async def translate(self, request: Any) -> Any:
+        from subtitler.qwenmt.protocol import Translated
+
+        self.requests.append(request)
+        if self.failures:
+            raise self.failures.pop(0)
+        text = f"[{request.target}] {request.text}"
+        return Translated(text=text, input_tokens=40 + len(request.text), output_tokens=len(text))
+
+    async def aclose(self) -> None:
+        self.closed = True
 
     def fault_for(self, sentences: int) -> Fault | None:
         for fault in self.faults:
@@ -134,8 +162,15 @@ class FakeTask:
     """One task of the fake service, behind the `GummyTask` interface."""
 
     def __init__(
-        self, service: FakeService, target: str, sink: Callable[[ClientEvent], None], index: int
+        self,
+        service: FakeService,
+        target: str,
+        sink: Callable[[ClientEvent], None],
+        index: int,
+        settings: Any = None,
     ) -> None:
+        self.settings = settings
+        """The task's `GummySettings` (model, whether it recognises, translates)."""
         self.service = service
         self.target = target
         self.sink = sink
@@ -186,6 +221,8 @@ class FakeTask:
                 break
             assert self._media_ms(begin_ms - first_ms) == begin_ms, "audio sent out of order"
             transcript, translation = line_at(begin_ms)
+            if not getattr(self.settings, "translation_enabled", True):
+                translation = ""  # a recognition-only task
             self._emit(
                 Sentence(
                     self.sentences,

@@ -50,5 +50,5 @@ async def run_batch(
             *(work(index, item) for index, item in enumerate(items) if isinstance(item, InputFile))
         )
     finally:
-        context.close()
+        await context.aclose()
     return [result for result in results if result is not None]

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from subtitler.engine.context import RunContext
 from subtitler.engine.decide import Decided, existing_track
+from subtitler.engine.machine import MachineTarget
 from subtitler.engine.plan import Need
 from subtitler.engine.prepare import Prepared
 from subtitler.engine.stream import Streamed
 from subtitler.engine.task import TargetTask
 from subtitler.errors import OutputError, SubtitlerError
-from subtitler.events import InputResult, Status
+from subtitler.events import InputResult, Status, TranslationUsage
 from subtitler.sources.inputs import InputFile
 
 NO_SPEECH = "no speech"
@@ -47,10 +48,15 @@ async def conclude(
     started_s: float,
 ) -> InputResult:
     tasks, opening, audio = streamed.tasks, streamed.opening, streamed.audio
+    machines = streamed.machines
     decode_error = streamed.decode_error
     errors: list[SubtitlerError] = [decode_error] if decode_error else []
     errors += [task.error for task in tasks if task.error is not None]
+    errors += [machine.error for machine in machines if machine.error is not None]
     complete = not errors and all(task.complete for task in tasks)
+    complete = complete and all(machine.complete for machine in machines)
+    recogniser = streamed.recogniser
+    heard_whole = recogniser is not None and recogniser.complete and recogniser.error is None
     namer = prepared.namer
     if namer is not None and not namer.decided and (complete or namer.heard):
         namer.decide()  # it ended before there was enough to tell: name it with what there is
@@ -66,6 +72,8 @@ async def conclude(
         complete = complete and not errors
         journal = prepared.journal
         ended = [journal.finished(w.target) for w in writers] if complete else []
+        if heard_whole and not prepared.decided.state.heard_finished:
+            ended.insert(0, journal.heard_finished())  # a target added later needs no task
         if item.live:  # no journal
             ended = []
         await context.disk.run([*ended, journal.close()])  # kept: the record of the cues
@@ -93,6 +101,18 @@ async def conclude(
         streaming_s=streaming_s(tasks),
         label=item.label,
         resumed_at_ms=resumed_at,
+        translation=translation_usage(machines),
+    )
+
+
+def translation_usage(machines: list[MachineTarget]) -> TranslationUsage | None:
+    """What the input's Qwen-MT targets asked of the translator (None: it had none)."""
+    if not machines:
+        return None
+    return TranslationUsage(
+        requests=sum(machine.requests for machine in machines),
+        input_tokens=sum(machine.input_tokens for machine in machines),
+        output_tokens=sum(machine.output_tokens for machine in machines),
     )
 
 

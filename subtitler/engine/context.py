@@ -8,22 +8,50 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from subtitler.engine.control import RunControl
+from subtitler.engine.machine import Translates
 from subtitler.engine.pacing import StartPacer
 from subtitler.events import Event
 from subtitler.gummy.client import GummyTask, new_task
 from subtitler.gummy.cost import Budget
 from subtitler.options import RunOptions
+from subtitler.qwenmt.client import QwenMt
+from subtitler.qwenmt.protocol import MtSettings
 from subtitler.sources.media import AsyncPcmDecoder
 from subtitler.tracks.durable import DiskWriter
 
 
 @dataclass(frozen=True)
 class Transports:
-    """Where an input's audio comes from and where it is sent: ffmpeg and the chosen Gummy
-    client. The engine's one seam for a fake decoder and a fake service (in-process tests)."""
+    """Where an input's audio comes from and where it is sent: ffmpeg, the chosen Gummy
+    client, the Qwen-MT translator. The engine's one seam for a fake decoder and a fake service
+    (in-process tests)."""
 
     decoder: Callable[..., AsyncPcmDecoder] = AsyncPcmDecoder
     new_client: Callable[..., GummyTask] = new_task
+    new_translator: Callable[[MtSettings], Translates] = QwenMt
+
+
+class Translators:
+    """The run's translators, one per settings (model, key, endpoint), each made when a Qwen-MT
+    target first needs it and shared by every input after: the service's rate limits are per
+    account and model, so one pacer must see every request."""
+
+    def __init__(self, make: Callable[[MtSettings], Translates]) -> None:
+        self._make = make
+        self._made: dict[MtSettings, Translates] = {}
+
+    def get(self, settings: MtSettings) -> Translates:
+        made = self._made.get(settings)
+        if made is None:
+            made = self._made[settings] = self._make(settings)
+        return made
+
+    async def aclose(self) -> None:
+        made, self._made = list(self._made.values()), {}
+        for translator in made:
+            close = getattr(translator, "aclose", None)
+            if close is not None:
+                await close()
 
 
 DEFAULT_TRANSPORTS = Transports()
@@ -45,6 +73,9 @@ class RunContext:
     budget: Budget | None = None
     """`--budget`: what the run may still spend."""
     transports: Transports = DEFAULT_TRANSPORTS
+    translators: Translators = dataclasses.field(
+        default_factory=lambda: Translators(DEFAULT_TRANSPORTS.new_translator)
+    )
 
     @classmethod
     def create(
@@ -64,6 +95,7 @@ class RunContext:
             DiskWriter(),
             Budget(options.budget) if options.budget is not None else None,
             transports or DEFAULT_TRANSPORTS,
+            Translators((transports or DEFAULT_TRANSPORTS).new_translator),
         )
 
     def with_request(
@@ -72,5 +104,17 @@ class RunContext:
         """The same pacer, slots, control and writer for one request's own options (serve)."""
         return dataclasses.replace(self, options=options, emit=emit or self.emit)
 
+    def translator(self) -> Translates:
+        """The run's translator for this context's Qwen-MT settings."""
+        assert self.options.mt is not None, "a Qwen-MT target without Qwen-MT settings"
+        return self.translators.get(self.options.mt)
+
     def close(self) -> None:
         self.disk.close()
+
+    async def aclose(self) -> None:
+        """The translators' connections, then the writer thread."""
+        try:
+            await self.translators.aclose()
+        finally:
+            self.disk.close()

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from subtitler.engine.pairing import Heard
 from subtitler.errors import OutputError
-from subtitler.layout.cues import Cue, CueText, LayoutUpdate
+from subtitler.layout.cues import Cue, CueText, LayoutUpdate, TimedWord
 from subtitler.tracks.durable import Append, Close, Replace
 
 VERSION = 3
@@ -84,6 +85,14 @@ class InputState:
     """The video's size and rate (`width`, `height`, `frame_rate` as "num/den"), its start
     `timecode` and its `shot_changes` (frames, when detected), for the formats a later run
     renders from the journal without decoding, and for a resume that need not scan again."""
+    heard: list[Heard] = field(default_factory=list)
+    """The input's transcript, sentence by sentence on the media timeline, as recognised (one
+    `heard` line each): what a Qwen-MT target translates, in this run or a later one, without
+    recognising the speech again."""
+    heard_resume_ms: int = 0
+    """Stream time after the last sentence heard: where a recognition-only task resumes."""
+    heard_finished: bool = False
+    """The transcript is whole: the recognising task heard the entire input."""
 
     def header(self) -> str:
         header: dict[str, Any] = {
@@ -151,6 +160,13 @@ def parse(text: str) -> InputState:
                 started = state.targets.setdefault(str(update["started"]), TargetProgress())
                 started.kept = tuple(str(name) for name in update.get("kept", []))
                 continue
+            if "heard" in update:
+                state.heard.append(_heard_from_json(update["heard"]))
+                state.heard_resume_ms = int(update["resume_ms"])
+                continue
+            if "heard_finished" in update:
+                state.heard_finished = True
+                continue
             if "finished" in update:
                 state.targets.setdefault(str(update["finished"]), TargetProgress()).finished = True
                 continue
@@ -211,6 +227,16 @@ class Journal:
         line = update_line(target, progress.resume_ms, update.replaced, update.added) + "\n"
         return Append(self.path, line.encode("utf-8"))
 
+    def heard(self, heard: Heard, resume_ms: int) -> Append:
+        """One recognised sentence of the transcript (`resume_ms`: stream time after it)."""
+        line = json.dumps({"heard": _heard_to_json(heard), "resume_ms": resume_ms},
+                          ensure_ascii=False)  # fmt: skip
+        return Append(self.path, (line + "\n").encode("utf-8"))
+
+    def heard_finished(self) -> Append:
+        """The recognising task heard the whole input: the transcript is complete."""
+        return Append(self.path, (json.dumps({"heard_finished": True}) + "\n").encode("utf-8"))
+
     def finished(self, target: str) -> Append:
         """The target's task heard the whole input: its cues are complete."""
         return Append(self.path, (json.dumps({"finished": target}) + "\n").encode("utf-8"))
@@ -236,3 +262,17 @@ def _cue_from_json(data: dict[str, Any]) -> Cue:
             CueText(t["language"], tuple(str(line) for line in t["lines"])) for t in data["texts"]
         ),
     )
+
+
+def _heard_to_json(heard: Heard) -> dict[str, Any]:
+    return {
+        "begin_ms": heard.begin_ms,
+        "end_ms": heard.end_ms,
+        "text": heard.text,
+        "words": [[word.begin_ms, word.end_ms, word.text] for word in heard.words],
+    }
+
+
+def _heard_from_json(data: dict[str, Any]) -> Heard:
+    words = tuple(TimedWord(str(text), int(begin), int(end)) for begin, end, text in data["words"])
+    return Heard(int(data["begin_ms"]), int(data["end_ms"]), str(data["text"]), words)

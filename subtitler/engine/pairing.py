@@ -45,12 +45,18 @@ class Ledger:
     def __init__(self) -> None:
         self.heard: list[Heard] = []
         """What no cursor has passed yet (a run of hours keeps a handful, not every sentence)."""
-        self._cursors: list[Cursor] = []
+        self._cursors: list[Cursor | Reader] = []
         self.settled_ms = -1
         """Media time up to which no more transcript will come (until the task ends)."""
         self.closed = False
         self.complete = False
         self._changed = asyncio.Event()
+
+    def seed_heard(self, heard: list[Heard], settled_ms: int) -> None:
+        """A resumed input: the transcript so far, as the journal recorded it sentence by
+        sentence."""
+        self.heard.extend(heard)
+        self._settle(settled_ms)
 
     def seed(self, cues: list[Cue], settled_ms: int) -> None:
         """A resumed input: the transcript so far from the recognising target's journaled cues
@@ -63,6 +69,7 @@ class Ledger:
     def add(self, heard: Heard) -> None:
         self.heard.append(heard)
         self._settle(heard.end_ms)
+        self._wake()  # a reader waits for the sentence itself, not for a settled time
 
     def close(self, complete: bool) -> None:
         """The recognising task ended; `complete`: it heard the whole input."""
@@ -83,6 +90,9 @@ class Ledger:
             del self.heard[:passed]
             for cursor in self._cursors:
                 cursor.next_index -= passed
+
+    async def _wait(self) -> None:
+        await self._changed.wait()
 
     def _settle(self, ms: int) -> None:
         if ms > self.settled_ms:
@@ -117,6 +127,37 @@ class Cursor:
         self._from_ms = max(self._from_ms, end_ms)
         self.ledger._forget_taken()
         return taken
+
+
+class Reader:
+    """One Qwen-MT target's place in the ledger: each sentence heard, once, in order."""
+
+    def __init__(self, ledger: Ledger, from_ms: int) -> None:
+        """`from_ms`: where this target resumes (media time after its last translated sentence):
+        sentences ending by then were translated by an earlier run."""
+        self.ledger = ledger
+        self._from_ms = from_ms
+        self.next_index = 0
+        ledger._cursors.append(self)
+
+    async def next(self) -> Heard | None:
+        """The next sentence heard, waiting for it; None once the transcript has ended."""
+        ledger = self.ledger
+        while True:
+            while self.next_index < len(ledger.heard):
+                piece = ledger.heard[self.next_index]
+                self.next_index += 1
+                if piece.end_ms > self._from_ms:
+                    ledger._forget_taken()
+                    return piece
+            ledger._forget_taken()
+            if ledger.closed:
+                return None
+            await ledger._wait()
+
+    def waiting(self) -> int:
+        """Sentences heard and not yet read by this target."""
+        return len(self.ledger.heard) - self.next_index
 
 
 def transcript_of(pieces: list[Heard]) -> tuple[str, tuple[TimedWord, ...]]:

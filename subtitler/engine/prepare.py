@@ -12,15 +12,23 @@ from subtitler.engine import journal as resume_state
 from subtitler.engine.context import RunContext
 from subtitler.engine.decide import Decided, finished_transcript
 from subtitler.engine.naming import SourceNamer
-from subtitler.engine.pairing import Cursor, Ledger
+from subtitler.engine.pairing import Cursor, Heard, Ledger, Reader
 from subtitler.engine.plan import Need, plan_tracks
 from subtitler.engine.subtitled import AudioChoice, choose_audio, default_audio, subtitled_reason
 from subtitler.engine.task import send_bytes
-from subtitler.engine.writer import Alone, Recognising, Role, TargetWriter, Translating
+from subtitler.engine.transcript import TranscriptWriter
+from subtitler.engine.writer import (
+    Alone,
+    FromTranscript,
+    Recognising,
+    Role,
+    TargetWriter,
+    Translating,
+)
 from subtitler.errors import MediaError, OutputError
 from subtitler.gummy.cost import Estimate
-from subtitler.languages import SOURCE_LANGUAGES, language_of_tag
-from subtitler.layout.cues import Cue, CueLayout
+from subtitler.languages import SOURCE_LANGUAGES, Translator, language_of_tag
+from subtitler.layout.cues import Cue, CueLayout, join_lines
 from subtitler.layout.frames import FrameRate, frame_grid, timecode_offset_ms
 from subtitler.layout.rules import CueRules
 from subtitler.layout.shots import DEFAULT_THRESHOLD, ShotRules, parse_scdet
@@ -52,7 +60,18 @@ class Prepared:
     audio: AudioChoice
     """The audio stream heard, and why (a fallback is also said with the result)."""
     ledger: Ledger | None = None
-    """Several targets: the transcript the first one's task recognises, for the others."""
+    """Several targets, or a Qwen-MT one: the input's transcript, for the targets that take it."""
+    transcriber: TranscriptWriter | None = None
+    """No running target's task recognises (every one is Qwen-MT's): a recognition-only task
+    feeds the transcript through this."""
+
+    @property
+    def listens(self) -> bool:
+        """Some task hears the audio (none does when the transcript is journaled whole and every
+        running target is Qwen-MT's: no decoding, no `run-task`)."""
+        return self.transcriber is not None or any(
+            not isinstance(writer.role, FromTranscript) for writer in self.writers
+        )
 
 
 class Skip(Exception):
@@ -128,10 +147,7 @@ async def prepare(
     """Start the decoder from the earliest resume point of the targets that run."""
     options = context.options
     state = decided.state
-    no_progress = resume_state.TargetProgress()
-    start_ms = min(
-        state.targets.get(work.target, no_progress).resume_ms for work in decided.of(Need.RUN)
-    )
+    start_ms = listening_from_ms(options, state, [work.target for work in decided.of(Need.RUN)])
     speed = 1.0 if item.live else options.speed  # live inputs go at 1x
 
     def decoder_of(audio_stream: int) -> AsyncPcmDecoder:
@@ -218,10 +234,22 @@ async def prepare_writers(
         progress = state.targets.setdefault(target, resume_state.TargetProgress())
         progress.finished = False  # --overwrite, or a target added to a finished journal
         progresses.append(progress)
-    known = finished_transcript(state, running)
-    ledger, roles = recognise_once(progresses, info.start_offset_ms, known)
+    machine = [options.translator_of(target) is Translator.QWEN_MT for target in running]
+    known = known_transcript(state, running)
+    roles = recognise_once(progresses, machine, state, info.start_offset_ms, known)
+    transcriber = None
+    if roles.transcribing:
+        assert roles.ledger is not None
+        transcriber = TranscriptWriter(
+            path=item.path,
+            state=state,
+            journal=None if item.live else journal,
+            ledger=roles.ledger,
+            media_offset_ms=info.start_offset_ms,
+            disk=context.disk,
+        )
     writers = []
-    for target, progress, role in zip(running, progresses, roles, strict=True):
+    for target, progress, role in zip(running, progresses, roles.roles, strict=True):
         layout = CueLayout(rules, None if named == "und" else named, target)
         layout.resume_after(progress.cues[-1] if progress.cues else None)
         writers.append(
@@ -251,7 +279,8 @@ async def prepare_writers(
         namer=namer,
         rendered=rendered,
         audio=audio,
-        ledger=ledger,
+        ledger=roles.ledger,
+        transcriber=transcriber,
     )
 
 
@@ -320,29 +349,85 @@ async def _cue_rules(
     return dataclasses.replace(rules, timing=timing)
 
 
+@dataclass(frozen=True)
+class Roles:
+    """Each running target's role, the input's transcript `Ledger` they share (None when a
+    lone target needs none), and whether a recognition-only task must feed it."""
+
+    roles: list[Role]
+    ledger: Ledger | None
+    transcribing: bool
+
+
 def recognise_once(
-    progresses: list[resume_state.TargetProgress], media_offset_ms: int, known: list[Cue] | None
-) -> tuple[Ledger | None, list[Role]]:
-    """Each running target's role, and the input's transcript `Ledger` they share. One task
-    recognises for the input: the first running target's, the others translating only and
-    taking its transcript by time (recognition is billed per task). A resumed input's
-    transcript so far comes from the first target's journaled cues. With the whole transcript
-    already journaled (`known`), no task recognises."""
-    if len(progresses) < 2 and known is None:
-        return None, [Alone() for _ in progresses]
+    progresses: list[resume_state.TargetProgress],
+    machine: list[bool],
+    state: resume_state.InputState,
+    media_offset_ms: int,
+    known: list[Heard] | None,
+) -> Roles:
+    """Recognition once per input, billed once. The first running Gummy target's task
+    recognises: the other Gummy targets translate only and take its transcript by time, the
+    Qwen-MT targets (`machine`) translate its sentences. With no Gummy target running, a
+    recognition-only task recognises. With the whole transcript journaled (`known`), nothing
+    recognises. A resumed input's transcript so far is the journal's."""
+    gummy = [i for i, is_machine in enumerate(machine) if not is_machine]
+    if not any(machine) and len(gummy) < 2 and known is None:
+        return Roles([Alone() for _ in progresses], None, False)
     ledger = Ledger()
     roles: list[Role] = []
-    translating = progresses
+    recogniser: int | None = None
+    transcribing = False
     if known is not None:
-        ledger.seed(known, max((cue.end_ms for cue in known), default=0))
+        ledger.seed_heard(known, max((heard.end_ms for heard in known), default=0))
         ledger.close(complete=True)
+    elif gummy:
+        recogniser = gummy[0]
+        first = progresses[recogniser]
+        heard_until_ms = first.resume_ms + media_offset_ms
+        if state.heard:  # sentence by sentence, as heard (what the recogniser will not repeat)
+            ledger.seed_heard([h for h in state.heard if h.end_ms <= heard_until_ms],
+                              heard_until_ms)  # fmt: skip
+        else:
+            ledger.seed(first.cues, heard_until_ms)
     else:
-        first, translating = progresses[0], progresses[1:]
-        ledger.seed(first.cues, first.resume_ms + media_offset_ms)
-        roles.append(Recognising(ledger))
-    for progress in translating:
-        roles.append(Translating(Cursor(ledger, progress.resume_ms + media_offset_ms)))
-    return ledger, roles
+        transcribing = True
+        ledger.seed_heard(state.heard, state.heard_resume_ms + media_offset_ms)
+    for index, progress in enumerate(progresses):
+        if index == recogniser:
+            alone = len(gummy) == 1 and not any(machine)
+            roles.append(Alone() if alone else Recognising(ledger))
+        elif machine[index]:
+            roles.append(FromTranscript(Reader(ledger, progress.resume_ms + media_offset_ms)))
+        else:
+            roles.append(Translating(Cursor(ledger, progress.resume_ms + media_offset_ms)))
+    return Roles(roles, ledger, transcribing)
+
+
+def known_transcript(state: resume_state.InputState, running: list[str]) -> list[Heard] | None:
+    """The input's whole transcript when the journal has it: the sentences a finished
+    recognition heard, or (journals from before those were kept) a finished target's cues."""
+    if state.heard_finished:
+        return list(state.heard)
+    cues = finished_transcript(state, running)
+    if cues is None:
+        return None
+    return [Heard(cue.begin_ms, cue.end_ms, join_lines(cue.texts[0].lines))
+            for cue in cues if cue.texts and cue.texts[0].lines]  # fmt: skip
+
+
+def listening_from_ms(
+    options: RunOptions, state: resume_state.InputState, running: list[str]
+) -> int:
+    """Where decoding starts: the earliest resume point of the tasks that hear the audio (the
+    Gummy targets, or the recognition-only task when every running target is Qwen-MT's)."""
+    no_progress = resume_state.TargetProgress()
+    gummy = [t for t in running if options.translator_of(t) is not Translator.QWEN_MT]
+    if gummy:
+        return min(state.targets.get(target, no_progress).resume_ms for target in gummy)
+    if known_transcript(state, running) is not None:
+        return 0  # nothing listens
+    return state.heard_resume_ms
 
 
 def paths_of(prepared: Prepared) -> tuple[Path, ...]:

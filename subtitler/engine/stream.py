@@ -13,8 +13,10 @@ from subtitler.engine.pairing import Ledger
 from subtitler.engine.plan import TrackPlan, plan_tracks
 from subtitler.engine.prepare import Prepared, timecode_offset
 from subtitler.engine.task import TargetTask
-from subtitler.engine.writer import Recognising
+from subtitler.engine.machine import MachineTarget
+from subtitler.engine.writer import Alone, FromTranscript, Recognising, TargetWriter
 from subtitler.errors import MediaError, OutputError
+from subtitler.layout.cues import join_lines
 from subtitler.events import AudioProgress
 from subtitler.sources.inputs import InputFile
 from subtitler.sources.media import BYTES_PER_MS, AsyncPcmDecoder
@@ -33,6 +35,10 @@ class Streamed:
 
     tasks: list[TargetTask]
     """Over: each says whether it completed, failed, and its figures."""
+    machines: list[MachineTarget]
+    """The Qwen-MT targets, over."""
+    recogniser: TargetTask | None
+    """The task that recognised the input's transcript (none when it was journaled whole)."""
     opening: asyncio.Task[None]
     """The tracks' opening (awaited or cancelled by `conclude`)."""
     decode_error: MediaError | None
@@ -48,6 +54,7 @@ async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> St
     translating_only = dataclasses.replace(
         options, gummy=dataclasses.replace(options.gummy, transcription_enabled=False)
     )
+    listening = [w for w in prepared.writers if not isinstance(w.role, FromTranscript)]
     tasks = [
         TargetTask(
             target=writer.target,
@@ -61,21 +68,80 @@ async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> St
             live=item.live,
             new_client=context.transports.new_client,
         )
-        for writer in prepared.writers
+        for writer in listening
     ]
+    machines = [
+        machine_target(item, context, prepared, writer)
+        for writer in prepared.writers
+        if isinstance(writer.role, FromTranscript)
+    ]
+    recogniser: TargetTask | None = None
+    if prepared.transcriber is not None:
+        recogniser = TargetTask(
+            target=machines[0].target,  # its interim results show on the first one's line
+            options=options.recognition_only(live=item.live),
+            audio=audio,
+            writer=prepared.transcriber,
+            pacer=context.pacer,
+            control=context.control,
+            emit=context.emit,
+            label=item.label,
+            live=item.live,
+            new_client=context.transports.new_client,
+        )
+        tasks.insert(0, recogniser)
+    elif listening and isinstance(listening[0].role, Alone | Recognising):
+        recogniser = tasks[0]
     runners = [asyncio.create_task(task.run()) for task in tasks]
-    if prepared.ledger is not None and isinstance(prepared.writers[0].role, Recognising):
-        runners[0] = asyncio.create_task(recognising(runners[0], tasks[0], prepared.ledger))
+    if prepared.ledger is not None and recogniser is not None:
+        runners[0] = asyncio.create_task(recognising(runners[0], recogniser, prepared.ledger))
+    runners += [asyncio.create_task(machine.run()) for machine in machines]
     decode_error: MediaError | None = None
     try:
-        await decode(item, context, audio, tasks, prepared.decoder)
+        if tasks:
+            await decode(item, context, audio, tasks, prepared.decoder)
+        else:  # the transcript is journaled whole: nothing hears the audio
+            await prepared.decoder.aclose()
     except MediaError as error:
         decode_error = error
     finally:
         if not audio.ended:
             audio.end(halted=True)
     await asyncio.gather(*runners)
-    return Streamed(tasks=tasks, opening=opening, decode_error=decode_error, audio=audio)
+    return Streamed(
+        tasks=tasks,
+        machines=machines,
+        recogniser=recogniser,
+        opening=opening,
+        decode_error=decode_error,
+        audio=audio,
+    )
+
+
+def machine_target(
+    item: InputFile, context: RunContext, prepared: Prepared, writer: TargetWriter
+) -> MachineTarget:
+    """A Qwen-MT target, its memory the last pairs of its journaled cues."""
+    assert isinstance(writer.role, FromTranscript)
+    options = context.options
+    pairs = options.mt.context_pairs if options.mt is not None else 0
+    memory = [
+        (join_lines(cue.texts[0].lines), join_lines(cue.texts[1].lines))
+        for cue in writer.progress.cues[-pairs:] if pairs and len(cue.texts) > 1
+    ]  # fmt: skip
+    return MachineTarget(
+        target=writer.target,
+        source_language=prepared.decided.named,
+        writer=writer,
+        reader=writer.role.reader,
+        translator=context.translator(),
+        control=context.control,
+        emit=context.emit,
+        label=item.label,
+        memory_pairs=pairs,
+        terms=options.terms_of(writer.target),
+        memory=tuple(memory),
+    )
 
 
 async def recognising(run: asyncio.Task[None], task: TargetTask, ledger: Ledger) -> None:

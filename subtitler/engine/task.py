@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
+from typing import Protocol
 
 from subtitler.engine.attempts import Attempts
 from subtitler.engine.audio import AudioBuffer
@@ -34,7 +36,6 @@ from subtitler.engine.figures import TargetFigures, TaskTiming
 from subtitler.engine.pacing import StartPacer
 from subtitler.engine.phase import Phase, PhaseMachine
 from subtitler.engine.policy import Action, RetryPolicy, decide
-from subtitler.engine.writer import TargetWriter
 from subtitler.errors import OutputError, ServiceError, SubtitlerError
 from subtitler.events import PartialText, TaskMetrics
 from subtitler.gummy.client import GummyTask, new_task
@@ -59,6 +60,21 @@ ROLLOVER_GRACE = 0.25
 _AUDIO = object()  # inbox item: more audio, or its end
 
 
+class SentenceSink(Protocol):
+    """Where a task's finished sentences go: a target's `TargetWriter`, or the input's
+    `TranscriptWriter` for a recognition-only task."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def resume_ms(self) -> int: ...
+
+    async def write(
+        self, sentence: Sentence, task_start_ms: int, latency_ms: float | None, received_s: float
+    ) -> None: ...
+
+
 class EndReason(Enum):
     END = "end of audio"
     STALL = "stall"
@@ -79,7 +95,7 @@ class TargetTask:
         target: str,
         options: RunOptions,
         audio: AudioBuffer,
-        writer: TargetWriter,
+        writer: SentenceSink,
         pacer: StartPacer,
         control: RunControl,
         emit: Callable[[PartialText], None],

@@ -128,7 +128,7 @@ class FolderWatcher:
                 task.cancel()
             while self._work:
                 await asyncio.gather(*list(self._work), return_exceptions=True)
-            self.context.close()
+            await self.context.aclose()
         return self.results
 
     async def _rescan_once(self) -> None:

@@ -9,7 +9,10 @@ order, by `open` (called once, by the input, when the `SourceNamer` has named it
 Each writer has one `Role`, given when it is made: `Alone` (the input's one running target);
 with several targets one `Recognising` (its sentences go to the input's transcript `Ledger`)
 and the others `Translating` only: their sentences wait, in order, for the transcript of their
-time and are written with it (`engine/pairing.py`).
+time and are written with it (`engine/pairing.py`); a Qwen-MT target's writer is
+`FromTranscript`: its sentences are the transcript's, translated. The recognising writer (`Alone`
+or `Recognising`) journals each sentence it hears (`heard` lines): a target added later, or a
+Qwen-MT target resumed, translates them without recognising the speech again.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any, TypeVar
 
 from subtitler.engine import journal as resume_state
 from subtitler.engine.naming import SourceNamer
-from subtitler.engine.pairing import Cursor, Heard, Ledger, transcript_of
+from subtitler.engine.pairing import Cursor, Heard, Ledger, Reader, transcript_of
 from subtitler.engine.plan import TrackPlan
 from subtitler.errors import OutputError
 from subtitler.events import CueWritten
@@ -54,7 +57,15 @@ class Translating:
     transcripts: Cursor
 
 
-Role = Alone | Recognising | Translating
+@dataclass(frozen=True)
+class FromTranscript:
+    """Its sentences are the input's transcript translated by Qwen-MT (`engine/machine.py`):
+    they come with their translation, and their transcript is already journaled."""
+
+    reader: Reader
+
+
+Role = Alone | Recognising | Translating | FromTranscript
 
 
 @dataclass(frozen=True)
@@ -242,13 +253,17 @@ class TargetWriter:
         )
         update = self.layout.add(laid_out)
         _apply(self.progress.cues, update)
-        self.progress.resume_ms = max(
-            self.progress.resume_ms, sentence.end_ms + finished.task_start_ms
-        )
-        if update.replaced is None and not update.added:
-            return
+        resume_ms = sentence.end_ms + finished.task_start_ms
+        self.progress.resume_ms = max(self.progress.resume_ms, resume_ms)
         operations: list[FileOp | None] = []
-        if self.journal is not None:  # first: a crash after it loses nothing
+        if self.journal is not None and isinstance(self.role, Alone | Recognising):
+            heard = Heard(laid_out.begin_ms, laid_out.end_ms, sentence.transcript, laid_out.words)
+            operations.append(self.journal.heard(heard, resume_ms))  # the transcript first
+        if update.replaced is None and not update.added:
+            if operations:
+                await self._run(operations)
+            return
+        if self.journal is not None:  # before the tracks: a crash after it loses nothing
             operations.append(self.journal.append(self.target, self.progress, update))
         operations += [track.apply(update) for track in self.plan.tracks]
         written_s = await self._run(operations)

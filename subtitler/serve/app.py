@@ -94,6 +94,7 @@ class AsrService:
         if self.queue is not None:
             await self.queue.close()
         await self.media.close()
+        await self.context.translators.aclose()
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._guard], client_max_size=self.max_upload_bytes)

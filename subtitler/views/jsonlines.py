@@ -19,6 +19,7 @@ from subtitler.events import (
     Event,
     InputEnded,
     InputQueued,
+    InputResult,
     InputStarted,
     PartialText,
     Status,
@@ -132,6 +133,7 @@ def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
                         for t in result.tasks
                     ],
                     "tracks": [str(p) for p in result.tracks],
+                    **_translation(result),
                 }
             ]
         return [{"event": result.status.value, **base, "reason": result.reason}]
@@ -159,3 +161,17 @@ class JsonLinesView:
             "version": SCHEMA_VERSION,
         }
         self.output.line(json.dumps(obj))
+
+
+def _translation(result: InputResult) -> dict[str, Any]:
+    """Qwen-MT's requests and tokens, only for an input that had a target it translated."""
+    usage = result.translation
+    if usage is None:
+        return {}
+    return {
+        "translation": {
+            "requests": usage.requests,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+        }
+    }

@@ -75,6 +75,10 @@ def print_summary(
 
 def _note(result: InputResult, label: str) -> str:
     notes = []
+    usage = result.translation
+    if usage is not None and usage.requests:
+        notes.append(f"Qwen-MT {usage.requests} requests, "
+                     f"{usage.input_tokens}+{usage.output_tokens} tokens")  # fmt: skip
     if result.resumed_at_ms is not None:
         notes.append(f"resumed at {clock(result.resumed_at_ms)}")
     if result.reason:
