@@ -25,6 +25,7 @@ from enum import Enum
 from pathlib import Path
 
 from subtitler.errors import UsageError
+from subtitler.languages import SOURCE_LANGUAGES
 
 GUMMY, FUN_ASR, QWEN_MT = "gummy", "fun-asr", "qwen-mt"
 REGIONS = ("cn", "intl")
@@ -265,10 +266,21 @@ _OTHER_SCRIPTS = frozenset(
 """Scripts a byte-level tokenizer splits finer than Latin (Arabic, Indic, Thai, Cyrillic ...)."""
 
 
+ESTIMATE_NOTE = (
+    f"Qwen-MT tokens are estimated: a sentence (one request) per {SENTENCE_S:g} s of audio, all "
+    "of it speech; 2.5 words (15 characters) a second, 4 characters a second in Chinese, 5 in "
+    "Japanese and Korean; 4 characters a token in Latin script, 1 in CJK, 2 in others; "
+    f"{TEMPLATE_OVERHEAD_TOKENS} tokens of template per request, {CONTEXT_PAIRS} earlier pairs "
+    "as context"
+)
+"""One line saying what the token figures assume, for `--estimate` to print beside them."""
+
+
 def tokens_per_s(language: str | None) -> float:
-    """Tokens of text per second of speech in `language`; unknown (`-s auto`): the most of any."""
+    """Tokens of text per second of speech in `language`; unknown (`-s auto`): the most of any
+    language the recognizers hear."""
     if language is None:
-        return max(tokens_per_s(tag) for tag in (*_DENSE, "en", "ar"))
+        return max(tokens_per_s(tag) for tag in SOURCE_LANGUAGES)
     if language in _DENSE or language.lower().replace("_", "-") in {"zh-tw", "zh-hant"}:
         return _DENSE.get(language, 4.0)
     if language in _OTHER_SCRIPTS:
