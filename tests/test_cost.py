@@ -20,10 +20,12 @@ from subtitler.gummy.cost import (
     cost_of_usage,
     estimate_mt_tokens,
     estimate_run,
+    glossary_terms,
     load_prices,
     text_tokens,
     tokens_per_s,
 )
+from subtitler.gummy.glossary import GlossaryEntry
 
 HOUR_MS = 3_600_000
 
@@ -221,3 +223,28 @@ def test_a_budget_counts_one_currency() -> None:
     refused = intl.reserve(Estimate(32400, 1, prices))
     assert refused is not None and "--budget counts USD" in refused
     assert intl.reserve(Estimate(0, 0, prices)) is None  # nothing to bill fits any budget
+
+
+def test_a_glossary_gives_each_target_its_terms() -> None:
+    entries = (
+        GlossaryEntry("科技新闻", target_lang="en", translation="technology news"),
+        GlossaryEntry("科技新闻", target_lang="es", translation="noticias de tecnología"),
+        GlossaryEntry("北京"),  # a hot word only: nothing to pin
+    )
+    terms = glossary_terms(entries)
+    assert terms == {
+        "en": (("科技新闻", "technology news"),),
+        "es": (("科技新闻", "noticias de tecnología"),),
+    }
+    plain = estimate_run(
+        audio_ms=8000, translators={"es": "qwen-mt"}, prices=PriceTable(), source_language="zh"
+    )
+    pinned = estimate_run(
+        audio_ms=8000,
+        translators={"es": "qwen-mt"},
+        prices=PriceTable(),
+        source_language="zh",
+        terms=terms,
+    )
+    per_request = text_tokens("科技新闻") + text_tokens("noticias de tecnología")
+    assert pinned.mt_tokens.input_tokens == plain.mt_tokens.input_tokens + 2 * per_request

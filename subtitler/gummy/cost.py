@@ -25,6 +25,7 @@ from enum import Enum
 from pathlib import Path
 
 from subtitler.errors import UsageError
+from subtitler.gummy.glossary import GlossaryEntry
 from subtitler.languages import SOURCE_LANGUAGES
 
 GUMMY, FUN_ASR, QWEN_MT = "gummy", "fun-asr", "qwen-mt"
@@ -345,6 +346,17 @@ def estimate_mt_tokens(
         + pairs * (source_tokens + target_tokens),
         output_tokens=sentences * target_tokens,
     )
+
+
+def glossary_terms(
+    entries: Iterable[GlossaryEntry],
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Per target, the (term, translation) pairs a glossary pins: Qwen-MT's `terms` for it."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for entry in entries:
+        if entry.target_lang and entry.translation:
+            found.setdefault(entry.target_lang, []).append((entry.text, entry.translation))
+    return {target: tuple(pairs) for target, pairs in found.items()}
 
 
 def _mt_bill(prices: PriceTable, model: str, region: str, used: MtTokens) -> Bill:
