@@ -4,12 +4,18 @@ Per input, the same planning a run does (the journal, the tracks that exist: wha
 rendered costs nothing, a resume costs what remains, what `--skip-subtitled` skips is not
 priced) and the duration from ffmpeg's listing (the
 decoder is started and closed at once). A live input has no duration: no estimate.
+
+Each target is priced by its translator (`RunPricing.translators`: Gummy's seconds, or Qwen-MT's
+tokens estimated from the duration: `subtitler.gummy.cost.estimate_mt_tokens`), the recognition
+by the recognizer and region.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
 
 from subtitler.engine import journal as resume_state
 from subtitler.engine.context import RunContext
@@ -17,10 +23,77 @@ from subtitler.engine.decide import decide, finished_transcript, sidecars_of
 from subtitler.engine.plan import Need, plan_tracks
 from subtitler.engine.subtitled import subtitled_reason
 from subtitler.errors import SubtitlerError
-from subtitler.gummy.cost import Estimate
+from subtitler.gummy.cost import (
+    CONTEXT_PAIRS,
+    DEFAULT_MT_MODEL,
+    GUMMY,
+    Estimate,
+    PriceTable,
+    estimate_run,
+)
 from subtitler.options import RunOptions
 from subtitler.sources.inputs import InputFile, InputProblem
 from subtitler.sources.media import AsyncPcmDecoder
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunPricing:
+    """What prices a run besides each input's audio: the services chosen for it."""
+
+    prices: PriceTable
+    translators: Mapping[str, str | Enum] = field(default_factory=dict, hash=False)
+    """Target -> `gummy` / `qwen-mt`; a target not named here is Gummy's (today's run)."""
+    recognizer: str | Enum = GUMMY
+    region: str = "cn"
+    mt_model: str = DEFAULT_MT_MODEL
+    context_pairs: int = CONTEXT_PAIRS
+    terms: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict, hash=False)
+    """Per Qwen-MT target, the glossary's terms (sent with each request)."""
+
+
+def pricing_of(options: RunOptions) -> RunPricing:
+    """The run's pricing from its options. The options of issue 32 (`region`, `recognizer`,
+    `mt_model`, `translators`, `mt_context_pairs`, `mt_terms`) are read when they exist;
+    without them the run is today's, Gummy's alone."""
+    found = {
+        name: getattr(options, option)
+        for name, option in (
+            ("translators", "translators"),
+            ("recognizer", "recognizer"),
+            ("region", "region"),
+            ("mt_model", "mt_model"),
+            ("context_pairs", "mt_context_pairs"),
+            ("terms", "mt_terms"),
+        )
+        if getattr(options, option, None) is not None
+    }
+    region = found.get("region")
+    if region is not None and not isinstance(region, str):  # a Region object
+        found["region"] = str(getattr(region, "name", region))
+    return RunPricing(prices=options.prices, **found)
+
+
+def estimate_input(
+    *,
+    audio_ms: int,
+    running: list[str] | tuple[str, ...],
+    recognising: bool,
+    pricing: RunPricing,
+    source_language: str | None,
+) -> Estimate:
+    """One input's estimate: `running` are the targets whose tracks it would make."""
+    return estimate_run(
+        audio_ms=audio_ms,
+        translators={t: pricing.translators.get(t, GUMMY) for t in running},
+        prices=pricing.prices,
+        recognising=recognising,
+        recognizer=pricing.recognizer,
+        region=pricing.region,
+        mt_model=pricing.mt_model,
+        source_language=source_language,
+        context_pairs=pricing.context_pairs,
+        terms=pricing.terms,
+    )
 
 
 @dataclass(frozen=True)
@@ -79,5 +152,11 @@ async def _one(item: InputFile | InputProblem, context: RunContext) -> InputEsti
         return InputEstimate(item.label, None, "ffmpeg gives no duration")
     remaining_ms = max(0, duration_ms - start_ms)
     recognising = finished_transcript(decided.state, running) is None
-    estimate = Estimate(remaining_ms, len(running), options.prices, recognising)
+    estimate = estimate_input(
+        audio_ms=remaining_ms,
+        running=running,
+        recognising=recognising,
+        pricing=pricing_of(options),
+        source_language=decided.named or options.gummy.source_language,
+    )
     return InputEstimate(item.label, estimate)
