@@ -52,25 +52,18 @@ class RunPricing:
 
 
 def pricing_of(options: RunOptions) -> RunPricing:
-    """The run's pricing from its options. The options of issue 32 (`region`, `recognizer`,
-    `mt_model`, `translators`, `mt_context_pairs`, `mt_terms`) are read when they exist;
-    without them the run is today's, Gummy's alone."""
-    found = {
-        name: getattr(options, option)
-        for name, option in (
-            ("translators", "translators"),
-            ("recognizer", "recognizer"),
-            ("region", "region"),
-            ("mt_model", "mt_model"),
-            ("context_pairs", "mt_context_pairs"),
-            ("terms", "mt_terms"),
-        )
-        if getattr(options, option, None) is not None
-    }
-    region = found.get("region")
-    if region is not None and not isinstance(region, str):  # a Region object
-        found["region"] = str(getattr(region, "name", region))
-    return RunPricing(prices=options.prices, **found)
+    """The run's pricing from its options: who translates each target, who recognises, where,
+    and what each Qwen-MT request carries besides its sentence."""
+    mt = options.mt
+    return RunPricing(
+        prices=options.prices,
+        translators={target: options.translator_of(target).value for target in options.targets},
+        recognizer=options.recognizer.value,
+        region=options.region.name,
+        mt_model=mt.model if mt is not None else DEFAULT_MT_MODEL,
+        context_pairs=mt.context_pairs if mt is not None else CONTEXT_PAIRS,
+        terms=dict(options.glossary_terms),
+    )
 
 
 def estimate_input(
@@ -151,7 +144,8 @@ async def _one(item: InputFile | InputProblem, context: RunContext) -> InputEsti
     if duration_ms is None:
         return InputEstimate(item.label, None, "ffmpeg gives no duration")
     remaining_ms = max(0, duration_ms - start_ms)
-    recognising = finished_transcript(decided.state, running) is None
+    journaled = decided.state.heard_finished or finished_transcript(decided.state, running)
+    recognising = not journaled
     estimate = estimate_input(
         audio_ms=remaining_ms,
         running=running,

@@ -11,6 +11,7 @@ from pathlib import Path
 from subtitler.engine import journal as resume_state
 from subtitler.engine.context import RunContext
 from subtitler.engine.decide import Decided, finished_transcript
+from subtitler.engine.estimate import estimate_input, pricing_of
 from subtitler.engine.naming import SourceNamer
 from subtitler.engine.pairing import Cursor, Heard, Ledger, Reader
 from subtitler.engine.plan import Need, plan_tracks
@@ -26,7 +27,6 @@ from subtitler.engine.writer import (
     Translating,
 )
 from subtitler.errors import MediaError, OutputError
-from subtitler.gummy.cost import Estimate
 from subtitler.languages import SOURCE_LANGUAGES, Translator, language_of_tag
 from subtitler.layout.cues import Cue, CueLayout, join_lines
 from subtitler.layout.frames import FrameRate, frame_grid, timecode_offset_ms
@@ -188,11 +188,15 @@ async def prepare(
                 plans = {plan.target: plan for plan in plan_tracks(item, options, tagged)}
                 decided = dataclasses.replace(decided, named=tagged, plans=plans)
         if told is not None and context.budget is not None:
-            running = len(decided.of(Need.RUN))
             remaining_ms = max(0, (told.duration_ms or 0) - start_ms)
             targets = [work.target for work in decided.of(Need.RUN)]
-            recognising = finished_transcript(decided.state, targets) is None
-            estimate = Estimate(remaining_ms, running, options.prices, recognising)
+            estimate = estimate_input(
+                audio_ms=remaining_ms,
+                running=targets,
+                recognising=known_transcript(decided.state, targets) is None,
+                pricing=pricing_of(options),
+                source_language=decided.named,
+            )
             over = context.budget.reserve(estimate)
             if over is not None:
                 raise Skip(over)
