@@ -452,12 +452,9 @@ def test_the_key_is_kept_out_of_an_error_that_echoes_it() -> None:
 
 def test_requests_go_paced_in_the_order_they_were_asked() -> None:
     async def scenario(server: MtServer, clock: FakeClock) -> None:
-        mt = client(server, clock, rpm=60, tpm=0)
         texts = [f"Sentence {n}." for n in range(4)]
-        try:
+        async with client(server, clock, rpm=60, tpm=0) as mt:
             answers = await asyncio.gather(*(mt.translate(sentence(t)) for t in texts))
-        finally:
-            await mt.aclose()
         assert [a.text for a in answers] == [f"[Spanish] {t}" for t in texts]
         assert sorted(r["messages"][0]["content"] for r in server.received) == texts
         assert clock.slept == pytest.approx([1.1, 1.1, 1.1])

@@ -386,3 +386,12 @@ def test_an_error_event_in_a_stream_is_a_refusal() -> None:
         429,
         True,
     )
+
+
+def test_a_message_without_content_is_no_translation() -> None:
+    empty = {"choices": [{"index": 0, "finish_reason": "stop", "message": {"content": None}}]}
+    with pytest.raises(MtRefused) as raised:
+        read_answer(200, json.dumps(empty).encode())
+    assert raised.value.code == "BadAnswer"
+    native = {"output": {"text": "Hola.", "finish_reason": "stop"}, "usage": {}}
+    assert read_answer(200, json.dumps(native).encode()).text == "Hola."

@@ -170,6 +170,12 @@ class QwenMt:
             self._count(retries=1)
             attempt += 1
 
+    async def __aenter__(self) -> QwenMt:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -356,22 +356,18 @@ def _usage(parsed: dict[str, Any]) -> tuple[int, int] | None:
 
 
 def _answer_text(parsed: dict[str, Any]) -> str | None:
-    """The text of a whole answer or of one stream chunk, in either API's shape."""
-    choice = _choice(parsed)
-    if choice is not None:  # compatible
-        return (
-            _content(choice.get("message"))
-            or _content(choice.get("delta"))
-            or ("" if "delta" in choice or "message" in choice else None)
-        )
+    """The text of a whole answer or of one stream chunk, in either API's shape; None when it
+    holds none (a chunk with the role only, the usage chunk, a message without content)."""
     output = parsed.get("output")
-    if isinstance(output, dict):  # native
-        choice = _choice(output)
-        if choice is not None:
-            text = _content(choice.get("message"))
-            return text if text is not None else ""
-        if isinstance(output.get("text"), str):
-            return str(output["text"])
+    native = isinstance(output, dict)
+    choice = _choice(output) if native else _choice(parsed)
+    if choice is not None:
+        for key in ("message", "delta"):
+            text = _content(choice.get(key))
+            if text is not None:
+                return text
+    if native and isinstance(output, dict) and isinstance(output.get("text"), str):
+        return str(output["text"])
     return None
 
 
