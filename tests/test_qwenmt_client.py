@@ -34,6 +34,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False
     drop: bool = False
+    cut: str = ""
+    """"drop": stream the first chunk, then drop the connection; "end": end the stream there."""
 
 
 def throttled(retry_after: str | None = None) -> Fault:
@@ -93,8 +95,8 @@ class MtServer:
             if native:
                 return _error(401, "InvalidApiKey", "Invalid API-key provided.", native)
             return _error(401, "invalid_api_key", "Incorrect API key provided.", native)
-        if self.faults:
-            fault = self.faults.pop(0)
+        fault = self.faults.pop(0) if self.faults else Fault()
+        if fault != Fault():
             if fault.hang:
                 await self.release.wait()
             if fault.drop:
@@ -135,7 +137,9 @@ class MtServer:
         incremental = model in INCREMENTAL and (
             not native or bool(parameters.get("incremental_output"))
         )
-        return await self._stream(request, text, usage, native=native, incremental=incremental)
+        return await self._stream(
+            request, text, usage, native=native, incremental=incremental, cut=fault.cut
+        )
 
     async def _stream(
         self,
@@ -145,6 +149,7 @@ class MtServer:
         *,
         native: bool,
         incremental: bool,
+        cut: str,
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
@@ -183,7 +188,13 @@ class MtServer:
                     ]
                 }
                 await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        if not native:
+            if cut == "drop":
+                assert request.transport is not None
+                request.transport.close()
+                return response
+            if cut == "end":
+                break
+        if not native and not cut:
             final = {
                 "choices": [],
                 "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1]},
@@ -388,6 +399,39 @@ def test_a_dropped_connection_is_retried() -> None:
             await mt.aclose()
         assert answer.text == "[Spanish] Good morning, everyone."
         assert mt.usage.retries == 1
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("cut", ["drop", "end"])
+@pytest.mark.parametrize("api", ["compatible", "native"])
+def test_a_stream_cut_short_is_retried(api: str, cut: str) -> None:
+    async def scenario(server: MtServer, clock: FakeClock) -> None:
+        server.faults = [Fault(cut=cut)]
+        partials: list[str] = []
+        async with client(server, clock, api=api, stream=True, rpm=0, tpm=6000) as mt:
+            answer = await mt.translate(sentence("Thank you."), on_partial=partials.append)
+        assert answer.text == "[Spanish] Thank you."
+        # The cut attempt was processed: its 51 reserved tokens stay spent, the retry's 51 are
+        # corrected to the 56 its answer reports (100 tokens a second, 10 % margin).
+        assert mt.pacer.schedule.tokens_due_s == pytest.approx((51 + 56) * 1.1 / 100)
+        assert partials == ["[Spanish]", "[Spanish]", "[Spanish] Thank", "[Spanish] Thank you."]
+        assert mt.usage.retries == 1
+
+    run(scenario)
+
+
+def test_a_refusal_gives_back_its_reserved_tokens() -> None:
+    async def scenario(server: MtServer, clock: FakeClock) -> None:
+        refused = {"code": "InvalidParameter", "message": "no"}
+        server.faults = [Fault(status=400, body=refused)]
+        async with client(server, clock, rpm=0, tpm=6000) as mt:
+            with pytest.raises(TranslationFailed):
+                await mt.translate(sentence())
+            assert mt.pacer.schedule.tokens_due_s == pytest.approx(0.0)
+            await mt.translate(sentence())
+            used_s = (53 + 4) * 1.1 / 100  # the answer's usage at 100 tokens a second
+            assert mt.pacer.schedule.tokens_due_s == pytest.approx(used_s)
 
     run(scenario)
 

@@ -147,8 +147,8 @@ class QwenMt:
                     self._pacer.correct(reserved, answer.input_tokens + answer.output_tokens)
                 self._count(input_tokens=answer.input_tokens, output_tokens=answer.output_tokens)
                 return answer
-            if failure.status:
-                self._pacer.correct(reserved, 0)  # refused: nothing was processed
+            if failure.status not in (0, 200):
+                self._pacer.correct(reserved, 0)  # refused before any work: nothing billed
             if not failure.retryable or attempt >= self.settings.retries:
                 raise TranslationFailed(
                     failure.code,
