@@ -17,7 +17,7 @@ ROOT = PACKAGE.parent
 STAGES: tuple[tuple[str, ...], ...] = (
     ("errors", "languages", ""),
     ("sources",),
-    ("gummy",),
+    ("gummy", "qwenmt"),
     ("layout",),
     ("options", "events", "declarations"),
     ("tracks",),
