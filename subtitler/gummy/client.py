@@ -61,10 +61,12 @@ def new_task(
     target: str,
     sink: Callable[[ClientEvent], None],
 ) -> GummyTask:
+    """One task of the kind the settings say (`GummySettings.kind`: Gummy translating, Gummy
+    recognising only, Fun-ASR), on the chosen client."""
     if kind is ClientKind.SDK:
-        from subtitler.gummy.sdk import SdkTask  # the SDK is imported only when chosen
+        from subtitler.gummy.sdk import new_sdk_task  # the SDK is imported only when chosen
 
-        return SdkTask(settings, target, sink)
+        return new_sdk_task(settings, target, sink)
     from subtitler.gummy.connection import NativeTask
 
     return NativeTask(settings, target, sink)

@@ -11,6 +11,12 @@ at most 500 entries; a weight an integer 1-5; a term with any non-ASCII characte
 characters, an ASCII one at most 7 space-separated words; `prefix` lowercase letters and digits,
 fewer than 10. Each account holds 10 vocabularies for all models, so a glossary is matched to
 an existing vocabulary by its content (`fingerprint`), never created twice.
+
+A vocabulary serves one model (`target_model`; a mismatch is silently ignored by the service),
+so a glossary makes one vocabulary per recognition model, each with the entries that model
+takes: Gummy's pins translations into its own target languages; Fun-ASR's entries are `text`,
+`weight` and `lang` (zh, en or ja) only. A term pinned for a target Qwen-MT translates is sent
+to Qwen-MT as a term (`terms_for`) and still biases recognition.
 """
 
 from __future__ import annotations
@@ -24,7 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from subtitler.errors import UsageError
-from subtitler.languages import ALL_TARGETS, SOURCE_LANGUAGES
+from subtitler.languages import (
+    FUN_ASR_SOURCES,
+    GUMMY_ALL_TARGETS,
+    GUMMY_SOURCES,
+    QWEN_MT_LANGUAGES,
+    normalise_target,
+)
 
 MAX_ENTRIES = 500
 MIN_WEIGHT, MAX_WEIGHT, DEFAULT_WEIGHT = 1, 5, 4
@@ -33,6 +45,7 @@ MAX_ASCII_WORDS = 7
 MAX_VOCABULARIES = 10
 """Per account, shared by every model."""
 TARGET_MODEL = "gummy-realtime-v1"
+"""Gummy's model, the default `target_model` (the only one before Fun-ASR)."""
 PREFIX = re.compile(r"[a-z0-9]{1,9}")
 COLUMNS = ("text", "weight", "lang", "target_lang", "translation")
 
@@ -71,18 +84,43 @@ class Glossary:
     path: Path
     entries: tuple[GlossaryEntry, ...]
 
-    def vocabulary(self) -> list[dict[str, Any]]:
-        return [entry.as_service() for entry in self.entries]
+    def vocabulary(self, target_model: str = TARGET_MODEL) -> list[dict[str, Any]]:
+        return [entry.as_service() for entry in self.entries_for(target_model)]
+
+    def entries_for(self, target_model: str = TARGET_MODEL) -> tuple[GlossaryEntry, ...]:
+        """The entries a vocabulary for `target_model` holds. Gummy's: the rows as they are,
+        but a row pinning a target only Qwen-MT translates becomes a plain term (unless the
+        term is there already). Fun-ASR's: each term once, without pins, its `lang` only when
+        Fun-ASR knows it."""
+        gummy = not target_model.startswith("fun-asr")
+        shaped: list[GlossaryEntry] = []
+        if gummy:
+            shaped = [e for e in self.entries if e.target_lang in (None, *GUMMY_ALL_TARGETS)]
+        present = {entry.text for entry in shaped}
+        for entry in self.entries:
+            if entry.text in present:
+                continue
+            present.add(entry.text)
+            lang = entry.lang if gummy or entry.lang in FUN_ASR_SOURCES else None
+            shaped.append(GlossaryEntry(entry.text, entry.weight, lang))
+        return tuple(shaped)
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.entries)
+        return self.fingerprint_for(TARGET_MODEL)
+
+    def fingerprint_for(self, target_model: str) -> str:
+        return fingerprint(self.entries_for(target_model), target_model)
 
     @property
     def prefix(self) -> str:
+        return self.prefix_for(TARGET_MODEL)
+
+    def prefix_for(self, target_model: str) -> str:
         """The vocabulary's prefix: `sg` and the content's first 7 hex digits (9 characters,
-        within the service's rule), so an existing vocabulary for it is found by listing."""
-        return "sg" + self.fingerprint[:7]
+        within the service's rule), so an existing vocabulary for it is found by listing; the
+        model is part of the content, so each model's vocabulary has its own."""
+        return "sg" + self.fingerprint_for(target_model)[:7]
 
     def pinned(self, target: str) -> dict[str, str]:
         """Term → its pinned translation into `target`."""
@@ -93,10 +131,24 @@ class Glossary:
         }
 
 
-def fingerprint(entries: tuple[GlossaryEntry, ...] | list[GlossaryEntry]) -> str:
-    """The same for the same entries in any order (the service keeps them as a set)."""
+def fingerprint(
+    entries: tuple[GlossaryEntry, ...] | list[GlossaryEntry], target_model: str = TARGET_MODEL
+) -> str:
+    """The same for the same entries in any order (the service keeps them as a set) and the
+    same model; never the same for two models."""
     canonical = sorted(json.dumps(entry.as_service(), sort_keys=True) for entry in entries)
-    return hashlib.sha256(json.dumps([TARGET_MODEL, canonical]).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([target_model, canonical]).encode()).hexdigest()
+
+
+def terms_for(glossary: Glossary | None, target: str) -> tuple[tuple[str, str], ...]:
+    """(term, its translation into `target`) for Qwen-MT's `terms`, in the glossary's order."""
+    if glossary is None:
+        return ()
+    return tuple(
+        (entry.text, entry.translation)
+        for entry in glossary.entries
+        if entry.target_lang == target and entry.translation
+    )
 
 
 class GlossaryProblems(UsageError):
@@ -206,13 +258,14 @@ def _entry(fields: dict[str, str]) -> tuple[GlossaryEntry | None, list[str]]:
                 f"({DEFAULT_WEIGHT} advised)"
             )
     lang = fields.get("lang", "").lower() or None
-    if lang is not None and lang not in SOURCE_LANGUAGES:
-        problems.append(f"lang {lang!r} is not a Gummy language ({', '.join(SOURCE_LANGUAGES)})")
-    target = fields.get("target_lang", "").lower() or None
+    if lang is not None and lang not in GUMMY_SOURCES:
+        problems.append(f"lang {lang!r} is not a Gummy language ({', '.join(GUMMY_SOURCES)})")
+    target = normalise_target(fields.get("target_lang", "")) or None
     translation = fields.get("translation", "") or None
-    if target is not None and target not in ALL_TARGETS:
+    if target is not None and target not in QWEN_MT_LANGUAGES:
         problems.append(
-            f"target_lang {target!r} is not a Gummy translation language ({', '.join(ALL_TARGETS)})"
+            f"target_lang {target!r} is not a language Gummy or Qwen-MT translates into "
+            "(a code such as en, es, zh-TW)"
         )
     if (target is None) != (translation is None):
         problems.append("target_lang and translation go together (both or neither)")

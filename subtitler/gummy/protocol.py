@@ -1,9 +1,17 @@
-"""The Gummy realtime protocol, client side, with no sockets (sans-I/O).
+"""The realtime recognition protocol, client side, with no sockets (sans-I/O).
 
 The mirror of `subtitler/emulator/protocol.py`: `ClientProtocol` builds the frames a task sends
 (`run-task`, binary PCM, `finish-task`) and turns the text frames it receives (`task-started`,
 `result-generated`, `task-finished`, `task-failed`) into typed events, checking every step
-against an explicit `State`. It follows DashScope's Gummy WebSocket API reference field for field.
+against an explicit `State`. It follows DashScope's WebSocket API references field for field.
+
+One duplex protocol, three kinds of task (`TaskKind`): a Gummy task that translates into one
+target (and transcribes, unless another task of the input does), a Gummy task that only
+recognises (`translation_enabled: false`), and a Fun-ASR realtime task (`fun-asr-realtime`,
+offered outside Beijing too), which only recognises and answers in `output.sentence`. Both
+recognition-only kinds give their `Sentence`s with `translation=""` as soon as the transcript
+is final; their translations come from Qwen-MT. Fun-ASR's heartbeat results (silence kept
+alive) never become events, and its sentences end on `sentence_end`, not on an `end_time`.
 
 Results are read tolerantly: the cue text is the sentence's `text`; words carry timing only and
 may come with leading spaces, with punctuation in `text`, without `punctuation`, or not at all;
@@ -24,6 +32,7 @@ from enum import Enum
 from typing import Any
 
 MODEL = "gummy-realtime-v1"
+FUN_ASR_MODEL = "fun-asr-realtime"
 SAMPLE_RATE_HZ = 16000
 SDK_VERSION = "2.0.2"
 """The dashscope SDK release the protocol was read off; the native client identifies as it
@@ -50,9 +59,33 @@ class GummySettings:
     transcription_enabled: bool = True
     """False for an input's second and later targets: one task recognises (recognition is
     billed per task), the others translate only and their cues take its transcript."""
+    model: str = MODEL
+    """The task's model: Gummy's, or Fun-ASR realtime's (`FUN_ASR_MODEL`, or a snapshot)."""
+    translation_enabled: bool = True
+    """False: a Gummy task that only recognises (no target is Gummy's). Fun-ASR never
+    translates, whatever this says."""
+    heartbeat: bool = False
+    """Fun-ASR only: keep the task alive through long silence (set for live inputs)."""
+
+    @property
+    def kind(self) -> TaskKind:
+        if is_fun_asr(self.model):
+            return TaskKind.FUN_ASR
+        return TaskKind.TRANSLATE if self.translation_enabled else TaskKind.RECOGNISE
 
 
 DEFAULT_ENDPOINT = "wss://dashscope.aliyuncs.com/api-ws/v1/inference"
+
+
+class TaskKind(Enum):
+    TRANSLATE = "translate"  # Gummy: into one target, transcribing too unless told not to
+    RECOGNISE = "recognise"  # Gummy, recognition only
+    FUN_ASR = "fun-asr"  # Fun-ASR realtime: recognition only, `output.sentence`
+
+
+def is_fun_asr(model: str) -> bool:
+    """`fun-asr-realtime` and its dated snapshots."""
+    return model.startswith("fun-asr")
 
 
 class State(Enum):
@@ -102,6 +135,9 @@ class Sentence:
 @dataclass(frozen=True)
 class TaskFinished:
     task_id: str
+    billed_s: float | None = field(default=None, compare=False)
+    """The task's billable audio (`usage.duration`, cumulative), when the service said it;
+    not part of what the event is (the same end, however it was billed)."""
 
 
 @dataclass(frozen=True)
@@ -132,14 +168,17 @@ def handshake_headers(session_id: str) -> dict[str, str]:
 
 
 def run_task_message(settings: GummySettings, target: str, task_id: str) -> dict[str, Any]:
+    if settings.kind is TaskKind.FUN_ASR:
+        return fun_asr_run_task(settings, task_id)
     parameters: dict[str, Any] = {
         "sample_rate": SAMPLE_RATE_HZ,
         "format": "pcm",
         "source_language": settings.source_language,
         "transcription_enabled": settings.transcription_enabled,
-        "translation_enabled": True,
-        "translation_target_languages": [target],
+        "translation_enabled": settings.translation_enabled,
     }
+    if settings.translation_enabled:
+        parameters["translation_target_languages"] = [target]
     if settings.vocabulary_id:
         parameters["vocabulary_id"] = settings.vocabulary_id
     if settings.max_end_silence_ms is not None:
@@ -147,12 +186,43 @@ def run_task_message(settings: GummySettings, target: str, task_id: str) -> dict
     return {
         "header": {"streaming": "duplex", "task_id": task_id, "action": "run-task"},
         "payload": {
-            "model": MODEL,
+            "model": settings.model,
             "parameters": parameters,
             "input": {},
             "task": "asr",
             "task_group": "audio",
             "function": "recognition",
+        },
+    }
+
+
+def fun_asr_parameters(settings: GummySettings) -> dict[str, Any]:
+    """Fun-ASR's run-task parameters: `language_hints` holds the spoken language when it is
+    given (only its first value counts; none: detected), `max_sentence_silence` is its VAD
+    silence (Gummy's `max_end_silence`), `heartbeat` only when asked for."""
+    parameters: dict[str, Any] = {"format": "pcm", "sample_rate": SAMPLE_RATE_HZ}
+    if settings.source_language:
+        parameters["language_hints"] = [settings.source_language]
+    if settings.vocabulary_id:
+        parameters["vocabulary_id"] = settings.vocabulary_id
+    if settings.max_end_silence_ms is not None:
+        parameters["max_sentence_silence"] = settings.max_end_silence_ms
+    if settings.heartbeat:
+        parameters["heartbeat"] = True
+    return parameters
+
+
+def fun_asr_run_task(settings: GummySettings, task_id: str) -> dict[str, Any]:
+    """A Fun-ASR realtime run-task, as its client-events reference gives it."""
+    return {
+        "header": {"action": "run-task", "task_id": task_id, "streaming": "duplex"},
+        "payload": {
+            "task_group": "audio",
+            "task": "asr",
+            "function": "recognition",
+            "model": settings.model,
+            "parameters": fun_asr_parameters(settings),
+            "input": {},
         },
     }
 
@@ -192,14 +262,20 @@ class _Pending:
 
 
 class ClientProtocol:
-    """One task for one target language: frames out, events in. Not reusable."""
+    """One task (for one target language, or recognition only): frames out, events in. Not
+    reusable."""
 
     def __init__(self, settings: GummySettings, target: str, task_id: str | None = None) -> None:
+        if settings.kind is TaskKind.RECOGNISE and not settings.transcription_enabled:
+            raise ProtocolViolation("a task that neither transcribes nor translates")
         self.settings = settings
+        self.kind = settings.kind
         self.target = target
         self.task_id = task_id or uuid.uuid4().hex
         self.state = State.IDLE
         self.failure: TaskFailed | None = None
+        self.billed_s: float | None = None
+        """The latest `usage.duration` the service reported (cumulative billable seconds)."""
         self._pending = _Pending()
 
     # --- out -------------------------------------------------------------------------------
@@ -235,8 +311,10 @@ class ClientProtocol:
                 self.state = State.STREAMING
                 return [TaskStarted(self.task_id)]
             return []
+        payload = message.get("payload")
+        self._note_usage(payload)
         if name == "result-generated":
-            output = (message.get("payload") or {}).get("output")
+            output = payload.get("output") if isinstance(payload, dict) else None
             try:
                 return self.results(output)
             except BadResult as error:
@@ -246,7 +324,7 @@ class ClientProtocol:
                 return self._fail(UNFINISHED, "task-finished before task-started")
             events = self._flush_pending()
             self.state = State.FINISHED
-            return [*events, TaskFinished(self.task_id)]
+            return [*events, TaskFinished(self.task_id, self.billed_s)]
         if name == "task-failed":
             code = str(header.get("error_code") or "Unknown")
             return self._fail(code, str(header.get("error_message") or "no message").strip())
@@ -256,9 +334,13 @@ class ClientProtocol:
         """The events of one `result-generated` output (also fed by the SDK client)."""
         if not isinstance(output, dict):
             raise BadResult("output is not an object")
+        if self.kind is TaskKind.FUN_ASR:
+            return self._sentence_result(output.get("sentence"))
         events: list[ClientEvent] = []
         transcription = output.get("transcription")
         translations = output.get("translations")
+        if self.kind is TaskKind.RECOGNISE:
+            translations = None  # nothing was asked for: a stray translation is ignored
         if translations is not None:
             item = self._our_translation(translations)
             if item is not None:
@@ -285,7 +367,10 @@ class ClientProtocol:
             if end is None:
                 end = transcription.get("current_time", begin_ms)
             end_ms = max(begin_ms, _int(end if end is not None else begin_ms, "end_time"))
-            if transcription.get("sentence_end") is True:
+            if transcription.get("sentence_end") is True and self.kind is TaskKind.RECOGNISE:
+                words = _words(transcription.get("words"))
+                events.append(Sentence(sentence_id, begin_ms, end_ms, text, "", words))
+            elif transcription.get("sentence_end") is True:
                 words = _words(transcription.get("words"))
                 self._pending.transcript[sentence_id] = (begin_ms, end_ms, text, words)
                 self._pending.partial_transcript.pop(sentence_id, None)
@@ -318,6 +403,35 @@ class ClientProtocol:
         return self._fail(UNFINISHED, reason)
 
     # --- internals -------------------------------------------------------------------------
+
+    def _sentence_result(self, sentence: Any) -> list[ClientEvent]:
+        """Fun-ASR's `output.sentence`: a heartbeat is skipped; `sentence_end` (not an
+        `end_time`, which interim results may carry too) makes a finished `Sentence`."""
+        if sentence is None:
+            return []  # a result with no sentence (usage only)
+        if not isinstance(sentence, dict):
+            raise BadResult("sentence is not an object")
+        if sentence.get("heartbeat") is True:
+            return []
+        sentence_id = _int(sentence.get("sentence_id"), "sentence_id")
+        begin_ms = _int(sentence.get("begin_time") or 0, "begin_time")
+        text = str(sentence.get("text") or "")
+        end = sentence.get("end_time")
+        if end is None:
+            end = sentence.get("current_time")
+        words = _words(sentence.get("words"))
+        if end is None and words:
+            end = words[-1].end_ms
+        end_ms = max(begin_ms, _int(end if end is not None else begin_ms, "end_time"))
+        if sentence.get("sentence_end") is True:
+            return [Sentence(sentence_id, begin_ms, end_ms, text, "", words)]
+        return [Partial(sentence_id, begin_ms, end_ms, text, "")]
+
+    def _note_usage(self, payload: Any) -> None:
+        usage = payload.get("usage") if isinstance(payload, dict) else None
+        duration = usage.get("duration") if isinstance(usage, dict) else None
+        if isinstance(duration, int | float) and not isinstance(duration, bool):
+            self.billed_s = max(self.billed_s or 0.0, float(duration))
 
     def _our_translation(self, translations: Any) -> dict[str, Any] | None:
         if not isinstance(translations, list):

@@ -1,4 +1,6 @@
-"""The same task through the dashscope SDK (`--client sdk`), behind `NativeTask`'s interface.
+"""The same tasks through the dashscope SDK (`--client sdk`), behind `NativeTask`'s interface:
+Gummy's (translating or recognition only) through `TranslationRecognizerRealtime`, Fun-ASR's
+through `Recognition` (`new_sdk_task` chooses by the settings' model).
 
 The SDK runs each task on a worker thread of its own; its callbacks only hand what they get to
 the event loop (`call_soon_threadsafe`), where the raw output is read by the same
@@ -7,6 +9,10 @@ reports no `task-started`, and its `stop()` blocks until the task ends: it runs 
 executor (the reason for those threads). An end without `on_complete` (the worker died on a
 result it could not parse, or its own 23 s no-audio rule ended the task) is a `TaskFailed`,
 never a success. Imported only when the SDK client is chosen.
+
+Fun-ASR through `Recognition`: its callback gets a `RecognitionResult` whose `output` holds the
+raw `sentence` (the SDK already drops heartbeats); the protocol reads `sentence_end` itself,
+never the SDK's `is_sentence_end()`, which only asks whether `end_time` is set.
 """
 
 from __future__ import annotations
@@ -19,18 +25,24 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
-from dashscope.audio.asr import TranslationRecognizerCallback, TranslationRecognizerRealtime
+from dashscope.audio.asr import (
+    Recognition,
+    RecognitionCallback,
+    TranslationRecognizerCallback,
+    TranslationRecognizerRealtime,
+)
 from dashscope.common.error import InvalidParameter
 
 from subtitler.gummy.protocol import (
     DISCONNECTED,
-    MODEL,
     SAMPLE_RATE_HZ,
     ClientEvent,
     ClientProtocol,
     GummySettings,
     State,
     TaskFinished,
+    TaskKind,
+    fun_asr_parameters,
 )
 
 STOP_TIMEOUT_S = 60.0
@@ -44,7 +56,20 @@ def _stopper() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=64, thread_name_prefix="sdk-stop")
 
 
-class SdkTask(TranslationRecognizerCallback):
+def new_sdk_task(
+    settings: GummySettings, target: str, sink: Callable[[ClientEvent], None]
+) -> SdkTask | SdkRecognitionTask:
+    if settings.kind is TaskKind.FUN_ASR:
+        return SdkRecognitionTask(settings, target, sink)
+    return SdkTask(settings, target, sink)
+
+
+class _SdkTaskBase:
+    """What both SDK tasks share: the protocol, the hand-over to the loop, start and stop.
+    `_recognizer` is the SDK object (`start`, `send_audio_frame`, `stop`)."""
+
+    _recognizer: Any
+
     def __init__(
         self, settings: GummySettings, target: str, sink: Callable[[ClientEvent], None]
     ) -> None:
@@ -52,26 +77,13 @@ class SdkTask(TranslationRecognizerCallback):
         self._sink = sink
         self._loop = asyncio.get_running_loop()
         self._stopped = False
-        options: dict[str, Any] = {
-            "api_key": settings.api_key,
-            "source_language": settings.source_language,  # None: detected by the service
-        }
+
+    @staticmethod
+    def _common_options(settings: GummySettings) -> dict[str, Any]:
+        options: dict[str, Any] = {"api_key": settings.api_key}
         if settings.endpoint:
             options["base_address"] = settings.endpoint
-        if settings.vocabulary_id:
-            options["vocabulary_id"] = settings.vocabulary_id
-        if settings.max_end_silence_ms is not None:
-            options["max_end_silence"] = settings.max_end_silence_ms
-        self._recognizer = TranslationRecognizerRealtime(
-            model=MODEL,
-            callback=self,
-            format="pcm",
-            sample_rate=SAMPLE_RATE_HZ,
-            transcription_enabled=settings.transcription_enabled,
-            translation_enabled=True,
-            translation_target_languages=[target],
-            **options,
-        )
+        return options
 
     @property
     def task_id(self) -> str:
@@ -136,14 +148,6 @@ class SdkTask(TranslationRecognizerCallback):
     def on_open(self) -> None:
         pass
 
-    def on_event(self, request_id: Any, transcription: Any, translation: Any, usage: Any) -> None:
-        output: dict[str, Any] = {}
-        if transcription is not None:
-            output["transcription"] = transcription._raw_data
-        if translation is not None:
-            output["translations"] = translation._raw_data
-        self._loop.call_soon_threadsafe(self._deliver_output, output)
-
     def on_error(self, response: Any) -> None:
         status = getattr(response, "status_code", None)
         code = str(getattr(response, "code", "") or "")
@@ -158,11 +162,12 @@ class SdkTask(TranslationRecognizerCallback):
 
     # --- on the loop ---------------------------------------------------------------------------
 
-    def _deliver_output(self, output: dict[str, Any]) -> None:
+    def _deliver_output(self, output: dict[str, Any], usage: Any = None) -> None:
         if self.protocol.state in (State.STREAMING, State.FINISHING):
-            text = json.dumps(
-                {"header": {"event": "result-generated"}, "payload": {"output": output}}
-            )
+            payload: dict[str, Any] = {"output": output}
+            if isinstance(usage, dict):
+                payload["usage"] = usage
+            text = json.dumps({"header": {"event": "result-generated"}, "payload": payload})
             self._emit(self.protocol.receive(text))
 
     def _deliver_error(self, status: int | None, code: str, message: str) -> None:
@@ -182,3 +187,64 @@ class SdkTask(TranslationRecognizerCallback):
             events = self.protocol.receive(json.dumps({"header": {"event": "task-finished"}}))
             self._emit([e for e in events if not isinstance(e, TaskFinished)])
             self._emit([TaskFinished(self.task_id)])
+
+
+class SdkTask(_SdkTaskBase, TranslationRecognizerCallback):
+    """A Gummy task: into one target, or recognition only (`translation_enabled` False)."""
+
+    def __init__(
+        self, settings: GummySettings, target: str, sink: Callable[[ClientEvent], None]
+    ) -> None:
+        super().__init__(settings, target, sink)
+        options = self._common_options(settings)
+        options["source_language"] = settings.source_language  # None: detected by the service
+        if settings.kind is TaskKind.TRANSLATE:
+            options["translation_target_languages"] = [target]
+        if settings.vocabulary_id:
+            options["vocabulary_id"] = settings.vocabulary_id
+        if settings.max_end_silence_ms is not None:
+            options["max_end_silence"] = settings.max_end_silence_ms
+        self._recognizer = TranslationRecognizerRealtime(
+            model=settings.model,
+            callback=self,
+            format="pcm",
+            sample_rate=SAMPLE_RATE_HZ,
+            transcription_enabled=settings.transcription_enabled,
+            translation_enabled=settings.kind is TaskKind.TRANSLATE,
+            **options,
+        )
+
+    def on_event(self, request_id: Any, transcription: Any, translation: Any, usage: Any) -> None:
+        output: dict[str, Any] = {}
+        if transcription is not None:
+            output["transcription"] = transcription._raw_data
+        if translation is not None:
+            output["translations"] = translation._raw_data
+        self._loop.call_soon_threadsafe(self._deliver_output, output, usage)
+
+
+class SdkRecognitionTask(_SdkTaskBase, RecognitionCallback):
+    """A Fun-ASR realtime task through the SDK's `Recognition`, with the run-task parameters
+    the native client sends (`language_hints`, `vocabulary_id`, `max_sentence_silence`,
+    `heartbeat`)."""
+
+    def __init__(
+        self, settings: GummySettings, target: str, sink: Callable[[ClientEvent], None]
+    ) -> None:
+        super().__init__(settings, target, sink)
+        parameters = fun_asr_parameters(settings)
+        del parameters["format"], parameters["sample_rate"]  # the SDK's own arguments
+        self._recognizer = Recognition(
+            model=settings.model,
+            callback=self,
+            format="pcm",
+            sample_rate=SAMPLE_RATE_HZ,
+            **self._common_options(settings),
+            **parameters,
+        )
+
+    def on_event(self, result: Any) -> None:
+        output = getattr(result, "output", None)
+        output = dict(output) if isinstance(output, dict) else {}
+        usage = getattr(result, "usage", None)
+        self._loop.call_soon_threadsafe(self._deliver_output, output, usage)

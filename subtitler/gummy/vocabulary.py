@@ -4,9 +4,10 @@
 Both speak `POST {base}/services/audio/asr/customization` with `{"model": "speech-biasing",
 "input": {"action": ...}}` and the key as a bearer token. `base` is the HTTP API of the host
 the WebSocket endpoint is on (`wss://host/api-ws/v1/inference` -> `https://host/api/v1`), or
-DASHSCOPE_HTTP_BASE_URL, the SDK's own variable. `ensure_vocabulary` turns a glossary into a
-vocabulary id without ever creating a second vocabulary for the same content (an account
-holds 10).
+DASHSCOPE_HTTP_BASE_URL, the SDK's own variable (or the run's region's `http_url`).
+`ensure_vocabulary` turns a glossary into a vocabulary id for one recognition model (its
+`target_model`: Gummy's or Fun-ASR's) without ever creating a second vocabulary for the same
+content and model (an account holds 10); a Gummy vocabulary is never used for Fun-ASR.
 """
 
 from __future__ import annotations
@@ -67,9 +68,14 @@ class Vocabularies(Protocol):
     async def call(self, action: str, **fields: Any) -> dict[str, Any]: ...
 
 
-async def create(client: Vocabularies, prefix: str, entries: list[dict[str, Any]]) -> str:
+async def create(
+    client: Vocabularies,
+    prefix: str,
+    entries: list[dict[str, Any]],
+    target_model: str = TARGET_MODEL,
+) -> str:
     output = await client.call(
-        "create_vocabulary", target_model=TARGET_MODEL, prefix=prefix, vocabulary=entries
+        "create_vocabulary", target_model=target_model, prefix=prefix, vocabulary=entries
     )
     return str(output["vocabulary_id"])
 
@@ -109,17 +115,23 @@ async def delete(client: Vocabularies, vocabulary_id: str) -> None:
 
 
 async def ensure_vocabulary(
-    client: Vocabularies, glossary: Glossary, prefix: str | None = None
+    client: Vocabularies,
+    glossary: Glossary,
+    prefix: str | None = None,
+    target_model: str = TARGET_MODEL,
 ) -> tuple[str, bool]:
-    """The id of a vocabulary with exactly the glossary's entries for Gummy, and whether it
-    was created now: one with the same content is reused, never made twice."""
-    chosen = prefix or glossary.prefix
+    """The id of a vocabulary with exactly the glossary's entries for `target_model` (the
+    model of the tasks that use it), and whether it was created now: one with the same
+    content and model is reused, never made twice."""
+    chosen = prefix or glossary.prefix_for(target_model)
+    wanted = glossary.fingerprint_for(target_model)
     for summary in await list_all(client, chosen):
         detail = await query(client, summary.vocabulary_id)
-        same = fingerprint(detail.entries) == glossary.fingerprint
-        if same and detail.target_model == TARGET_MODEL and summary.status in ("OK", ""):
+        same = fingerprint(detail.entries, target_model) == wanted
+        if same and detail.target_model == target_model and summary.status in ("OK", ""):
             return summary.vocabulary_id, False
-    return await create(client, chosen, glossary.vocabulary()), True
+    entries = glossary.vocabulary(target_model)
+    return await create(client, chosen, entries, target_model), True
 
 
 class NativeVocabularies:
@@ -206,8 +218,12 @@ class SdkVocabularies:
         return output if isinstance(output, dict) else {}
 
 
-def vocabularies_for(client: ClientKind, api_key: str, endpoint: str | None) -> Vocabularies:
-    base = http_base(endpoint)
+def vocabularies_for(
+    client: ClientKind, api_key: str, endpoint: str | None, http_url: str | None = None
+) -> Vocabularies:
+    """The customization API's client at `http_url` (the run's `Region.http_url`), or beside
+    the WebSocket endpoint."""
+    base = http_url.rstrip("/") if http_url else http_base(endpoint)
     if client is ClientKind.SDK:
         return SdkVocabularies(api_key, base)
     return NativeVocabularies(api_key, base)
