@@ -12,22 +12,30 @@ from typing import TYPE_CHECKING, TypeVar
 from subtitler.errors import UsageError
 from subtitler.gummy.client import ClientKind
 from subtitler.gummy.cost import Prices
-from subtitler.gummy.environment import REGIONS, Region, resolve_endpoint, resolve_key, resolve_region
+from subtitler.gummy.environment import (
+    REGIONS,
+    Region,
+    resolve_endpoint,
+    resolve_key,
+    resolve_region,
+)
 from subtitler.gummy.protocol import FUN_ASR_MODEL, GummySettings
 from subtitler.languages import (
     LATIN_SCRIPT,
     Recognizer,
     Translator,
+    check_mt_targets,
     check_recognizer,
+    choose_recognizer,
     choose_translators,
     language_of_tag,
     parse_targets,
 )
+from subtitler.layout.frames import TIMECODE, FrameRate, parse_frame_rate
+from subtitler.layout.rules import CAPTION_COLUMNS, CAPTION_ROWS, CueRules
 from subtitler.qwenmt.protocol import DEFAULT_MODEL as DEFAULT_MT_MODEL
 from subtitler.qwenmt.protocol import MODELS as MT_MODELS
 from subtitler.qwenmt.protocol import MtSettings
-from subtitler.layout.frames import TIMECODE, FrameRate, parse_frame_rate
-from subtitler.layout.rules import CAPTION_COLUMNS, CAPTION_ROWS, CueRules
 
 if TYPE_CHECKING:
     from subtitler.sources.media import HlsMedia
@@ -205,14 +213,20 @@ def make_options(
     chosen = parse_targets(",".join(chosen))
     url = resolve_endpoint(endpoint)
     where = resolve_region(region, url)
-    heard_by = _recognizer(recognizer, where)
+    chosen_recognizer = None
+    if recognizer not in (None, "auto"):
+        chosen_recognizer = _enum(Recognizer, recognizer, "--recognizer")
+    heard_by = choose_recognizer(has_gummy=where.has_gummy, forced=chosen_recognizer)
     check_recognizer(source, heard_by)
     forced = None if translator in ("auto", None) else _enum(Translator, translator, "--translator")
     translators = choose_translators(
         source_language=source, targets=chosen, recognizer=heard_by, forced=forced
     )
     if mt_model not in MT_MODELS:
-        raise UsageError("--mt-model", f"{mt_model!r} is not a Qwen-MT model ({', '.join(MT_MODELS)})")
+        known = ", ".join(MT_MODELS)
+        raise UsageError("--mt-model", f"{mt_model!r} is not a Qwen-MT model ({known})")
+    check_mt_targets(tuple(t for t, who in translators.items() if who is Translator.QWEN_MT),
+                     mt_model)  # fmt: skip
     if mt_context < 0 or mt_timeout_s <= 0:
         raise UsageError("--mt-context/--mt-timeout", "must be 0 or more / more than 0")
     if (mt_rpm is not None and mt_rpm < 1) or (mt_tpm is not None and mt_tpm < 1):
@@ -312,17 +326,6 @@ def make_options(
         timecode_start=start,
         shot_changes=_shot_changes(shot_changes, frames),
     )
-
-
-def _recognizer(given: Recognizer | str | None, region: Region) -> Recognizer:
-    """`--recognizer`, else the region's own: Gummy where it is offered, Fun-ASR elsewhere."""
-    if given is None or given == "auto":
-        return Recognizer.GUMMY if region.has_gummy else Recognizer.FUN_ASR
-    chosen = _enum(Recognizer, given, "--recognizer")
-    if chosen is Recognizer.GUMMY and not region.has_gummy:
-        raise UsageError("--recognizer", f"Gummy is not offered in the {region.name} region "
-                         "(Beijing only): give --recognizer fun-asr or --region cn")  # fmt: skip
-    return chosen
 
 
 E = TypeVar("E", bound=Enum)

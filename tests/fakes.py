@@ -127,6 +127,13 @@ class FakeService:
         self.translator.settings = settings
         return self.translator
 
+    def fault_for(self, sentences: int) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and sentences >= fault.after_sentences:
+                fault.times -= 1
+                return fault
+        return None
+
 
 @dataclass
 class FakeTranslator:
@@ -149,13 +156,6 @@ class FakeTranslator:
 
     async def aclose(self) -> None:
         self.closed = True
-
-    def fault_for(self, sentences: int) -> Fault | None:
-        for fault in self.faults:
-            if fault.times > 0 and sentences >= fault.after_sentences:
-                fault.times -= 1
-                return fault
-        return None
 
 
 class FakeTask:

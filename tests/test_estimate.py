@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
-from enum import Enum
-from typing import cast
-
 import pytest
 
 from subtitler.engine.estimate import RunPricing, estimate_input, pricing_of
 from subtitler.gummy.cost import PriceTable
-from subtitler.options import RunOptions, make_options
-
-
-class Kind(Enum):  # as the languages module's Translator and Recognizer enums are
-    GUMMY = "gummy"
-    QWEN_MT = "qwen-mt"
-    FUN_ASR = "fun-asr"
+from subtitler.options import make_options
 
 
 def test_todays_options_price_a_gummy_run() -> None:
     options = make_options(("en", "ja"), api_key="k", prices="recognition=0.0002")
     pricing = pricing_of(options)
-    assert pricing == RunPricing(prices=options.prices)
+    assert pricing == RunPricing(prices=options.prices, translators={"en": "gummy", "ja": "gummy"})
     estimate = estimate_input(
         audio_ms=10_000,
         running=["en", "ja"],
@@ -34,35 +24,17 @@ def test_todays_options_price_a_gummy_run() -> None:
     assert estimate.cost == 10 * 0.0002 + 20 * 0.00015
 
 
-def test_the_options_of_issue_32_are_read_when_they_exist() -> None:
-    @dataclasses.dataclass(frozen=True)
-    class Region:
-        name: str
-
-    options = make_options(("en", "ja"), api_key="k")  # es: not yet a target on this branch
-
-    @dataclasses.dataclass(frozen=True)
-    class Extended(RunOptions):  # the options the lead adds for issue 32
-        region: object = None
-        recognizer: object = None
-        translators: object = None
-        mt_model: str | None = None
-
-    fields = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
-    translators = {"en": Kind.GUMMY, "es": Kind.QWEN_MT}
-    newer = Extended(
-        **fields,
-        region=Region("intl"),
-        recognizer=Kind.FUN_ASR,
-        translators=translators,
-        mt_model="qwen-mt-plus",
+def test_a_qwen_mt_run_in_singapore_is_priced_by_fun_asr_and_tokens() -> None:
+    options = make_options(
+        ("es",), api_key="k", source_language="en", region="intl", mt_model="qwen-mt-plus"
     )
-    pricing = pricing_of(cast(RunOptions, newer))
+    pricing = pricing_of(options)
     assert (pricing.region, pricing.recognizer, pricing.mt_model) == (
         "intl",
-        Kind.FUN_ASR,
+        "fun-asr",
         "qwen-mt-plus",
     )
+    assert pricing.translators == {"es": "qwen-mt"}
     estimate = estimate_input(
         audio_ms=60_000,
         running=["es"],

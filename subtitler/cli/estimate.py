@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 from subtitler.options import RunOptions
 
 if TYPE_CHECKING:
+    from subtitler.gummy.cost import Bill
+
+if TYPE_CHECKING:
     from subtitler.outputs.delivery import Receiver
     from subtitler.sources.inputs import InputFile, InputProblem
 
@@ -27,7 +30,6 @@ def estimate(items: list[InputFile | InputProblem], options: RunOptions, as_json
     from rich.table import Table
 
     from subtitler.engine.estimate import estimate_inputs
-
     from subtitler.gummy.cost import ESTIMATE_NOTE, Bill
 
     found = asyncio.run(estimate_inputs(items, options))
@@ -75,10 +77,11 @@ def estimate(items: list[InputFile | InputProblem], options: RunOptions, as_json
     for column in (*columns, "cost"):
         table.add_column(column, justify="left" if column == "file" else "right")
     for entry in found:
-        one = entry.estimate
-        if one is None:
+        shown = entry.estimate
+        if shown is None:
             table.add_row(entry.label, *[""] * (len(columns) - 1), entry.problem)
             continue
+        one = shown
         cells = [entry.label, f"{one.audio_ms / 1000:.1f}s", str(one.tasks),
                  f"{one.recognition_s:.1f}", f"{one.translation_s:.1f}"]  # fmt: skip
         if machine:

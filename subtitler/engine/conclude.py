@@ -14,6 +14,7 @@ from subtitler.engine.plan import Need
 from subtitler.engine.prepare import Prepared
 from subtitler.engine.stream import Streamed
 from subtitler.engine.task import TargetTask
+from subtitler.engine.writer import TargetWriter
 from subtitler.errors import OutputError, SubtitlerError
 from subtitler.events import InputResult, Status, TranslationUsage
 from subtitler.sources.inputs import InputFile
@@ -71,7 +72,8 @@ async def conclude(
         errors += [writer.error for writer in writers if writer.error is not None]
         complete = complete and not errors
         journal = prepared.journal
-        ended = [journal.finished(w.target) for w in writers] if complete else []
+        done = whole_targets(streamed, decode_error is None) if not complete else writers
+        ended = [journal.finished(w.target) for w in writers if w in done and w.error is None]
         if heard_whole and not prepared.decided.state.heard_finished:
             ended.insert(0, journal.heard_finished())  # a target added later needs no task
         if item.live:  # no journal
@@ -103,6 +105,26 @@ async def conclude(
         resumed_at_ms=resumed_at,
         translation=translation_usage(machines),
     )
+
+
+def whole_targets(streamed: Streamed, decoded: bool) -> list[TargetWriter]:
+    """The writers whose cues are complete although the input is not (another target failed):
+    journaled finished, a rerun keeps them and runs only the rest."""
+    if not decoded:
+        return []
+    whole: list[TargetWriter] = []
+    ledger_complete = streamed.recogniser is None or (
+        streamed.recogniser.complete and streamed.recogniser.error is None
+    )
+    for task in streamed.tasks:
+        writer = task.writer
+        if not isinstance(writer, TargetWriter) or not task.complete or task.error is not None:
+            continue
+        if writer.translates_only and not ledger_complete:
+            continue  # its last translations waited for a transcript that never came
+        whole.append(writer)
+    whole += [m.writer for m in streamed.machines if m.complete and m.error is None]
+    return whole
 
 
 def translation_usage(machines: list[MachineTarget]) -> TranslationUsage | None:

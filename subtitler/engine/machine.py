@@ -131,8 +131,8 @@ class MachineTarget:
         offset_ms = self.writer.media_offset_ms
         words = tuple(Word(w.begin_ms - offset_ms, w.end_ms - offset_ms, w.text)
                       for w in piece.words)  # fmt: skip
-        return Sentence(self._sentence_id, piece.begin_ms - offset_ms, piece.end_ms - offset_ms, piece.text,
-                        translation, words)  # fmt: skip
+        begin_ms, end_ms = piece.begin_ms - offset_ms, piece.end_ms - offset_ms
+        return Sentence(self._sentence_id, begin_ms, end_ms, piece.text, translation, words)
 
     def _failed(self, failure: TranslationFailed) -> None:
         reason = f"{self.target} not translated: {failure.code}: {failure.message}"

@@ -238,7 +238,7 @@ async def prepare_writers(
         progress = state.targets.setdefault(target, resume_state.TargetProgress())
         progress.finished = False  # --overwrite, or a target added to a finished journal
         progresses.append(progress)
-    machine = [options.translator_of(target) is Translator.QWEN_MT for target in running]
+    machine = [context.options.translator_of(target) is Translator.QWEN_MT for target in running]
     known = known_transcript(state, running)
     roles = recognise_once(progresses, machine, state, info.start_offset_ms, known)
     transcriber = None

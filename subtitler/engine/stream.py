@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.context import RunContext
+from subtitler.engine.machine import MachineTarget
 from subtitler.engine.pairing import Ledger
 from subtitler.engine.plan import TrackPlan, plan_tracks
 from subtitler.engine.prepare import Prepared, timecode_offset
 from subtitler.engine.task import TargetTask
-from subtitler.engine.machine import MachineTarget
 from subtitler.engine.writer import Alone, FromTranscript, Recognising, TargetWriter
 from subtitler.errors import MediaError, OutputError
-from subtitler.layout.cues import join_lines
 from subtitler.events import AudioProgress
+from subtitler.layout.cues import join_lines
 from subtitler.sources.inputs import InputFile
 from subtitler.sources.media import BYTES_PER_MS, AsyncPcmDecoder
 

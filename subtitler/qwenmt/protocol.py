@@ -18,7 +18,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from subtitler.errors import ServiceError, UsageError
+from subtitler.errors import ServiceError
+from subtitler.languages import mt_language_name, mt_source_name, normalise_target
 
 DEFAULT_MODEL = "qwen-mt-flash"
 MODELS = ("qwen-mt-flash", "qwen-mt-plus", "qwen-mt-lite", "qwen-mt-turbo")
@@ -113,50 +114,15 @@ class MtRefused(ServiceError):
 
 # -- languages --------------------------------------------------------------------------------
 
-# TODO(lead): switch to subtitler.languages.mt_language_name once part C has landed it.
-_NAMES = {
-    "en": "English",
-    "zh": "Chinese",
-    "zh-tw": "Traditional Chinese",
-    "yue": "Cantonese",
-    "ja": "Japanese",
-    "ko": "Korean",
-    "es": "Spanish",
-    "fr": "French",
-    "de": "German",
-    "it": "Italian",
-    "pt": "Portuguese",
-    "ru": "Russian",
-    "ar": "Arabic",
-    "he": "Hebrew",
-    "fa": "Western Persian",
-    "th": "Thai",
-    "vi": "Vietnamese",
-    "id": "Indonesian",
-}
-_ALIASES = {"zh_tw": "zh-tw", "zh-hant": "zh-tw"}
-
-
-def _language_name(tag: str, model: str) -> str | None:
-    key = tag.strip().lower()
-    key = _ALIASES.get(key, key)
-    if key == "fa" and model.startswith("qwen-mt-lite"):
-        return "Persian"  # lite's list names it so; the others say "Western Persian"
-    return _NAMES.get(key)
-
 
 def source_name(tag: str | None, model: str) -> str:
     """The recognised language's English name; "auto" when unknown (the service detects it)."""
-    if tag is None:
-        return "auto"
-    return _language_name(tag, model) or "auto"
+    return mt_source_name(normalise_target(tag) if tag else None, model)
 
 
 def target_name(tag: str, model: str) -> str:
-    name = _language_name(tag, model)
-    if name is None:
-        raise UsageError("--target", f"{tag!r} is not a language Qwen-MT translates into")
-    return name
+    """The English name `translation_options.target_lang` takes (the reference's table)."""
+    return mt_language_name(normalise_target(tag), model)
 
 
 # -- requests ---------------------------------------------------------------------------------
