@@ -12,6 +12,7 @@ from pathlib import Path
 
 from subtitler.check.rules import Violation, check_cues, file_problems, on_own_grid
 from subtitler.layout.rules import CueRules
+from subtitler.layout.scripts import normal_tag
 from subtitler.tracks.reading import ParsedCue, Reading, Unreadable, read_subtitles
 
 __all__ = ["FileReport", "ParsedCue", "Violation", "check_cues", "check_file", "read_cues"]
@@ -31,10 +32,28 @@ def read_cues(path: Path) -> list[ParsedCue]:
     return read_subtitles(path).cues
 
 
+_SUBTAG = re.compile(r"[A-Z]{2}|[0-9]{3}|[A-Z][a-z]{3}")
+"""A region (`TW`, `419`) or a script (`Hant`) as tags write them, after a language."""
+
+
 def declared_pair(path: Path) -> tuple[str, str] | None:
-    """`film.zh-en.srt` -> ("zh", "en"): the languages subtitler's bilingual names declare."""
-    match = re.search(r"\.([a-z]{2,3})-([a-z]{2,3})$", path.stem.lower())
-    return (match.group(1), match.group(2)) if match else None
+    """`film.zh-en.srt` -> ("zh", "en"), `film.en-zh-TW.srt` -> ("en", "zh-TW"): the languages
+    subtitler's bilingual names declare. The source takes the subtags written as a region or
+    a script (`zh-TW-en`); a lower-case name's subtags go to the target (`en-zh-tw`)."""
+    stem = path.stem[: -len(".ebuttd")] if path.stem.lower().endswith(".ebuttd") else path.stem
+    name = stem.rpartition(".")[2]
+    parts = name.split("-")
+    if len(parts) < 2 or not all(re.fullmatch(r"[A-Za-z]{2,3}|[A-Za-z0-9]{2,8}", p) for p in parts):
+        return None
+    if not re.fullmatch(r"[A-Za-z]{2,3}", parts[0]):
+        return None
+    split = 1
+    while split < len(parts) - 1 and _SUBTAG.fullmatch(parts[split]):
+        split += 1
+    source, target = "-".join(parts[:split]), "-".join(parts[split:])
+    if not re.fullmatch(r"[A-Za-z]{2,3}", parts[split]):
+        return None
+    return normal_tag(source), normal_tag(target)
 
 
 def check_file(path: Path, rules: CueRules) -> FileReport:

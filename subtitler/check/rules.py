@@ -3,10 +3,12 @@ violations out. Each rule is a small generator of `Problem`s for one cue; `check
 all on every cue and places what they find (file, cue number, time, line in the file).
 
 A cue's lines are grouped by language: from the WebVTT `<lang xx>` spans when present, else
-guessed from the script of each line (CJK vs Latin), so a Chinese/English SRT is checked line by
-line against each language's own limits. Two languages of the same script in one SRT cannot be
-told apart; VTT with `<lang>` spans (as subtitler writes) is checked exactly. Chinese and
-Japanese lines are also checked against the kinsoku rules (`subtitler.layout.kinsoku`).
+guessed from the script of each line (CJK, Arabic, Thai... vs Latin; a script the file name's
+pair has is that language: `film.en-fa.srt`'s Arabic-script lines are Persian), so a
+Chinese/English SRT is checked line by line against each language's own limits. Two languages
+of the same script in one SRT cannot be told apart; VTT with `<lang>` spans (as subtitler
+writes) is checked exactly. Chinese and Japanese lines are also checked against the kinsoku
+rules (`subtitler.layout.kinsoku`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from subtitler.languages import CJK_LANGUAGES
 from subtitler.layout.cues import srt_timestamp
 from subtitler.layout.frames import FrameRate
 from subtitler.layout.kinsoku import line_violation
 from subtitler.layout.rules import CueRules, TimingRules, guess_language, text_width
+from subtitler.layout.scripts import script_key
 from subtitler.layout.shots import problems as shot_problems
 from subtitler.tracks import imsc
 from subtitler.tracks.reading import ParsedCue, Reading
@@ -197,13 +199,17 @@ def _by_language(
         if language is not None:
             groups.setdefault(language, []).append(text)
     by_script: dict[str, list[str]] = {}
+    named = {script_key(code): code for code in pair or () if code != "und"}
+    if len(named) < 2:
+        named = {}  # one script for both: told apart below, by halves
     for text in untagged:
-        by_script.setdefault(guess_language(text), []).append(text)
+        script = guess_language(text)
+        by_script.setdefault(named.get(script, script), []).append(text)
     if not groups and pair is not None and len(by_script) == 1 and len(untagged) >= 2:
         (script,) = by_script
         first, second = pair
-        families = {_family(script if code == "und" else code) for code in pair}
-        if first == second or families != {_family(script)}:
+        families = {script_key(script if code == "und" else code) for code in pair}
+        if first == second or families != {script_key(script)}:
             pair = None
     if not groups and pair is not None and len(by_script) == 1 and len(untagged) >= 2:
         first, second = pair
@@ -215,10 +221,6 @@ def _by_language(
         key = script if script not in groups else f"{script}?"
         groups.setdefault(key, []).extend(texts)
     return groups
-
-
-def _family(language: str) -> str:
-    return "cjk" if language in CJK_LANGUAGES else "latin"
 
 
 def on_own_grid(rules: CueRules, own: FrameRate | None) -> CueRules:

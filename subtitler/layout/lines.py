@@ -2,6 +2,8 @@
 or a CJK phrase may break, and one or two balanced lines within a language's limits, breaking
 after punctuation or before a conjunction, avoiding orphans and number/unit splits, under kinsoku
 for Chinese and Japanese (`subtitler.layout.kinsoku`, phrases from `subtitler.layout.phrases`).
+Thai, Lao, Khmer and Burmese break between phrases too, at their spaces first (each space stays
+at the end of the token before it, and is dropped where a line ends).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from subtitler.layout.kinsoku import may_break_between
-from subtitler.layout.phrases import characters, phrases
+from subtitler.layout.phrases import characters, phrases, spaced_phrases
 from subtitler.layout.rules import LanguageRules, text_width
 
 STRONG_PUNCTUATION = frozenset(".!?。！？…")
@@ -64,7 +66,7 @@ def join_tokens(tokens: Sequence[str], spaced: bool) -> str:
         if out and _ASCII_WORD.match(out[-1]) and _ASCII_WORD.match(token[:1]):
             out += " "
         out += token
-    return out
+    return out.rstrip(" ")  # a Thai phrase's space, where the line ends
 
 
 def join_lines(lines: Sequence[str]) -> str:
@@ -92,6 +94,15 @@ def tokenize(text: str, rules: LanguageRules) -> list[str]:
     text = clean_line(text)
     if rules.spaced:
         return text.split(" ") if text else []
+    if rules.spaces_between_phrases:
+        units = spaced_phrases(text, rules.phrase_model)
+        return [
+            piece
+            for unit in units
+            for piece in (
+                [unit] if text_width(unit, rules) <= rules.max_line_chars else _clusters(unit)
+            )
+        ]
     tokens: list[str] = []
     for phrase in phrases(text, rules.phrase_model):
         if text_width(phrase, rules) > rules.max_line_chars:
@@ -101,7 +112,16 @@ def tokenize(text: str, rules: LanguageRules) -> list[str]:
     return tokens
 
 
+def _clusters(unit: str) -> list[str]:
+    """A phrase too long for a line as grapheme clusters, its trailing space kept."""
+    pieces = spaced_phrases(unit, None)
+    if unit.endswith(" ") and pieces and not pieces[-1].endswith(" "):
+        pieces[-1] += " "
+    return pieces
+
+
 def _ending(token: str) -> str:
+    token = token.rstrip(" ")
     return token.rstrip(CLOSERS)[-1:] if token.rstrip(CLOSERS) else ""
 
 
@@ -156,8 +176,9 @@ def break_lines(
     if measured.width(0, len(tokens)) <= rules.max_line_chars:
         return (whole,)
     k = measured.two_line_break(0, len(tokens)) if rules.max_lines >= 2 else None
-    if k is None and split_tokens and rules.kinsoku:
-        tokens = characters(whole)
+    by_phrases = rules.spaces_between_phrases and rules.phrase_model is not None
+    if k is None and split_tokens and rules.kinsoku and not by_phrases:
+        tokens = _clusters(whole) if rules.spaces_between_phrases else characters(whole)
         measured = _Measured(tokens, rules)
         k = measured.two_line_break(0, len(tokens)) if rules.max_lines >= 2 else None
         if k is None:
@@ -196,12 +217,22 @@ class _Measured:
         self._prefix = [0.0]
         for token, separator in zip(tokens, self._separators, strict=True):
             self._prefix.append(self._prefix[-1] + separator + _token_width(token, rules))
+        self._trailing = [
+            _token_width(token[len(token.rstrip(" ")) :], rules) if token else 0.0
+            for token in tokens
+        ]
+        """The space a Thai phrase ends with: not counted where a line ends after it."""
 
     def width(self, start: int, stop: int) -> float:
         """Width of tokens[start:stop] joined (`join_tokens`)."""
         if stop <= start:
             return 0.0
-        return self._prefix[stop] - self._prefix[start] - self._separators[start]
+        return (
+            self._prefix[stop]
+            - self._prefix[start]
+            - self._separators[start]
+            - self._trailing[stop - 1]
+        )
 
     def fits(self, start: int, stop: int) -> bool:
         """tokens[start:stop] fit the line limits without breaking inside a token."""
@@ -235,6 +266,8 @@ class _Measured:
             score += 0.5 * punctuation_strength(tokens[k - 1]) + 0.25 * starts_clause(tokens[k])
             if not rules.spaced:
                 score += 0.15 * cjk_boundary(tokens[max(start, k - 2) : k], tokens[k : k + 2])
+            if rules.spaces_between_phrases and tokens[k - 1].endswith(" "):
+                score += 0.3  # a space ends a phrase or a sentence
             if number_before_unit(tokens[k - 1], tokens[k]):
                 score -= 2.0
             if (k == start + 1 or k == stop - 1) and count >= 4:

@@ -7,7 +7,11 @@ Chinese guides (16 characters per line, 9 characters per second), the Japanese g
 full-width characters per line, 4 characters per second), the Korean guide (16 characters per
 line, Latin characters, spaces and punctuation count 0.5; 12 characters per second) and the
 French, German, Italian, Spanish and Russian guides (42 characters per line, 17 characters per
-second). Every figure can be changed (see `parse_language_limits`).
+second). The languages Qwen-MT added (any of its 92 may be a target) take the guide's own
+figures where it has them, else the general default (42 characters per line, 17 characters per
+second: General Requirements and the English Template guide's adult reading speed); the table,
+with each figure's page, is in docs/formats.md ("Line length and reading speed"). Every figure
+can be changed (see `parse_language_limits`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from subtitler.errors import UsageError
 from subtitler.layout.frames import FrameRate
+from subtitler.layout.scripts import UNSPACED_LANGUAGES, primary_subtag, script_language, zero_width
 from subtitler.layout.shots import ShotRules
 
 
@@ -34,6 +39,9 @@ class LanguageRules:
     """Words are separated by spaces (not in Chinese or Japanese)."""
     phrase_model: str | None = None
     """For unspaced text: the BudouX model that finds its phrases (`subtitler.layout.phrases`)."""
+    spaces_between_phrases: bool = False
+    """Unspaced text whose spaces still end a phrase or a sentence (Thai, Lao, Khmer,
+    Burmese): they are kept, and a line breaks there first."""
 
     @property
     def kinsoku(self) -> bool:
@@ -46,6 +54,13 @@ CAPTION_ROWS = 4
 """Of a CEA-608 pop-on caption (SCC)."""
 
 LATIN = LanguageRules(max_line_chars=42, max_cps=17)
+DEFAULT_RULES = LATIN
+"""A language the guide has no figures for: its General Requirements' 42 characters per line
+(the figure nearly every language guide repeats) and the English Template's adult reading speed,
+17 characters per second."""
+UNSPACED = LanguageRules(max_line_chars=35, max_cps=17, spaced=False, spaces_between_phrases=True)
+"""Lao, Khmer and Burmese (no Netflix guide found): Thai's figures, broken between grapheme
+clusters, at spaces first (`subtitler.layout.phrases`)."""
 DEFAULT_LANGUAGE_RULES: dict[str, LanguageRules] = {
     "en": LanguageRules(max_line_chars=42, max_cps=20),
     "de": LATIN,
@@ -54,10 +69,22 @@ DEFAULT_LANGUAGE_RULES: dict[str, LanguageRules] = {
     "es": LATIN,
     "ru": LATIN,
     "zh": LanguageRules(16, 9, half_width_counts_half=True, spaced=False, phrase_model="zh-hans"),
+    "zh-tw": LanguageRules(
+        16, 9, half_width_counts_half=True, spaced=False, phrase_model="zh-hant"
+    ),
     "yue": LanguageRules(16, 9, half_width_counts_half=True, spaced=False, phrase_model="zh-hant"),
     "ja": LanguageRules(13, 4, half_width_counts_half=True, spaced=False, phrase_model="ja"),
     "ko": LanguageRules(16, 12, half_width_counts_half=True, spaced=True),
+    "ar": LanguageRules(max_line_chars=42, max_cps=20),
+    "hi": LanguageRules(max_line_chars=42, max_cps=22),
+    "he": LATIN,
+    "th": LanguageRules(
+        max_line_chars=35, max_cps=17, spaced=False, phrase_model="th", spaces_between_phrases=True
+    ),
+    **{language: UNSPACED for language in sorted(UNSPACED_LANGUAGES - {"th"})},
 }
+"""Per language (lower-case tags; a region or script only where it changes the rules). Any
+other language has `DEFAULT_RULES`."""
 
 
 @dataclass(frozen=True)
@@ -90,13 +117,19 @@ class CueRules:
     languages: dict[str, LanguageRules] = field(
         default_factory=lambda: dict(DEFAULT_LANGUAGE_RULES)
     )
+    default: LanguageRules = DEFAULT_RULES
+    """For a language `languages` does not name."""
 
     def for_language(self, language: str | None, sample_text: str = "") -> LanguageRules:
-        """The rules of a language; for an unknown one, guessed from the script of the text."""
+        """The rules of a language (its whole tag first, `zh-tw`, then its primary subtag,
+        `zh`); for an undetermined one, guessed from the script of the text; for one without
+        rules of its own, the default."""
         if language is None or language.startswith("und"):
             language = guess_language(sample_text)
-        key = language.lower().split("-")[0].rstrip("?").split("#")[0]
-        return self.languages.get(key, self.languages.get("en", LATIN))
+        tag = language.lower().replace("_", "-").rstrip("?").split("#")[0]
+        if tag in self.languages:
+            return self.languages[tag]
+        return self.languages.get(primary_subtag(tag), self.default)
 
 
 def is_wide(character: str) -> bool:
@@ -104,7 +137,9 @@ def is_wide(character: str) -> bool:
 
 
 def guess_language(text: str) -> str:
-    """Script-level guess (zh, ja, ko or en) for text whose language was not given."""
+    """Script-level guess for text whose language was not given: zh, ja or ko for CJK text,
+    the language a script stands for (ar, he, th, hi, ru... `scripts.script_language`), else
+    en."""
     kana = hangul = han = 0
     for character in text:
         code = ord(character)
@@ -120,14 +155,18 @@ def guess_language(text: str) -> str:
         return "ko"
     if han:
         return "zh"
-    return "en"
+    return script_language(text) or "en"
 
 
 def text_width(text: str, rules: LanguageRules) -> float:
-    """Characters as the guide counts them: spaces and punctuation included."""
+    """Characters as the guide counts them: spaces and punctuation included; combining marks
+    (Thai vowels and tone marks, Arabic harakat) and invisible controls (bidi marks) are part
+    of the character they sit on, not characters of their own."""
     if not rules.half_width_counts_half:
-        return float(len(text))
-    return sum(1.0 if is_wide(character) else 0.5 for character in text)
+        return float(sum(1 for character in text if not zero_width(character)))
+    return sum(
+        1.0 if is_wide(character) else 0.5 for character in text if not zero_width(character)
+    )
 
 
 def parse_language_limits(
@@ -144,6 +183,7 @@ def parse_language_limits(
         return replace(base, max_cps=number)
 
     languages = dict(rules.languages)
+    default = rules.default
     for part in filter(None, (p.strip() for p in spec.split(","))):
         language, _, value = part.rpartition("=")
         try:
@@ -153,8 +193,15 @@ def parse_language_limits(
         if not number > 0:
             raise UsageError(option, f"{part}: {value!r} is not a positive number")
         if language:
-            base = languages.get(language.lower(), languages.get("en", LATIN))
-            languages[language.lower()] = changed(base, number)
+            base = replace(rules, languages=languages, default=default).for_language(language)
+            languages[language.lower().replace("_", "-")] = changed(base, number)
         else:
             languages = {key: changed(value_, number) for key, value_ in languages.items()}
-    return replace(rules, languages=languages)
+            default = changed(default, number)
+    return replace(rules, languages=languages, default=default)
+
+
+def with_max_lines(rules: CueRules, max_lines: int) -> CueRules:
+    """Every language's line count (`--max-lines`), the default's too."""
+    languages = {key: replace(value, max_lines=max_lines) for key, value in rules.languages.items()}
+    return replace(rules, languages=languages, default=replace(rules.default, max_lines=max_lines))

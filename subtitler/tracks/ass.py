@@ -7,7 +7,11 @@ for a detected source). `PlayResX/PlayResY` are the video's size when known (els
 and sizes and margins scale with it. Rendered by libass (mpv, VLC, Aegisub, ffmpeg's burn-in).
 
 Text is escaped for ASS: `{`, `}` and `\\` would start override tags or escapes, so they are
-written as their full-width forms `｛`, `｝` and `＼`.
+written as their full-width forms `｛`, `｝` and `＼`. ASS has no direction of its own (libass,
+like VSFilter, lays every line out left to right): each line of a right-to-left language is
+isolated (RLI ... PDI, `scripts.isolated`), so it reads right to left with its punctuation at
+its left end. Styles are named by the language tag as given (`zh-TW`); the reader drops the
+marks.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import re
 import pysubs2
 
 from subtitler.layout.cues import Cue, clean_line
+from subtitler.layout.scripts import isolated, primary_subtag, strip_bidi
 from subtitler.tracks.base import SOURCE, NamedTrack, Picture, after
 from subtitler.tracks.reading import ParsedCue, Unreadable, language_code
 
@@ -26,6 +31,7 @@ _ASS_RESET = re.compile(r"\\r([^\\}]*)")
 _ESCAPES = str.maketrans({"{": "｛", "}": "｝", "\\": "＼"})
 _CJK_FONTS = {
     "zh": "Noto Sans CJK SC",
+    "zh-TW": "Noto Sans CJK TC",
     "yue": "Noto Sans CJK TC",
     "ja": "Noto Sans CJK JP",
     "ko": "Noto Sans CJK KR",
@@ -45,7 +51,7 @@ class AssTrack(NamedTrack):
         source = position == SOURCE
         language = self.names[position]
         return pysubs2.SSAStyle(
-            fontname=_CJK_FONTS.get(language.split("-")[0], "Arial"),
+            fontname=_CJK_FONTS.get(language, _CJK_FONTS.get(primary_subtag(language), "Arial")),
             fontsize=round(height * (0.055 if source else 0.048)),
             primarycolor=pysubs2.Color(255, 255, 255) if source else pysubs2.Color(255, 226, 110),
             outlinecolor=pysubs2.Color(0, 0, 0),
@@ -91,7 +97,8 @@ class AssTrack(NamedTrack):
         for position in self.languages:
             if position >= len(cue.texts):
                 continue
-            lines = [ass_text(line) for line in cue.texts[position].lines]
+            language = self.names[position]
+            lines = [isolated(ass_text(line), language) for line in cue.texts[position].lines]
             lines = [line for line in lines if line]
             if lines:
                 parts.append((self.names[position], lines))
@@ -139,7 +146,7 @@ def read_ass(text: str) -> list[ParsedCue]:
                     if not shown.strip():
                         line_style = style
                 shown += plain
-            shown = shown.replace("\\h", " ").strip()
+            shown = strip_bidi(shown.replace("\\h", " ")).strip()
             if shown:
                 lines.append((language_code(line_style), shown))
         cues.append(ParsedCue(event.start, event.end, tuple(lines), file_line))

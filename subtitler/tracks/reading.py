@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from subtitler.layout.frames import FrameRate
+from subtitler.layout.scripts import normal_tag, strip_bidi
 
 TTML_SUFFIXES = (".ttml", ".dfxp", ".xml")
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
@@ -115,14 +116,16 @@ def numbered(cues: list[ParsedCue], lines: list[int]) -> list[ParsedCue]:
 
 
 def plain_text(text: str) -> str:
-    """A line without its markup (tags, the common entities)."""
+    """A line without its markup (tags, the common entities) and without the bidirectional
+    controls that set a right-to-left line's direction (they are not text)."""
     text = _TAG.sub("", text)
     for entity, character in _ENTITIES.items():
         text = text.replace(entity, character)
-    return text.strip()
+    return strip_bidi(text).strip()
 
 
 def language_code(name: str) -> str | None:
-    """A style's or span's name when it is a language code (as subtitler names them)."""
-    name = name.strip().lower()
-    return name if _LANGUAGE_CODE.fullmatch(name) else None
+    """A style's or span's name when it is a language tag (as subtitler names them: `zh`,
+    `zh-TW`), in its conventional case."""
+    name = name.strip()
+    return normal_tag(name) if _LANGUAGE_CODE.fullmatch(name.lower()) else None

@@ -32,10 +32,10 @@ from ttconv.scc.codes.extended_characters import SccExtendedCharacter
 from ttconv.scc.codes.preambles_address_codes import SccPreambleAddressCode
 from ttconv.scc.codes.special_characters import SccSpecialCharacter
 
-from subtitler.languages import LATIN_SCRIPT
 from subtitler.layout.cues import Cue
 from subtitler.layout.frames import FrameRate
 from subtitler.layout.rules import CAPTION_COLUMNS, CAPTION_ROWS
+from subtitler.layout.scripts import CEA608_LANGUAGES, CEA608_SUBSTITUTES, primary_subtag
 from subtitler.tracks.base import Track, cue_lines
 from subtitler.tracks.reading import ParsedCue, Unreadable
 
@@ -46,8 +46,15 @@ HEADER = "Scenarist_SCC V1.0\n\n"
 
 _SPECIAL = {code.get_unicode_value(): code.get_ch1_value() for code in SccSpecialCharacter}
 _EXTENDED = {code.get_unicode_value(): code.get_ch1_value() for code in SccExtendedCharacter}
-_PLAIN = {"\u2019": "'", "\u2026": "...", "\u2013": "-", "\u2014": "-", "\u00a0": " "}
-"""Typography 608 lacks, written the way caption editors do."""
+_PLAIN = {
+    "\u2019": "'",
+    "\u2026": "...",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u00a0": " ",
+    **CEA608_SUBSTITUTES,
+}
+"""Typography and letters 608 lacks, written the way caption editors do (æ as ae...)."""
 
 Atom = tuple[int, ...]
 """Words (one per frame) sent together: a control code and its repeat, or an extended
@@ -55,8 +62,9 @@ character with the standard one it replaces, are never split."""
 
 
 def carries(languages: tuple[str, ...]) -> bool:
-    """Whether a track in these languages can be SCC (608 has Latin-script characters only)."""
-    return all(language in LATIN_SCRIPT for language in languages)
+    """Whether a track in these languages can be SCC: 608 has Latin letters only, and of
+    those only some (`scripts.CEA608_LANGUAGES`; `scripts.cea608_refusal` says why not)."""
+    return all(primary_subtag(language) in CEA608_LANGUAGES for language in languages)
 
 
 def scc_frame(ms: int) -> int:

@@ -1,7 +1,10 @@
 """TTML in the IMSC 1.1 Text Profile, what Netflix and many broadcasters take.
 
 One `<p>` per cue, inside one `<div>`, in a bottom region; each language's lines in a `<span>`
-with its `xml:lang` and its own style (the translation in warm yellow), lines split by `<br/>`.
+with its `xml:lang` and its own style (the translation in warm yellow), lines split by `<br/>`;
+a right-to-left language's span also refers to the `rtl` style (`tts:direction="rtl"`,
+`tts:unicodeBidi="embed"`: TTML's own way, which IMSC 1.1's Text Profile and EBU-TT-D permit
+on a span), so it is laid out right to left below a left-to-right line too.
 `ttp:timeBase="media"`; times are clock times with milliseconds on the media timeline;
 `ttp:frameRate` (and `ttp:frameRateMultiplier` for 29.97 and the like) give the video's frame
 rate when it is known. Written with ElementTree, so text is always escaped. `subtitler check`
@@ -15,6 +18,7 @@ from fractions import Fraction
 
 from subtitler.layout.cues import Cue, clean_line, vtt_timestamp
 from subtitler.layout.frames import FrameRate
+from subtitler.layout.scripts import is_rtl, normal_tag
 from subtitler.tracks import imsc
 from subtitler.tracks.base import SOURCE, NamedTrack
 from subtitler.tracks.reading import ParsedCue, Reading, Unreadable
@@ -25,6 +29,10 @@ TTS = "http://www.w3.org/ns/ttml#styling"
 TTM = "http://www.w3.org/ns/ttml#metadata"
 XML = "http://www.w3.org/XML/1998/namespace"
 IMSC11_TEXT = "http://www.w3.org/ns/ttml/profile/imsc1.1/text"
+RTL_STYLE = "rtl"
+RTL = {f"{{{TTS}}}direction": "rtl", f"{{{TTS}}}unicodeBidi": "embed"}
+"""A right-to-left language's span: an embedding at the right-to-left level (TTML 1
+§8.2.10 and §8.2.23)."""
 _MARK = "\x00"
 """Where the paragraphs go (a character no text in the document can hold)."""
 _BETWEEN = "\n   "
@@ -84,6 +92,8 @@ class TtmlTrack(NamedTrack):
         for position in self.languages:
             attributes = {f"{{{XML}}}id": _style_id(position), **self._style(position)}
             ET.SubElement(styling, f"{{{TT}}}style", attributes)
+        if any(is_rtl(self.names[position]) for position in self.languages):
+            ET.SubElement(styling, f"{{{TT}}}style", {f"{{{XML}}}id": RTL_STYLE, **RTL})
         layout = ET.SubElement(head, f"{{{TT}}}layout")
         ET.SubElement(layout, f"{{{TT}}}region", {f"{{{XML}}}id": "bottom", **self._region()})
         body = ET.SubElement(root, f"{{{TT}}}body", {"region": "bottom"})
@@ -132,10 +142,13 @@ class TtmlTrack(NamedTrack):
                 continue
             if spans:
                 ET.SubElement(paragraph, f"{{{TT}}}br")
+            style = _style_id(position)
+            if is_rtl(self.names[position]):
+                style += " " + RTL_STYLE
             span = ET.SubElement(
                 paragraph,
                 f"{{{TT}}}span",
-                {"style": _style_id(position), f"{{{XML}}}lang": self.names[position]},
+                {"style": style, f"{{{XML}}}lang": self.names[position]},
             )
             span.text = lines[0]
             for line in lines[1:]:
@@ -194,7 +207,7 @@ def _ttml_lines(paragraph: ET.Element, language: str | None) -> tuple[tuple[str 
         text = " ".join("".join(part for _, part in current).split())
         if text:
             first = next((lang for lang, part in current if part.strip()), None)
-            lines.append((first.lower() if first else None, text))
+            lines.append((normal_tag(first) if first else None, text))
         current.clear()
 
     def visit(element: ET.Element, inherited: str | None) -> None:

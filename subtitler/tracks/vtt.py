@@ -1,6 +1,11 @@
 """WebVTT through webvtt-py: a NOTE naming the source and languages, each language's lines in a
 `<lang xx>` span (when the language is known), so a player or a style sheet can tell them apart;
-written by `VttTrack`, read back by `read_vtt` (each line's language from its span)."""
+written by `VttTrack`, read back by `read_vtt` (each line's language from its span).
+
+WebVTT carries direction only in the text: a line of a right-to-left language is isolated (RLI
+before its span, PDI after it: `scripts.isolated`), so it reads right to left, its closing
+punctuation at its left end, even below a left-to-right line in a bilingual cue; the span holds
+exactly the line. The reader drops the marks."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 import webvtt
 
 from subtitler.layout.cues import Cue, clean_line, escape_vtt, vtt_timestamp
+from subtitler.layout.scripts import isolated, normal_tag
 from subtitler.tracks.base import Track, after
 from subtitler.tracks.reading import ParsedCue, Unreadable, numbered, plain_text, timing_lines
 
@@ -41,9 +47,8 @@ class VttTrack(Track):
                 if not line:
                     continue
                 escaped = escape_vtt(line)
-                lines.append(
-                    f"<lang {text.language}>{escaped}</lang>" if text.language else escaped
-                )
+                spanned = f"<lang {text.language}>{escaped}</lang>" if text.language else escaped
+                lines.append(isolated(spanned, text.language))
         if not lines:
             return None
         return webvtt.Caption(
@@ -74,7 +79,7 @@ def _vtt_lines(raw: str) -> tuple[tuple[str | None, str], ...]:
     lines: list[tuple[str | None, str]] = []
     for raw_line in raw.splitlines():
         span = _LANG_SPAN.search(raw_line)
-        language = span.group(1).lower() if span else None
+        language = normal_tag(span.group(1)) if span else None
         text = plain_text(raw_line)
         if text:
             lines.append((language, text))
