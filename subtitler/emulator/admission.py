@@ -66,3 +66,58 @@ class Admission:
 
     def release(self) -> None:
         self.running = max(0, self.running - 1)
+
+
+class MtLimits:
+    """Qwen-MT's limits per model and per key over a sliding minute: requests (RPM, refused
+    with `Throttling.RateQuota`) and tokens (TPM, refused with `Throttling.AllocationQuota`).
+    Only admitted requests count."""
+
+    WINDOW_S = 60.0
+
+    def __init__(
+        self,
+        rpm: int | None,
+        tpm: int | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rpm = rpm
+        self.tpm = tpm
+        self._clock = clock
+        self._admitted: dict[tuple[str, str], deque[tuple[float, int]]] = {}
+
+    def check(self, key: str, model: str, tokens: int) -> str | None:
+        """None when admitted (and counted), else "rpm" or "tpm": the limit it would break."""
+        now = self._clock()
+        admitted = self._admitted.setdefault((key, model), deque())
+        while admitted and admitted[0][0] <= now - self.WINDOW_S:
+            admitted.popleft()
+        if self.rpm is not None and len(admitted) >= self.rpm:
+            return "rpm"
+        if self.tpm is not None and sum(used for _, used in admitted) + tokens > self.tpm:
+            return "tpm"
+        admitted.append((now, tokens))
+        return None
+
+
+class MtFaults:
+    """Qwen-MT's injected faults, each a count of the next requests it hits, in this order: a
+    burst of 429s, then 500s, then slow answers."""
+
+    def __init__(self, throttled: int = 0, internal_errors: int = 0, slow: int = 0) -> None:
+        self.throttled = throttled
+        self.internal_errors = internal_errors
+        self.slow = slow
+
+    def take(self) -> str | None:
+        """ "throttled", "internal" or "slow" for the fault this request gets, or None."""
+        if self.throttled > 0:
+            self.throttled -= 1
+            return "throttled"
+        if self.internal_errors > 0:
+            self.internal_errors -= 1
+            return "internal"
+        if self.slow > 0:
+            self.slow -= 1
+            return "slow"
+        return None

@@ -1,4 +1,5 @@
-"""`subtitler emulator`: run the Gummy-compatible local server until SIGINT or SIGTERM."""
+"""`subtitler emulator`: run the local service (Gummy, Fun-ASR realtime, Qwen-MT, the
+customization API) until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -107,6 +108,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse only the first N handshakes (default: all)",
     )
     parser.add_argument(
+        "--funasr-silence-cutoff-s",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="fail a Fun-ASR task without heartbeat after S seconds of continuous silent audio "
+        "(service: 60; 0: never)",
+    )
+    parser.add_argument(
+        "--mt-rpm",
+        type=int,
+        metavar="N",
+        help="Qwen-MT requests per minute per model and key; more get 429 Throttling.RateQuota "
+        "(default: no limit)",
+    )
+    parser.add_argument(
+        "--mt-tpm",
+        type=int,
+        metavar="N",
+        help="Qwen-MT tokens per minute per model and key; more get 429 "
+        "Throttling.AllocationQuota (default: no limit)",
+    )
+    parser.add_argument(
+        "--mt-delay-s", type=float, default=0.0, metavar="S", help="answer Qwen-MT S seconds late"
+    )
+    parser.add_argument(
+        "--mt-throttle-burst",
+        type=int,
+        default=0,
+        metavar="N",
+        help="answer the next N Qwen-MT requests with 429 Throttling.RateQuota",
+    )
+    parser.add_argument(
+        "--mt-internal-errors",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then answer N Qwen-MT requests with 500 InternalError",
+    )
+    parser.add_argument(
+        "--mt-slow-answers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then answer N Qwen-MT requests --mt-slow-s late",
+    )
+    parser.add_argument(
+        "--mt-slow-s", type=float, default=6.0, metavar="S", help="how late a slow answer is"
+    )
+    parser.add_argument(
+        "--mt-accept-codes",
+        action="store_true",
+        help="accept language codes (es) besides English names (Spanish) in Qwen-MT requests",
+    )
+    parser.add_argument(
         "--vad-threshold-db",
         type=float,
         default=VAD_THRESHOLD_DB,
@@ -152,6 +207,15 @@ def config_from_arguments(arguments: argparse.Namespace) -> EmulatorConfig:
         handshake_status=arguments.handshake_status,
         handshake_refusals=arguments.handshake_refusals,
         vad=VadOptions(threshold_db=arguments.vad_threshold_db),
+        funasr_silence_cutoff_s=arguments.funasr_silence_cutoff_s,
+        mt_rpm=arguments.mt_rpm,
+        mt_tpm=arguments.mt_tpm,
+        mt_delay_s=arguments.mt_delay_s,
+        mt_throttle_burst=arguments.mt_throttle_burst,
+        mt_internal_errors=arguments.mt_internal_errors,
+        mt_slow_answers=arguments.mt_slow_answers,
+        mt_slow_s=arguments.mt_slow_s,
+        mt_accept_codes=arguments.mt_accept_codes,
     )
 
 

@@ -9,6 +9,9 @@ from subtitler.emulator.vad import (
 )
 
 MODEL = "gummy-realtime-v1"
+FUN_ASR_MODELS = frozenset({"fun-asr-realtime", "fun-asr-realtime-2025-11-07"})
+"""Fun-ASR realtime, on the same WebSocket endpoint: the run-task's model decides."""
+FUN_ASR_LANGUAGES = ("zh", "en", "ja")
 CJK_LANGUAGES = frozenset({"zh", "ja", "yue", "ko"})
 
 # Error codes and messages in the platform's style (the Model Studio error-code page and the
@@ -62,6 +65,27 @@ class EmulatorConfig:
     handshake_refusals: int | None = None
     """... this many times (None: every time)."""
     vad: VadOptions = field(default_factory=VadOptions)
+    funasr_silence_cutoff_s: float = 60.0
+    """Fun-ASR without `heartbeat`: this much continuous silent audio fails the task (the
+    service's 60 s is from one source; 0: never)."""
+    mt_rpm: int | None = None
+    """Qwen-MT requests per model and key in a sliding minute; more get HTTP 429
+    `Throttling.RateQuota` (None: no limit; the reference gives 60 for qwen-mt-turbo)."""
+    mt_tpm: int | None = None
+    """Qwen-MT tokens (prompt and answer) per model and key in a sliding minute; more get
+    HTTP 429 `Throttling.AllocationQuota` (None: no limit)."""
+    mt_delay_s: float = 0.0
+    """Qwen-MT: seconds before every answer."""
+    mt_throttle_burst: int = 0
+    """Qwen-MT: the next N well-formed requests get HTTP 429 `Throttling.RateQuota`."""
+    mt_internal_errors: int = 0
+    """Qwen-MT: then the next N get HTTP 500 `InternalError`."""
+    mt_slow_answers: int = 0
+    """Qwen-MT: then the next N are answered `mt_slow_s` late."""
+    mt_slow_s: float = 6.0
+    mt_accept_codes: bool = False
+    """Qwen-MT: accept language codes (`es`) besides English names (`Spanish`); the guide says
+    it does, the API reference names only the English names."""
 
 
 RESULT_SHAPES = (

@@ -30,6 +30,7 @@ from subtitler.emulator.config import (
     THROTTLING_MESSAGE,
     EmulatorConfig,
 )
+from subtitler.emulator.funasr import FunAsrTask
 from subtitler.emulator.messages import (
     Action,
     CloseConnection,
@@ -130,6 +131,11 @@ class ConnectionProtocol:
             actions.append(DropConnection())
         elif fail_at is not None and received_ms >= fail_at and self.faults.take():
             actions.extend(self._fail(INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE))
+        elif isinstance(self.task, FunAsrTask) and self.task.silence_cut_off(
+            self.config.funasr_silence_cutoff_s
+        ):
+            seconds = round(self.config.funasr_silence_cutoff_s)
+            actions.extend(self._fail(CLIENT_ERROR, f"request timeout after {seconds} seconds."))
         elif (
             self.config.max_task_audio_ms is not None
             and received_ms > self.config.max_task_audio_ms
@@ -165,14 +171,15 @@ class ConnectionProtocol:
         pinned: dict[str, dict[str, str]] = {}
         if parameters.vocabulary_id is not None:
             for target in parameters.target_languages or ("",):
-                terms = self.vocabularies.pinned(parameters.vocabulary_id, target)
+                terms = self.vocabularies.pinned(parameters.vocabulary_id, target, parameters.model)
                 if terms is None:
                     missing = f"vocabulary_id {parameters.vocabulary_id!r} does not exist."
                     return self._fail(INVALID_PARAMETER, missing, parameters.task_id)
                 pinned[target] = terms
         if not self.admission.acquire():
             return self._fail(THROTTLING, THROTTLING_MESSAGE, parameters.task_id)
-        self.task = StreamingTask(parameters, self.library, self.config, pinned)
+        kind = FunAsrTask if parameters.fun_asr else StreamingTask
+        self.task = kind(parameters, self.library, self.config, pinned)
         self.drop_at_ms = self.faults.point_ms(self.config.drop_after_audio_ms)
         self.fail_at_ms = self.faults.point_ms(self.config.fail_after_audio_ms)
         self.state = TaskState.STREAMING
@@ -186,7 +193,10 @@ class ConnectionProtocol:
         if message["header"].get("task_id") not in (None, task_id):
             return self._fail(INVALID_PARAMETER, "finish-task names another task.")
         actions: list[Action] = [SendEvent(r, delayed=True) for r in self.task.flush()]
-        actions.append(SendEvent(event(task_id, "task-finished", {"output": {}}), delayed=True))
+        finished = (
+            self.task.finished_payload() if isinstance(self.task, FunAsrTask) else {"output": {}}
+        )
+        actions.append(SendEvent(event(task_id, "task-finished", finished), delayed=True))
         self._end_task("finished")
         self.state = TaskState.IDLE
         return actions

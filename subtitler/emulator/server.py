@@ -1,6 +1,6 @@
 """The emulator's I/O: a `websockets` server that shovels frames to `ConnectionProtocol`, and
-on the same port (as on the service's host) the customization API's plain HTTP requests to
-`VocabularyStore`.
+on the same port (as on the service's host) plain HTTP requests: the customization API's to
+`VocabularyStore`, Qwen-MT's (both its APIs) to `qwenmt`.
 
 Run it in-process (`EmulatorServer` in an asyncio loop, or `BackgroundEmulator` in a thread
 for synchronous callers such as tests and `subtitler demo`) or as `subtitler emulator`.
@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import threading
+import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable
 from http import HTTPStatus
@@ -22,7 +25,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from subtitler.emulator.admission import Admission, FaultBudget
+from subtitler.emulator.admission import Admission, FaultBudget, MtFaults, MtLimits
 from subtitler.emulator.config import EmulatorConfig
 from subtitler.emulator.messages import (
     Action,
@@ -32,6 +35,17 @@ from subtitler.emulator.messages import (
     TaskState,
 )
 from subtitler.emulator.protocol import Bill, ConnectionProtocol
+from subtitler.emulator.qwenmt import (
+    MT_PATHS,
+    MtRefused,
+    Refusal,
+    answer,
+    check_request,
+    error_answer,
+    refused,
+    stream_frames,
+    translation_of,
+)
 from subtitler.emulator.scripts import ScriptLibrary
 from subtitler.emulator.vocabulary import CUSTOMIZATION_PATH, VocabularyStore
 
@@ -63,12 +77,26 @@ def _dechunked(body: bytes) -> bytes | None:
         position = start + size + 2
 
 
+@dataclasses.dataclass(frozen=True)
+class HttpReply:
+    """One plain HTTP answer: a JSON body, or server-sent events (`frames`), `delay_s` late."""
+
+    status: int
+    body: bytes = b""
+    frames: tuple[bytes, ...] = ()
+    delay_s: float = 0.0
+
+
 class _HttpOrWebSocket(ServerConnection):
     """A connection whose first bytes say what it is: a `POST` is one plain HTTP request,
     answered by `answer_http` and closed; anything else goes to websockets (whose parser
     takes only GET handshakes)."""
 
-    def answer_http(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    def answer_http(self, path: str, headers: dict[str, str], body: bytes) -> HttpReply:
+        raise NotImplementedError
+
+    def start_reply(self, reply: Any) -> None:
+        """Run a late answer's coroutine (the server keeps it, to cancel it when stopping)."""
         raise NotImplementedError
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -76,8 +104,12 @@ class _HttpOrWebSocket(ServerConnection):
         self._first = b""
         self._plain: bytearray | None = None
         self._decided = False
+        self._answered = False
+        """One request per connection: what comes after it is not read."""
 
     def data_received(self, data: bytes) -> None:
+        if self._answered:
+            return
         if not self._decided:
             self._first += data
             if len(self._first) < 5 and b"POST ".startswith(self._first):
@@ -93,7 +125,7 @@ class _HttpOrWebSocket(ServerConnection):
         head, found, body = bytes(self._plain).partition(b"\r\n\r\n")
         if not found:
             if len(self._plain) > MAX_HTTP_REQUEST_BYTES:
-                self._respond(431, b"{}")
+                self._respond(HttpReply(431, b"{}"))
             return
         request_line, *lines = head.decode("latin-1").split("\r\n")
         headers = {}
@@ -104,7 +136,7 @@ class _HttpOrWebSocket(ServerConnection):
             whole = _dechunked(body)
             if whole is None:  # not all chunks yet
                 if len(self._plain) > MAX_HTTP_REQUEST_BYTES:
-                    self._respond(413, b'{"code": "InvalidParameter", "message": "Too large."}')
+                    self._respond(HttpReply(413, _TOO_LARGE))
                 return
         else:
             try:
@@ -112,23 +144,59 @@ class _HttpOrWebSocket(ServerConnection):
             except ValueError:
                 length = -1
             if not 0 <= length <= MAX_HTTP_REQUEST_BYTES:
-                self._respond(413, b'{"code": "InvalidParameter", "message": "Bad length."}')
+                self._respond(HttpReply(413, _BAD_LENGTH))
                 return
             if len(body) < length:
                 return
             whole = body[:length]
         path = request_line.split(" ")[1] if " " in request_line else "/"
-        self._respond(*self.answer_http(path, headers, whole))
+        self._respond(self.answer_http(path, headers, whole))
 
-    def _respond(self, status: int, payload: bytes) -> None:
+    def _respond(self, reply: HttpReply) -> None:
         self._plain = bytearray()
-        phrase = HTTPStatus(status).phrase
-        self.transport.write(
-            f"HTTP/1.1 {status} {phrase}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
-            + payload
-        )
+        self._answered = True
+        if reply.delay_s > 0 or reply.frames:
+            self.start_reply(self._respond_later(reply))
+            return
+        self._write(reply)
+
+    async def _respond_later(self, reply: HttpReply) -> None:
+        if reply.delay_s > 0:
+            await asyncio.sleep(reply.delay_s)
+        self._write(reply)
+
+    def _write(self, reply: HttpReply) -> None:
+        if self.transport.is_closing():  # the client gave up waiting
+            return
+        phrase = HTTPStatus(reply.status).phrase
+        head = f"HTTP/1.1 {reply.status} {phrase}\r\n"
+        if reply.frames:  # server-sent events, delimited by the close
+            head += "Content-Type: text/event-stream;charset=UTF-8\r\nCache-Control: no-cache\r\n"
+            payload = b"".join(reply.frames)
+        else:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(reply.body)}\r\n"
+            payload = reply.body
+        self.transport.write(f"{head}Connection: close\r\n\r\n".encode() + payload)
         self.transport.close()
+
+
+_TOO_LARGE = b'{"code": "InvalidParameter", "message": "Too large."}'
+_BAD_LENGTH = b'{"code": "InvalidParameter", "message": "Bad length."}'
+
+
+@dataclasses.dataclass(frozen=True)
+class MtRequest:
+    """One Qwen-MT request as the emulator saw it (its headers without the key), and how it
+    was answered."""
+
+    path: str
+    headers: dict[str, str]
+    body: Any
+    """The JSON body, or its text when it is not JSON."""
+    status: int
+    code: str
+    """The error code of a refusal; "" when answered."""
+    method: str = "POST"
 
 
 @dataclasses.dataclass
@@ -144,6 +212,8 @@ class EmulatorStats:
     """Each ended task's bill, in the order they ended."""
     customization_actions: list[str] = dataclasses.field(default_factory=list)
     """The customization API's requests (their action, or the refusal before one)."""
+    mt_requests: list[MtRequest] = dataclasses.field(default_factory=list)
+    """Every Qwen-MT request, in the order they came."""
     changed: threading.Condition = dataclasses.field(default_factory=threading.Condition)
 
     @property
@@ -159,6 +229,11 @@ class EmulatorStats:
     def count(self, outcome: str) -> int:
         with self.changed:
             return self.task_outcomes[outcome]
+
+    def wait_for_mt_requests(self, count: int, timeout_s: float = 30.0) -> bool:
+        """Block until `count` Qwen-MT requests were answered (or refused)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.mt_requests) >= count, timeout_s)
 
     def wait_for_outcome(self, outcome: str, count: int, timeout_s: float = 30.0) -> bool:
         """Block until `count` tasks had `outcome` (started, finished, failed, dropped, ...)."""
@@ -188,6 +263,10 @@ class EmulatorServer:
         self._server: Server | None = None
         self.vocabularies = VocabularyStore()
         """The account's hot-word vocabularies (the customization API on the same port)."""
+        self._mt_limits = MtLimits(self.config.mt_rpm, self.config.mt_tpm)
+        self._mt_faults = self._new_mt_faults()
+        self._known_texts = {known.text.strip(): known for known in self.library.sentences}
+        self._replies: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -197,6 +276,11 @@ class EmulatorServer:
     def http_url(self) -> str:
         """The HTTP API's base (the customization API is under it)."""
         return f"http://{self.host}:{self.port}/api/v1"
+
+    @property
+    def compatible_url(self) -> str:
+        """The OpenAI-compatible API's base (Qwen-MT's chat/completions is under it)."""
+        return f"http://{self.host}:{self.port}/compatible-mode/v1"
 
     @property
     def faults_injected(self) -> int:
@@ -218,15 +302,24 @@ class EmulatorServer:
         self._admission.rate_per_s = self.config.max_task_rate
         self._refusals = 0
         self._faults = FaultBudget(self.config.faults_max, self.config.fault_seed)
+        self._mt_limits = MtLimits(self.config.mt_rpm, self.config.mt_tpm)
+        self._mt_faults = self._new_mt_faults()
+
+    def _new_mt_faults(self) -> MtFaults:
+        config = self.config
+        return MtFaults(config.mt_throttle_burst, config.mt_internal_errors, config.mt_slow_answers)
 
     async def start(self) -> str:
         emulator = self
 
         class Connection(_HttpOrWebSocket):
-            def answer_http(
-                self, path: str, headers: dict[str, str], body: bytes
-            ) -> tuple[int, bytes]:
+            def answer_http(self, path: str, headers: dict[str, str], body: bytes) -> HttpReply:
                 return emulator._answer_http(path, headers, body)
+
+            def start_reply(self, reply: Any) -> None:
+                task = asyncio.get_running_loop().create_task(reply)
+                emulator._replies.add(task)
+                task.add_done_callback(emulator._replies.discard)
 
         self._server = await serve(
             self._handle,
@@ -246,6 +339,8 @@ class EmulatorServer:
 
     async def stop(self) -> None:
         if self._server is not None:
+            for reply in list(self._replies):
+                reply.cancel()
             self._server.close()
             await self._server.wait_closed()
             self._server = None
@@ -274,9 +369,17 @@ class EmulatorServer:
             return connection.respond(HTTPStatus(status), f"{HTTPStatus(status).phrase}.\n")
         return None
 
-    def _answer_http(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    def _answer_http(self, path: str, headers: dict[str, str], body: bytes) -> HttpReply:
+        route = path.split("?", 1)[0]
+        if route in MT_PATHS:
+            return self._answer_mt(MT_PATHS[route], route, headers, body)
+        return HttpReply(*self._answer_customization(route, headers, body))
+
+    def _answer_customization(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes]:
         """The customization API: the same key rule as the handshake, JSON in and out."""
-        if path.split("?", 1)[0] != CUSTOMIZATION_PATH:
+        if path != CUSTOMIZATION_PATH:
             self.stats.customization_actions.append("not found")
             return 404, b'{"code": "NotFound", "message": "Not found."}'
         scheme, _, key = headers.get("authorization", "").partition(" ")
@@ -294,6 +397,68 @@ class EmulatorServer:
         self.stats.customization_actions.append(str(action))
         status, answer = self.vocabularies.answer(request)
         return int(status), json.dumps(answer, ensure_ascii=False).encode("utf-8")
+
+    def _answer_mt(self, api: str, path: str, headers: dict[str, str], body: bytes) -> HttpReply:
+        """Qwen-MT: the key as the gateway checks it, then the request as the service checks
+        it, the limits and the injected faults, then the translation."""
+        request_id = str(uuid.uuid4())
+        config = self.config
+        delay_s = config.mt_delay_s
+        try:
+            key = self._mt_key(api, headers)
+            call = check_request(api, headers, body, accept_codes=config.mt_accept_codes)
+            known = self._known_texts.get(call.text.strip())
+            text = translation_of(call, known)
+            fault = self._mt_faults.take()
+            if fault == "throttled":
+                raise refused(Refusal.RATE, api)
+            if fault == "internal":
+                raise refused(Refusal.INTERNAL, api)
+            if fault == "slow":
+                delay_s += config.mt_slow_s
+            tokens = call.prompt_tokens + len(text)
+            over = self._mt_limits.check(key, call.model, tokens)
+            if over is not None:
+                raise refused(Refusal.RATE if over == "rpm" else Refusal.ALLOCATION, api)
+        except MtRefused as error:
+            status, payload = error_answer(api, error, request_id)
+            self._record_mt(path, headers, body, status, payload)
+            return HttpReply(status, payload, delay_s=delay_s)
+        created_s = int(time.time())
+        self._record_mt(path, headers, body, 200, b"")
+        if call.stream:
+            return HttpReply(
+                200, frames=tuple(stream_frames(call, text, request_id, created_s)), delay_s=delay_s
+            )
+        return HttpReply(200, answer(call, text, request_id, created_s), delay_s=delay_s)
+
+    def _mt_key(self, api: str, headers: dict[str, str]) -> str:
+        """The request's key, hashed (never kept), or MtRefused as the gateway refuses it. The
+        native API also takes the bare key the reference's curl examples send."""
+        authorization = headers.get("authorization", "").strip()
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            key = authorization if api == "native" and " " not in authorization else ""
+        key = key.strip()
+        if not key or (self.config.api_key is not None and key != self.config.api_key):
+            raise refused(Refusal.API_KEY, api)
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def _record_mt(
+        self, path: str, headers: dict[str, str], body: bytes, status: int, payload: bytes
+    ) -> None:
+        try:
+            request: Any = json.loads(body)
+        except ValueError:
+            request = body.decode("utf-8", "replace")
+        code = ""
+        if status != 200:
+            refusal = json.loads(payload)
+            code = str(refusal.get("code") or refusal.get("error", {}).get("code", ""))
+        seen = {name: value for name, value in headers.items() if name != "authorization"}
+        with self.stats.changed:
+            self.stats.mt_requests.append(MtRequest(path, seen, request, status, code))
+            self.stats.changed.notify_all()
 
     async def _handle(self, connection: ServerConnection) -> None:
         self.stats.connections += 1

@@ -25,7 +25,13 @@ from subtitler.emulator.config import INVALID_PARAMETER
 CUSTOMIZATION_PATH = "/api/v1/services/audio/asr/customization"
 BIASING_MODEL = "speech-biasing"
 TARGET_MODELS = frozenset(
-    {"gummy-realtime-v1", "gummy-chat-v1", "paraformer-realtime-v2", "fun-asr-realtime"}
+    {
+        "gummy-realtime-v1",
+        "gummy-chat-v1",
+        "paraformer-realtime-v2",
+        "fun-asr-realtime",
+        "fun-asr-realtime-2025-11-07",
+    }
 )
 QUOTA_EXCEEDED = "VocabularyQuotaExceeded"
 NOT_FOUND = "VocabularyNotFound"
@@ -75,11 +81,16 @@ class VocabularyStore:
             return _refused(request_id, refusal.code, refusal.message, refusal.status)
         return HTTPStatus.OK, {"request_id": request_id, "output": output, "usage": {"count": 1}}
 
-    def pinned(self, vocabulary_id: str, target: str) -> dict[str, str] | None:
-        """Term → its pinned translation into `target`; None: no such vocabulary."""
+    def pinned(
+        self, vocabulary_id: str, target: str, model: str | None = None
+    ) -> dict[str, str] | None:
+        """Term → its pinned translation into `target`; None: no such vocabulary. A vocabulary
+        made for another model than `model` is silently ignored, as the service ignores it."""
         stored = self.vocabularies.get(vocabulary_id)
         if stored is None:
             return None
+        if model is not None and stored.target_model != model:
+            return {}
         return {
             str(entry["text"]): str(entry["translation"])
             for entry in stored.entries
