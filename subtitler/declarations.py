@@ -281,32 +281,32 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="budget", flags=("--budget",), kind=Kind.NUMBER, group=SERVICE, job=True,
         metavar="AMOUNT",
-        help="an input whose estimate would take the run past AMOUNT (in the prices' currency) "
-        "is not started: skipped with that reason",
+        help="an input whose estimate would take the run past AMOUNT (in the prices' "
+        "currency) is skipped",
         serve_help=" (serve: per job)",
     ),
     Declared(
         keyword="prices", flags=("--prices",), kind=Kind.TEXT, group=SERVICE, job=True,
-        metavar="recognition=X,translation=Y,currency=C",
-        help="prices per second of audio (default: gummy-realtime-v1's list prices, 0.00015 "
-        "CNY each; one task per input recognises, each target's task translates)",
+        metavar="KEY=X,...",
+        help="per second (Gummy, Fun-ASR), per million tokens (MODEL.input=X): "
+        "docs/libraries.md",
     ),
     Declared(
         keyword="retries", flags=("--retries",), kind=Kind.INTEGER, group=SERVICE,
         default=DEFAULTS.retries, job=True, metavar="N",
-        help="retryable failures (dropped connection, internal error) tolerated per "
-        "task; each resumes from the last finished sentence (default 5)",
+        help="retryable failures tolerated per task, each resumed from the last finished "
+        "sentence (default 5)",
     ),
     Declared(
         keyword="retry_delay_s", flags=("--retry-delay",), kind=Kind.NUMBER, group=SERVICE,
         default=DEFAULTS.retry_delay_s, job=True, metavar="S",
-        help="first backoff in seconds, doubled each time, with jitter (default 0.5)",
+        help="first backoff (s), doubled each time (default 0.5)",
     ),
     Declared(
         keyword="rollover_after_s", flags=("--rollover-after",), kind=Kind.NUMBER,
         group=SERVICE, default=(DEFAULTS.rollover_after_ms or 0) / 1000, job=True, metavar="S",
-        help="replace a task that has streamed S seconds by a new one at the next pause "
-        "between sentences (the service caps task length; default 1800)",
+        help="replace a task at the next pause after S seconds (the service caps tasks; "
+        "default 1800)",
     ),
     Declared(
         keyword="vocabulary_id", flags=("--vocabulary-id",), kind=Kind.TEXT, group=SERVICE,
@@ -315,8 +315,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="glossary", flags=("--glossary",), kind=Kind.PATH, group=SERVICE,
         to_options=False, metavar="FILE",
-        help="a CSV of terms (text,weight,lang,target_lang,translation) made a hot-word "
-        "vocabulary that every task carries",
+        help="a CSV (text,weight,lang,target_lang,translation): hot words, Qwen-MT terms",
     ),
     Declared(
         keyword="max_end_silence_ms", flags=("--max-end-silence",), kind=Kind.INTEGER,
@@ -326,58 +325,49 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="client", flags=("--client",), kind=Kind.TEXT, group=SERVICE,
         choices=tuple(kind.value for kind in ClientKind), default=DEFAULTS.client.value,
-        help="native: this project's Gummy client on one event loop (default); sdk: the "
-        "dashscope SDK (a thread per task)",
+        metavar="NAME",
+        help="native (default): one event loop; sdk: the dashscope SDK (a thread per task)",
     ),
     Declared(
         keyword="region", flags=("--region",), kind=Kind.TEXT, group=SERVICE,
-        choices=("cn", "intl"), metavar="cn|intl",
-        help="where every endpoint is, for a key of that region: cn (Beijing: Gummy, Fun-ASR, "
-        "Qwen-MT) or intl (Singapore: Fun-ASR recognises, Qwen-MT translates); default "
-        "$SUBTITLER_REGION, else cn",
+        choices=("cn", "intl"), metavar="NAME",
+        help="cn (Beijing) or intl (Singapore): every endpoint's region, the key's "
+        "(default $SUBTITLER_REGION, else cn)",
     ),
     Declared(
         keyword="recognizer", flags=("--recognizer",), kind=Kind.TEXT, group=SERVICE,
-        choices=("gummy", "fun-asr"), metavar="gummy|fun-asr",
-        help="who recognises the speech when no Gummy target's task does (default: gummy in "
-        "cn, fun-asr in intl; Fun-ASR knows zh, en, ja)",
+        choices=("gummy", "fun-asr"), metavar="NAME",
+        help="gummy (cn) or fun-asr (zh, en, ja), when no Gummy target recognises",
     ),
     Declared(
         keyword="translator", flags=("--translator",), kind=Kind.TEXT, group=SERVICE, job=True,
-        choices=("auto", "gummy", "qwen-mt"), default="auto", metavar="auto|gummy|qwen-mt",
-        help="auto (default): Gummy for the pairs it translates in its region, Qwen-MT for the "
-        "others; gummy or qwen-mt: every target by that one",
+        choices=("auto", "gummy", "qwen-mt"), default="auto", metavar="NAME",
+        help="auto: Gummy for its pairs, Qwen-MT for the rest (default); gummy or qwen-mt",
     ),
     Declared(
         keyword="mt_model", flags=("--mt-model",), kind=Kind.TEXT, group=SERVICE, job=True,
         choices=MT_MODELS, default=DEFAULT_MT_MODEL, metavar="MODEL",
-        help=f"the Qwen-MT model ({', '.join(MT_MODELS)}; default {DEFAULT_MT_MODEL})",
+        help=f"{DEFAULT_MT_MODEL} (default), -plus, -lite or -turbo",
     ),
     Declared(
         keyword="mt_domains", flags=("--mt-domains",), kind=Kind.TEXT, group=SERVICE, job=True,
-        metavar="TEXT",
-        help="Qwen-MT's domain hint, in English (e.g. 'a university lecture on physics, "
-        "spoken style')",
+        metavar="TEXT", help="Qwen-MT's domain and style hint, in English",
     ),
     Declared(
         keyword="mt_context", flags=("--mt-context",), kind=Kind.INTEGER, group=SERVICE,
-        job=True, default=3, metavar="N",
-        help="sentence pairs of the same track sent as translation memory (default 3)",
+        job=True, default=3, metavar="N", help="pairs sent as translation memory (default 3)",
     ),
     Declared(
         keyword="mt_rpm", flags=("--mt-rpm",), kind=Kind.INTEGER, group=SERVICE, metavar="N",
-        help="Qwen-MT requests per minute for the whole run (default: the model's documented "
-        "limit, 60)",
+        help="Qwen-MT requests a minute, for the run (default 60)",
     ),
     Declared(
         keyword="mt_tpm", flags=("--mt-tpm",), kind=Kind.INTEGER, group=SERVICE, metavar="N",
-        help="Qwen-MT tokens per minute for the whole run (default: the model's documented "
-        "limit)",
+        help="Qwen-MT tokens a minute, for the run (default 35000)",
     ),
     Declared(
         keyword="mt_timeout_s", flags=("--mt-timeout",), kind=Kind.NUMBER, group=SERVICE,
-        default=10.0, metavar="S",
-        help="seconds a Qwen-MT answer may take before it is retried (default 10)",
+        default=10.0, metavar="S", help="seconds a Qwen-MT answer may take (default 10)",
     ),
     Declared(
         keyword="max_task_rate", flags=("--max-task-rate",), kind=Kind.NUMBER, group=SERVICE,
