@@ -3,6 +3,8 @@ refusing what the service refuses, independently of the client's checks."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -117,3 +119,79 @@ def test_the_emulated_service_refuses_what_the_service_refuses() -> None:
     assert gone[0] == HTTPStatus.NOT_FOUND
     wrong_model = store.answer({"model": "paraformer", "input": {"action": "list_vocabulary"}})
     assert wrong_model[0] == HTTPStatus.BAD_REQUEST
+
+
+# --- a vocabulary per recognition model, and Qwen-MT's terms (issue 32) ---------------------
+
+from subtitler.gummy.glossary import TARGET_MODEL, GlossaryEntry, terms_for  # noqa: E402
+
+MIXED = (
+    "text,weight,lang,target_lang,translation\n"
+    "语音翻译模型,4,zh,en,SpeechBridge\n"
+    "语音翻译模型,4,zh,es,PuenteDeVoz\n"
+    "科技新闻,5,zh,zh_tw,科技新聞\n"
+    "字幕,,zh,,\n"
+    "Bonjour,3,fr,,\n"
+)
+
+
+def test_targets_qwen_mt_knows_are_accepted_and_normalised(tmp_path: Path) -> None:
+    glossary = read_glossary(written(tmp_path, MIXED))
+    assert [entry.target_lang for entry in glossary.entries] == ["en", "es", "zh-TW", None, None]
+    assert problems(tmp_path, "text,target_lang,translation\nA,xx,B\n") == [
+        "row 2: target_lang 'xx' is not a language Gummy or Qwen-MT translates into "
+        "(a code such as en, es, zh-TW)"
+    ]
+
+
+def test_terms_for_a_target_are_its_pinned_translations(tmp_path: Path) -> None:
+    glossary = read_glossary(written(tmp_path, MIXED))
+    assert terms_for(glossary, "es") == (("语音翻译模型", "PuenteDeVoz"),)
+    assert terms_for(glossary, "zh-TW") == (("科技新闻", "科技新聞"),)
+    assert terms_for(glossary, "th") == ()
+    assert terms_for(None, "es") == ()
+
+
+def test_a_gummy_vocabulary_pins_only_gummy_targets(tmp_path: Path) -> None:
+    glossary = read_glossary(written(tmp_path, MIXED))
+    assert glossary.vocabulary(TARGET_MODEL) == [
+        {"text": "语音翻译模型", "weight": 4, "lang": "zh", "target_lang": "en",
+         "translation": "SpeechBridge"},
+        {"text": "字幕", "weight": 4, "lang": "zh"},
+        {"text": "Bonjour", "weight": 3, "lang": "fr"},
+        {"text": "科技新闻", "weight": 5, "lang": "zh"},  # pinned for zh-TW: Qwen-MT's, a term here
+    ]  # fmt: skip
+
+
+def test_a_fun_asr_vocabulary_has_each_term_once_without_pins(tmp_path: Path) -> None:
+    glossary = read_glossary(written(tmp_path, MIXED))
+    assert glossary.vocabulary("fun-asr-realtime") == [
+        {"text": "语音翻译模型", "weight": 4, "lang": "zh"},
+        {"text": "科技新闻", "weight": 5, "lang": "zh"},
+        {"text": "字幕", "weight": 4, "lang": "zh"},
+        {"text": "Bonjour", "weight": 3},  # fr is not a Fun-ASR language
+    ]
+
+
+def test_each_model_has_its_own_vocabulary_and_gummy_keeps_its_old_one(tmp_path: Path) -> None:
+    text = (
+        "text,weight,lang,target_lang,translation\n语音翻译模型,4,zh,en,SpeechBridge\n字幕,,zh,,\n"
+    )
+    glossary = read_glossary(written(tmp_path, text))
+    assert glossary.fingerprint_for("fun-asr-realtime") != glossary.fingerprint
+    assert glossary.prefix_for("fun-asr-realtime") != glossary.prefix
+    # A glossary of Gummy's targets only hashes as before: existing vocabularies are reused.
+    entries = sorted(
+        json.dumps(entry, sort_keys=True)
+        for entry in [
+            {"text": "语音翻译模型", "weight": 4, "lang": "zh", "target_lang": "en",
+             "translation": "SpeechBridge"},
+            {"text": "字幕", "weight": 4, "lang": "zh"},
+        ]
+    )  # fmt: skip
+    before = hashlib.sha256(json.dumps([TARGET_MODEL, entries]).encode()).hexdigest()
+    assert glossary.fingerprint == before == fingerprint(glossary.entries)
+    fun_entries = (GlossaryEntry("语音翻译模型", 4, "zh"), GlossaryEntry("字幕", 4, "zh"))
+    assert glossary.fingerprint_for("fun-asr-realtime") == fingerprint(
+        fun_entries, "fun-asr-realtime"
+    )

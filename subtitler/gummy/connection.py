@@ -1,4 +1,4 @@
-"""The native Gummy client: `ClientProtocol` over one `websockets` connection per task.
+"""The native client: `ClientProtocol` over one `websockets` connection per task (Gummy or Fun-ASR).
 
 Runs on the caller's event loop: no thread, no poll. Every event (`TaskStarted`, `Partial`,
 `Sentence`, `TaskFinished`, `TaskFailed`) goes to the `sink` the owner of the task gave, in the
@@ -41,7 +41,7 @@ MAX_MESSAGE_BYTES = 2**24
 
 
 class NativeTask:
-    """One Gummy task on its own WebSocket connection."""
+    """One task (Gummy or Fun-ASR, as the settings say) on its own WebSocket connection."""
 
     def __init__(
         self, settings: GummySettings, target: str, sink: Callable[[ClientEvent], None]

@@ -186,7 +186,7 @@ class _SdkTaskBase:
         if self.protocol.state is State.FINISHING:
             events = self.protocol.receive(json.dumps({"header": {"event": "task-finished"}}))
             self._emit([e for e in events if not isinstance(e, TaskFinished)])
-            self._emit([TaskFinished(self.task_id)])
+            self._emit([TaskFinished(self.task_id, self.protocol.billed_s)])
 
 
 class SdkTask(_SdkTaskBase, TranslationRecognizerCallback):

@@ -3,16 +3,22 @@ customization API (the same port as its WebSocket, as on the service's host)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pysrt
+import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
+from subtitler.gummy.client import ClientKind
+from subtitler.gummy.glossary import read_glossary
+from subtitler.gummy.protocol import FUN_ASR_MODEL
+from subtitler.gummy.vocabulary import ensure_vocabulary, vocabularies_for
 from tests.integration.test_run import run_cli
-from tests.support import FIXTURES
+from tests.support import FIXTURES, TEST_KEY
 
 GLOSSARY = (
     "text,weight,lang,target_lang,translation\n"
@@ -72,7 +78,7 @@ def test_a_glossary_that_breaks_limits_fails_before_any_call_one_line_per_proble
         "这是一个超过十五个字符的非常长的热词术语,4,zh,,\n"  # row 3: 20 characters
         "one two three four five six seven eight,4,en,,\n"  # row 4: 8 words
         "\n"  # a blank row is skipped, yet counted
-        "科技新闻,4,zh,fr,Tech\n"  # row 6: not a target
+        "科技新闻,4,zh,xx,Tech\n"  # row 6: not a target
         "字幕,4,zh,en,\n",  # row 7: a target without a translation
     )
     result = run_cli(
@@ -85,7 +91,7 @@ def test_a_glossary_that_breaks_limits_fails_before_any_call_one_line_per_proble
     assert all(line.startswith(f"subtitler: error: {glossary}: row ") for line in lines)
     assert "weight '9' is not an integer 1-5" in lines[0]
     assert "20 characters" in lines[1] and "8 words" in lines[2]
-    assert "'fr' is not a Gummy translation language" in lines[3]
+    assert "'xx' is not a language Gummy or Qwen-MT translates into" in lines[3]
     assert "target_lang and translation go together" in lines[4]
     assert emulator.server.stats.customization_actions == []
     assert emulator.server.stats.run_task_messages == []
@@ -211,3 +217,33 @@ def test_vocabulary_against_an_endpoint_that_is_not_there_is_exit_2_in_one_line(
         (line,) = result.stderr.splitlines()
         assert line.startswith(f"subtitler: error: vocabulary {action}: ")
         assert line.endswith("check --endpoint") and result.stdout == ""
+
+
+@pytest.mark.parametrize("kind", [ClientKind.NATIVE, ClientKind.SDK], ids=["native", "sdk"])
+def test_one_vocabulary_per_model_each_reused_by_content(
+    tmp_path: Path, make_emulator: Callable[..., BackgroundEmulator], kind: ClientKind
+) -> None:
+    """A Fun-ASR task gets a vocabulary made for `fun-asr-realtime`, never Gummy's: the
+    service silently ignores a vocabulary of another model."""
+    emulator = make_emulator()
+    _media, path = news_and_glossary(tmp_path)
+    glossary = read_glossary(path)
+    client = vocabularies_for(kind, TEST_KEY, emulator.url)
+
+    async def ensure_all() -> list[tuple[str, bool]]:
+        return [
+            await ensure_vocabulary(client, glossary, target_model=FUN_ASR_MODEL),
+            await ensure_vocabulary(client, glossary),
+            await ensure_vocabulary(client, glossary, target_model=FUN_ASR_MODEL),
+        ]
+
+    (fun_id, fun_created), (gummy_id, gummy_created), (again_id, again_created) = asyncio.run(
+        ensure_all()
+    )
+    assert fun_created and gummy_created and not again_created
+    assert fun_id != gummy_id and again_id == fun_id
+    stored = emulator.server.vocabularies.vocabularies
+    assert stored[fun_id].target_model == FUN_ASR_MODEL
+    assert stored[gummy_id].target_model == "gummy-realtime-v1"
+    assert all("target_lang" not in entry for entry in stored[fun_id].entries)
+    assert fun_id.startswith(f"vocab-{glossary.prefix_for(FUN_ASR_MODEL)}-")
