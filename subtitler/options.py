@@ -142,9 +142,25 @@ class RunOptions:
     region: Region = REGIONS["cn"]
     """Where every endpoint is (the key is region-bound)."""
     mt: MtSettings | None = None
-    """Qwen-MT's settings, when a target is translated by it."""
+    """Qwen-MT's settings (used when a target is translated by it)."""
     glossary_terms: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Per Qwen-MT target, the glossary's terms (`translation_options.terms`)."""
+
+    forced_translator: Translator | None = None
+    """`--translator gummy|qwen-mt`; None: auto."""
+
+    def for_targets(self, targets: tuple[str, ...], source_language: str | None) -> RunOptions:
+        """These options for other targets and source (serve's requests): translators chosen
+        again, as `make_options` chooses them (a UsageError for what cannot be done)."""
+        chosen = parse_targets(",".join(targets))
+        translators = choose_translators(source_language=source_language, targets=chosen,
+                                         recognizer=self.recognizer,
+                                         forced=self.forced_translator)  # fmt: skip
+        machine = {t: who for t, who in translators.items() if who is Translator.QWEN_MT}
+        model = self.mt.model if self.mt is not None else DEFAULT_MT_MODEL
+        check_mt_targets(tuple(machine), model)
+        gummy = replace(self.gummy, source_language=source_language)
+        return replace(self, targets=chosen, translators=machine, gummy=gummy)
 
     def translator_of(self, target: str) -> Translator:
         return self.translators.get(target, Translator.GUMMY)
@@ -276,27 +292,25 @@ def make_options(
     if TrackFormat.SCC in chosen_formats:
         chosen_rules = _rules_for_scc(source, chosen, chosen_layout, chosen_rules)
     key = api_key or resolve_key(url)
-    machine = any(t is Translator.QWEN_MT for t in translators.values())
-    mt = None
-    if machine:
-        mt = MtSettings(
-            api_key=key,
-            compatible_url=where.compatible_url,
-            http_url=where.http_url,
-            model=mt_model,
-            domains=mt_domains.strip() if mt_domains and mt_domains.strip() else None,
-            timeout_s=mt_timeout_s,
-            retries=retries,
-            rpm=mt_rpm,
-            tpm=mt_tpm,
-            context_pairs=mt_context,
-        )
+    mt = MtSettings(
+        api_key=key,
+        compatible_url=where.compatible_url,
+        http_url=where.http_url,
+        model=mt_model,
+        domains=mt_domains.strip() if mt_domains and mt_domains.strip() else None,
+        timeout_s=mt_timeout_s,
+        retries=retries,
+        rpm=mt_rpm,
+        tpm=mt_tpm,
+        context_pairs=mt_context,
+    )
     return RunOptions(
         targets=chosen,
         translators={t: who for t, who in translators.items() if who is Translator.QWEN_MT},
         recognizer=heard_by,
         region=where,
         mt=mt,
+        forced_translator=forced,
         gummy=GummySettings(
             api_key=key,
             endpoint=url if url is not None or where.name == "cn" else where.websocket_url,

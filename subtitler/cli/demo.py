@@ -25,11 +25,13 @@ def _demo_command(arguments: argparse.Namespace) -> int:
 
     from subtitler.emulator.server import BackgroundEmulator
     from subtitler.gummy.environment import LOCAL_KEY
-    from subtitler.languages import check_pairs, parse_targets
+    from subtitler.languages import Recognizer, choose_translators, parse_targets
     from subtitler.sources.inputs import discover
 
     targets = parse_targets(arguments.target)
-    check_pairs(None, targets)
+    choose_translators(  # a language neither Gummy nor Qwen-MT knows is refused now
+        source_language=None, targets=targets, recognizer=Recognizer.GUMMY, forced=None
+    )
     if arguments.folder is not None:
         items = discover([arguments.folder])
     else:

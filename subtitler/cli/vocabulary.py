@@ -16,7 +16,16 @@ from subtitler.errors import ServiceError, UsageError
 from subtitler.gummy import vocabulary
 from subtitler.gummy.client import ClientKind
 from subtitler.gummy.environment import resolve_endpoint, resolve_key
-from subtitler.gummy.glossary import COLUMNS, Glossary, GlossaryEntry, prefix_problem, read_glossary
+from subtitler.gummy.glossary import (
+    COLUMNS,
+    TARGET_MODEL,
+    Glossary,
+    GlossaryEntry,
+    prefix_problem,
+    read_glossary,
+    terms_for,
+)
+from subtitler.languages import Translator
 from subtitler.options import RunOptions
 
 EXIT_OK = 0
@@ -137,6 +146,8 @@ def with_glossary(options: RunOptions, path: Path | None, estimating: bool = Fal
     if options.gummy.vocabulary_id:
         raise UsageError("--glossary", "give --glossary or --vocabulary-id, not both")
     glossary = read_glossary(path)
+    terms = {target: terms_for(glossary, target) for target in options.translators}
+    options = replace(options, glossary_terms={t: found for t, found in terms.items() if found})
     if estimating:
         return options
     vocabulary_id = resolve_glossary(options, glossary)
@@ -145,10 +156,13 @@ def with_glossary(options: RunOptions, path: Path | None, estimating: bool = Fal
 
 def resolve_glossary(options: RunOptions, glossary: Glossary) -> str:
     client = vocabulary.vocabularies_for(
-        options.client, options.gummy.api_key, options.gummy.endpoint
+        options.client, options.gummy.api_key, options.gummy.endpoint, options.region.http_url
     )
+    model = options.recognition_only(live=False).gummy.model if not_gummy_tasks(options) else None
     try:
-        vocabulary_id, created = asyncio.run(vocabulary.ensure_vocabulary(client, glossary))
+        vocabulary_id, created = asyncio.run(
+            vocabulary.ensure_vocabulary(client, glossary, target_model=model or TARGET_MODEL)
+        )
     except vocabulary.VocabularyRefused as refusal:
         raise UsageError(
             f"--glossary {glossary.path}", f"the service refused its vocabulary: {refusal.cause}"
@@ -157,6 +171,12 @@ def resolve_glossary(options: RunOptions, glossary: Glossary) -> str:
         raise UsageError(f"--glossary {glossary.path}", str(error)) from error
     print(f"subtitler: {glossary.path}: {_how(created)} {vocabulary_id}", file=sys.stderr)
     return vocabulary_id
+
+
+def not_gummy_tasks(options: RunOptions) -> bool:
+    """Every target is Qwen-MT's: the one task per input recognises only (Fun-ASR outside
+    Beijing), and the vocabulary is made for its model (a list is bound to one model)."""
+    return all(options.translator_of(target) is Translator.QWEN_MT for target in options.targets)
 
 
 def _how(created: bool) -> str:

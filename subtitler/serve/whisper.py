@@ -22,7 +22,12 @@ from subtitler.engine.langid import LANGUAGE_NAMES, identify
 from subtitler.engine.plan import plan_tracks
 from subtitler.engine.runner import run_input, was_not_started
 from subtitler.events import CueWritten, Event, Status
-from subtitler.languages import SOURCE_LANGUAGES, TRANSLATION_TARGETS, check_pairs
+from subtitler.languages import (
+    SOURCE_LANGUAGES,
+    TRANSLATION_TARGETS,
+    Recognizer,
+    recognizer_sources,
+)
 from subtitler.layout.cues import Cue, join_lines
 from subtitler.options import Layout, RunOptions, TrackFormat, parse_formats
 from subtitler.serve.problems import RequestProblem, choice, flag
@@ -110,7 +115,7 @@ class WhisperEndpoints:
         if not target:
             raise RequestProblem(422, "target: give the translation language, e.g. target=en")
         source = self._source(request.query.get("source"))
-        check_pairs(source, (target,))
+        self.options.for_targets((target,), source)  # a pair nobody translates: a 422 now
         track = choice(request, "track", "bilingual", ("bilingual", "source", "target"))
         (format_,) = parse_formats(choice(request, "format", "srt", ("srt", "vtt", "ass", "ttml")))
         encode = flag(request, "encode", True)
@@ -132,9 +137,11 @@ class WhisperEndpoints:
         if language is None or not language.strip() or language.strip().lower() == "auto":
             return None
         code = language.strip().lower()
-        if code not in SOURCE_LANGUAGES:
+        known = recognizer_sources(self.options.recognizer)
+        if code not in known:
+            heard_by = "Gummy" if self.options.recognizer is Recognizer.GUMMY else "Fun-ASR"
             raise RequestProblem(
-                422, f"language={code!r}: Gummy recognises {', '.join(SOURCE_LANGUAGES)}"
+                422, f"language={code!r}: {heard_by} recognises {', '.join(known)}"
             )
         return code
 
@@ -153,9 +160,7 @@ class WhisperEndpoints:
         (never read back from the files)."""
         layout = Layout.BILINGUAL if track == "bilingual" else Layout.SEPARATE
         options = replace(
-            self.options,
-            targets=(target,),
-            gummy=replace(self.options.gummy, source_language=source),
+            self.options.for_targets((target,), source),
             layout=layout,
             formats=formats,
             out_dir=None,
