@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from subtitler.errors import UsageError
 from subtitler.gummy.client import ClientKind
@@ -21,7 +21,6 @@ from subtitler.gummy.environment import (
 )
 from subtitler.gummy.protocol import FUN_ASR_MODEL, GummySettings
 from subtitler.languages import (
-    LATIN_SCRIPT,
     Recognizer,
     Translator,
     check_mt_targets,
@@ -33,6 +32,7 @@ from subtitler.languages import (
 )
 from subtitler.layout.frames import TIMECODE, FrameRate, parse_frame_rate
 from subtitler.layout.rules import CAPTION_COLUMNS, CAPTION_ROWS, CueRules
+from subtitler.layout.scripts import cea608_refusal
 from subtitler.qwenmt.protocol import DEFAULT_MODEL as DEFAULT_MT_MODEL
 from subtitler.qwenmt.protocol import MODELS as MT_MODELS
 from subtitler.qwenmt.protocol import MtSettings
@@ -361,9 +361,9 @@ def _rules_for_scc(
     """SCC carries Latin-script text in 32 columns and 4 rows: at least one track must be in
     such languages (else a usage error naming the language), and their cues are laid out to
     fit (one cue stream feeds every format, so the other formats' cues fit too)."""
-    latin = [language for language in (source, *targets) if language in LATIN_SCRIPT]
+    latin = [language for language in (source, *targets) if _carried(language)]
     bilingual = layout in (Layout.BILINGUAL, Layout.BOTH)
-    paired = bilingual and source in LATIN_SCRIPT and any(t in LATIN_SCRIPT for t in targets)
+    paired = bilingual and _carried(source) and any(_carried(t) for t in targets)
     alone = layout in (Layout.SEPARATE, Layout.BOTH) and bool(latin)
     if not (paired or alone):
         if layout is Layout.SEPARATE:
@@ -374,7 +374,7 @@ def _rules_for_scc(
             raise UsageError("--format", "scc: SCC carries Latin-script text only, and the "
                              "source language is detected (-s auto): name it with -s, or give "
                              "--layout separate for SCC tracks of the translations")  # fmt: skip
-        other = next(x for x in (source, *targets) if x not in LATIN_SCRIPT)
+        other = next(x for x in (source, *targets) if not _carried(x))
         pair = f"{source}-{'/'.join(targets)}"
         advice = (
             f"give --layout separate for {', '.join(latin)}-only SCC tracks"
@@ -392,6 +392,11 @@ def _rules_for_scc(
             max_lines=min(base.max_lines, rows_per_language),
         )
     return replace(rules, languages=languages)
+
+
+def _carried(language: str | None) -> TypeGuard[str]:
+    """CEA-608 has every letter of its alphabet (`layout.scripts`: not Polish, Czech, ...)."""
+    return language is not None and cea608_refusal(language) is None
 
 
 def _shot_changes(given: Path | str | None, frames: FrameRate | str) -> Path | str | None:

@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from subtitler.declarations import RULES, Declared, Kind, declared_for
 from subtitler.errors import UsageError
-from subtitler.layout.rules import CueRules, TimingRules, parse_language_limits
+from subtitler.layout.rules import CueRules, TimingRules, parse_language_limits, with_max_lines
 from subtitler.options import RunOptions, make_options
 
 _TYPES: dict[Kind, Any] = {Kind.INTEGER: int, Kind.NUMBER: float, Kind.PATH: Path}
@@ -87,13 +86,7 @@ def rules_from_arguments(arguments: argparse.Namespace) -> CueRules:
     if arguments.max_lines is not None:
         if arguments.max_lines < 1:
             raise UsageError("--max-lines", "must be at least 1")
-        rules = replace(
-            rules,
-            languages={
-                key: replace(value, max_lines=arguments.max_lines)
-                for key, value in rules.languages.items()
-            },
-        )
+        rules = with_max_lines(rules, arguments.max_lines)  # every language's, the default's too
     return rules
 
 

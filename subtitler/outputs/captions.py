@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 
 from subtitler.events import CueWritten
-from subtitler.languages import CJK_LANGUAGES
 from subtitler.layout.cues import Cue, join_lines
+from subtitler.layout.scripts import LATIN_SCRIPT, cea608_refusal, primary_subtag
 
 BOTH = "both"
 SOURCE = "source"
@@ -130,11 +130,14 @@ def cea608_problem(
     `both` carries the source line and the first target's."""
     shown = [language] if language != BOTH else [source_language or "auto", first_target or ""]
     for code in shown:
-        if code in CJK_LANGUAGES:
-            return f"{code}: CEA-608 (OBS stream captions) carries Latin script only"
         if code in ("auto", SOURCE):
             return (
                 f"--caption-language {language} with -s auto: CEA-608 carries Latin script "
                 "only; give the source language (-s) or one caption language"
             )
+        if code and primary_subtag(code) not in LATIN_SCRIPT:
+            return f"{code}: CEA-608 (OBS stream captions) carries Latin script only"
+        refusal = cea608_refusal(code) if code else None
+        if refusal is not None:
+            return f"{code}: CEA-608 (OBS stream captions) cannot carry it: {refusal}"
     return None
