@@ -76,8 +76,9 @@ def test_english_to_spanish_arabic_and_thai_is_one_recognition_and_every_cue_onc
     tmp_path: Path, lecture_emulator: BackgroundEmulator, client: str
 ) -> None:
     media = copy(tmp_path, "en_lecture_44k.wav")
-    done = run(media, "-s", "en", "-t", "es,ar,th", "--format", "srt,vtt,ass,ttml,ebu-tt-d",
-               "--speed", "max", "--endpoint", lecture_emulator.url, "--client", client)  # fmt: skip
+    formats = "srt,vtt,ass,ttml,ebu-tt-d"
+    done = run(media, "-s", "en", "-t", "es,ar,th", "--format", formats, "--speed", "max",
+               "--endpoint", lecture_emulator.url, "--client", client)  # fmt: skip
     assert done.returncode == 0, done.stderr
     stats = lecture_emulator.server.stats
     (task,) = stats.run_task_messages  # recognition once, translating nothing
@@ -96,7 +97,9 @@ def test_english_to_spanish_arabic_and_thai_is_one_recognition_and_every_cue_onc
     bodies = mt_bodies(lecture_emulator)
     assert len(bodies) == 3 * len(sentences), "every sentence once per target"
     for body in bodies:
-        target = next(t for t, n in NAMES.items() if n == body["translation_options"]["target_lang"])
+        target = next(
+            t for t, n in NAMES.items() if n == body["translation_options"]["target_lang"]
+        )
         assert_well_formed(body, "en", target)
     for target in ("es", "ar", "th"):
         asked = [b["messages"][0]["content"] for b in bodies
@@ -168,7 +171,11 @@ def test_translation_faults_and_a_kill_lose_nothing_and_translate_nothing_twice(
         assert child.stdout is not None
         for line in child.stdout:  # killed once the second Spanish cue is written
             event = json.loads(line)
-            if event["event"] == "sentence" and event["target"] == "es" and event["sentence_id"] == 2:
+            if (
+                event["event"] == "sentence"
+                and event["target"] == "es"
+                and event["sentence_id"] == 2
+            ):
                 break
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)

@@ -237,3 +237,55 @@ async def follow_a_live_run(
     assert any(line in reopened[0]["text"] for line in translation_lines[:2]), reopened[0]
     assert shown_before_cut
     assert translation_lines[-1] in reopened[-1]["text"]
+
+
+def test_a_qwen_mt_target_shows_each_source_line_before_its_translation(
+    make_emulator: Any, tmp_path: Path, live_stream: tuple[str, threading.Event]
+) -> None:
+    """Live at 1x, Spanish by Qwen-MT answering a second late: the page shows each sentence's
+    English as soon as it is heard, and its Spanish when it comes."""
+    emulator = make_emulator(mt_delay_s=1.0)
+    asyncio.run(source_first(emulator, tmp_path, *live_stream))
+
+
+async def source_first(
+    emulator: BackgroundEmulator, tmp_path: Path, url: str, gate: threading.Event
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *harness.command("run", url), "-s", "en", "-t", "es", "--json",
+        "--serve", "127.0.0.1:0", "-o", str(tmp_path / "out"), "--endpoint", emulator.url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=harness.environment(), cwd=ROOT,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    page_url = ""
+    while not page_url:
+        line = (await process.stderr.readline()).decode()
+        assert line, "the run ended before serving"
+        if "caption page: " in line:
+            page_url = line.split("caption page: ", 1)[1].strip()
+    stderr_rest = asyncio.create_task(process.stderr.read())
+    sentences: list[dict[str, Any]] = []
+    try:
+        async with Browser() as browser:
+            await browser.open(page_url + "?size=40")
+            assert await browser.evaluate(PAGE_LOG) is True
+            await browser.wait_for("document.documentElement.dataset.connected === '1'")
+            gate.set()
+            async for raw in process.stdout:
+                event = json.loads(raw)
+                if event["event"] == "sentence" and event["target"] == "es":
+                    sentences.append(event)
+            await process.wait()
+            log: list[dict[str, Any]] = await browser.evaluate("window.__log")
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert process.returncode == 0, await stderr_rest
+    assert len(sentences) >= 2
+    for sentence in sentences:
+        english, spanish = sentence["transcript"], sentence["translation"]
+        assert spanish and spanish != english
+        shown = next(e["at_ms"] for e in log if english[:20] in e["text"])
+        translated = next(e["at_ms"] for e in log if spanish[:20] in e["text"])
+        assert shown < translated, (english, spanish)
