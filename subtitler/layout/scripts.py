@@ -2,8 +2,8 @@
 it separates words with spaces, whether it is written in the Latin alphabet and which of its
 letters CEA-608 captions (SCC) can carry; and language tags as tracks write them (`zh-TW`).
 
-The languages are Qwen-MT's 92 (shared/research/any-pair.md, A10), named by their tags.
-TODO(lead): unify RTL_LANGUAGES and LATIN_SCRIPT with `subtitler.languages` (part C's).
+The languages are Qwen-MT's 92 (shared/research/any-pair.md, A10), named by their tags; which
+are right to left and which Latin-script is `subtitler.languages`' (one list each).
 """
 
 from __future__ import annotations
@@ -11,24 +11,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
-RTL_LANGUAGES = frozenset(
-    {"ar", "he", "fa", "ur", "yi", "ps", "sd", "arz", "acm", "ary", "ars", "apc", "ajp", "acq"}
-    | {"aeb"}
-)
-"""Written right to left: Arabic (and its varieties), Hebrew, Persian, Urdu, Yiddish, Pashto,
-Sindhi."""
+from subtitler.languages import LATIN_SCRIPT as LANGUAGES_IN_LATIN
+from subtitler.languages import RTL_LANGUAGES as RTL_LANGUAGES
 
 UNSPACED_LANGUAGES = frozenset({"th", "lo", "km", "my"})
 """Thai, Lao, Khmer and Burmese put no spaces between words (a space ends a phrase or a
 sentence): lines break between phrases (Thai: BudouX's model) or, without a model, between
 grapheme clusters (`subtitler.layout.phrases`)."""
 
-LATIN_SCRIPT = frozenset(
-    "en es fr pt de it vi id ms pl nl ro tr cs sv hu da fi af ast eu bs ca ceb hr et gl is jv "
-    "lv lt lb mt uz nb nn oc pag scn sk sl sw tl sq vec war cy az no".split()
-)
-"""Qwen-MT's languages written in the Latin alphabet (Serbian and Kazakh: Cyrillic, as Qwen-MT
-writes them; Uzbek and Azerbaijani: Latin)."""
+LATIN_SCRIPT = LANGUAGES_IN_LATIN | {"no"}
+"""Qwen-MT's Latin-script languages, and `no` (Norwegian as media tag it)."""
 
 LETTERS: dict[str, str] = {
     "en": "",
