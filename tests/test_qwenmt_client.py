@@ -15,7 +15,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from subtitler.qwenmt import MtSettings, QwenMt, Translated, TranslationFailed, TranslationRequest
+from subtitler.qwenmt.client import QwenMt, TranslationFailed
+from subtitler.qwenmt.protocol import MtSettings, Translated, TranslationRequest
 
 KEY = "sk-test-key-5f0c1e"
 NAMES = frozenset({"English", "Chinese", "Spanish", "French", "Arabic", "Thai", "Japanese"})

@@ -5,18 +5,3 @@
 `client` (`QwenMt`) sends them with aiohttp on the run's event loop and retries what a retry
 can fix.
 """
-
-from __future__ import annotations
-
-from subtitler.qwenmt.client import MtUsage, QwenMt, TranslationFailed
-from subtitler.qwenmt.protocol import MtRefused, MtSettings, Translated, TranslationRequest
-
-__all__ = [
-    "MtRefused",
-    "MtSettings",
-    "MtUsage",
-    "QwenMt",
-    "Translated",
-    "TranslationFailed",
-    "TranslationRequest",
-]

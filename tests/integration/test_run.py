@@ -327,8 +327,9 @@ def test_audio_stream_option_picks_the_dialogue_track(
     [
         (["--speed", "0"], "--speed"),
         (["--speed", "fast"], "--speed"),
-        (["-t", "xx"], "not a Gummy translation language"),
-        (["-t", "ko", "-s", "ja"], "does not translate ja to ko"),
+        (["-t", "xx"], "not a language Qwen-MT translates into"),
+        (["-t", "es", "-s", "en", "--translator", "gummy"], "does not translate en to es"),
+        (["-t", "es", "-s", "ko", "--region", "intl"], "not a language Fun-ASR recognises"),
         (["-s", "tlh"], "not a Gummy source language"),
         (["--jobs", "0"], "--jobs"),
         (["--endpoint", "http://example.com"], "ws://"),
