@@ -320,7 +320,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="max_end_silence_ms", flags=("--max-end-silence",), kind=Kind.INTEGER,
         group=SERVICE, job=True, metavar="MS",
-        help="silence that ends a sentence, 200..6000 ms (service default 700)",
+        help="silence ending a sentence, 200..6000 ms (default 700)",
     ),
     Declared(
         keyword="client", flags=("--client",), kind=Kind.TEXT, group=SERVICE,
@@ -356,6 +356,10 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="mt_context", flags=("--mt-context",), kind=Kind.INTEGER, group=SERVICE,
         job=True, default=3, metavar="N", help="pairs sent as translation memory (default 3)",
+    ),
+    Declared(
+        keyword="mt_batch", flags=("--mt-batch",), kind=Kind.INTEGER, group=SERVICE, job=True,
+        default=8, metavar="N", help="waiting sentences sent in one request (default 8)",
     ),
     Declared(
         keyword="mt_rpm", flags=("--mt-rpm",), kind=Kind.INTEGER, group=SERVICE, metavar="N",

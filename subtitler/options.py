@@ -217,6 +217,7 @@ def make_options(
     mt_tpm: int | None = None,
     mt_context: int = 3,
     mt_timeout_s: float = 10.0,
+    mt_batch: int = 8,
 ) -> RunOptions:
     """Checked RunOptions. The key and endpoint default to the environment (DASHSCOPE_API_KEY,
     DASHSCOPE_WEBSOCKET_BASE_URL); a local endpoint needs no key."""
@@ -243,6 +244,8 @@ def make_options(
         raise UsageError("--mt-model", f"{mt_model!r} is not a Qwen-MT model ({known})")
     check_mt_targets(tuple(t for t, who in translators.items() if who is Translator.QWEN_MT),
                      mt_model)  # fmt: skip
+    if mt_batch < 1:
+        raise UsageError("--mt-batch", "must be at least 1")
     if mt_context < 0 or mt_timeout_s <= 0:
         raise UsageError("--mt-context/--mt-timeout", "must be 0 or more / more than 0")
     if (mt_rpm is not None and mt_rpm < 1) or (mt_tpm is not None and mt_tpm < 1):
@@ -303,6 +306,7 @@ def make_options(
         rpm=mt_rpm,
         tpm=mt_tpm,
         context_pairs=mt_context,
+        batch_sentences=mt_batch,
     )
     return RunOptions(
         targets=chosen,

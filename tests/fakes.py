@@ -151,7 +151,7 @@ class FakeTranslator:
         self.requests.append(request)
         if self.failures:
             raise self.failures.pop(0)
-        text = f"[{request.target}] {request.text}"
+        text = "\n".join(f"[{request.target}] {line}" for line in request.text.split("\n"))
         return Translated(text=text, input_tokens=40 + len(request.text), output_tokens=len(text))
 
     async def aclose(self) -> None:

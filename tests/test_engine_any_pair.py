@@ -7,6 +7,7 @@ transcript reused by a target added later (no task at all) and by a rerun after 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ def run(
     control: RunControl | None = None,
     **options: Any,
 ) -> list[InputResult]:
+    options.setdefault("mt_batch", 1)  # one sentence per request unless a test batches
     settings = make_options(
         list(targets), api_key=KEY, speed=None, source_language=source, retry_delay_s=0.001,
         **options,
@@ -172,3 +174,37 @@ def test_the_journal_keeps_the_transcript_sentence_by_sentence(
     heard = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
     texts = [line["heard"]["text"] for line in heard if "heard" in line]
     assert texts == MANDARIN and any("heard_finished" in line for line in heard)
+
+
+def test_waiting_sentences_go_in_one_request_and_split_back_by_line(
+    fake_service: FakeService, tmp_path: Path
+) -> None:
+    media = write_media(tmp_path / "talk.wav", 30_000)
+    (result,) = run([media], ("es",), source="en", mt_batch=8)
+    assert result.status is Status.DONE, result.reason
+    every = [line_at(begin)[0] for begin in range(300, 30_000 - 2200 + 1, 3000)]
+    requests = fake_service.translator.requests
+    assert len(requests) < len(every), "the heard sentences waited and went together"
+    assert [line for r in requests for line in r.text.split("\n")] == every, "each once, in order"
+    assert lines(tmp_path / "talk.en-es.srt", -1) == [f"[es] {text}" for text in every]
+    assert result.translation is not None and result.translation.requests == len(requests)
+
+
+def test_an_answer_that_does_not_split_into_its_sentences_is_asked_again_one_by_one(
+    fake_service: FakeService, tmp_path: Path
+) -> None:
+    media = write_media(tmp_path / "talk.wav", 30_000)
+    translator = fake_service.translator
+    original = translator.translate
+
+    async def merging(request: Any) -> Any:  # a model that joins the lines of a batch
+        answer = await original(request)
+        return dataclasses.replace(answer, text=answer.text.replace("\n", " "))
+
+    translator.translate = merging  # type: ignore[method-assign]
+    (result,) = run([media], ("es",), source="en", mt_batch=8)
+    assert result.status is Status.DONE, result.reason
+    every = [line_at(begin)[0] for begin in range(300, 30_000 - 2200 + 1, 3000)]
+    singles = [r.text for r in translator.requests if "\n" not in r.text]
+    assert singles == every, "every sentence asked again alone, in order"
+    assert lines(tmp_path / "talk.en-es.srt", -1) == [f"[es] {text}" for text in every]

@@ -37,6 +37,7 @@ from subtitler.emulator.messages import (
 from subtitler.emulator.protocol import Bill, ConnectionProtocol
 from subtitler.emulator.qwenmt import (
     MT_PATHS,
+    MtCall,
     MtRefused,
     Refusal,
     answer,
@@ -407,8 +408,7 @@ class EmulatorServer:
         try:
             key = self._mt_key(api, headers)
             call = check_request(api, headers, body, accept_codes=config.mt_accept_codes)
-            known = self._known_texts.get(call.text.strip())
-            text = translation_of(call, known)
+            text = self._translation(call)
             fault = self._mt_faults.take()
             if fault == "throttled":
                 raise refused(Refusal.RATE, api)
@@ -431,6 +431,19 @@ class EmulatorServer:
                 200, frames=tuple(stream_frames(call, text, request_id, created_s)), delay_s=delay_s
             )
         return HttpReply(200, answer(call, text, request_id, created_s), delay_s=delay_s)
+
+    def _translation(self, call: MtCall) -> str:
+        """What the model answers: a text of several lines is translated line by line (as a
+        translation model keeps a text's lines), each known sentence as its fixture says."""
+        lines = call.text.strip().split("\n")
+        if len(lines) == 1:
+            return translation_of(call, self._known_texts.get(call.text.strip()))
+        return "\n".join(
+            translation_of(
+                dataclasses.replace(call, text=line), self._known_texts.get(line.strip())
+            )
+            for line in lines
+        )
 
     def _mt_key(self, api: str, headers: dict[str, str]) -> str:
         """The request's key, hashed (never kept), or MtRefused as the gateway refuses it. The

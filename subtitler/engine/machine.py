@@ -4,8 +4,12 @@ order, and written by the target's own `TargetWriter` (role `FromTranscript`).
 The transcript comes from the input's `Ledger` (the recognising task's sentences as they are
 heard, after the journal's when resuming); each sentence is sent once, with the last few pairs
 of the same track as translation memory (`tm_list`: Qwen-MT refuses multi-turn context) and the
-glossary's terms for the target. The source line is shown at once (`PartialText` with no
-translation yet) and the cue is written when its translation arrives.
+glossary's terms for the target. When sentences wait (a file heard faster than the account's
+requests a minute allow), up to `batch_sentences` go in one request, a line each: the account's
+60 requests a minute then translate several times as many sentences. The answer must split
+into as many lines, or the batch is asked again sentence by sentence. The source line is shown
+at once (`PartialText` with no translation yet) and the cue is written when its translation
+arrives.
 
 A sentence that stays untranslated after the translator's retries stops this target where it
 is: its tracks stay valid up to the last cue, the input fails with one line, and the next run
@@ -53,6 +57,8 @@ class MachineTarget:
         memory_pairs: int,
         terms: tuple[tuple[str, str], ...] = (),
         memory: tuple[tuple[str, str], ...] = (),
+        batch_sentences: int = 1,
+        batch_chars: int = 1500,
     ) -> None:
         self.target = target
         self.source_language = source_language
@@ -62,6 +68,12 @@ class MachineTarget:
         self.control = control
         self.label = label
         self.terms = terms
+        self.batch_sentences = batch_sentences
+        self.batch_chars = batch_chars
+        self.batches = 0
+        """Requests that carried several sentences and split back."""
+        self.unsplit = 0
+        """Batches whose answer did not split into their sentences (asked again one by one)."""
         self._emit = emit
         self._memory: deque[tuple[str, str]] = deque(memory, maxlen=max(0, memory_pairs))
         """The last pairs of this track (a resumed target starts from its journaled cues)."""
@@ -94,45 +106,70 @@ class MachineTarget:
                 return
             if not piece.text.strip() or self.control.stopping:
                 continue
+            budget = self.batch_chars - len(piece.text)
+            pieces = [piece, *self.reader.ready(self.batch_sentences - 1, budget)]
             heard_s = time.perf_counter()
-            self._sentence_id += 1
-            self._emit(
-                PartialText(
-                    path=self.writer.path,
-                    target=self.target,
-                    sentence_id=self._sentence_id,
-                    transcript=piece.text,
-                    translation="",
-                    label=self.label,
+            ids = []
+            for one in pieces:  # the source lines are shown at once
+                self._sentence_id += 1
+                ids.append(self._sentence_id)
+                self._emit(
+                    PartialText(
+                        path=self.writer.path,
+                        target=self.target,
+                        sentence_id=self._sentence_id,
+                        transcript=one.text,
+                        translation="",
+                        label=self.label,
+                    )
                 )
-            )
-            request = TranslationRequest(
-                source=self.source_language or self.writer.layout.source_language,
-                target=self.target,
-                text=piece.text,
-                memory=tuple(self._memory),
-                terms=self.terms,
-            )
             try:
-                translated = await self.translator.translate(request)
+                translations = await self._translate(pieces)
             except TranslationFailed as failure:
                 self._failed(failure)
                 return
-            self.requests += 1
-            self.input_tokens += translated.input_tokens
-            self.output_tokens += translated.output_tokens
-            arrived_s = time.perf_counter()
-            await self.writer.write(self._sentence(piece, translated.text), 0, None, arrived_s)
-            self.added_ms.append((time.perf_counter() - heard_s) * 1000)
-            self._memory.append((piece.text, translated.text))
+            for sentence_id, one, translation in zip(ids, pieces, translations, strict=True):
+                arrived_s = time.perf_counter()
+                sentence = self._sentence(sentence_id, one, translation)
+                await self.writer.write(sentence, 0, None, arrived_s)
+                self.added_ms.append((time.perf_counter() - heard_s) * 1000)
+                self._memory.append((one.text, translation))
 
-    def _sentence(self, piece: Heard, translation: str) -> Sentence:
+    async def _translate(self, pieces: list[Heard]) -> list[str]:
+        """Their translations, in order: several sentences in one request when they wait (a line
+        each), the answer split back by line and checked; an answer that does not split into as
+        many lines is asked again sentence by sentence."""
+        if len(pieces) > 1:
+            text = "\n".join(" ".join(piece.text.split()) for piece in pieces)
+            translated = await self._request(text)
+            lines = [line.strip() for line in translated.splitlines() if line.strip()]
+            if len(lines) == len(pieces):
+                self.batches += 1
+                return lines
+            self.unsplit += 1  # merged or split lines: one request each instead
+        return [await self._request(piece.text) for piece in pieces]
+
+    async def _request(self, text: str) -> str:
+        request = TranslationRequest(
+            source=self.source_language or self.writer.layout.source_language,
+            target=self.target,
+            text=text,
+            memory=tuple(self._memory),
+            terms=self.terms,
+        )
+        translated = await self.translator.translate(request)
+        self.requests += 1
+        self.input_tokens += translated.input_tokens
+        self.output_tokens += translated.output_tokens
+        return translated.text
+
+    def _sentence(self, sentence_id: int, piece: Heard, translation: str) -> Sentence:
         """The heard sentence as the writer takes it: stream times (task start 0)."""
         offset_ms = self.writer.media_offset_ms
         words = tuple(Word(w.begin_ms - offset_ms, w.end_ms - offset_ms, w.text)
                       for w in piece.words)  # fmt: skip
         begin_ms, end_ms = piece.begin_ms - offset_ms, piece.end_ms - offset_ms
-        return Sentence(self._sentence_id, begin_ms, end_ms, piece.text, translation, words)
+        return Sentence(sentence_id, begin_ms, end_ms, piece.text, translation, words)
 
     def _failed(self, failure: TranslationFailed) -> None:
         reason = f"{self.target} not translated: {failure.code}: {failure.message}"

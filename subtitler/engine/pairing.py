@@ -155,6 +155,22 @@ class Reader:
                 return None
             await ledger._wait()
 
+    def ready(self, limit: int, max_chars: int) -> list[Heard]:
+        """Up to `limit` more sentences heard already, their texts under `max_chars` together,
+        without waiting (blank ones are passed over)."""
+        ledger, chars = self.ledger, 0
+        taken: list[Heard] = []
+        while len(taken) < limit and self.next_index < len(ledger.heard):
+            piece = ledger.heard[self.next_index]
+            if piece.end_ms > self._from_ms and piece.text.strip():
+                if chars + len(piece.text) > max_chars:
+                    break
+                taken.append(piece)
+                chars += len(piece.text)
+            self.next_index += 1
+        ledger._forget_taken()
+        return taken
+
     def waiting(self) -> int:
         """Sentences heard and not yet read by this target."""
         return len(self.ledger.heard) - self.next_index

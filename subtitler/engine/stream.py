@@ -141,6 +141,8 @@ def machine_target(
         memory_pairs=pairs,
         terms=options.terms_of(writer.target),
         memory=tuple(memory),
+        batch_sentences=options.mt.batch_sentences if options.mt is not None else 1,
+        batch_chars=options.mt.batch_chars if options.mt is not None else 1500,
     )
 
 

@@ -62,12 +62,19 @@ class MtSettings:
     """Tokens per minute; None: the reference's default for the model; 0: not paced."""
     context_pairs: int = 3
     """How many of a request's last sentence pairs go into `tm_list`."""
+    batch_sentences: int = 8
+    """At most this many waiting sentences of one track in one request, a line each (1: one
+    sentence per request); the answer is split back by line and checked."""
+    batch_chars: int = 1500
+    """A batch's text stays under this many characters (the model's input is 8,192 tokens)."""
 
     def __post_init__(self) -> None:
         if self.api not in ("compatible", "native"):
             raise ValueError(f"api must be 'compatible' or 'native', not {self.api!r}")
         if not self.timeout_s > 0:
             raise ValueError("timeout_s must be positive")
+        if self.batch_sentences < 1 or self.batch_chars < 1:
+            raise ValueError("batch_sentences and batch_chars must be at least 1")
         for name in ("retries", "context_pairs"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
