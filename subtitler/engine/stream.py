@@ -13,11 +13,12 @@ from subtitler.engine.machine import MachineTarget
 from subtitler.engine.pairing import Ledger
 from subtitler.engine.plan import TrackPlan, plan_tracks
 from subtitler.engine.prepare import Prepared, timecode_offset
-from subtitler.engine.task import TargetTask
+from subtitler.engine.task import SentenceSink, TargetTask
 from subtitler.engine.writer import Alone, FromTranscript, Recognising, TargetWriter
 from subtitler.errors import MediaError, OutputError
 from subtitler.events import AudioProgress
 from subtitler.layout.cues import join_lines
+from subtitler.options import RunOptions
 from subtitler.sources.inputs import InputFile
 from subtitler.sources.media import BYTES_PER_MS, AsyncPcmDecoder
 
@@ -55,10 +56,11 @@ async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> St
         options, gummy=dataclasses.replace(options.gummy, transcription_enabled=False)
     )
     listening = [w for w in prepared.writers if not isinstance(w.role, FromTranscript)]
-    tasks = [
-        TargetTask(
-            target=writer.target,
-            options=translating_only if writer.translates_only else options,
+
+    def task(target: str, task_options: RunOptions, writer: SentenceSink) -> TargetTask:
+        return TargetTask(
+            target=target,
+            options=task_options,
             audio=audio,
             writer=writer,
             pacer=context.pacer,
@@ -68,6 +70,9 @@ async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> St
             live=item.live,
             new_client=context.transports.new_client,
         )
+
+    tasks = [
+        task(writer.target, translating_only if writer.translates_only else options, writer)
         for writer in listening
     ]
     machines = [
@@ -76,18 +81,9 @@ async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> St
         if isinstance(writer.role, FromTranscript)
     ]
     recogniser: TargetTask | None = None
-    if prepared.transcriber is not None:
-        recogniser = TargetTask(
-            target=machines[0].target,  # its interim results show on the first one's line
-            options=options.recognition_only(live=item.live),
-            audio=audio,
-            writer=prepared.transcriber,
-            pacer=context.pacer,
-            control=context.control,
-            emit=context.emit,
-            label=item.label,
-            live=item.live,
-            new_client=context.transports.new_client,
+    if prepared.transcriber is not None:  # its interim results show on the first target's line
+        recogniser = task(
+            machines[0].target, options.recognition_only(live=item.live), prepared.transcriber
         )
         tasks.insert(0, recogniser)
     elif listening and isinstance(listening[0].role, Alone | Recognising):
