@@ -219,11 +219,14 @@ def ffmpeg_to_srt(source: Path, target: Path) -> Any:
     return pysrt.open(str(target))
 
 
-MP3_PODCAST = ("-c:a", "libmp3lame", "-b:a", "48k", "-ar", "22050")
+MP3_22K = ("-c:a", "libmp3lame", "-b:a", "48k", "-ar", "22050")
 """zh_podcast.mp3's encoding (fixtures/make_fixtures.py): MP3 22.05 kHz mono."""
-MP4_NEWS = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "38", "-pix_fmt", "yuv420p",
+H264_AAC = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "38", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2")  # fmt: skip
-"""zh_news.mp4's encoding: H.264 + AAC 48 kHz stereo (with `video=True`)."""
+"""The video fixtures' encoding (zh_news.mp4, en_late_audio.mp4): H.264 + AAC 48 kHz stereo,
+with `video=True`."""
+WAV_44K = ("-c:a", "pcm_s16le", "-ar", "44100", "-ac", "2")
+"""en_lecture_44k.wav's: PCM WAV 44.1 kHz stereo."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from subtitler.sources.media import bundled_ffmpeg, ffmpeg_executable
 from tests import harness
 from tests.browser import Browser
 from tests.integration.test_run import ROOT, run_cli
-from tests.support import FIXTURES, MP4_NEWS, Transcript, save_speech, speech, transcripts
+from tests.support import FIXTURES, H264_AAC, Transcript, save_speech, speech, transcripts
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 TIMESTAMP_MAP = re.compile(r"^X-TIMESTAMP-MAP=MPEGTS:(\d+),LOCAL:00:00:00\.000$", re.MULTILINE)
@@ -202,7 +202,7 @@ def b_frame_stream(path: Path, audio_late_s: float) -> None:
     late_ms = round(audio_late_s * 1000)
     spoken = speech([(mandarin("zh_podcast"), 3), (mandarin("Café"), 1)], tail_ms=800 + late_ms)
     duration_s = spoken.duration_ms / 1000  # the picture's: the late audio loses `late_ms`
-    camera = str(save_speech(spoken, path.with_name("camera.mp4"), *MP4_NEWS, video=True))
+    camera = str(save_speech(spoken, path.with_name("camera.mp4"), *H264_AAC, video=True))
     subprocess.run([ffmpeg, "-v", "error", "-i", camera, "-itsoffset", f"{audio_late_s}",
                     "-i", camera, "-map", "0:v", "-map", "1:a", "-t", f"{duration_s}",
                     "-c:v", "libx264",
@@ -252,7 +252,7 @@ def test_a_live_stream_grows_its_playlists_while_it_plays(
 ) -> None:
     stream = tmp_path / "live.ts"  # video and audio, as a camera or an encoder would send
     news = mandarin("zh_news")  # its first and last sentences: 11 s at 1x
-    save_speech(speech([(news, 0), (news, 4)]), stream, *MP4_NEWS, "-f", "mpegts", video=True)
+    save_speech(speech([(news, 0), (news, 4)]), stream, *H264_AAC, "-f", "mpegts", video=True)
     package = tmp_path / "package"
     playlist = package / "subs" / "zh-en" / "index.m3u8"
     with open(stream, "rb") as source:

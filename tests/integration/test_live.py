@@ -24,10 +24,11 @@ from subtitler.emulator.server import BackgroundEmulator
 from tests import harness
 from tests.support import (
     FIXTURES,
-    MP3_PODCAST,
-    MP4_NEWS,
+    H264_AAC,
+    MP3_22K,
     TEST_KEY,
     TOLERANCE_MS,
+    WAV_44K,
     save_speech,
     speech,
     transcripts,
@@ -52,7 +53,7 @@ def test_preview_shows_the_partial_then_the_final_bilingual_cue(
 ) -> None:
     # The news' first and last sentences (11 s, not 32: the preview is watched at 2x).
     news = speech([(NEWS, 0), (NEWS, 4)])
-    save_speech(news, tmp_path / "zh_news.mp4", *MP4_NEWS, video=True)
+    save_speech(news, tmp_path / "zh_news.mp4", *H264_AAC, video=True)
     child = spawn(
         "run", tmp_path / "zh_news.mp4", "-t", "en", "--speed", "2", "--endpoint", emulator.url
     )
@@ -69,9 +70,15 @@ def test_preview_shows_the_partial_then_the_final_bilingual_cue(
 def test_dashboard_shows_a_row_per_running_file(
     emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
-    names = ["zh_news.mp4", "zh_podcast.mp3", "en_lecture_44k.wav"]
-    for name in names:
-        shutil.copy(FIXTURES / name, tmp_path / name)
+    # Each fixture's first and last sentences, encoded as it is (10-11 s each, not 17-32).
+    encodings = {"zh_news.mp4": H264_AAC, "zh_podcast.mp3": MP3_22K, "en_lecture_44k.wav": WAV_44K}
+    names = list(encodings)
+    for transcript in transcripts():
+        if transcript.media.name in encodings:
+            picks = [(transcript, 0), (transcript, len(transcript.sentences) - 1)]
+            encoding = encodings[transcript.media.name]
+            video = transcript.media.suffix == ".mp4"
+            save_speech(speech(picks), tmp_path / transcript.media.name, *encoding, video=video)
     child = spawn("run", tmp_path, "-t", "en", "--speed", "4", "--endpoint", emulator.url)
     child.expect("running 3  queued 0")
     screen = child.before + child.after
@@ -183,7 +190,7 @@ def test_stdin_and_http_at_1x_give_the_same_cues_as_the_file(
 ) -> None:
     # The podcast's first and last sentences as the same MP3 (10 s at 1x, not 23).
     media = tmp_path / "served" / "zh_podcast.mp3"
-    save_speech(speech([(PODCAST, 0), (PODCAST, 3)]), media, *MP3_PODCAST)
+    save_speech(speech([(PODCAST, 0), (PODCAST, 3)]), media, *MP3_22K)
     common = ["-t", "en", "--endpoint", emulator.url]
     file_run = subprocess.run(
         harness.command(
@@ -250,7 +257,7 @@ def test_ctrl_c_ends_a_live_input_with_every_finished_cue(
     # the input live when Ctrl-C comes.
     media = tmp_path / "zh_podcast.mp3"
     picks = [(PODCAST, 3), (PODCAST, 0), (PODCAST, 1), (PODCAST, 2)]
-    save_speech(speech(picks), media, *MP3_PODCAST)
+    save_speech(speech(picks), media, *MP3_22K)
     with open(media, "rb") as stdin:
         process = subprocess.Popen(
             harness.command(
