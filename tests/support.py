@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import threading
+import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,90 @@ def ffmpeg_to_srt(source: Path, target: Path) -> Any:
         check=True,
     )  # fmt: skip
     return pysrt.open(str(target))
+
+
+MP3_22K = ("-c:a", "libmp3lame", "-b:a", "48k", "-ar", "22050")
+"""zh_podcast.mp3's encoding (fixtures/make_fixtures.py): MP3 22.05 kHz mono."""
+H264_AAC = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "38", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2")  # fmt: skip
+"""The video fixtures' encoding (zh_news.mp4, en_late_audio.mp4): H.264 + AAC 48 kHz stereo,
+with `video=True`."""
+WAV_44K = ("-c:a", "pcm_s16le", "-ar", "44100", "-ac", "2")
+"""en_lecture_44k.wav's: PCM WAV 44.1 kHz stereo."""
+
+
+@dataclass(frozen=True)
+class Speech:
+    """Fixture sentences laid one after another on a 16 kHz mono track: the same sounds (the
+    emulator knows them by their envelope, not by where they sit), with shorter silences and
+    only the sentences a test needs, so a test that plays audio at 1x waits less."""
+
+    pcm: bytes
+    sentences: list[dict[str, Any]]
+    """The chosen transcript records, `begin_ms`/`end_ms` moved to where they sit here."""
+
+    @property
+    def duration_ms(self) -> int:
+        return len(self.pcm) // 32
+
+
+_DECODED: dict[tuple[Path, int], tuple[bytes, int]] = {}
+
+
+def speech(
+    picks: list[tuple[Transcript, int]],
+    *,
+    lead_ms: int = 300,
+    gap_ms: int = 1000,
+    tail_ms: int = 800,
+) -> Speech:
+    """`picks` (a transcript and a sentence index each) in that order: `lead_ms` of silence,
+    each sentence separated by `gap_ms` (the emulator's VAD ends a sentence after 700 ms),
+    then `tail_ms`. Each sentence is cut from the fixture's decoded audio with 100 ms of its
+    own quiet either side (the fixtures' pauses are at least 1 s), so no onset is clipped."""
+    margin_ms = 100
+    pieces = [bytes(lead_ms * 32)]
+    cursor_ms = lead_ms
+    chosen = []
+    for number, (transcript, index) in enumerate(picks):
+        key = (transcript.media, transcript.audio_stream)
+        if key not in _DECODED:
+            _DECODED[key] = decode(transcript.media, transcript.audio_stream)
+        pcm, start_ms = _DECODED[key]
+        record = transcript.sentences[index]
+        begin_ms, end_ms = int(record["begin_ms"]), int(record["end_ms"])
+        first_ms, last_ms = begin_ms - start_ms - margin_ms, end_ms - start_ms + margin_ms
+        assert first_ms >= 0 and last_ms * 32 <= len(pcm), (transcript.media, index)
+        pieces.append(pcm[first_ms * 32 : last_ms * 32])
+        moved = cursor_ms + margin_ms
+        chosen.append({**record, "begin_ms": moved, "end_ms": moved + end_ms - begin_ms})
+        cursor_ms += last_ms - first_ms
+        silence_ms = gap_ms if number < len(picks) - 1 else tail_ms
+        pieces.append(bytes(silence_ms * 32))
+        cursor_ms += silence_ms
+    return Speech(pcm=b"".join(pieces), sentences=chosen)
+
+
+def save_speech(spoken: Speech, path: Path, *encoding: str, video: bool = False) -> Path:
+    """`spoken` encoded by real ffmpeg into `path` (its container from the name, or `-f` in
+    `encoding`), with a test-pattern picture when `video`, as make_fixtures.py makes them."""
+    source = path.with_name(path.name + ".source.wav")
+    with wave.open(str(source), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16000)
+        writer.writeframes(spoken.pcm)
+    picture = (
+        ["-f", "lavfi", "-i", f"testsrc2=size=160x90:rate=10:duration={spoken.duration_ms / 1000}"]
+        if video
+        else []
+    )
+    audio = "1:a" if video else "0:a"
+    mapping = ["-map", "0:v", "-map", audio] if video else ["-map", audio]
+    subprocess.run(
+        [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", *picture,
+         "-i", str(source), *mapping, *encoding, str(path)],
+        check=True,
+    )  # fmt: skip
+    source.unlink()
+    return path

@@ -18,7 +18,7 @@ from subtitler.emulator.config import RESULT_SHAPES
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.sources.media import ffmpeg_executable
 from tests import harness
-from tests.support import FIXTURES, TEST_KEY, transcripts
+from tests.support import FIXTURES, H264_AAC, TEST_KEY, save_speech, speech, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]
 NEWS = next(t for t in transcripts() if t.media.name == "zh_news.mp4")
@@ -169,8 +169,12 @@ def test_threads_do_not_grow_with_inputs(emulator: BackgroundEmulator, tmp_path:
     event it prints, stay those of a single input."""
     folder = tmp_path / "media"
     folder.mkdir()
+    # Three of the news' sentences, 17 s (not 32): at 4x each input still runs for longer than
+    # the 2.4 s the start limit (10/s) takes to start all 24, so all run at once.
+    spoken = speech([(NEWS, 0), (NEWS, 1), (NEWS, 4)])
+    news = save_speech(spoken, tmp_path / "news.mp4", *H264_AAC, video=True)
     for index in range(24):
-        shutil.copy(NEWS.media, folder / f"{index:02d}.mp4")
+        shutil.copy(news, folder / f"{index:02d}.mp4")
     process = harness.start(
         "run", folder, "-t", "en", "--jobs", "24", "--speed", "4", "--json",
         "--endpoint", emulator.url, env=harness.environment(DASHSCOPE_API_KEY=TEST_KEY),

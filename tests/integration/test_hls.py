@@ -23,13 +23,17 @@ from subtitler.sources.media import bundled_ffmpeg, ffmpeg_executable
 from tests import harness
 from tests.browser import Browser
 from tests.integration.test_run import ROOT, run_cli
-from tests.support import FIXTURES
+from tests.support import FIXTURES, H264_AAC, Transcript, save_speech, speech, transcripts
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 TIMESTAMP_MAP = re.compile(r"^X-TIMESTAMP-MAP=MPEGTS:(\d+),LOCAL:00:00:00\.000$", re.MULTILINE)
 CUE = re.compile(
     r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})\n((?:.+\n?)+)", re.MULTILINE
 )
+
+
+def mandarin(name: str) -> Transcript:
+    return next(t for t in transcripts() if t.media.name.startswith(name))
 
 
 @pytest.fixture(scope="module")
@@ -186,17 +190,22 @@ def audio_frames(playlist: Path) -> tuple[int, int]:
     return sum(1 for line in listing.splitlines() if line and not line.startswith("#")), rate
 
 
-def b_frame_stream(path: Path, audio_late_s: float, duration_s: float) -> None:
+def b_frame_stream(path: Path, audio_late_s: float) -> None:
     """A live camera's MPEG-TS: H.264 with B-frames (its first DTS before its first PTS) and
-    the audio starting `audio_late_s` after the picture, from the news fixture."""
+    the audio starting `audio_late_s` after the picture, from two short Mandarin sentences
+    (9 s of audio)."""
     ffmpeg = ffmpeg_executable()
     encoders = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True,
                               text=True).stdout  # fmt: skip
     if " libx264 " not in encoders:
         pytest.skip("this ffmpeg has no libx264 to make B-frames with")
-    news = str(FIXTURES / "zh_news.mp4")
-    subprocess.run([ffmpeg, "-v", "error", "-i", news, "-itsoffset", f"{audio_late_s}", "-i", news,
-                    "-map", "0:v", "-map", "1:a", "-t", f"{duration_s}", "-c:v", "libx264",
+    late_ms = round(audio_late_s * 1000)
+    spoken = speech([(mandarin("zh_podcast"), 3), (mandarin("Café"), 1)], tail_ms=800 + late_ms)
+    duration_s = spoken.duration_ms / 1000  # the picture's: the late audio loses `late_ms`
+    camera = str(save_speech(spoken, path.with_name("camera.mp4"), *H264_AAC, video=True))
+    subprocess.run([ffmpeg, "-v", "error", "-i", camera, "-itsoffset", f"{audio_late_s}",
+                    "-i", camera, "-map", "0:v", "-map", "1:a", "-t", f"{duration_s}",
+                    "-c:v", "libx264",
                     "-bf", "2", "-g", "20", "-preset", "veryfast", "-c:a", "copy",
                     "-f", "mpegts", str(path)], check=True)  # fmt: skip
     frames = subprocess.run([ffmpeg, "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy",
@@ -215,7 +224,7 @@ def test_hls_js_shows_live_cues_where_their_audio_is_with_b_frames(
     silent frames: each cue must start as far after the first real audio sample as the SRT
     says (the live cues count from it)."""
     stream = tmp_path / "camera.ts"
-    b_frame_stream(stream, audio_late_s, 12)
+    b_frame_stream(stream, audio_late_s)
     package = tmp_path / "package"
     with open(stream, "rb") as source:
         result = subprocess.run(

@@ -22,10 +22,21 @@ import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
 from tests import harness
-from tests.support import FIXTURES, TEST_KEY, TOLERANCE_MS, transcripts
+from tests.support import (
+    FIXTURES,
+    H264_AAC,
+    MP3_22K,
+    TEST_KEY,
+    TOLERANCE_MS,
+    WAV_44K,
+    save_speech,
+    speech,
+    transcripts,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PODCAST = next(t for t in transcripts() if t.media.name == "zh_podcast.mp3")
+NEWS = next(t for t in transcripts() if t.media.name == "zh_news.mp4")
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -40,7 +51,9 @@ def spawn(*args: str | Path, rows: int = 40, columns: int = 140) -> pexpect.spaw
 def test_preview_shows_the_partial_then_the_final_bilingual_cue(
     emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
-    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    # The news' first and last sentences (11 s, not 32: the preview is watched at 2x).
+    news = speech([(NEWS, 0), (NEWS, 4)])
+    save_speech(news, tmp_path / "zh_news.mp4", *H264_AAC, video=True)
     child = spawn(
         "run", tmp_path / "zh_news.mp4", "-t", "en", "--speed", "2", "--endpoint", emulator.url
     )
@@ -51,15 +64,21 @@ def test_preview_shows_the_partial_then_the_final_bilingual_cue(
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    assert len(pysrt.open(str(tmp_path / "zh_news.zh-en.srt"))) == 5
+    assert len(pysrt.open(str(tmp_path / "zh_news.zh-en.srt"))) == len(news.sentences)
 
 
 def test_dashboard_shows_a_row_per_running_file(
     emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
-    names = ["zh_news.mp4", "zh_podcast.mp3", "en_lecture_44k.wav"]
-    for name in names:
-        shutil.copy(FIXTURES / name, tmp_path / name)
+    # Each fixture's first and last sentences, encoded as it is (10-11 s each, not 17-32).
+    encodings = {"zh_news.mp4": H264_AAC, "zh_podcast.mp3": MP3_22K, "en_lecture_44k.wav": WAV_44K}
+    names = list(encodings)
+    for transcript in transcripts():
+        if transcript.media.name in encodings:
+            picks = [(transcript, 0), (transcript, len(transcript.sentences) - 1)]
+            encoding = encodings[transcript.media.name]
+            video = transcript.media.suffix == ".mp4"
+            save_speech(speech(picks), tmp_path / transcript.media.name, *encoding, video=video)
     child = spawn("run", tmp_path, "-t", "en", "--speed", "4", "--endpoint", emulator.url)
     child.expect("running 3  queued 0")
     screen = child.before + child.after
@@ -151,8 +170,10 @@ def test_the_documented_python_example_runs(
 
 @pytest.fixture
 def http_server(tmp_path: Path) -> Iterator[str]:
-    """The fixtures folder over HTTP on a free local port (a live source ffmpeg can read)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(FIXTURES))
+    """`tmp_path / "served"` over HTTP on a free local port (a live source ffmpeg can read)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -167,11 +188,14 @@ def cue_texts_and_times(path: Path) -> list[tuple[str, int, int]]:
 def test_stdin_and_http_at_1x_give_the_same_cues_as_the_file(
     emulator: BackgroundEmulator, tmp_path: Path, http_server: str
 ) -> None:
+    # The podcast's first and last sentences as the same MP3 (10 s at 1x, not 23).
+    media = tmp_path / "served" / "zh_podcast.mp3"
+    save_speech(speech([(PODCAST, 0), (PODCAST, 3)]), media, *MP3_22K)
     common = ["-t", "en", "--endpoint", emulator.url]
     file_run = subprocess.run(
         harness.command(
             "run",
-            str(PODCAST.media),
+            str(media),
             "--out-dir",
             str(tmp_path / "file"),
             "--speed",
@@ -184,7 +208,7 @@ def test_stdin_and_http_at_1x_give_the_same_cues_as_the_file(
         env=environment(),
     )
     assert file_run.returncode == 0, file_run.stderr
-    with open(PODCAST.media, "rb") as stdin:
+    with open(media, "rb") as stdin:
         from_stdin = subprocess.Popen(
             harness.command(
                 "run",
@@ -229,7 +253,12 @@ def test_stdin_and_http_at_1x_give_the_same_cues_as_the_file(
 def test_ctrl_c_ends_a_live_input_with_every_finished_cue(
     emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
-    with open(PODCAST.media, "rb") as stdin:
+    # The podcast's two shortest sentences first, so two are finished sooner; the rest keeps
+    # the input live when Ctrl-C comes.
+    media = tmp_path / "zh_podcast.mp3"
+    picks = [(PODCAST, 3), (PODCAST, 0), (PODCAST, 1), (PODCAST, 2)]
+    save_speech(speech(picks), media, *MP3_22K)
+    with open(media, "rb") as stdin:
         process = subprocess.Popen(
             harness.command(
                 "run",

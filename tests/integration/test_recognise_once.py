@@ -12,12 +12,13 @@ import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 from subtitler.emulator.server import BackgroundEmulator
 from tests import harness
 from tests.integration.test_run import ROOT, run_cli
-from tests.support import transcripts
+from tests.support import H264_AAC, save_speech, speech, transcripts
 
 NEWS = next(t for t in transcripts() if t.media.name == "zh_news.mp4")
 TT = "{http://www.w3.org/ns/ttml}"
@@ -34,8 +35,8 @@ def spoken(track: Path, language: str) -> list[str]:
     return texts
 
 
-def assert_whole_transcript(folder: Path) -> None:
-    said = "".join(sentence["text"] for sentence in NEWS.sentences)
+def assert_whole_transcript(folder: Path, sentences: list[dict[str, Any]] = NEWS.sentences) -> None:
+    said = "".join(sentence["text"] for sentence in sentences)
     for target in ("en", "ja"):
         track = folder / f"news.zh-{target}.ttml"
         source = spoken(track, "zh")
@@ -82,7 +83,8 @@ def test_ctrl_c_then_a_rerun_keeps_the_pairing(
     make_emulator: Callable[..., BackgroundEmulator], tmp_path: Path, client: str
 ) -> None:
     server = make_emulator()
-    shutil.copy(NEWS.media, tmp_path / "news.mp4")
+    news = speech([(NEWS, 0), (NEWS, 2), (NEWS, 4)])  # three of its sentences: 18 s, not 32
+    save_speech(news, tmp_path / "news.mp4", *H264_AAC, video=True)
     arguments = ["run", str(tmp_path / "news.mp4"), "-t", "en,ja", "-s", "zh", "--format",
                  "ttml", "--speed", "6", "--endpoint", server.url, "--client", client]  # fmt: skip
     process = subprocess.Popen(
@@ -99,7 +101,7 @@ def test_ctrl_c_then_a_rerun_keeps_the_pairing(
     assert list(tmp_path.glob(".news.subtitler-state.jsonl"))
     rerun = run_cli(*arguments)
     assert rerun.returncode == 0, rerun.stderr
-    assert_whole_transcript(tmp_path)
+    assert_whole_transcript(tmp_path, news.sentences)
 
 
 def test_a_target_added_later_is_a_fresh_start_not_a_resume(

@@ -22,7 +22,15 @@ from subtitler.options import make_options
 from subtitler.sources.inputs import discover
 from subtitler.sources.media import ffmpeg_executable
 from tests import harness
-from tests.support import FIXTURES, TOLERANCE_MS, Transcript, transcripts
+from tests.support import (
+    FIXTURES,
+    H264_AAC,
+    TOLERANCE_MS,
+    Transcript,
+    save_speech,
+    speech,
+    transcripts,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MEDIA = [p for p in FIXTURES.iterdir() if p.is_file() and p.suffix not in (".py", ".json")]
@@ -185,7 +193,10 @@ def test_a_rerun_without_overwrite_skips_and_with_it_rewrites(
 def test_a_track_read_mid_run_is_valid_and_holds_the_cues_so_far(
     emulator: BackgroundEmulator, tmp_path: Path, client: str
 ) -> None:
-    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    news = next(t for t in SPEECH if t.media.name == "zh_news.mp4")
+    spoken = speech([(news, 0), (news, 4)])  # its first and last sentences: 11 s, not 32
+    save_speech(spoken, tmp_path / "zh_news.mp4", *H264_AAC, video=True)
+    count = len(spoken.sentences)
     options = make_options(["en"], api_key="k", endpoint=emulator.url, speed=4.0, client=client)
     seen: list[tuple[int, int, int, bool]] = []
     ended = False
@@ -202,11 +213,11 @@ def test_a_track_read_mid_run_is_valid_and_holds_the_cues_so_far(
 
     results = asyncio.run(run_batch(discover([tmp_path]), options, observe))
     assert results[0].status is Status.DONE
-    assert len(seen) == 5
+    assert len(seen) == count
     for written, in_srt, in_vtt, was_ended in seen:
         assert in_srt >= written and in_vtt >= written
         assert not was_ended, "the session was still running when the track was read"
-    assert seen[0][1] < 5, "the first read happened before the last sentence was spoken"
+    assert seen[0][1] < count, "the first read happened before the last sentence was spoken"
 
 
 def test_translation_in_a_later_event_still_gives_complete_cues(

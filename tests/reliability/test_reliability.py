@@ -31,7 +31,7 @@ from subtitler.engine import journal as resume_state
 from subtitler.sources.media import ffmpeg_executable
 from subtitler.tracks import imsc
 from tests import harness
-from tests.support import FIXTURES, TEST_KEY, Transcript, decode, transcripts
+from tests.support import FIXTURES, TEST_KEY, Transcript, speech, transcripts
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEECH = [t for t in transcripts() if t.audio_stream == 0]
@@ -594,12 +594,16 @@ def test_a_live_source_that_stalls_longer_than_the_no_audio_rule_keeps_every_sen
     """A live stream (stdin) pauses mid-way longer than the service's no-audio rule: the task is
     finished cleanly before it, a new one starts when audio flows again. Both clients at once,
     each with its own stream. The service's 23 s rule and the client's 22 s stall limit are
-    scaled down together (6 s and 3 s, a 9 s stall) so the test takes seconds, not a minute."""
+    scaled down together (6 s and 3 s, a 9 s stall) so the test takes seconds, not a minute.
+    The stream holds three short Mandarin sentences (15 s at 1x, not the podcast's 23)."""
     emulator = make_emulator(idle_timeout_s=6.0)
     podcast = next(t for t in SPEECH if t.media.name == "zh_podcast.mp3")
-    pcm, _ = decode(podcast.media)
-    # A WAV stream cut in the pause between the second and third sentences.
-    pause_ms = (int(podcast.sentences[1]["end_ms"]) + int(podcast.sentences[2]["begin_ms"])) // 2
+    cafe = next(t for t in SPEECH if t.media.name.startswith("Café"))
+    spoken = speech([(podcast, 3), (podcast, 0), (cafe, 1)])
+    pcm = spoken.pcm
+    # A WAV stream cut in the pause between the second and third sentences (ffmpeg reads a
+    # WAV on a pipe only once about 200 kB have come: two sentences are more than that).
+    pause_ms = (int(spoken.sentences[1]["end_ms"]) + int(spoken.sentences[2]["begin_ms"])) // 2
     header = io.BytesIO()
     with wave.open(header, "wb") as writer:
         writer.setnchannels(1)
@@ -627,7 +631,7 @@ def test_a_live_source_that_stalls_longer_than_the_no_audio_rule_keeps_every_sen
             if sentences == 2:
                 break  # the first half is being heard: now the source stalls
     time.sleep(9)  # the stimulus: 9 s without audio (what is tested, not a synchronisation)
-    wanted = [expected_cue_text(s) for s in podcast.sentences]
+    wanted = [expected_cue_text(s) for s in spoken.sentences]
     for client, process in processes.items():
         assert process.stdin is not None and process.stdout is not None
         assert process.stderr is not None
