@@ -359,7 +359,7 @@ DECLARED: tuple[Declared, ...] = (
     ),
     Declared(
         keyword="mt_batch", flags=("--mt-batch",), kind=Kind.INTEGER, group=SERVICE, job=True,
-        default=8, metavar="N", help="waiting sentences sent in one request (default 8)",
+        default=1, metavar="N", help="sentences per request when they wait (default 1)",
     ),
     Declared(
         keyword="mt_rpm", flags=("--mt-rpm",), kind=Kind.INTEGER, group=SERVICE, metavar="N",

@@ -217,7 +217,7 @@ def make_options(
     mt_tpm: int | None = None,
     mt_context: int = 3,
     mt_timeout_s: float = 10.0,
-    mt_batch: int = 8,
+    mt_batch: int = 1,
 ) -> RunOptions:
     """Checked RunOptions. The key and endpoint default to the environment (DASHSCOPE_API_KEY,
     DASHSCOPE_WEBSOCKET_BASE_URL); a local endpoint needs no key."""

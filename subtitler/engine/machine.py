@@ -4,10 +4,11 @@ order, and written by the target's own `TargetWriter` (role `FromTranscript`).
 The transcript comes from the input's `Ledger` (the recognising task's sentences as they are
 heard, after the journal's when resuming); each sentence is sent once, with the last few pairs
 of the same track as translation memory (`tm_list`: Qwen-MT refuses multi-turn context) and the
-glossary's terms for the target. When sentences wait (a file heard faster than the account's
-requests a minute allow), up to `batch_sentences` go in one request, a line each: the account's
-60 requests a minute then translate several times as many sentences. The answer must split
-into as many lines, or the batch is asked again sentence by sentence. The source line is shown
+glossary's terms for the target. With `--mt-batch N` (1 by default, as the reference sends), when
+sentences wait (a file heard faster than the account's requests a minute allow), up to N go in
+one request, a line each: the account's 60 requests a minute then translate several times as
+many sentences. The answer must split into as many changed lines, or the batch is asked again
+sentence by sentence. The source line is shown
 at once (`PartialText` with no translation yet) and the cue is written when its translation
 arrives.
 
@@ -138,12 +139,14 @@ class MachineTarget:
     async def _translate(self, pieces: list[Heard]) -> list[str]:
         """Their translations, in order: several sentences in one request when they wait (a line
         each), the answer split back by line and checked; an answer that does not split into as
-        many lines is asked again sentence by sentence."""
+        many lines, or gives a line back as it was (a model that translated only part of the
+        text), is asked again sentence by sentence."""
         if len(pieces) > 1:
             text = "\n".join(" ".join(piece.text.split()) for piece in pieces)
             translated = await self._request(text)
             lines = [line.strip() for line in translated.splitlines() if line.strip()]
-            if len(lines) == len(pieces):
+            unchanged = {" ".join(piece.text.split()) for piece in pieces} & set(lines)
+            if len(lines) == len(pieces) and not unchanged:
                 self.batches += 1
                 return lines
             self.unsplit += 1  # merged or split lines: one request each instead

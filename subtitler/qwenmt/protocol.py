@@ -62,9 +62,10 @@ class MtSettings:
     """Tokens per minute; None: the reference's default for the model; 0: not paced."""
     context_pairs: int = 3
     """How many of a request's last sentence pairs go into `tm_list`."""
-    batch_sentences: int = 8
-    """At most this many waiting sentences of one track in one request, a line each (1: one
-    sentence per request); the answer is split back by line and checked."""
+    batch_sentences: int = 1
+    """At most this many waiting sentences of one track in one request, a line each (1, the
+    default: one sentence per request, as the reference shows); the answer is split back by line
+    and checked."""
     batch_chars: int = 1500
     """A batch's text stays under this many characters (the model's input is 8,192 tokens)."""
 
