@@ -18,7 +18,7 @@ from subtitler.errors import UsageError
 from subtitler.gummy.client import ClientKind
 from subtitler.gummy.environment import parse_speed
 from subtitler.layout.rules import TimingRules
-from subtitler.options import DEFAULT_SPEED, DEFAULTS, Layout
+from subtitler.options import DEFAULT_SPEED, DEFAULT_VAD, DEFAULTS, Layout
 from subtitler.qwenmt.protocol import DEFAULT_MODEL as DEFAULT_MT_MODEL
 from subtitler.qwenmt.protocol import MODELS as MT_MODELS
 
@@ -321,6 +321,26 @@ DECLARED: tuple[Declared, ...] = (
         keyword="max_end_silence_ms", flags=("--max-end-silence",), kind=Kind.INTEGER,
         group=SERVICE, job=True, metavar="MS",
         help="silence that ends a sentence, 200..6000 ms (service default 700)",
+    ),
+    Declared(
+        keyword="vad", flags=("--vad",), kind=Kind.TEXT, group=SERVICE, choices=("on", "off"),
+        default="on", job=True, metavar="on|off",
+        help="send only speech: a local detector skips long non-speech (default on)",
+    ),
+    Declared(
+        keyword="vad_threshold", flags=("--vad-threshold",), kind=Kind.NUMBER, group=SERVICE,
+        default=DEFAULT_VAD.threshold, job=True, metavar="P",
+        help=f"speech probability that counts as speech (default {DEFAULT_VAD.threshold:g})",
+    ),
+    Declared(
+        keyword="vad_min_gap_ms", flags=("--vad-min-gap",), kind=Kind.INTEGER, group=SERVICE,
+        default=DEFAULT_VAD.min_gap_ms, job=True, metavar="MS",
+        help=f"shorter non-speech is sent anyway (default {DEFAULT_VAD.min_gap_ms})",
+    ),
+    Declared(
+        keyword="vad_margin_ms", flags=("--vad-margin",), kind=Kind.INTEGER, group=SERVICE,
+        default=DEFAULT_VAD.margin_ms, job=True, metavar="MS",
+        help=f"audio kept around speech (default {DEFAULT_VAD.margin_ms})",
     ),
     Declared(
         keyword="client", flags=("--client",), kind=Kind.TEXT, group=SERVICE,
