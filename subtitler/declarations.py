@@ -121,7 +121,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="audio_stream", flags=("--audio-stream",), kind=Kind.INTEGER, group=INPUTS,
         default=0, job=True, metavar="N",
-        help="which audio stream to use, counting audio streams from 0",
+        help="which audio stream to use, counting from 0",
     ),
     Declared(
         keyword="audio_languages", flags=("--audio-language",), kind=Kind.LIST, group=INPUTS,
@@ -240,7 +240,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="text_clear_after", flags=("--text-clear-after",), kind=Kind.NUMBER, group=LIVE,
         default=5.0, commands=frozenset({RUN}), to_options=False, metavar="S",
-        help="empty the text file after S seconds without a new caption (default 5)",
+        help="empty it after S s without a new caption (default 5)",
     ),
     Declared(
         keyword="hls", flags=("--hls",), kind=Kind.PATH, group=LIVE, commands=frozenset({RUN}),
@@ -320,12 +320,12 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="max_end_silence_ms", flags=("--max-end-silence",), kind=Kind.INTEGER,
         group=SERVICE, job=True, metavar="MS",
-        help="silence that ends a sentence, 200..6000 ms (service default 700)",
+        help="silence ending a sentence, 200..6000 ms (default 700)",
     ),
     Declared(
         keyword="vad", flags=("--vad",), kind=Kind.TEXT, group=SERVICE, choices=("on", "off"),
         default="on", job=True, metavar="on|off",
-        help="send only speech: a local detector skips long non-speech (default on)",
+        help="on (default): long non-speech is not sent",
     ),
     Declared(
         keyword="vad_threshold", flags=("--vad-threshold",), kind=Kind.NUMBER, group=SERVICE,
@@ -399,7 +399,7 @@ DECLARED: tuple[Declared, ...] = (
         keyword="speed", flags=("--speed",), kind=Kind.NUMBER, group=SERVICE, job=True,
         default=str(DEFAULT_SPEED).rstrip("0").rstrip("."), parse=parse_speed, metavar="X|max",
         text_on_command_line=True,
-        help="send audio at X times real time (default 10), or max: no limit",
+        help="send at X times real time (default 10); max: no limit",
     ),
     Declared(
         keyword="jobs", flags=("-j", "--jobs"), kind=Kind.INTEGER, group=SERVICE,
