@@ -275,8 +275,12 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="estimate", flags=("--estimate",), kind=Kind.FLAG, group=SERVICE, default=False,
         commands=frozenset({RUN}), to_options=False,
-        help="no service call: per input its audio and what the run would bill, and the "
-        "total",
+        help="no service call: what each input would bill, in all",
+    ),
+    Declared(
+        keyword="scan", flags=("--scan",), kind=Kind.FLAG, group=SERVICE, default=False,
+        commands=frozenset({RUN}), to_options=False,
+        help="with --estimate: price only the speech, found locally",
     ),
     Declared(
         keyword="budget", flags=("--budget",), kind=Kind.NUMBER, group=SERVICE, job=True,

@@ -91,3 +91,25 @@ def test_a_resumed_task_after_a_drop_maps_its_times_too(
     ]
     for begin_ms, end_ms, text in times:
         assert (begin_ms, end_ms) == (int(text[5:-1]), int(text[5:-1]) + SENTENCE_MS)
+
+
+def test_an_estimate_with_a_scan_prices_only_the_speech(
+    fake_service: FakeService, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from subtitler.engine.estimate import estimate_inputs
+    from subtitler.options import make_options
+    from subtitler.sources.inputs import discover
+
+    fake_service.quiet = [(6_000, 36_000)]
+    media = write_media(tmp_path / "talk.wav", 45_000)
+    options = make_options(["en"], api_key="k", source_language="zh")
+    (plain,) = asyncio.run(estimate_inputs(discover([media]), options))
+    (scanned,) = asyncio.run(estimate_inputs(discover([media]), options, scan=True))
+    assert plain.scanned is None and plain.estimate is not None
+    assert plain.estimate.audio_ms == 45_000  # --estimate alone: the full audio
+    assert scanned.estimate == plain.estimate and scanned.scanned is not None
+    skipped_ms = 45_000 - scanned.scanned.audio_ms
+    assert 30_000 - 1_100 <= skipped_ms <= 30_000
+    assert scanned.scanned.cost < plain.estimate.cost * 0.4
