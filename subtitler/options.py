@@ -96,10 +96,12 @@ class VadSettings:
 
     threshold: float = 0.5
     """Speech probability from which a window is speech."""
-    min_gap_ms: int = 1000
+    min_gap_ms: int = 2000
     """Non-speech shorter than this is sent anyway."""
-    margin_ms: int = 300
-    """Real audio kept on each side of speech (after it, at least the service's end silence)."""
+    margin_ms: int = 500
+    """Real audio kept on each side of speech (after it, at least the service's end silence).
+    The defaults are `sources.speech.GateSettings`' (measured there; not imported, so that
+    `--help` loads no numpy)."""
 
 
 DEFAULT_VAD = VadSettings()

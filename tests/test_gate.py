@@ -150,3 +150,15 @@ def test_the_map_is_monotonic_and_ends_never_pass_beginnings(
         assert times.to_stream(ms) >= previous
         assert times.to_stream(ms, ending=True) <= times.to_stream(ms)
         previous = times.to_stream(ms)
+
+
+def test_the_options_defaults_are_the_detector_s() -> None:
+    from subtitler.options import DEFAULT_VAD
+    from subtitler.sources.speech import GateSettings
+
+    measured = GateSettings()
+    assert (DEFAULT_VAD.threshold, DEFAULT_VAD.min_gap_ms, DEFAULT_VAD.margin_ms) == (
+        measured.threshold,
+        measured.min_gap_ms,
+        measured.margin_ms,
+    )

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from subtitler.engine.gate import GateRules, SpeechGate
-from subtitler.errors import MediaError
 from subtitler.options import VadSettings
 from subtitler.sources.media import BYTES_PER_MS
 
@@ -38,22 +36,17 @@ class Gating:
 
 
 def speech_gating(vad: VadSettings, end_silence_ms: int | None, label: str) -> Gating:
-    """The local detector (`sources.speech`) for `--vad on`. After speech the audio kept is at
-    least the service's end silence and 100 ms: the service must hear the pause it ends the
-    sentence on, or two sentences either side of a skipped stretch would become one."""
-    try:
-        speech = importlib.import_module("subtitler.sources.speech")
-    except ImportError as error:
-        raise MediaError(
-            label, f"the speech detector is not installed ({error}); --vad off sends everything"
-        ) from error
+    """The local detector (`sources.speech`) for `--vad on` (a UsageError naming the package
+    when it cannot load). After speech the audio kept is at least the service's end silence
+    and 100 ms: the service must hear the pause it ends the sentence on, or two sentences
+    either side of a skipped stretch would become one."""
+    from subtitler.sources import speech  # numpy and the model load only for a gated run
+
     settings = speech.GateSettings(
         threshold=vad.threshold, min_gap_ms=vad.min_gap_ms, margin_ms=vad.margin_ms
     )
-    return Gating(
-        detector=speech.SpeechDetector(settings),
-        rules=gate_rules(vad, speech.WINDOW_MS, end_silence_ms),
-    )
+    detector = speech.SpeechDetector(settings)
+    return Gating(detector=detector, rules=gate_rules(vad, speech.WINDOW_MS, end_silence_ms))
 
 
 def gate_rules(vad: VadSettings, window_ms: int, end_silence_ms: int | None) -> GateRules:
