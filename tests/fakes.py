@@ -273,8 +273,11 @@ class FakeTask:
                                 count=(heard - self._indexed) * SAMPLES_PER_MS)  # fmt: skip
         stamps = samples.reshape(-1, SAMPLES_PER_MS)
         media = (stamps[:, 0].astype(np.int64) << 15) | stamps[:, 1]
-        breaks = np.flatnonzero(np.diff(media) != 1) + 1
+        silent = (media == 0) & ((self._last_ms >= 0) | (np.arange(len(media)) > 0))
+        breaks = np.flatnonzero((np.diff(media) != 1) | silent[1:] | silent[:-1]) + 1
         for piece in np.split(np.arange(len(media)), breaks):
+            if silent[piece[0]]:
+                continue  # silence the client sent where it skipped audio: no media time
             first_ms, index = int(media[piece[0]]), self._indexed + int(piece[0])
             assert first_ms > self._last_ms, "audio sent out of order"
             if self._runs and first_ms == self._last_ms + 1:  # continues the last run

@@ -162,3 +162,16 @@ def test_the_options_defaults_are_the_detector_s() -> None:
         measured.min_gap_ms,
         measured.margin_ms,
     )
+
+
+def test_the_silence_sent_at_a_splice_maps_to_neither_side_s_audio() -> None:
+    times = TimeMap(0)
+    times.pause(2000, 800, 10_000)  # 2 s sent, 800 ms of silence, then the stream from 10 s
+    times.jump(2800, 12_000)  # the stretch grew before more was sent
+    assert times.to_stream(1999) == 1999
+    assert times.to_stream(2000, ending=True) == 2000
+    assert times.to_stream(2400, ending=True) == 2000  # an end in the silence: before it
+    assert times.to_stream(2400) == 12_000  # a beginning in it: where the audio resumes
+    assert times.to_stream(2800, ending=True) == 2000
+    assert times.to_stream(2800) == 12_000
+    assert times.to_stream(3000) == 12_200

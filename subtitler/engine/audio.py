@@ -37,9 +37,7 @@ class Gating:
 
 def speech_gating(vad: VadSettings, end_silence_ms: int | None, label: str) -> Gating:
     """The local detector (`sources.speech`) for `--vad on` (a UsageError naming the package
-    when it cannot load). After speech the audio kept is at least the service's end silence
-    and 100 ms: the service must hear the pause it ends the sentence on, or two sentences
-    either side of a skipped stretch would become one."""
+    when it cannot load)."""
     from subtitler.sources import speech  # numpy and the model load only for a gated run
 
     settings = speech.GateSettings(
@@ -49,13 +47,21 @@ def speech_gating(vad: VadSettings, end_silence_ms: int | None, label: str) -> G
     return Gating(detector=detector, rules=gate_rules(vad, speech.WINDOW_MS, end_silence_ms))
 
 
+def splice_pause_ms(end_silence_ms: int | None) -> int:
+    """The silence a task sends where it skips a stretch: the service's end silence and 100 ms,
+    so it ends a sentence there even when the audio kept around the stretch is not quiet
+    (music against speech): no sentence spans a stretch not sent."""
+    return (end_silence_ms or 700) + 100
+
+
 def gate_rules(vad: VadSettings, window_ms: int, end_silence_ms: int | None) -> GateRules:
-    keep_after_ms = max(vad.margin_ms, (end_silence_ms or 700) + 100)
+    """A stretch is only skipped when that saves more than the silence sent in its place."""
+    pause_ms = splice_pause_ms(end_silence_ms)
     return GateRules(
         window_ms=window_ms,
-        min_gap_ms=max(vad.min_gap_ms, keep_after_ms + vad.margin_ms),
+        min_gap_ms=max(vad.min_gap_ms, 2 * vad.margin_ms + pause_ms + window_ms),
         keep_before_ms=vad.margin_ms,
-        keep_after_ms=keep_after_ms,
+        keep_after_ms=vad.margin_ms,
     )
 
 

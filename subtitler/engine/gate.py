@@ -161,12 +161,14 @@ class SpeechGate:
 
 class TimeMap:
     """One task's time as the service counts it (from its first byte, only while audio is sent)
-    -> stream time. Piecewise: a new piece at each stretch skipped."""
+    -> stream time. Piecewise: a new piece at each stretch skipped; a piece of silence the task
+    sent itself at a splice (`pause`) has no stream time of its own."""
 
     def __init__(self, stream_start_ms: int) -> None:
         self._start_ms = stream_start_ms
         self._sent: list[int] = [0]
         self._stream: list[int] = [stream_start_ms]
+        self._silent: list[bool] = [False]
 
     @property
     def spliced(self) -> bool:
@@ -175,11 +177,20 @@ class TimeMap:
 
     def jump(self, sent_ms: int, stream_ms: int) -> None:
         """From `sent_ms` on, the audio sent is the stream's from `stream_ms`."""
-        if self._sent[-1] == sent_ms:  # nothing was sent since the last piece began
+        if self._sent[-1] == sent_ms and not self._silent[-1]:  # nothing sent since the last
             self._stream[-1] = stream_ms
         else:
             self._sent.append(sent_ms)
             self._stream.append(stream_ms)
+            self._silent.append(False)
+
+    def pause(self, sent_ms: int, length_ms: int, stream_ms: int) -> None:
+        """`length_ms` of silence sent at `sent_ms`, then the stream's audio from `stream_ms`."""
+        before_ms = self._stream[-1] + sent_ms - self._sent[-1]
+        self._sent.append(sent_ms)
+        self._stream.append(before_ms)
+        self._silent.append(True)
+        self.jump(sent_ms + length_ms, stream_ms)
 
     def to_stream(self, sent_ms: int, *, ending: bool = False) -> int:
         """Where `sent_ms` sits in the stream. At a splice, an end is the end of the audio
@@ -188,4 +199,8 @@ class TimeMap:
         if ending and index > 0 and self._sent[index] == sent_ms:
             index -= 1
         index = max(index, 0)
+        if self._silent[index]:
+            if ending or index + 1 == len(self._sent):
+                return self._stream[index]
+            return self._stream[index + 1]
         return self._stream[index] + sent_ms - self._sent[index]

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Protocol
 
 from subtitler.engine.attempts import Attempts
-from subtitler.engine.audio import AudioBuffer
+from subtitler.engine.audio import AudioBuffer, splice_pause_ms
 from subtitler.engine.control import RunControl
 from subtitler.engine.figures import TargetFigures, TaskTiming
 from subtitler.engine.gate import TimeMap
@@ -138,6 +138,9 @@ class TargetTask:
         """Audio sent to the service by all of this target's tasks (what it bills)."""
         self._last_sent_s = time.monotonic()
         self._times = TimeMap(0)
+        self._pause_ms = splice_pause_ms(options.gummy.max_end_silence_ms)
+        self._audio_since_splice = False
+        """Stream audio was sent since the last stretch skipped (a pause goes at a splice)."""
         audio.listen(self._audio_changed)
 
     @property
@@ -245,6 +248,7 @@ class TargetTask:
         timing = self.figures.new_task()
         position_ms = start_ms
         self._times = TimeMap(start_ms)
+        self._audio_since_splice = False
         task_sent_ms = 0
         cutoff_ms: int | None = None  # stream ms: sentences ending later are dropped
         reason: EndReason | None = None
@@ -316,7 +320,15 @@ class TargetTask:
             size = self._send_bytes
             begin_ms, end_ms = self.audio.span(position_ms)
             if begin_ms > position_ms:  # a stretch of non-speech is skipped
-                self._times.jump(sent_ms, begin_ms)
+                follows = not (self.audio.ended and begin_ms >= self.audio.end_ms)
+                if self._audio_since_splice and follows:
+                    if not await self._send_pause(task, timing, position_ms):
+                        return position_ms, None, sent_ms
+                    self._times.pause(sent_ms, self._pause_ms, begin_ms)
+                    sent_ms += self._pause_ms
+                else:
+                    self._times.jump(sent_ms, begin_ms)
+                self._audio_since_splice = False
                 position_ms = begin_ms
                 self.audio.consumed()
             if limit_ms is not None and position_ms - start_ms >= limit_ms:
@@ -340,12 +352,25 @@ class TargetTask:
             sent_ms += len(chunk) // BYTES_PER_MS
             self.sent_ms += len(chunk) // BYTES_PER_MS
             self._last_sent_s = time.monotonic()
+            self._audio_since_splice = True
             self.figures.sent(timing, position_ms, time.perf_counter())
             if not self._inbox.empty():
                 break  # results first: a cue is written as soon as its sentence is final
         if self.audio.ended and position_ms >= self.audio.end_ms:
             return position_ms, EndReason.END, sent_ms
         return position_ms, None, sent_ms
+
+    async def _send_pause(self, task: GummyTask, timing: TaskTiming, position_ms: int) -> bool:
+        """The silence sent where a stretch is skipped (`splice_pause_ms`); False: the task is
+        over."""
+        silence = bytes(self._pause_ms * BYTES_PER_MS)
+        for offset in range(0, len(silence), self._send_bytes):
+            if not await task.send(silence[offset : offset + self._send_bytes]):
+                return False
+        self.sent_ms += self._pause_ms
+        self._last_sent_s = time.monotonic()
+        self.figures.sent(timing, position_ms, time.perf_counter())
+        return True
 
     def _timeout_s(self, position_ms: int) -> float:
         if self.phase is Phase.STARTING:
