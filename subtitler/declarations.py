@@ -18,7 +18,7 @@ from subtitler.errors import UsageError
 from subtitler.gummy.client import ClientKind
 from subtitler.gummy.environment import parse_speed
 from subtitler.layout.rules import TimingRules
-from subtitler.options import DEFAULT_SPEED, DEFAULTS, Layout
+from subtitler.options import DEFAULT_SPEED, DEFAULT_VAD, DEFAULTS, Layout
 from subtitler.qwenmt.protocol import DEFAULT_MODEL as DEFAULT_MT_MODEL
 from subtitler.qwenmt.protocol import MODELS as MT_MODELS
 
@@ -121,7 +121,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="audio_stream", flags=("--audio-stream",), kind=Kind.INTEGER, group=INPUTS,
         default=0, job=True, metavar="N",
-        help="which audio stream to use, counting audio streams from 0",
+        help="which audio stream to use, counting from 0",
     ),
     Declared(
         keyword="audio_languages", flags=("--audio-language",), kind=Kind.LIST, group=INPUTS,
@@ -240,7 +240,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="text_clear_after", flags=("--text-clear-after",), kind=Kind.NUMBER, group=LIVE,
         default=5.0, commands=frozenset({RUN}), to_options=False, metavar="S",
-        help="empty the text file after S seconds without a new caption (default 5)",
+        help="empty it after S s without a new caption (default 5)",
     ),
     Declared(
         keyword="hls", flags=("--hls",), kind=Kind.PATH, group=LIVE, commands=frozenset({RUN}),
@@ -275,8 +275,12 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="estimate", flags=("--estimate",), kind=Kind.FLAG, group=SERVICE, default=False,
         commands=frozenset({RUN}), to_options=False,
-        help="no service call: per input its audio and what the run would bill, and the "
-        "total",
+        help="no service call: what each input would bill, in all",
+    ),
+    Declared(
+        keyword="scan", flags=("--scan",), kind=Kind.FLAG, group=SERVICE, default=False,
+        commands=frozenset({RUN}), to_options=False,
+        help="with --estimate: price only the speech, found locally",
     ),
     Declared(
         keyword="budget", flags=("--budget",), kind=Kind.NUMBER, group=SERVICE, job=True,
@@ -323,6 +327,26 @@ DECLARED: tuple[Declared, ...] = (
         help="silence ending a sentence, 200..6000 ms (default 700)",
     ),
     Declared(
+        keyword="vad", flags=("--vad",), kind=Kind.TEXT, group=SERVICE, choices=("on", "off"),
+        default="on", job=True, metavar="on|off",
+        help="on (default): long non-speech is not sent",
+    ),
+    Declared(
+        keyword="vad_threshold", flags=("--vad-threshold",), kind=Kind.NUMBER, group=SERVICE,
+        default=DEFAULT_VAD.threshold, job=True, metavar="P",
+        help=f"speech probability that counts as speech (default {DEFAULT_VAD.threshold:g})",
+    ),
+    Declared(
+        keyword="vad_min_gap_ms", flags=("--vad-min-gap",), kind=Kind.INTEGER, group=SERVICE,
+        default=DEFAULT_VAD.min_gap_ms, job=True, metavar="MS",
+        help=f"shorter non-speech is sent anyway (default {DEFAULT_VAD.min_gap_ms})",
+    ),
+    Declared(
+        keyword="vad_margin_ms", flags=("--vad-margin",), kind=Kind.INTEGER, group=SERVICE,
+        default=DEFAULT_VAD.margin_ms, job=True, metavar="MS",
+        help=f"audio kept around speech (default {DEFAULT_VAD.margin_ms})",
+    ),
+    Declared(
         keyword="client", flags=("--client",), kind=Kind.TEXT, group=SERVICE,
         choices=tuple(kind.value for kind in ClientKind), default=DEFAULTS.client.value,
         metavar="NAME",
@@ -331,8 +355,7 @@ DECLARED: tuple[Declared, ...] = (
     Declared(
         keyword="region", flags=("--region",), kind=Kind.TEXT, group=SERVICE,
         choices=("cn", "intl"), metavar="NAME",
-        help="cn (Beijing) or intl (Singapore): every endpoint's region, the key's "
-        "(default $SUBTITLER_REGION, else cn)",
+        help="cn or intl (default: $SUBTITLER_REGION, or cn)",
     ),
     Declared(
         keyword="recognizer", flags=("--recognizer",), kind=Kind.TEXT, group=SERVICE,
@@ -383,7 +406,7 @@ DECLARED: tuple[Declared, ...] = (
         keyword="speed", flags=("--speed",), kind=Kind.NUMBER, group=SERVICE, job=True,
         default=str(DEFAULT_SPEED).rstrip("0").rstrip("."), parse=parse_speed, metavar="X|max",
         text_on_command_line=True,
-        help="send audio at X times real time (default 10), or max: no limit",
+        help="send at X times real time (default 10); max: no limit",
     ),
     Declared(
         keyword="jobs", flags=("-j", "--jobs"), kind=Kind.INTEGER, group=SERVICE,

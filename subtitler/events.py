@@ -62,6 +62,11 @@ class InputResult:
     (`sentences` counts both runs')."""
     translation: TranslationUsage | None = None
     """Qwen-MT's requests and tokens, when the input had a target it translated."""
+    sent_ms: int | None = None
+    """Audio sent to the service by all the input's tasks (what it bills, each target's task
+    counted); None without the speech gate."""
+    skipped_ms: int | None = None
+    """The speech gate: the input's audio decoded but not sent (non-speech); None without it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,7 +100,10 @@ class AudioProgress:
 
     path: Path
     sent_ms: int
+    """The stream time the audio has reached (decoded, and sent unless it is skipped)."""
     label: str = ""
+    sending: bool = True
+    """False while the speech gate skips non-speech: nothing is being sent to the service."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -90,6 +90,23 @@ def parse_formats(
     return tuple(chosen)
 
 
+@dataclass(frozen=True, kw_only=True)
+class VadSettings:
+    """`--vad on`: the speech gate's thresholds (`engine/gate.py`): non-speech is not sent."""
+
+    threshold: float = 0.5
+    """Speech probability from which a window is speech."""
+    min_gap_ms: int = 2000
+    """Non-speech shorter than this is sent anyway."""
+    margin_ms: int = 500
+    """Real audio kept on each side of speech (after it, at least the service's end silence).
+    The defaults are `sources.speech.GateSettings`' (measured there; not imported, so that
+    `--help` loads no numpy)."""
+
+
+DEFAULT_VAD = VadSettings()
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """Everything a run needs besides its inputs."""
@@ -148,6 +165,8 @@ class RunOptions:
 
     forced_translator: Translator | None = None
     """`--translator gummy|qwen-mt`; None: auto."""
+    vad: VadSettings | None = None
+    """The speech gate (`--vad on`, `make_options`' default); None sends every second."""
 
     def for_targets(self, targets: tuple[str, ...], source_language: str | None) -> RunOptions:
         """These options for other targets and source (serve's requests): translators chosen
@@ -218,6 +237,10 @@ def make_options(
     mt_context: int = 3,
     mt_timeout_s: float = 10.0,
     mt_batch: int = 1,
+    vad: str | bool = "on",
+    vad_threshold: float = DEFAULT_VAD.threshold,
+    vad_min_gap_ms: int = DEFAULT_VAD.min_gap_ms,
+    vad_margin_ms: int = DEFAULT_VAD.margin_ms,
 ) -> RunOptions:
     """Checked RunOptions. The key and endpoint default to the environment (DASHSCOPE_API_KEY,
     DASHSCOPE_WEBSOCKET_BASE_URL); a local endpoint needs no key."""
@@ -266,6 +289,7 @@ def make_options(
         raise UsageError("--stall-finish-after", "must be 1..22 s (the service ends a task at 23)")
     if speed is not None and not speed > 0:
         raise UsageError("--speed", "must be more than 0")
+    gate = _vad(vad, vad_threshold, vad_min_gap_ms, vad_margin_ms)
     try:
         kind = ClientKind(client)
         chosen_layout = Layout(layout)
@@ -343,7 +367,26 @@ def make_options(
         frame_rate=frames,
         timecode_start=start,
         shot_changes=_shot_changes(shot_changes, frames),
+        vad=gate,
     )
+
+
+def _vad(vad: str | bool, threshold: float, min_gap_ms: int, margin_ms: int) -> VadSettings | None:
+    """`--vad on|off` and its thresholds, checked."""
+    state = {"on": True, "off": False}.get(str(vad).lower()) if isinstance(vad, str) else vad
+    if state is None:
+        raise UsageError("--vad", f"{vad!r}: give on or off")
+    if not 0 < threshold < 1:
+        raise UsageError("--vad-threshold", "must be between 0 and 1")
+    if not 0 <= margin_ms <= 5000:
+        raise UsageError("--vad-margin", "must be 0..5000 ms")
+    if not min_gap_ms >= 2 * margin_ms or min_gap_ms > 600_000:
+        raise UsageError(
+            "--vad-min-gap", "must be at least twice --vad-margin (and 600000 ms at most)"
+        )
+    if not state:
+        return None
+    return VadSettings(threshold=threshold, min_gap_ms=min_gap_ms, margin_ms=margin_ms)
 
 
 E = TypeVar("E", bound=Enum)

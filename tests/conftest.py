@@ -12,7 +12,7 @@ import pytest
 
 from subtitler.emulator.config import EmulatorConfig
 from subtitler.emulator.server import BackgroundEmulator
-from tests.fakes import FakeDecoder, FakeService
+from tests.fakes import FakeDecoder, FakeService, stand_in_gating
 
 CLIENTS = ("native", "sdk")
 TESTS = Path(__file__).resolve().parent
@@ -111,7 +111,10 @@ def fake_service(monkeypatch: pytest.MonkeyPatch) -> FakeService:
     service = FakeService()
     FakeDecoder.started.clear()
     fakes = Transports(
-        decoder=FakeDecoder, new_client=service.new_task, new_translator=service.new_translator
+        decoder=FakeDecoder,
+        new_client=service.new_task,
+        new_translator=service.new_translator,
+        gating=stand_in_gating(service),
     )
     monkeypatch.setattr(engine_context, "DEFAULT_TRANSPORTS", fakes)  # the engine's one seam
     return service

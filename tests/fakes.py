@@ -12,6 +12,7 @@ audio from the middle, names its sentences exactly as the first task would have.
 
 from __future__ import annotations
 
+import bisect
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,38 @@ SENTENCE_BEGIN_MS = 300
 SENTENCE_MS = 2200
 """The fake service hears one sentence in every 3 s of audio, [300, 2500) ms of each (long
 enough that the layout never merges two into one cue)."""
+
+
+class StampDetector:
+    """A stand-in for `sources.speech.SpeechDetector` (same `push`): it reads each window's
+    media time from the fake decoder's stamps and asks the service whether speech is there."""
+
+    window_ms = 32
+
+    def __init__(self, service: FakeService) -> None:
+        self.service = service
+        self._pending = bytearray()
+
+    def push(self, pcm: bytes) -> list[bool]:
+        self._pending += pcm
+        window_bytes = self.window_ms * BYTES_PER_MS
+        decisions = []
+        while len(self._pending) >= window_bytes:
+            first, second = np.frombuffer(bytes(self._pending[:4]), dtype="<i2")
+            decisions.append(self.service.speech_at((int(first) << 15) | int(second)))
+            del self._pending[:window_bytes]
+        return decisions
+
+
+def stand_in_gating(service: FakeService) -> Callable[..., Any]:
+    """`Transports.gating` with the stand-in detector."""
+    from subtitler.engine.audio import Gating, gate_rules
+
+    def gating(vad: Any, end_silence_ms: int | None, _label: str) -> Gating:
+        rules = gate_rules(vad, StampDetector.window_ms, end_silence_ms)
+        return Gating(detector=StampDetector(service), rules=rules)
+
+    return gating
 
 
 def write_media(path: Path, duration_ms: int) -> Path:
@@ -116,6 +149,10 @@ class FakeService:
 
     faults: list[Fault] = field(default_factory=list)
     tasks: list[FakeTask] = field(default_factory=list)
+    quiet: list[tuple[int, int]] = field(default_factory=list)
+    """Media ranges [begin, end) with no speech (music, applause, silence): no sentence begins
+    in them. With none, the stand-in detector calls everything speech; with some, speech is
+    each sentence's [300, 2500) ms outside them."""
     translator: FakeTranslator = field(default_factory=lambda: FakeTranslator())
 
     def new_task(self, _kind: object, settings: Any, target: str, sink: Any) -> FakeTask:
@@ -126,6 +163,20 @@ class FakeService:
     def new_translator(self, settings: Any) -> FakeTranslator:
         self.translator.settings = settings
         return self.translator
+
+    def says(self, begin_ms: int) -> bool:
+        """A sentence begins at `begin_ms` (nothing is said in the quiet ranges)."""
+        return not any(begin <= begin_ms < end for begin, end in self.quiet)
+
+    def speech_at(self, media_ms: int) -> bool:
+        """What the stand-in detector hears at `media_ms`."""
+        if not self.quiet:
+            return True
+        in_sentence = (
+            SENTENCE_BEGIN_MS <= media_ms % SENTENCE_EVERY_MS < (SENTENCE_BEGIN_MS + SENTENCE_MS)
+        )
+        sentence_ms = media_ms - (media_ms - SENTENCE_BEGIN_MS) % SENTENCE_EVERY_MS
+        return in_sentence and self.says(sentence_ms)
 
     def fault_for(self, sentences: int) -> Fault | None:
         for fault in self.faults:
@@ -178,6 +229,11 @@ class FakeTask:
         self.received = bytearray()
         self.sentences = 0
         self.over = False
+        self._runs: list[tuple[int, int]] = []
+        """The media sent in runs without a gap: (first media ms, the task's ms it was at)."""
+        self._indexed = 0
+        self._last_ms = -1
+        self._next_sentence: int | None = None
 
     @property
     def task_id(self) -> str:
@@ -208,26 +264,48 @@ class FakeTask:
         return (int(stamp[0]) << 15) | int(stamp[1])
 
     def _hear(self) -> None:
-        """Every sentence whose whole audio this task has now been sent, task-relative, as the
-        service reports them."""
-        if len(self.received) < BYTES_PER_MS:
+        """Every sentence whose whole audio this task has now been sent, in the time the task
+        counts (the audio it got, whatever was skipped between), as the service reports them."""
+        heard = len(self.received) // BYTES_PER_MS
+        if heard == 0:
             return
-        first_ms = self._media_ms(0)
-        heard_to_ms = first_ms + len(self.received) // BYTES_PER_MS
-        first_sentence = -(-(first_ms - SENTENCE_BEGIN_MS) // SENTENCE_EVERY_MS)
+        samples = np.frombuffer(self.received, dtype="<i2", offset=self._indexed * BYTES_PER_MS,
+                                count=(heard - self._indexed) * SAMPLES_PER_MS)  # fmt: skip
+        stamps = samples.reshape(-1, SAMPLES_PER_MS)
+        media = (stamps[:, 0].astype(np.int64) << 15) | stamps[:, 1]
+        silent = (media == 0) & ((self._last_ms >= 0) | (np.arange(len(media)) > 0))
+        breaks = np.flatnonzero((np.diff(media) != 1) | silent[1:] | silent[:-1]) + 1
+        for piece in np.split(np.arange(len(media)), breaks):
+            if silent[piece[0]]:
+                continue  # silence the client sent where it skipped audio: no media time
+            first_ms, index = int(media[piece[0]]), self._indexed + int(piece[0])
+            assert first_ms > self._last_ms, "audio sent out of order"
+            if self._runs and first_ms == self._last_ms + 1:  # continues the last run
+                pass
+            else:
+                self._runs.append((first_ms, index))
+            self._last_ms = first_ms + len(piece) - 1
+        self._indexed = heard
+        if self._next_sentence is None:
+            first_ms = self._media_ms(0)
+            self._next_sentence = -(-(first_ms - SENTENCE_BEGIN_MS) // SENTENCE_EVERY_MS)
         while not self.over:
-            begin_ms = (first_sentence + self.sentences) * SENTENCE_EVERY_MS + SENTENCE_BEGIN_MS
-            if begin_ms + SENTENCE_MS > heard_to_ms:
+            begin_ms = self._next_sentence * SENTENCE_EVERY_MS + SENTENCE_BEGIN_MS
+            end_ms = begin_ms + SENTENCE_MS
+            if end_ms > self._last_ms + 1:
                 break
-            assert self._media_ms(begin_ms - first_ms) == begin_ms, "audio sent out of order"
+            self._next_sentence += 1
+            begin_at, end_at = self._sent_at(begin_ms), self._sent_at(end_ms - 1)
+            if not self.service.says(begin_ms) or begin_at is None or end_at is None:
+                continue  # nothing said there, or not all of it was sent
             transcript, translation = line_at(begin_ms)
             if not getattr(self.settings, "translation_enabled", True):
                 translation = ""  # a recognition-only task
             self._emit(
                 Sentence(
                     self.sentences,
-                    begin_ms - first_ms,
-                    begin_ms - first_ms + SENTENCE_MS,
+                    begin_at,
+                    end_at + 1,
                     transcript,
                     translation,
                     (),
@@ -237,6 +315,15 @@ class FakeTask:
             fault = self.service.fault_for(self.sentences)
             if fault is not None:
                 self._emit(TaskFailed(fault.code, fault.message, fault.status))
+
+    def _sent_at(self, media_ms: int) -> int | None:
+        """The task's ms at which the media's `media_ms` was sent (None: it was not)."""
+        index = bisect.bisect_right(self._runs, (media_ms, 1 << 62)) - 1
+        if index < 0 or media_ms > self._last_ms:
+            return None
+        first_ms, at = self._runs[index]
+        next_index = self._runs[index + 1][1] if index + 1 < len(self._runs) else self._indexed
+        return at + media_ms - first_ms if at + media_ms - first_ms < next_index else None
 
     def _emit(self, event: ClientEvent) -> None:
         if isinstance(event, TaskFailed | TaskFinished):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -156,3 +157,27 @@ def test_no_summary_table_once_the_reader_of_stdout_has_gone() -> None:
         print_summary(stderr, [DONE], reader_left=False)
         assert "subtitler summary" in stderr.file.getvalue()  # type: ignore[attr-defined]
     assert not reader_left(LinesView(io.StringIO(), ("en",)))
+
+
+def test_the_summary_says_what_the_speech_gate_did_not_send() -> None:
+    gated = dataclasses.replace(DONE, sent_ms=20_000, skipped_ms=45_400)
+    console = Console(file=io.StringIO(), width=160, record=True)
+    console.print(summary_table([gated, DONE]))
+    text = console.export_text()
+    assert text.count("45 s without speech not sent") == 1  # --vad off says nothing of it
+
+
+def test_json_lines_carry_what_the_gate_sent_only_with_the_gate() -> None:
+    from subtitler.events import AudioProgress
+    from subtitler.views.jsonlines import event_objects
+
+    gated = dataclasses.replace(DONE, sent_ms=20_000, skipped_ms=45_400)
+    (finished,) = event_objects(InputEnded(gated), "film")
+    assert finished["sent_ms"] == 20_000
+    (plain,) = event_objects(InputEnded(DONE), "film")
+    assert "sent_ms" not in plain
+    path = Path("/media/film.mkv")
+    (quiet,) = event_objects(AudioProgress(path=path, sent_ms=5000, sending=False), "film")
+    assert quiet["sending"] is False
+    (sending,) = event_objects(AudioProgress(path=path, sent_ms=5000), "film")
+    assert "sending" not in sending

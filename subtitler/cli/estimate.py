@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 from subtitler.cli.exits import EXIT_OK
 
 
-def estimate(items: list[InputFile | InputProblem], options: RunOptions, as_json: bool) -> int:
-    """`run --estimate`: durations and what they would bill, with no service call."""
+def estimate(
+    items: list[InputFile | InputProblem], options: RunOptions, as_json: bool, scan: bool = False
+) -> int:
+    """`run --estimate`: durations and what they would bill, with no service call; `--scan`:
+    and what the speech gate would send of them, detected locally."""
     import json
     import time
 
@@ -32,7 +35,7 @@ def estimate(items: list[InputFile | InputProblem], options: RunOptions, as_json
     from subtitler.engine.estimate import estimate_inputs
     from subtitler.gummy.cost import ESTIMATE_NOTE, Bill
 
-    found = asyncio.run(estimate_inputs(items, options))
+    found = asyncio.run(estimate_inputs(items, options, scan))
     known = [entry.estimate for entry in found if entry.estimate is not None]
     prices = options.prices
     total = Bill()
@@ -65,6 +68,11 @@ def estimate(items: list[InputFile | InputProblem], options: RunOptions, as_json
             if e.mt_targets:
                 fields["mt_input_tokens"] = e.mt_tokens.input_tokens
                 fields["mt_output_tokens"] = e.mt_tokens.output_tokens
+            if entry.scanned is not None:
+                g = entry.scanned
+                fields["scan"] = {"sent_ms": g.audio_ms, "recognition_s": round(g.recognition_s, 3),
+                                  "translation_s": round(g.translation_s, 3),
+                                  **_cost_fields(g.costs, prices.currency)}  # fmt: skip
             print(json.dumps({"event": "estimate", **base, **fields}, ensure_ascii=False))
         print(json.dumps({"event": "summary", "at": round(time.time(), 3), "done": 0,
                           "failed": 0, "skipped": len(problems), **totals,
@@ -74,7 +82,9 @@ def estimate(items: list[InputFile | InputProblem], options: RunOptions, as_json
     machine = bool(tokens)
     columns = ["file", "audio", "tasks", "recognition s", "translation s"]
     columns += ["Qwen-MT tokens"] if machine else []
-    for column in (*columns, "cost"):
+    scanned = [entry.scanned for entry in found if entry.scanned is not None]
+    gated = ["speech sent", "cost, speech only"] if scan else []
+    for column in (*columns, "cost", *gated):
         table.add_column(column, justify="left" if column == "file" else "right")
     for entry in found:
         shown = entry.estimate
@@ -87,13 +97,28 @@ def estimate(items: list[InputFile | InputProblem], options: RunOptions, as_json
         if machine:
             mt = one.mt_tokens
             cells.append(f"{mt.input_tokens}+{mt.output_tokens}" if one.mt_targets else "")
-        table.add_row(*cells, one.costs.format(4, prices.currency))
+        cells.append(one.costs.format(4, prices.currency))
+        if scan:
+            speech = entry.scanned
+            cells += (
+                [f"{speech.audio_ms / 1000:.1f}s", speech.costs.format(4, prices.currency)]
+                if speech
+                else ["", ""]
+            )
+        table.add_row(*cells)
     audio_s = sum(e.audio_ms for e in known) / 1000
     cells = ["total", f"{audio_s:.1f}s", "", f"{totals['recognition_s']:.1f}",
              f"{totals['translation_s']:.1f}"]  # fmt: skip
     if machine:
         cells.append(f"{totals['mt_input_tokens']}+{totals['mt_output_tokens']}")
-    table.add_row(*cells, total.format(4, prices.currency), style="bold")
+    cells.append(total.format(4, prices.currency))
+    if scan:
+        gated_total = Bill()
+        for one in scanned:
+            gated_total = gated_total + one.costs
+        sent_s = sum(g.audio_ms for g in scanned) / 1000
+        cells += [f"{sent_s:.1f}s", gated_total.format(4, prices.currency)]
+    table.add_row(*cells, style="bold")
     Console(width=160 if not sys.stdout.isatty() else None).print(table)
     if machine:
         print(f"subtitler: {ESTIMATE_NOTE}", file=sys.stderr)

@@ -164,7 +164,7 @@ def _run_command(arguments: argparse.Namespace) -> int:
     if shard is not None:
         items = [item for item in items if not isinstance(item, InputFile) or in_shard(item, shard)]
     if arguments.estimate:
-        return estimate(items, options, arguments.json)
+        return estimate(items, options, arguments.json, arguments.scan)
     if options.budget is not None and any(isinstance(i, InputFile) and i.live for i in items):
         raise UsageError("--budget", "a live input has no duration to estimate against it")
     outputs = _live_outputs(arguments, options)

@@ -12,12 +12,61 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
+from subtitler.engine.gate import GateRules, SpeechGate
+from subtitler.options import VadSettings
 from subtitler.sources.media import BYTES_PER_MS
 
 
+class Detects(Protocol):
+    """A streaming speech detector (`sources.speech.SpeechDetector`): one decision per whole
+    window completed by each call, state kept between calls."""
+
+    def push(self, pcm: bytes) -> list[bool]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gating:
+    """One input's detector and how its decisions become stretches not sent."""
+
+    detector: Detects
+    rules: GateRules
+
+
+def speech_gating(vad: VadSettings, end_silence_ms: int | None, label: str) -> Gating:
+    """The local detector (`sources.speech`) for `--vad on` (a UsageError naming the package
+    when it cannot load)."""
+    from subtitler.sources import speech  # numpy and the model load only for a gated run
+
+    settings = speech.GateSettings(
+        threshold=vad.threshold, min_gap_ms=vad.min_gap_ms, margin_ms=vad.margin_ms
+    )
+    detector = speech.SpeechDetector(settings)
+    return Gating(detector=detector, rules=gate_rules(vad, speech.WINDOW_MS, end_silence_ms))
+
+
+def splice_pause_ms(end_silence_ms: int | None) -> int:
+    """The silence a task sends where it skips a stretch: the service's end silence and 100 ms,
+    so it ends a sentence there even when the audio kept around the stretch is not quiet
+    (music against speech): no sentence spans a stretch not sent."""
+    return (end_silence_ms or 700) + 100
+
+
+def gate_rules(vad: VadSettings, window_ms: int, end_silence_ms: int | None) -> GateRules:
+    """A stretch is only skipped when that saves more than the silence sent in its place."""
+    pause_ms = splice_pause_ms(end_silence_ms)
+    return GateRules(
+        window_ms=window_ms,
+        min_gap_ms=max(vad.min_gap_ms, 2 * vad.margin_ms + pause_ms + window_ms),
+        keep_before_ms=vad.margin_ms,
+        keep_after_ms=vad.margin_ms,
+    )
+
+
 class AudioBuffer:
-    def __init__(self, start_ms: int) -> None:
+    def __init__(self, start_ms: int, gating: Gating | None = None) -> None:
         self.start_ms = start_ms
         """Stream time of the first byte kept."""
         self.first_ms = start_ms
@@ -29,6 +78,9 @@ class AudioBuffer:
         self._data = bytearray()
         self._listeners: list[Callable[[], None]] = []
         self._consumed = asyncio.Event()
+        self._detector = gating.detector if gating is not None else None
+        self.gate = SpeechGate(origin_ms=start_ms, rules=gating.rules) if gating else None
+        """`--vad on`: the stretches not sent (None: every byte is sent)."""
 
     @property
     def end_ms(self) -> int:
@@ -45,13 +97,35 @@ class AudioBuffer:
         """Whole milliseconds only (positions are in ms); frames are whole but perhaps the last,
         which loses less than a millisecond."""
         self._data += pcm[: len(pcm) - len(pcm) % BYTES_PER_MS]
+        if self._detector is not None and self.gate is not None:
+            self.gate.add(self._detector.push(pcm))
         self.last_arrival_s = time.monotonic()
         self._notify()
 
     def end(self, halted: bool = False) -> None:
         self.ended = True
         self.halted = halted
+        if self.gate is not None:
+            self.gate.close(self.end_ms)
         self._notify()
+
+    def span(self, from_ms: int) -> tuple[int, int]:
+        """The audio to send next from stream time `from_ms`: [begin, end), empty when there is
+        none yet (begin skips a stretch of non-speech; end stops at the next one)."""
+        if self.gate is None:
+            return from_ms, max(from_ms, self.end_ms)
+        begin, end = self.gate.span(from_ms)
+        return begin, max(begin, min(end, self.end_ms))
+
+    def to_send_ms(self, from_ms: int, to_ms: int) -> int:
+        """How much of [from_ms, to_ms) is to be sent (not in a stretch skipped)."""
+        skipped = self.gate.skipped_between(from_ms, to_ms) if self.gate is not None else 0
+        return to_ms - from_ms - skipped
+
+    @property
+    def skipping(self) -> bool:
+        """Nothing is being sent now: non-speech is going on."""
+        return self.gate is not None and self.gate.skipping
 
     def consumed(self) -> None:
         """A reader moved on (sent audio, or stopped reading): the decoder may go on."""

@@ -104,6 +104,8 @@ async def conclude(
         label=item.label,
         resumed_at_ms=resumed_at,
         translation=translation_usage(machines),
+        sent_ms=sum(task.sent_ms for task in tasks) if audio.gate is not None else None,
+        skipped_ms=audio.gate.skipped_between(audio.first_ms, audio.end_ms) if audio.gate else None,
     )
 
 

@@ -7,13 +7,14 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from subtitler.engine.audio import Gating, speech_gating
 from subtitler.engine.control import RunControl
 from subtitler.engine.machine import Translates
 from subtitler.engine.pacing import StartPacer
 from subtitler.events import Event
 from subtitler.gummy.client import GummyTask, new_task
 from subtitler.gummy.cost import Budget
-from subtitler.options import RunOptions
+from subtitler.options import RunOptions, VadSettings
 from subtitler.qwenmt.client import QwenMt
 from subtitler.qwenmt.protocol import MtSettings
 from subtitler.sources.media import AsyncPcmDecoder
@@ -29,6 +30,8 @@ class Transports:
     decoder: Callable[..., AsyncPcmDecoder] = AsyncPcmDecoder
     new_client: Callable[..., GummyTask] = new_task
     new_translator: Callable[[MtSettings], Translates] = QwenMt
+    gating: Callable[[VadSettings, int | None, str], Gating] = speech_gating
+    """`--vad on`: the input's speech detector (`sources.speech`)."""
 
 
 class Translators:

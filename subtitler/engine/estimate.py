@@ -8,6 +8,9 @@ decoder is started and closed at once). A live input has no duration: no estimat
 Each target is priced by its translator (`RunPricing.translators`: Gummy's seconds, or Qwen-MT's
 tokens estimated from the duration: `subtitler.gummy.cost.estimate_mt_tokens`), the recognition
 by the recognizer and region.
+
+`--estimate --scan` also decodes what remains and runs the speech gate over it, locally (no
+service): the `scanned` estimate prices only the audio the gate would send.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from subtitler.engine import journal as resume_state
+from subtitler.engine.audio import AudioBuffer
 from subtitler.engine.context import RunContext
 from subtitler.engine.decide import decide, finished_transcript, sidecars_of
 from subtitler.engine.plan import Need, plan_tracks
@@ -31,7 +35,7 @@ from subtitler.gummy.cost import (
     PriceTable,
     estimate_run,
 )
-from subtitler.options import RunOptions
+from subtitler.options import DEFAULT_VAD, RunOptions
 from subtitler.sources.inputs import InputFile, InputProblem
 from subtitler.sources.media import AsyncPcmDecoder
 
@@ -95,19 +99,42 @@ class InputEstimate:
     estimate: Estimate | None
     """None: nothing can be said (a live input, or the input cannot be read: `problem`)."""
     problem: str = ""
+    scanned: Estimate | None = None
+    """`--scan`: the bill of the audio the speech gate would send (`audio_ms` is that audio)."""
 
 
 async def estimate_inputs(
-    items: list[InputFile | InputProblem], options: RunOptions
+    items: list[InputFile | InputProblem], options: RunOptions, scan: bool = False
 ) -> list[InputEstimate]:
     context = RunContext.create(options, lambda _event: None)
     try:
-        return list(await asyncio.gather(*(_one(item, context) for item in items)))
+        return list(await asyncio.gather(*(_one(item, context, scan) for item in items)))
     finally:
         context.close()
 
 
-async def _one(item: InputFile | InputProblem, context: RunContext) -> InputEstimate:
+async def sent_by_gate(item: InputFile, context: RunContext, start_ms: int) -> int:
+    """Decode from `start_ms` as fast as ffmpeg goes and run the speech gate over it: how much
+    of the audio it would send (a MediaError if the media cannot be decoded)."""
+    options = context.options
+    vad = options.vad or DEFAULT_VAD
+    gating = context.transports.gating(vad, options.gummy.max_end_silence_ms, item.label)
+    decoder = context.transports.decoder(
+        item.path, options.audio_stream, start_ms=start_ms, label=item.label
+    )
+    audio = AudioBuffer(start_ms, gating)
+    try:
+        await decoder.start()
+        async for frame in decoder.frames():
+            audio.append(frame)
+            audio.forget_before(audio.end_ms)  # only the decisions are kept
+    finally:
+        await decoder.aclose()
+    audio.end()
+    return audio.to_send_ms(start_ms, audio.end_ms)
+
+
+async def _one(item: InputFile | InputProblem, context: RunContext, scan: bool) -> InputEstimate:
     if isinstance(item, InputProblem):
         return InputEstimate(str(item.path), None, f"{item.path}: {item.reason}")
     options = context.options
@@ -146,11 +173,17 @@ async def _one(item: InputFile | InputProblem, context: RunContext) -> InputEsti
     remaining_ms = max(0, duration_ms - start_ms)
     journaled = decided.state.heard_finished or finished_transcript(decided.state, running)
     recognising = not journaled
-    estimate = estimate_input(
-        audio_ms=remaining_ms,
-        running=running,
-        recognising=recognising,
-        pricing=pricing_of(options),
-        source_language=decided.named or options.gummy.source_language,
-    )
-    return InputEstimate(item.label, estimate)
+    language = decided.named or options.gummy.source_language
+    pricing = pricing_of(options)
+    estimate = estimate_input(audio_ms=remaining_ms, running=running, recognising=recognising,
+                              pricing=pricing, source_language=language)  # fmt: skip
+    scanned = None
+    if scan and remaining_ms > 0:
+        try:
+            async with context.slots:
+                sent_ms = await sent_by_gate(item, context, start_ms)
+        except SubtitlerError as error:
+            return InputEstimate(item.label, estimate, str(error))
+        scanned = estimate_input(audio_ms=sent_ms, running=running, recognising=recognising,
+                                 pricing=pricing, source_language=language)  # fmt: skip
+    return InputEstimate(item.label, estimate, scanned=scanned)

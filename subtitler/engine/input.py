@@ -10,6 +10,7 @@ import dataclasses
 import time
 from pathlib import Path
 
+from subtitler.engine.audio import Gating
 from subtitler.engine.claim import Claim, claim_path
 from subtitler.engine.conclude import NO_SPEECH as NO_SPEECH  # serve/app.py reads it here
 from subtitler.engine.conclude import conclude, settled
@@ -73,6 +74,7 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
             rendered = await render_finished(item, context, decided, picture)
             if not running:
                 return await settled(decided, rendered, ended, context)
+            gating = gating_of(context, item)
             prepared = await prepare(item, context, decided, rendered)
         except Skip as skip:
             return ended(Status.SKIPPED, str(skip))
@@ -94,10 +96,18 @@ async def subtitle_input(item: InputFile, context: RunContext) -> InputResult:
                 audio_reason=prepared.audio.reason,
             )
         )
-        streamed = await stream(item, context, prepared)
+        streamed = await stream(item, context, prepared, gating)
         return await conclude(item, context, prepared, streamed, started_s)
     finally:
         claim.release()
+
+
+def gating_of(context: RunContext, item: InputFile) -> Gating | None:
+    """The input's speech gate (`--vad on`), or None: every second is sent."""
+    vad = context.options.vad
+    if vad is None:
+        return None
+    return context.transports.gating(vad, context.options.gummy.max_end_silence_ms, item.label)
 
 
 def make_folder(folder: Path) -> None:

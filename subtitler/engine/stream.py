@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 from dataclasses import dataclass
 
-from subtitler.engine.audio import AudioBuffer
+from subtitler.engine.audio import AudioBuffer, Gating
 from subtitler.engine.context import RunContext
 from subtitler.engine.machine import MachineTarget
 from subtitler.engine.pairing import Ledger
@@ -46,11 +46,13 @@ class Streamed:
     audio: AudioBuffer
 
 
-async def stream(item: InputFile, context: RunContext, prepared: Prepared) -> Streamed:
-    """Decode once into an `AudioBuffer`, one `TargetTask` per running target reading it, until
-    every task is over."""
+async def stream(
+    item: InputFile, context: RunContext, prepared: Prepared, gating: Gating | None = None
+) -> Streamed:
+    """Decode once into an `AudioBuffer` (through the speech gate when there is one), one
+    `TargetTask` per running target reading it, until every task is over."""
     options = context.options
-    audio = AudioBuffer(prepared.start_ms)
+    audio = AudioBuffer(prepared.start_ms, gating)
     opening = asyncio.create_task(open_tracks(item, context, prepared))
     translating_only = dataclasses.replace(
         options, gummy=dataclasses.replace(options.gummy, transcription_enabled=False)
@@ -180,19 +182,29 @@ async def decode(
             audio.append(frame)
             position_ms += len(frame) // BYTES_PER_MS
             while (
-                bounded and not control.stopping and position_ms - slowest_ms(tasks) > MAX_LEAD_MS
+                bounded
+                and not control.stopping
+                and audio.to_send_ms(slowest_ms(tasks), position_ms) > MAX_LEAD_MS
             ):
                 await audio.wait_consumed(timeout_s=1.0)
             audio.forget_before(min(task.resume_point_ms() for task in tasks))
             if position_ms >= next_progress_ms:
-                context.emit(AudioProgress(path=item.path, sent_ms=position_ms, label=item.label))
+                context.emit(progress(item, position_ms, audio))
                 next_progress_ms += PROGRESS_EVERY_MS
         else:
             audio.end()
     finally:
         await frames.aclose()
         await decoder.aclose()
-    context.emit(AudioProgress(path=item.path, sent_ms=position_ms, label=item.label))
+    context.emit(progress(item, position_ms, audio))
+
+
+def progress(item: InputFile, position_ms: int, audio: AudioBuffer) -> AudioProgress:
+    if audio.gate is None:
+        return AudioProgress(path=item.path, sent_ms=position_ms, label=item.label)
+    return AudioProgress(
+        path=item.path, sent_ms=position_ms, label=item.label, sending=not audio.skipping
+    )
 
 
 def slowest_ms(tasks: list[TargetTask]) -> int:

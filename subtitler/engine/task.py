@@ -16,11 +16,18 @@ Three clean ends besides the end of the audio, each followed by a new task on th
   stop, so they are dropped and the next task, from the last sentence kept, says them whole;
 - halt (Ctrl-C, a refused key elsewhere): the task is finished; for a file, a sentence the stop
   cut short is dropped the same way (the resumed run recognises it whole).
+
+With the speech gate (`--vad on`) a task's stream skips the stretches of non-speech
+(`AudioBuffer.span`): the service's clock runs only while audio is sent, so the task keeps a
+`TimeMap` and every time it reports is put back on the stream's timeline before the writer sees
+it. The stall rule then counts the time since audio was last *sent*: a live intermission
+finishes the task cleanly, and the next starts when speech returns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -30,9 +37,10 @@ from pathlib import Path
 from typing import Protocol
 
 from subtitler.engine.attempts import Attempts
-from subtitler.engine.audio import AudioBuffer
+from subtitler.engine.audio import AudioBuffer, splice_pause_ms
 from subtitler.engine.control import RunControl
 from subtitler.engine.figures import TargetFigures, TaskTiming
+from subtitler.engine.gate import TimeMap
 from subtitler.engine.pacing import StartPacer
 from subtitler.engine.phase import Phase, PhaseMachine
 from subtitler.engine.policy import Action, RetryPolicy, decide
@@ -47,6 +55,7 @@ from subtitler.gummy.protocol import (
     TaskFailed,
     TaskFinished,
     TaskStarted,
+    Word,
 )
 from subtitler.options import RunOptions
 from subtitler.sources.media import BYTES_PER_MS
@@ -125,6 +134,13 @@ class TargetTask:
         self._audio_flagged = False
         self._send_bytes = send_bytes(None if live else options.speed)
         self._margin_ms = (options.gummy.max_end_silence_ms or 700) + 300
+        self.sent_ms = 0
+        """Audio sent to the service by all of this target's tasks (what it bills)."""
+        self._last_sent_s = time.monotonic()
+        self._times = TimeMap(0)
+        self._pause_ms = splice_pause_ms(options.gummy.max_end_silence_ms)
+        self._audio_since_splice = False
+        """Stream audio was sent since the last stretch skipped (a pause goes at a splice)."""
         audio.listen(self._audio_changed)
 
     @property
@@ -167,7 +183,8 @@ class TargetTask:
         start_ms = self.resume_point_ms()
         while True:
             await self._wait_for_audio(start_ms)
-            nothing_left = self.audio.ended and start_ms >= self.audio.end_ms
+            begin_ms, end_ms = self.audio.span(start_ms)
+            nothing_left = self.audio.ended and begin_ms >= end_ms
             if nothing_left and (self.attempts.started or self.audio.halted):
                 self.complete = not self.audio.halted or self.live
                 self._phases.enter(Phase.DONE)
@@ -212,8 +229,12 @@ class TargetTask:
             start_ms = self.resume_point_ms()
 
     async def _wait_for_audio(self, start_ms: int) -> None:
+        """Until there is audio to send (with the gate: speech again), or it has ended."""
         self._phases.enter(Phase.WAITING_FOR_AUDIO)
-        while not (self.audio.ended or self.audio.end_ms > start_ms):
+        while not self.audio.ended:
+            begin, end = self.audio.span(start_ms)
+            if end > begin:
+                return
             await self._next()
 
     async def _one_task(self, start_ms: int) -> Finished | TaskFailed:
@@ -226,6 +247,9 @@ class TargetTask:
         self._phases.enter(Phase.STARTING)
         timing = self.figures.new_task()
         position_ms = start_ms
+        self._times = TimeMap(start_ms)
+        self._audio_since_splice = False
+        task_sent_ms = 0
         cutoff_ms: int | None = None  # stream ms: sentences ending later are dropped
         reason: EndReason | None = None
         reached = False  # the service answered this task
@@ -234,7 +258,9 @@ class TargetTask:
                 await client.start(turn)
             while True:
                 if self.phase is Phase.STREAMING and reason is None:
-                    position_ms, reason = await self._send(client, start_ms, position_ms, timing)
+                    position_ms, reason, task_sent_ms = await self._send(
+                        client, start_ms, position_ms, task_sent_ms, timing
+                    )
                     if reason is not None:
                         if reason is EndReason.ROLLOVER or (self.audio.halted and not self.live):
                             cutoff_ms = position_ms - self._margin_ms
@@ -255,6 +281,7 @@ class TargetTask:
                     reached = self.control.service_reached = True
                 if isinstance(item, TaskStarted):
                     self._phases.enter(Phase.STREAMING)
+                    self._last_sent_s = time.monotonic()
                 elif isinstance(item, Partial | Sentence):
                     if timing.first_result_s is None:
                         timing.first_result_s = arrived_s
@@ -284,40 +311,76 @@ class TargetTask:
         await task.finish()
 
     async def _send(
-        self, task: GummyTask, start_ms: int, position_ms: int, timing: TaskTiming
-    ) -> tuple[int, EndReason | None]:
-        """Send what has been decoded past `position_ms`; why the task should end, if it should."""
+        self, task: GummyTask, start_ms: int, position_ms: int, sent_ms: int, timing: TaskTiming
+    ) -> tuple[int, EndReason | None, int]:
+        """Send what has been decoded (and, with the gate, decided) past `position_ms`; where
+        the task got to, why it should end if it should, and how much it has sent."""
         limit_ms = self.options.rollover_after_ms
         while True:
             size = self._send_bytes
+            begin_ms, end_ms = self.audio.span(position_ms)
+            if begin_ms > position_ms:  # a stretch of non-speech is skipped
+                follows = not (self.audio.ended and begin_ms >= self.audio.end_ms)
+                if self._audio_since_splice and follows:
+                    if not await self._send_pause(task, timing, position_ms):
+                        return position_ms, None, sent_ms
+                    self._times.pause(sent_ms, self._pause_ms, begin_ms)
+                    sent_ms += self._pause_ms
+                else:
+                    self._times.jump(sent_ms, begin_ms)
+                self._audio_since_splice = False
+                position_ms = begin_ms
+                self.audio.consumed()
             if limit_ms is not None and position_ms - start_ms >= limit_ms:
                 if timing.pause_ms is None:
                     timing.pause_ms = self.audio.quiet_point_ms(position_ms)
                 if timing.pause_ms is not None and timing.pause_ms <= position_ms:
-                    return position_ms, EndReason.PAUSE
+                    return position_ms, EndReason.PAUSE, sent_ms
                 if timing.pause_ms is not None:
                     size = min(size, (timing.pause_ms - position_ms) * BYTES_PER_MS)
                 grace_ms = min(30_000, round(limit_ms * ROLLOVER_GRACE))
                 if position_ms - start_ms >= limit_ms + grace_ms:
-                    return position_ms, EndReason.ROLLOVER
-            chunk = self.audio.read(position_ms, size)
+                    return position_ms, EndReason.ROLLOVER, sent_ms
+            if end_ms <= position_ms:
+                break
+            chunk = self.audio.read(position_ms, min(size, (end_ms - position_ms) * BYTES_PER_MS))
             if not chunk:
                 break
             if not await task.send(chunk):
-                return position_ms, None  # the task is over: its TaskFailed is in the inbox
+                return position_ms, None, sent_ms  # over: its TaskFailed is in the inbox
             position_ms += len(chunk) // BYTES_PER_MS
+            sent_ms += len(chunk) // BYTES_PER_MS
+            self.sent_ms += len(chunk) // BYTES_PER_MS
+            self._last_sent_s = time.monotonic()
+            self._audio_since_splice = True
             self.figures.sent(timing, position_ms, time.perf_counter())
             if not self._inbox.empty():
                 break  # results first: a cue is written as soon as its sentence is final
         if self.audio.ended and position_ms >= self.audio.end_ms:
-            return position_ms, EndReason.END
-        return position_ms, None
+            return position_ms, EndReason.END, sent_ms
+        return position_ms, None, sent_ms
+
+    async def _send_pause(self, task: GummyTask, timing: TaskTiming, position_ms: int) -> bool:
+        """The silence sent where a stretch is skipped (`splice_pause_ms`); False: the task is
+        over."""
+        silence = bytes(self._pause_ms * BYTES_PER_MS)
+        for offset in range(0, len(silence), self._send_bytes):
+            if not await task.send(silence[offset : offset + self._send_bytes]):
+                return False
+        self.sent_ms += self._pause_ms
+        self._last_sent_s = time.monotonic()
+        self.figures.sent(timing, position_ms, time.perf_counter())
+        return True
 
     def _timeout_s(self, position_ms: int) -> float:
         if self.phase is Phase.STARTING:
             return START_TIMEOUT_S
-        if self.phase is Phase.STREAMING and position_ms >= self.audio.end_ms:
-            idle_s = time.monotonic() - self.audio.last_arrival_s
+        begin_ms, end_ms = self.audio.span(position_ms)
+        if self.phase is Phase.STREAMING and begin_ms >= end_ms:
+            # the service's 23 s count the time since it last got audio: with the gate, since
+            # this task last sent some (an intermission is decoded but not sent)
+            since_s = self._last_sent_s if self.audio.gate else self.audio.last_arrival_s
+            idle_s = time.monotonic() - since_s
             return max(0.0, self.options.stall_finish_s - idle_s)
         return RESULT_TIMEOUT_S
 
@@ -337,12 +400,28 @@ class TargetTask:
                     )
                 )
             return
+        item = self._on_stream(item, start_ms)
         if cutoff_ms is not None and start_ms + item.end_ms > cutoff_ms:
             return  # cut short by a rollover or a stop: the next task says it whole
         await self.writer.write(
             item, start_ms, self.figures.latency_ms(start_ms + item.end_ms), arrived_s
         )
         self.audio.consumed()  # the resume point moved: the decoder may go on
+
+    def _on_stream(self, sentence: Sentence, start_ms: int) -> Sentence:
+        """The sentence with its times (task-relative, as the service counts the audio it got)
+        task-relative on the stream's timeline: stretches skipped are put back."""
+        times = self._times
+        if not times.spliced:
+            return sentence
+
+        def moved(begin_ms: int, end_ms: int) -> tuple[int, int]:
+            begin = times.to_stream(begin_ms) - start_ms
+            return begin, max(begin, times.to_stream(end_ms, ending=True) - start_ms)
+
+        begin_ms, end_ms = moved(sentence.begin_ms, sentence.end_ms)
+        words = tuple(Word(*moved(w.begin_ms, w.end_ms), w.text) for w in sentence.words)
+        return dataclasses.replace(sentence, begin_ms=begin_ms, end_ms=end_ms, words=words)
 
     def _fail(self, error: SubtitlerError) -> None:
         self.error = error

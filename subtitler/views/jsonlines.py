@@ -57,7 +57,8 @@ def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
             }
         ]
     if isinstance(event, AudioProgress):
-        return [{"event": "progress", **base, "sent_ms": event.sent_ms}]
+        progress = {"event": "progress", **base, "sent_ms": event.sent_ms}
+        return [progress if event.sending else {**progress, "sending": False}]
     if isinstance(event, PartialText):
         return [
             {
@@ -117,6 +118,7 @@ def event_objects(event: Event, label: str) -> list[dict[str, Any]]:
                     **base,
                     "sentences": result.sentences,
                     "audio_ms": result.audio_ms,
+                    **({} if result.sent_ms is None else {"sent_ms": result.sent_ms}),
                     "wall_s": round(result.wall_s, 3),
                     "streaming_s": None
                     if result.streaming_s is None

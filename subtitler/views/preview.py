@@ -41,6 +41,8 @@ class PreviewView(LiveView):
         self.duration_ms: int | None = None
         self.started_s = time.monotonic()
         self.sent_ms = 0
+        self.sending = True
+        """False while the speech gate skips non-speech."""
         self.first_result_ms: float | None = None
         self.latency_ms: float | None = None
         self.partial: tuple[str, str] = ("", "")
@@ -66,6 +68,7 @@ class PreviewView(LiveView):
             self.started_s = time.monotonic()
         elif isinstance(event, AudioProgress):
             self.sent_ms = event.sent_ms
+            self.sending = event.sending
         elif isinstance(event, PartialText):
             self._first_result()
             self.partial = (event.transcript, event.translation)
@@ -98,7 +101,9 @@ class PreviewView(LiveView):
         title = Text(f"{self.label} → {', '.join(self.targets)}", style="bold")
         title.no_wrap, title.overflow = True, "ellipsis"
         figures = Text(
-            f"media {media}   sent {_clock(self.sent_ms)}   first result "
+            f"media {media}   "
+            + (f"sent {_clock(self.sent_ms)}" if self.sending else "no speech: nothing sent")
+            + "   first result "
             f"{_ms(self.first_result_ms)}   latency {_ms(self.latency_ms)}",
             no_wrap=True,
             overflow="ellipsis",

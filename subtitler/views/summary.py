@@ -79,6 +79,8 @@ def _note(result: InputResult, label: str) -> str:
     if usage is not None and usage.requests:
         notes.append(f"Qwen-MT {usage.requests} requests, "
                      f"{usage.input_tokens}+{usage.output_tokens} tokens")  # fmt: skip
+    if result.skipped_ms:
+        notes.append(f"{result.skipped_ms / 1000:.0f} s without speech not sent")
     if result.resumed_at_ms is not None:
         notes.append(f"resumed at {clock(result.resumed_at_ms)}")
     if result.reason:

