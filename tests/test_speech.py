@@ -4,8 +4,10 @@ made (fixtures/make_gating_fixtures.py), decoded by the engine's own decoder (re
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,3 +183,47 @@ def test_fixture_truth_is_on_the_media_timeline() -> None:
     speech_ms = sum(end - begin for begin, end in composite["speech_ms"])
     assert 115_000 <= composite["duration_ms"] <= 125_000
     assert 10_000 <= speech_ms <= composite["duration_ms"] / 3
+
+
+@pytest.mark.slow
+def test_the_benchmarks_print_their_figures(tmp_path: Path) -> None:
+    """No figure is asserted (speed is measured, not tested): the scripts run and say it all."""
+    root = FIXTURES.parent
+    python = [sys.executable, "-m"]
+    figures = tmp_path / "eval.json"
+    subprocess.run(
+        [
+            *python,
+            "benchmarks.vad_eval",
+            "--only",
+            "silero+floor t=0.5 f=-50",
+            "--json",
+            str(figures),
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    chosen = json.loads(figures.read_text(encoding="utf-8"))["silero+floor t=0.5 f=-50"]
+    assert {"speech", "music", "applause", "room_tone", "silence", "composite"} <= set(chosen)
+    assert chosen["all"]["gated_recall"] == 1.0
+    printed = subprocess.run(
+        [
+            *python,
+            "benchmarks.vad_rtf",
+            "--kinds",
+            "silence,room_tone",
+            "--streams",
+            "2",
+            "--seconds",
+            "0.3",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result = json.loads(printed)
+    assert set(result["with_floor"]) == {"silence", "room_tone"}
+    assert result["with_floor"]["silence"]["neural"] == 0.0
+    assert result["paced"]["streams"] == 2
