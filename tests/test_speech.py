@@ -4,6 +4,7 @@ made (fixtures/make_gating_fixtures.py), decoded by the engine's own decoder (re
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from functools import cache
@@ -150,6 +151,37 @@ def test_a_partial_window_waits_for_the_rest() -> None:
     assert detector.push(b"\0") == [False]
     assert detector.push(b"") == []
     assert detector.push(b"\0" * (3 * WINDOW_BYTES + 5)) == [False] * 3
+
+
+THREADS_PROBE = """
+import os, sys
+threads = lambda: len(os.listdir("/proc/self/task"))
+import numpy
+from subtitler.sources.speech import GateSettings, SpeechDetector
+before = threads()
+detectors = [SpeechDetector(GateSettings()) for _ in range(4)]
+noise = numpy.random.default_rng(1).normal(0, 3000, 16000).astype("<i2").tobytes()
+for detector in detectors:
+    detector.push(noise)
+print(before, threads(), detectors[0].neural_windows, os.environ.get("OMP_THREAD_LIMIT"))
+"""
+
+
+def test_the_model_adds_no_thread_and_leaves_the_environment_alone() -> None:
+    """ggml's default of four OpenMP threads per window cost about six times the CPU of one
+    and broke the engine's promise of a few threads whatever the number of inputs."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    printed = subprocess.run(
+        [sys.executable, "-c", THREADS_PROBE],
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    before, after, neural, limit = printed
+    assert int(neural) > 0  # the model ran
+    assert int(after) == int(before)
+    assert limit == "None"  # children (ffmpeg) inherit nothing
 
 
 def test_a_missing_package_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
