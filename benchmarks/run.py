@@ -290,7 +290,7 @@ def naming_cost(url: str, env: dict[str, str], work: Path, repeats: int = 5) -> 
         for attempt in range(repeats):
             run = measure(
                 [sys.executable, "-m", "subtitler", "run", str(NAMING_SPEECH), *source,
-                 "-t", "zh", "--speed", "max", "--json", "--overwrite",
+                 "-t", "zh", "--speed", "max", "--json", "--overwrite", "--vad", "off",
                  "--out-dir", str(work / f"naming-{name}-{attempt}"), "--endpoint", url],
                 env,
             )  # fmt: skip
@@ -416,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
                         "-s", "en", "-t", "zh", "--speed", "10", "--jobs", str(jobs), "--json",
                         "--overwrite", "--out-dir", str(work / f"out-{client}"),
                         "--endpoint", url, "--client", client,
+                        "--vad", "off",  # the media are speech-like noise: the gate sends none
                     ],
                     env,
                     audio_hours,
@@ -500,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
                         str(work / f"scale-out-{count}"),
                         "--endpoint",
                         url,
+                        "--vad",
+                        "off",
                     ],
                     env,
                 )

@@ -236,7 +236,7 @@ def test_no_cue_is_shown_after_the_media_ends(tmp_path: Path, emulator: Backgrou
     shutil.copy(FIXTURES / "en_station_two_tracks.mkv", media)
     result = run_cli(
         "run", media, "-s", "en", "-t", "ja", "--speed", "max", "--format", "srt,ttml",
-        "--endpoint", emulator.url,
+        "--audio-stream", "1", "--endpoint", emulator.url,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
     probe = subprocess.run(
