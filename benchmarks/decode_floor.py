@@ -6,7 +6,9 @@ and starting many decoders at once.
 1. free:    each file decoded to 16 kHz mono PCM into /dev/null, one after another (the floor
             `benchmarks/run.py` compares subtitler with)
 2. paced:   the same eight decodes at once, each read from its pipe 100 ms of audio at a time at
-            10x (a reader that does nothing else), as any streaming client must read them
+            10x (a reader that does nothing else), as any streaming client must read them;
+            `--read-ms 1000` reads them in 1 s bursts instead, `--block-writes` has ffmpeg
+            write in 32 KB blocks as subtitler's decoder of a file does (`-flush_packets 0`)
 3. start:   one ffmpeg started to read a file's header and 0.1 s of it (CPU, averaged), and
             `--start-count` of them started at once from asyncio (wall time until all are done)
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -28,7 +31,7 @@ from pathlib import Path
 from benchmarks.run import floor_command, make_media
 from subtitler.sources.media import ffmpeg_executable
 
-BYTES_PER_100_MS = 3200  # 16 kHz mono s16le
+BYTES_PER_MS = 32  # 16 kHz mono s16le
 
 
 def children_cpu_s() -> float:
@@ -43,13 +46,17 @@ def free_cpu_s(ffmpeg: str, files: list[Path]) -> float:
     return children_cpu_s() - before
 
 
-def paced_cpu_s(ffmpeg: str, files: list[Path], speed: float) -> float:
-    """All files at once, each pipe read 100 ms of audio per 100 ms / speed."""
+def paced_cpu_s(
+    ffmpeg: str, files: list[Path], speed: float, read_ms: int = 100, block_writes: bool = False
+) -> float:
+    """All files at once, each pipe read `read_ms` of audio per `read_ms` / speed."""
     before = children_cpu_s()
+    read_bytes = read_ms * BYTES_PER_MS
+    blocks = ["-flush_packets", "0"] if block_writes else []
     decoders = [
         subprocess.Popen(
             [ffmpeg, "-v", "error", "-nostdin", "-i", str(path), "-ac", "1", "-ar", "16000",
-             "-f", "s16le", "pipe:1"],
+             "-f", "s16le", *blocks, "pipe:1"],
             stdout=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
         )
@@ -60,9 +67,9 @@ def paced_cpu_s(ffmpeg: str, files: list[Path], speed: float) -> float:
         step += 1
         for decoder in list(reading):
             assert decoder.stdout is not None
-            if len(decoder.stdout.read(BYTES_PER_100_MS)) < BYTES_PER_100_MS:
+            if len(decoder.stdout.read(read_bytes)) < read_bytes:
                 reading.remove(decoder)
-        time.sleep(max(0.0, started + step * 0.1 / speed - time.monotonic()))
+        time.sleep(max(0.0, started + step * read_ms / 1000 / speed - time.monotonic()))
     for decoder in decoders:
         decoder.wait()
     return children_cpu_s() - before
@@ -100,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--start-count", type=int, default=128)
+    parser.add_argument("--read-ms", type=int, default=100, help="audio per paced read (100)")
+    parser.add_argument("--block-writes", action="store_true", help="ffmpeg writes 32 KB blocks")
     arguments = parser.parse_args(argv)
     ffmpeg = ffmpeg_executable()
     with tempfile.TemporaryDirectory(prefix="subtitler-floor-") as temporary:
@@ -107,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         free, paced = [], []
         for _ in range(arguments.rounds):  # alternating: the machine's state drifts
             free.append(free_cpu_s(ffmpeg, files))
-            paced.append(paced_cpu_s(ffmpeg, files, arguments.speed))
+            paced.append(
+                paced_cpu_s(
+                    ffmpeg, files, arguments.speed, arguments.read_ms, arguments.block_writes
+                )
+            )
         one_start = start_cpu_s(ffmpeg, files[0])
         many_wall = asyncio.run(start_many_wall_s(ffmpeg, files[0], arguments.start_count))
     print(
@@ -116,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
                 "files": arguments.files,
                 "seconds_per_file": arguments.seconds,
                 "speed": arguments.speed,
+                "read_ms": arguments.read_ms,
+                "block_writes": arguments.block_writes,
+                "load_average": os.getloadavg()[0],
                 "free_cpu_s": [round(value, 2) for value in free],
                 "paced_cpu_s": [round(value, 2) for value in paced],
                 "paced_vs_free": round(statistics.median(paced) / statistics.median(free), 2),

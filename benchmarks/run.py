@@ -2,6 +2,7 @@
 
     python -m benchmarks.run                       # the full run (a few minutes here)
     python -m benchmarks.run --files 2 --seconds 4 --scale 1,2 --scale-seconds 3   # smoke
+    python -m benchmarks.run --only floor,subtitler --out /tmp/cpu.json   # the CPU side by side
 
 Against the local Gummy emulator (zero latency, run as its own process, its CPU reported apart),
 on generated speech-like media (syllable-like noise bursts with pauses, AAC in M4A):
@@ -13,6 +14,7 @@ on generated speech-like media (syllable-like noise bursts with pauses, AAC in M
 4. scale:     subtitler at 1x with 1, 8, 32, 128 files at once: lag and cost per file
 
 CPU is user+system time of every process involved (children and grandchildren, from rusage);
+subtitler's is also split between its own process and its ffmpeg (`benchmarks/own_cpu.py`);
 peak memory is the largest sum of PSS (proportional set size: shared libraries counted once)
 over the process tree, sampled every 50 ms.
 Prints a table and writes it as JSON (--out).
@@ -21,6 +23,7 @@ Prints a table and writes it as JSON (--out).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import resource
@@ -227,11 +230,16 @@ def startup_cpu_s(command: list[str], repeats: int = 7) -> float:
 
 
 def subtitler_figures(
-    command: list[str], env: dict[str, str], audio_hours: float, jobs: int, emulator_pid: int
+    arguments: list[str], env: dict[str, str], audio_hours: float, jobs: int, emulator_pid: int
 ) -> dict[str, Any]:
-    """Run `subtitler run ... --json` and read its figures from its own events."""
+    """Run `subtitler run ... --json` (`arguments` after `run`) and read its figures from its
+    own events, and its own process's CPU apart from its ffmpeg's."""
     emulator_before = process_cpu_s(emulator_pid)
-    ours = measure(command, env)
+    with tempfile.NamedTemporaryFile(suffix=".json") as split_file:
+        ours = measure(
+            [sys.executable, "-m", "benchmarks.own_cpu", split_file.name, "run", *arguments], env
+        )
+        split = json.loads(Path(split_file.name).read_text() or "{}")
     events = [json.loads(line) for line in ours.stdout.splitlines() if line]
     sentences = [e for e in events if e["event"] == "sentence"]
     finished = [e for e in events if e["event"] == "finished"]
@@ -245,6 +253,8 @@ def subtitler_figures(
     return {
         "wall_s": ours.wall_s,
         "cpu_s": ours.cpu_s,
+        "own_cpu_s": split.get("own_cpu_s"),
+        "ffmpeg_cpu_s": split.get("children_cpu_s"),
         "cpu_s_per_audio_hour": ours.cpu_s / audio_hours,
         "peak_rss_mb": ours.peak_rss_mb,
         "peak_rss_mb_per_file": ours.peak_rss_mb / jobs,
@@ -305,6 +315,15 @@ def naming_cost(url: str, env: dict[str, str], work: Path, repeats: int = 5) -> 
     return figures
 
 
+def compile_bytecode() -> None:
+    """subtitler's modules compiled once, as pip does for a wheel it installs: an editable
+    install under PYTHONDONTWRITEBYTECODE would compile about a hundred modules at every start
+    (0.2 CPU s here), a cost of that environment, not of subtitler."""
+    import subtitler
+
+    compileall.compile_dir(Path(subtitler.__file__).parent, quiet=1)
+
+
 def percentile(values: list[float], share: float) -> float | None:
     if not values:
         return None
@@ -313,6 +332,10 @@ def percentile(values: list[float], share: float) -> float | None:
 
 
 # --- the run ---
+
+
+WAYS = ("floor", "sample", "subtitler", "sdk", "naming", "startup", "scale")
+"""The parts of a run, in order (`--only` picks some: `floor,subtitler` is the CPU side by side)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,10 +347,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-seconds", type=float, default=30, help="their length (30)")
     parser.add_argument("--rounds", type=int, default=3, help="floor and subtitler rounds (3)")
     parser.add_argument("--naming-repeats", type=int, default=5, help="runs per naming way (5)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
+    parser.add_argument(
+        "--only",
+        default=",".join(WAYS),
+        help=f"parts to run, of {','.join(WAYS)} (all); a partial run writes JSON only to --out",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="(benchmarks/results.json)")
     arguments = parser.parse_args(argv)
+    ways = {way.strip() for way in arguments.only.split(",") if way.strip()}
+    if not ways <= set(WAYS):
+        parser.error(f"--only: unknown {', '.join(sorted(ways - set(WAYS)))}")
+    if arguments.out is None and ways == set(WAYS):
+        arguments.out = Path("benchmarks/results.json")
     jobs = arguments.jobs or arguments.files
     scale = [int(n) for n in arguments.scale.split(",") if n.strip()]
+    compile_bytecode()
     ffmpeg = ffmpeg_executable()
     env = {k: v for k, v in os.environ.items() if k != "DASHSCOPE_WEBSOCKET_BASE_URL"}
     env.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -351,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cores": os.cpu_count(),
                 "python": sys.version.split()[0],
                 "ffmpeg": ffmpeg,
+                "load_average": os.getloadavg()[0],
             },
             "files": arguments.files,
             "seconds_per_file": arguments.seconds,
@@ -358,52 +393,29 @@ def main(argv: list[str] | None = None) -> int:
         }
         try:
             # 1. the floor (measured again before each further round of subtitler's, below)
-            started = time.monotonic()
-            floor_cpu, peak = floor_pass(ffmpeg, files)
-            floor_rounds = [floor_cpu]
-            # ... and the same decoders all at once (as subtitler runs them): their peak PSS
-            together = measure(
-                ["sh", "-c", " ".join(f"{_shell(floor_command(ffmpeg, p))} &" for p in files)
-                 + " wait"]
-            )  # fmt: skip
-            results["floor"] = {
-                "wall_s": time.monotonic() - started,
-                "cpu_s": floor_cpu,
-                "cpu_s_per_audio_hour": floor_cpu / audio_hours,
-                "peak_rss_mb": peak,
-                "concurrent_peak_rss_mb": together.peak_rss_mb,
-            }
+            floor_rounds: list[float] = []
+            if "floor" in ways:
+                started = time.monotonic()
+                floor_cpu, peak = floor_pass(ffmpeg, files)
+                floor_rounds.append(floor_cpu)
+                # ... and the same decoders all at once (as subtitler runs them): their peak PSS
+                together = measure(
+                    ["sh", "-c", " ".join(f"{_shell(floor_command(ffmpeg, p))} &" for p in files)
+                     + " wait"]
+                )  # fmt: skip
+                results["floor"] = {
+                    "wall_s": time.monotonic() - started,
+                    "cpu_s": floor_cpu,
+                    "cpu_s_per_audio_hour": floor_cpu / audio_hours,
+                    "peak_rss_mb": peak,
+                    "concurrent_peak_rss_mb": together.peak_rss_mb,
+                }
 
             # 2. the public sample's way
-            emulator_before = process_cpu_s(emulator.pid)
-            sample = measure(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.sample_way",
-                    "--endpoint",
-                    url,
-                    "--jobs",
-                    str(jobs),
-                    "--ffmpeg",
-                    ffmpeg,
-                    *map(str, files),
-                ],
-                env,
-            )
-            sample_rows = [json.loads(line) for line in sample.stdout.splitlines() if line]
-            results["sample"] = {
-                "wall_s": sample.wall_s,
-                "cpu_s": sample.cpu_s,
-                "cpu_s_per_audio_hour": sample.cpu_s / audio_hours,
-                "peak_rss_mb": sample.peak_rss_mb,
-                "peak_rss_mb_per_file": sample.peak_rss_mb / jobs,
-                "finals": sum(r["finals"] for r in sample_rows),
-                "first_package_delay_ms_median": statistics.median(
-                    r["first_package_delay_ms"] for r in sample_rows
-                ),
-                "emulator_cpu_s": process_cpu_s(emulator.pid) - emulator_before,
-            }
+            if "sample" in ways:
+                results["sample"] = sample_figures(
+                    url, env, jobs, ffmpeg, files, audio_hours, emulator.pid
+                )
 
             # 3. subtitler, same files and concurrency, at the sample's pace (10x; its 3200-byte
             # frames every 10 ms), the source language given: both clients. The native client
@@ -412,10 +424,10 @@ def main(argv: list[str] | None = None) -> int:
             def ours(client: str) -> dict[str, Any]:
                 return subtitler_figures(
                     [
-                        sys.executable, "-m", "subtitler", "run", str(work / "media"),
-                        "-s", "en", "-t", "zh", "--speed", "10", "--jobs", str(jobs), "--json",
-                        "--overwrite", "--out-dir", str(work / f"out-{client}"),
-                        "--endpoint", url, "--client", client,
+                        str(work / "media"), "-s", "en", "-t", "zh", "--speed", "10",
+                        "--jobs", str(jobs), "--json", "--overwrite",
+                        "--out-dir", str(work / f"out-{client}"), "--endpoint", url,
+                        "--client", client,
                         "--vad", "off",  # the media are speech-like noise: the gate sends none
                     ],
                     env,
@@ -424,131 +436,170 @@ def main(argv: list[str] | None = None) -> int:
                     emulator.pid,
                 )  # fmt: skip
 
-            rounds = [ours("native")]
-            for _ in range(arguments.rounds - 1):
-                floor_rounds.append(floor_pass(ffmpeg, files)[0])
-                rounds.append(ours("native"))
-            rounds.sort(key=lambda row: row["cpu_s"])
-            results["subtitler"] = {
-                **rounds[len(rounds) // 2],
-                "cpu_s_rounds": [row["cpu_s"] for row in rounds],
-            }
-            floor_cpu = statistics.median(floor_rounds)
-            results["floor"].update(
-                cpu_s=floor_cpu,
-                cpu_s_per_audio_hour=floor_cpu / audio_hours,
-                cpu_s_rounds=floor_rounds,
-            )
-            results["subtitler_sdk"] = ours("sdk")
-            ours_row, floor_row, sample_row = (
-                results["subtitler"],
-                results["floor"],
-                results["sample"],
-            )
-            results["ratios"] = {
-                "cpu_vs_floor": ours_row["cpu_s"] / floor_row["cpu_s"],
-                "memory_above_floor_decoders_mb": ours_row["peak_rss_mb"]
-                - floor_row["concurrent_peak_rss_mb"],
-                "cpu_sample_vs_subtitler": sample_row["cpu_s"] / ours_row["cpu_s"],
-                "memory_sample_vs_subtitler": sample_row["peak_rss_mb"] / ours_row["peak_rss_mb"],
-                "first_package_delay_overhead_ms": (
-                    ours_row["first_package_delay_ms_median"]
-                    - sample_row["first_package_delay_ms_median"]
-                    if ours_row["first_package_delay_ms_median"] is not None
-                    else None
-                ),
-                "cpu_sdk_client_vs_native": results["subtitler_sdk"]["cpu_s"] / ours_row["cpu_s"],
-            }
+            if "subtitler" in ways:
+                rounds = [ours("native")]
+                for _ in range(arguments.rounds - 1):
+                    if "floor" in ways:
+                        floor_rounds.append(floor_pass(ffmpeg, files)[0])
+                    rounds.append(ours("native"))
+                rounds.sort(key=lambda row: row["cpu_s"])
+                results["subtitler"] = {
+                    **rounds[len(rounds) // 2],
+                    "cpu_s_rounds": [row["cpu_s"] for row in rounds],
+                    "own_cpu_s_rounds": [row["own_cpu_s"] for row in rounds],
+                    "ffmpeg_cpu_s_rounds": [row["ffmpeg_cpu_s"] for row in rounds],
+                }
+            if "floor" in ways:
+                floor_cpu = statistics.median(floor_rounds)
+                results["floor"].update(
+                    cpu_s=floor_cpu,
+                    cpu_s_per_audio_hour=floor_cpu / audio_hours,
+                    cpu_s_rounds=floor_rounds,
+                )
+            if "sdk" in ways:
+                results["subtitler_sdk"] = ours("sdk")
+            results["ratios"] = ratios(results)
 
             # 4a. naming the source language: -s auto against -s en on English speech
-            results["naming"] = naming_cost(url, env, work, arguments.naming_repeats)
+            if "naming" in ways:
+                results["naming"] = naming_cost(url, env, work, arguments.naming_repeats)
 
             # 4. start-up: `subtitler --help` against a bare interpreter importing asyncio, json
-            bare = startup_cpu_s([sys.executable, "-c", "import asyncio, json"])
-            helped = startup_cpu_s([sys.executable, "-m", "subtitler", "--help"])
-            results["startup"] = {
-                "bare_cpu_s": bare,
-                "help_cpu_s": helped,
-                "help_vs_bare": helped / bare,
-            }
+            if "startup" in ways:
+                bare = startup_cpu_s([sys.executable, "-c", "import asyncio, json"])
+                helped = startup_cpu_s([sys.executable, "-m", "subtitler", "--help"])
+                results["startup"] = {
+                    "bare_cpu_s": bare,
+                    "help_cpu_s": helped,
+                    "help_vs_bare": helped / bare,
+                }
 
             # 5. scale at 1x
-            base = make_media(work / "scale-base", 4, arguments.scale_seconds, first_seed=100)
-            results["scale"] = []
-            for count in scale:
-                folder = work / f"scale-{count}"
-                folder.mkdir()
-                for index in range(count):
-                    shutil.copy(base[index % len(base)], folder / f"s{index:03d}.m4a")
-                emulator_before = process_cpu_s(emulator.pid)
-                run = measure(
-                    [
-                        sys.executable,
-                        "-m",
-                        "subtitler",
-                        "run",
-                        str(folder),
-                        "-t",
-                        "en",
-                        "--speed",
-                        "1",
-                        "--jobs",
-                        str(count),
-                        "--json",
-                        "--max-task-rate",
-                        "0",
-                        "--out-dir",
-                        str(work / f"scale-out-{count}"),
-                        "--endpoint",
-                        url,
-                        "--vad",
-                        "off",
-                    ],
-                    env,
-                )
-                events = [json.loads(line) for line in run.stdout.splitlines() if line]
-                finished = [e for e in events if e["event"] == "finished"]
-                # From the input's start (probe included) to its last cue, minus its audio.
-                lags = [e["wall_s"] - e["audio_ms"] / 1000 for e in finished]
-                # ... split at its `started` event (its ffmpeg has told what the input holds,
-                # its audio begins): before, starting; after, streaming (its last cue's lag).
-                began = {e["input"]: e["at"] for e in events if e["event"] == "started"}
-                streaming = [e["at"] - began[e["input"]] - e["audio_ms"] / 1000 for e in finished]
-                starting = [e["wall_s"] - (e["at"] - began[e["input"]]) for e in finished]
-                latencies = [
-                    e["latency_ms"]
-                    for e in events
-                    if e["event"] == "sentence" and e["latency_ms"] is not None
+            if "scale" in ways:
+                results["scale"] = [
+                    scale_figures(work, count, arguments.scale_seconds, url, env, emulator.pid)
+                    for count in scale
                 ]
-                results["scale"].append(
-                    {
-                        "files": count,
-                        "audio_s_each": arguments.scale_seconds,
-                        "files_done": len(finished),
-                        "wall_s": run.wall_s,
-                        "lag_s_max": max(lags) if lags else None,
-                        "lag_s_mean": statistics.mean(lags) if lags else None,
-                        "start_s_max": max(starting) if starting else None,
-                        "streaming_lag_s_max": max(streaming) if streaming else None,
-                        "speech_end_to_cue_ms_p99": percentile(latencies, 0.99),
-                        "cpu_s": run.cpu_s,
-                        "cpu_s_per_file": run.cpu_s / count,
-                        "cpu_share_of_realtime": run.cpu_s / arguments.scale_seconds,
-                        "peak_rss_mb": run.peak_rss_mb,
-                        "peak_rss_mb_per_file": run.peak_rss_mb / count,
-                        "peak_python_mb": run.peak_root_mb,
-                        "emulator_cpu_s": process_cpu_s(emulator.pid) - emulator_before,
-                    }
-                )
         finally:
             emulator.terminate()
             emulator.wait()
 
-    arguments.out.parent.mkdir(parents=True, exist_ok=True)
-    arguments.out.write_text(json.dumps(results, indent=1) + "\n")
+    if arguments.out is not None:
+        arguments.out.parent.mkdir(parents=True, exist_ok=True)
+        arguments.out.write_text(json.dumps(results, indent=1) + "\n")
     print(render_table(results))
-    print(f"\nJSON: {arguments.out}")
+    if arguments.out is not None:
+        print(f"\nJSON: {arguments.out}")
     return 0
+
+
+def sample_figures(
+    url: str,
+    env: dict[str, str],
+    jobs: int,
+    ffmpeg: str,
+    files: list[Path],
+    audio_hours: float,
+    emulator_pid: int,
+) -> dict[str, Any]:
+    """The public sample's way (`benchmarks/sample_way.py`) on the same files."""
+    emulator_before = process_cpu_s(emulator_pid)
+    sample = measure(
+        [sys.executable, "-m", "benchmarks.sample_way", "--endpoint", url, "--jobs", str(jobs),
+         "--ffmpeg", ffmpeg, *map(str, files)],
+        env,
+    )  # fmt: skip
+    sample_rows = [json.loads(line) for line in sample.stdout.splitlines() if line]
+    return {
+        "wall_s": sample.wall_s,
+        "cpu_s": sample.cpu_s,
+        "cpu_s_per_audio_hour": sample.cpu_s / audio_hours,
+        "peak_rss_mb": sample.peak_rss_mb,
+        "peak_rss_mb_per_file": sample.peak_rss_mb / jobs,
+        "finals": sum(r["finals"] for r in sample_rows),
+        "first_package_delay_ms_median": statistics.median(
+            r["first_package_delay_ms"] for r in sample_rows
+        ),
+        "emulator_cpu_s": process_cpu_s(emulator_pid) - emulator_before,
+    }
+
+
+def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    """The side-by-side's ratios, of the ways that ran."""
+    ours, floor = results.get("subtitler"), results.get("floor")
+    sample, sdk = results.get("sample"), results.get("subtitler_sdk")
+    figures: dict[str, Any] = {}
+    if ours is not None and floor is not None:
+        figures["cpu_vs_floor"] = ours["cpu_s"] / floor["cpu_s"]
+        if ours.get("own_cpu_s") is not None:
+            figures["own_process_vs_floor"] = ours["own_cpu_s"] / floor["cpu_s"]
+            figures["its_ffmpeg_vs_floor"] = ours["ffmpeg_cpu_s"] / floor["cpu_s"]
+        figures["memory_above_floor_decoders_mb"] = (
+            ours["peak_rss_mb"] - floor["concurrent_peak_rss_mb"]
+        )
+    if ours is not None and sample is not None:
+        figures["cpu_sample_vs_subtitler"] = sample["cpu_s"] / ours["cpu_s"]
+        figures["memory_sample_vs_subtitler"] = sample["peak_rss_mb"] / ours["peak_rss_mb"]
+        figures["first_package_delay_overhead_ms"] = (
+            ours["first_package_delay_ms_median"] - sample["first_package_delay_ms_median"]
+            if ours["first_package_delay_ms_median"] is not None
+            else None
+        )
+    if ours is not None and sdk is not None:
+        figures["cpu_sdk_client_vs_native"] = sdk["cpu_s"] / ours["cpu_s"]
+    return figures
+
+
+def scale_figures(
+    work: Path, count: int, seconds: float, url: str, env: dict[str, str], emulator_pid: int
+) -> dict[str, Any]:
+    """`count` files of `seconds` at 1x at once: lag, split into starting and streaming."""
+    base = work / "scale-base"
+    if not base.exists():
+        make_media(base, 4, seconds, first_seed=100)
+    originals = sorted(base.glob("*.m4a"))
+    folder = work / f"scale-{count}"
+    folder.mkdir()
+    for index in range(count):
+        shutil.copy(originals[index % len(originals)], folder / f"s{index:03d}.m4a")
+    emulator_before = process_cpu_s(emulator_pid)
+    run = measure(
+        [sys.executable, "-m", "subtitler", "run", str(folder), "-t", "en", "--speed", "1",
+         "--jobs", str(count), "--json", "--max-task-rate", "0",
+         "--out-dir", str(work / f"scale-out-{count}"), "--endpoint", url,
+         "--vad", "off"],  # speech-like noise: the gate would send none of it
+        env,
+    )  # fmt: skip
+    events = [json.loads(line) for line in run.stdout.splitlines() if line]
+    finished = [e for e in events if e["event"] == "finished"]
+    # From the input's start (probe included) to its last cue, minus its audio.
+    lags = [e["wall_s"] - e["audio_ms"] / 1000 for e in finished]
+    # ... split at its `started` event (its ffmpeg has told what the input holds,
+    # its audio begins): before, starting; after, streaming (its last cue's lag).
+    began = {e["input"]: e["at"] for e in events if e["event"] == "started"}
+    streaming = [e["at"] - began[e["input"]] - e["audio_ms"] / 1000 for e in finished]
+    starting = [e["wall_s"] - (e["at"] - began[e["input"]]) for e in finished]
+    latencies = [
+        e["latency_ms"] for e in events if e["event"] == "sentence" and e["latency_ms"] is not None
+    ]
+    return {
+        "files": count,
+        "audio_s_each": seconds,
+        "files_done": len(finished),
+        "wall_s": run.wall_s,
+        "lag_s_max": max(lags) if lags else None,
+        "lag_s_mean": statistics.mean(lags) if lags else None,
+        "start_s_max": max(starting) if starting else None,
+        "streaming_lag_s_max": max(streaming) if streaming else None,
+        "speech_end_to_cue_ms_p99": percentile(latencies, 0.99),
+        "cpu_s": run.cpu_s,
+        "cpu_s_per_file": run.cpu_s / count,
+        "cpu_share_of_realtime": run.cpu_s / seconds,
+        "peak_rss_mb": run.peak_rss_mb,
+        "peak_rss_mb_per_file": run.peak_rss_mb / count,
+        "peak_python_mb": run.peak_root_mb,
+        "emulator_cpu_s": process_cpu_s(emulator_pid) - emulator_before,
+    }
 
 
 def _f(value: Any, digits: int = 1) -> str:
@@ -560,50 +611,84 @@ def _rounds(row: dict[str, Any]) -> str:
 
 
 def render_table(results: dict[str, Any]) -> str:
+    """The table and lines of what ran (a partial run, `--only`, has fewer)."""
     lines = [
         f"{results['files']} files x {results['seconds_per_file']:.0f} s, concurrency "
-        f"{results['jobs']}, {results['machine']['cores']} cores",
+        f"{results['jobs']}, {results['machine']['cores']} cores, load average "
+        f"{_f(results['machine'].get('load_average'), 2)} at the start",
         "",
         "| way | wall s | CPU s | CPU s / audio h | peak MB | MB / file | emulator CPU s |",
         "|---|---|---|---|---|---|---|",
     ]
     for name in ("floor", "sample", "subtitler", "subtitler_sdk"):
-        row = results[name]
+        row = results.get(name)
+        if row is None:
+            continue
         lines.append(
             f"| {name} | {_f(row['wall_s'])} | {_f(row['cpu_s'], 2)} | "
             f"{_f(row['cpu_s_per_audio_hour'])} | {_f(row['peak_rss_mb'])} | "
             f"{_f(row.get('peak_rss_mb_per_file'))} | {_f(row.get('emulator_cpu_s'), 2)} |"
         )
-    ratios = results["ratios"]
-    ours = results["subtitler"]
-    startup = results["startup"]
-    scale = results["scale"]
+    ratios = results.get("ratios", {})
+    ours, floor, sample = results.get("subtitler"), results.get("floor"), results.get("sample")
+    lines.append("")
+    if ours is not None and floor is not None:
+        lines += [
+            f"CPU s per round, floor: {_rounds(floor)}; subtitler: {_rounds(ours)} (medians in "
+            "the table)",
+            f"subtitler CPU vs floor: {ratios['cpu_vs_floor']:.2f}x",
+            f"peak PSS above the floor's {results['jobs']} decoders running at once "
+            f"({_f(floor['concurrent_peak_rss_mb'])} MB): "
+            f"{_f(ratios['memory_above_floor_decoders_mb'])} MB",
+        ]
+        if "own_process_vs_floor" in ratios:
+            lines.append(
+                f"of it: subtitler's own process {_f(ours['own_cpu_s'], 2)} CPU s "
+                f"({ratios['own_process_vs_floor']:.2f}x the floor), its ffmpeg "
+                f"{_f(ours['ffmpeg_cpu_s'], 2)} CPU s ({ratios['its_ffmpeg_vs_floor']:.2f}x)"
+            )
+    if ours is not None and sample is not None:
+        lines.append(
+            f"sample CPU vs subtitler: {ratios['cpu_sample_vs_subtitler']:.2f}x; sample memory "
+            f"vs subtitler: {ratios['memory_sample_vs_subtitler']:.2f}x"
+        )
+    if "naming" in results:
+        lines.append(
+            f"naming (-s auto against -s en, English speech): "
+            f"+{results['naming']['auto_extra_cpu_s']:.3f} CPU s, "
+            f"+{_f(results['naming']['auto_extra_mb'])} MB (subtitler's process PSS)"
+        )
+    if ours is not None:
+        lines.append(
+            f"cue durable after the final result: p50 {_f(ours['cue_write_ms_p50'], 2)} ms, "
+            f"p99 {_f(ours['cue_write_ms_p99'], 2)} ms; first package delay (median): "
+            f"subtitler {_f(ours['first_package_delay_ms_median'])} ms"
+        )
+    if sample is not None and "subtitler_sdk" in results:
+        lines.append(
+            f"first package delay (median): sample "
+            f"{_f(sample['first_package_delay_ms_median'])} ms, subtitler with the SDK client "
+            f"{_f(results['subtitler_sdk']['first_package_delay_ms_median'])} ms"
+        )
+    if "startup" in results:
+        startup = results["startup"]
+        lines.append(
+            f"start-up: subtitler --help {startup['help_cpu_s'] * 1000:.0f} ms CPU, bare "
+            f"interpreter (import asyncio, json) {startup['bare_cpu_s'] * 1000:.0f} ms: "
+            f"{startup['help_vs_bare']:.2f}x"
+        )
+    if "scale" in results:
+        lines += scale_table(results["scale"])
+    return "\n".join(lines)
+
+
+def scale_table(scale: list[dict[str, Any]]) -> list[str]:
     per_stream = None
     if len(scale) > 1 and scale[0]["files"] == 1:
         big = next((row for row in scale if row["files"] == 128), scale[-1])
         extra = big["files"] - 1
         per_stream = (big["peak_python_mb"] - scale[0]["peak_python_mb"]) / extra
-    lines += [
-        "",
-        f"CPU s per round, floor: {_rounds(results['floor'])}; subtitler: "
-        f"{_rounds(results['subtitler'])} (medians in the table)",
-        f"subtitler CPU vs floor: {ratios['cpu_vs_floor']:.2f}x; sample CPU vs subtitler: "
-        f"{ratios['cpu_sample_vs_subtitler']:.2f}x; sample memory vs subtitler: "
-        f"{ratios['memory_sample_vs_subtitler']:.2f}x",
-        f"peak PSS above the floor's {results['jobs']} decoders running at once "
-        f"({_f(results['floor']['concurrent_peak_rss_mb'])} MB): "
-        f"{_f(ratios['memory_above_floor_decoders_mb'])} MB",
-        f"naming (-s auto against -s en, English speech): "
-        f"+{results['naming']['auto_extra_cpu_s']:.3f} CPU s, "
-        f"+{_f(results['naming']['auto_extra_mb'])} MB (subtitler's process PSS)",
-        f"cue durable after the final result: p50 {_f(ours['cue_write_ms_p50'], 2)} ms, "
-        f"p99 {_f(ours['cue_write_ms_p99'], 2)} ms; first package delay: subtitler "
-        f"{_f(ours['first_package_delay_ms_median'])} ms, sample "
-        f"{_f(results['sample']['first_package_delay_ms_median'])} ms, subtitler with the SDK "
-        f"client {_f(results['subtitler_sdk']['first_package_delay_ms_median'])} ms (medians)",
-        f"start-up: subtitler --help {startup['help_cpu_s'] * 1000:.0f} ms CPU, bare interpreter "
-        f"(import asyncio, json) {startup['bare_cpu_s'] * 1000:.0f} ms: "
-        f"{startup['help_vs_bare']:.2f}x",
+    lines = [
         f"subtitler's own process per extra stream at 1x (PSS, ffmpeg apart): "
         f"{_f(per_stream, 2)} MB",
         "",
@@ -612,7 +697,7 @@ def render_table(results: dict[str, Any]) -> str:
         "| subtitler process MB | emulator CPU s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in results["scale"]:
+    for row in scale:
         lines.append(
             f"| {row['files']} | {row['files_done']} | {_f(row['wall_s'])} | "
             f"{_f(row['lag_s_max'], 2)} | {_f(row.get('start_s_max'), 2)} | "
@@ -621,7 +706,7 @@ def render_table(results: dict[str, Any]) -> str:
             f"{_f(row['peak_rss_mb'])} | {_f(row['peak_rss_mb_per_file'], 1)} | "
             f"{_f(row.get('peak_python_mb'), 1)} | {_f(row['emulator_cpu_s'], 2)} |"
         )
-    return "\n".join(lines)
+    return lines
 
 
 if __name__ == "__main__":

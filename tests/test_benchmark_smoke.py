@@ -73,3 +73,32 @@ def test_decode_floor_smoke_run_produces_every_figure() -> None:
     figures = json.loads(result.stdout)
     assert figures["free_cpu_s"][0] > 0 and figures["paced_cpu_s"][0] > 0
     assert figures["start_cpu_ms"] > 0 and figures["started_at_once_wall_s"] > 0
+
+
+def test_only_the_floor_and_subtitler_run_side_by_side_with_subtitler_split(
+    tmp_path: Path,
+) -> None:
+    """`--only floor,subtitler`: the CPU comparison alone, subtitler's CPU split between its own
+    process and its ffmpeg (their sum is within the whole tree's), results.json untouched."""
+    out = tmp_path / "cpu.json"
+    kept = (ROOT / "benchmarks" / "results.json").read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--files", "1", "--seconds", "3",
+         "--rounds", "1", "--only", "floor,subtitler", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert set(figures) >= {"floor", "subtitler", "ratios"}
+    assert not set(figures) & {"sample", "subtitler_sdk", "naming", "startup", "scale"}
+    ours = figures["subtitler"]
+    assert ours["files_done"] == 1
+    assert ours["own_cpu_s"] > 0 and ours["ffmpeg_cpu_s"] > 0
+    assert ours["own_cpu_s"] + ours["ffmpeg_cpu_s"] <= ours["cpu_s"] + 0.01
+    assert figures["ratios"]["own_process_vs_floor"] > 0
+    assert "its ffmpeg" in result.stdout
+    assert (ROOT / "benchmarks" / "results.json").read_bytes() == kept

@@ -98,6 +98,32 @@ def test_decode_gives_100ms_frames_of_the_whole_stream() -> None:
     assert info.duration_ms is not None and abs(total_ms - info.duration_ms) < 100
 
 
+def test_a_file_is_written_in_blocks_and_a_live_source_packet_by_packet() -> None:
+    """ffmpeg writes a file's PCM in its 32 KB blocks (48 times fewer writes on the pipe than
+    one per AAC packet); a live source's audio is written as it is decoded."""
+    path = FIXTURES / "zh_news.mp4"
+    file_command = AsyncPcmDecoder(path).command()
+    live_command = AsyncPcmDecoder(path, live_source=media.media_source(path)).command()
+    pcm_options = file_command[: file_command.index("pipe:1")]
+    assert pcm_options[pcm_options.index("-flush_packets") + 1] == "0"
+    assert "-flush_packets" not in live_command[: live_command.index("pipe:1")]
+
+
+def test_a_file_decodes_to_the_same_pcm_written_in_blocks_or_packet_by_packet() -> None:
+    """Block writes change when the bytes arrive, never which: the same file read as a file and
+    as a live source (one write per packet) gives the same PCM, byte for byte."""
+    path = FIXTURES / "zh_podcast.mp3"
+
+    async def live() -> bytes:
+        decoder = AsyncPcmDecoder(path, live_source=media.media_source(path))
+        await decoder.start()
+        return b"".join([frame async for frame in decoder.frames()])
+
+    as_file = b"".join(frames_of(path))
+    assert len(as_file) > 10 * FRAME_BYTES
+    assert as_file == asyncio.run(live())
+
+
 def test_decode_from_a_start_time_skips_that_much(tmp_path: Path) -> None:
     path = FIXTURES / "zh_news.mp4"
     whole = sum(len(f) for f in frames_of(path)) // BYTES_PER_MS

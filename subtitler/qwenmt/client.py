@@ -8,7 +8,9 @@ every request behind it. Not retried: what the request itself made the service r
 `InvalidParameter`, `DataInspectionFailed`: that sentence fails, the next may pass) and what no
 request can get past (401 `InvalidApiKey`, `Arrearage`: `TranslationFailed.fatal`, the run stops).
 The SDK retries none of this for chat calls (research A8), hence this client. The key goes in
-the `Authorization` header only and never into an error's text.
+the `Authorization` header only and never into an error's text. aiohttp is imported when the
+first sentence is translated: importing it costs more CPU than a run of Gummy targets spends
+starting (`docs/performance.md`), and the engine imports this module for every run.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
-
-import aiohttp
 
 from subtitler.errors import ServiceError
 from subtitler.gummy.environment import LOCAL_HOSTS
@@ -48,6 +49,9 @@ from subtitler.qwenmt.protocol import (
     streams_incrementally,
     url,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 Partial = Callable[[str], None]
 """Called with the translation so far while a streamed answer arrives (the live preview)."""
@@ -123,6 +127,8 @@ class QwenMt:
         self, request: TranslationRequest, on_partial: Partial | None = None
     ) -> Translated:
         """The translation of one sentence, or `TranslationFailed`."""
+        import aiohttp  # on first use: a run without Qwen-MT targets never loads it
+
         data = json.dumps(body(self.settings, request), ensure_ascii=False).encode("utf-8")
         reserved = estimated_tokens(self.settings, request)
         attempt = 0
@@ -200,6 +206,8 @@ class QwenMt:
             return reader.finish()
 
     def _open(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._session is None:
             local = urlparse(self._url).hostname in LOCAL_HOSTS
             self._session = aiohttp.ClientSession(

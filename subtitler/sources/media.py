@@ -427,8 +427,14 @@ class AsyncPcmDecoder:
 
     def command(self, first_frame_fd: int | None = None) -> list[str]:
         """ffmpeg's arguments; with `first_frame_fd`, a second output: the chosen stream's first
-        frame as `framecrc` on that descriptor (its time is the stream's start)."""
+        frame as `framecrc` on that descriptor (its time is the stream's start).
+
+        A file's PCM is written in ffmpeg's 32 KB blocks (`flush_packets 0`), not one write per
+        decoded packet (about 680 bytes for AAC): 48 times fewer writes and wake-ups on both
+        ends of the pipe, and no delay, since a file decodes faster than it is sent. A live
+        source keeps one write per packet: its audio is sent as it comes."""
         source = ffmpeg.input(self.source, **self._input_options)
+        pcm: dict[str, Any] = {"flush_packets": 0} if not self.live else {}
         outputs = [
             source.output(
                 "pipe:1",
@@ -437,6 +443,7 @@ class AsyncPcmDecoder:
                 ac=1,
                 ar=SAMPLE_RATE_HZ,
                 map=f"0:a:{self.audio_stream}",
+                **pcm,
             )
         ]
         if self.hls is not None:
