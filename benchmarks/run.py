@@ -334,7 +334,7 @@ def percentile(values: list[float], share: float) -> float | None:
 # --- the run ---
 
 
-WAYS = ("floor", "sample", "subtitler", "sdk", "naming", "startup", "scale")
+WAYS = ("floor", "sample", "subtitler", "gated", "sdk", "naming", "startup", "scale")
 """The parts of a run, in order (`--only` picks some: `floor,subtitler` is the CPU side by side)."""
 
 
@@ -421,14 +421,14 @@ def main(argv: list[str] | None = None) -> int:
             # frames every 10 ms), the source language given: both clients. The native client
             # runs --rounds times, each after a floor pass: this machine's CPU time for the same
             # work moves by a fifth from minute to minute, so the ratio is of the medians.
-            def ours(client: str) -> dict[str, Any]:
+            def ours(client: str, vad: str = "off") -> dict[str, Any]:
                 return subtitler_figures(
                     [
                         str(work / "media"), "-s", "en", "-t", "zh", "--speed", "10",
                         "--jobs", str(jobs), "--json", "--overwrite",
                         "--out-dir", str(work / f"out-{client}"), "--endpoint", url,
                         "--client", client,
-                        "--vad", "off",  # the media are speech-like noise: the gate sends none
+                        "--vad", vad,  # off: as measured before the gate (the "gated" row: on)
                     ],
                     env,
                     audio_hours,
@@ -456,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
                     cpu_s_per_audio_hour=floor_cpu / audio_hours,
                     cpu_s_rounds=floor_rounds,
                 )
+            if "gated" in ways:  # the defaults: the speech gate on the same files
+                results["subtitler_gated"] = ours("native", vad="on")
             if "sdk" in ways:
                 results["subtitler_sdk"] = ours("sdk")
             results["ratios"] = ratios(results)
@@ -547,27 +549,43 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
         )
     if ours is not None and sdk is not None:
         figures["cpu_sdk_client_vs_native"] = sdk["cpu_s"] / ours["cpu_s"]
+    gated = results.get("subtitler_gated")
+    if gated is not None and sample is not None:
+        figures["cpu_sample_vs_subtitler_gated"] = sample["cpu_s"] / gated["cpu_s"]
+    if gated is not None and floor is not None:
+        figures["cpu_gated_vs_floor"] = gated["cpu_s"] / floor["cpu_s"]
     return figures
 
 
 def scale_figures(
-    work: Path, count: int, seconds: float, url: str, env: dict[str, str], emulator_pid: int
+    work: Path,
+    count: int,
+    seconds: float,
+    url: str,
+    env: dict[str, str],
+    emulator_pid: int,
+    originals: list[Path] | None = None,
+    gate: bool = False,
 ) -> dict[str, Any]:
-    """`count` files of `seconds` at 1x at once: lag, split into starting and streaming."""
-    base = work / "scale-base"
-    if not base.exists():
-        make_media(base, 4, seconds, first_seed=100)
-    originals = sorted(base.glob("*.m4a"))
+    """`count` files of `seconds` at 1x at once: lag, split into starting and streaming.
+    `originals`: the media copied (default: speech-like noise made here, with `--vad off`,
+    since the gate would send none of it); `gate`: the speech gate on (`--vad on`)."""
+    if originals is None:
+        base = work / "scale-base"
+        if not base.exists():
+            make_media(base, 4, seconds, first_seed=100)
+        originals = sorted(base.glob("*.m4a"))
     folder = work / f"scale-{count}"
     folder.mkdir()
     for index in range(count):
-        shutil.copy(originals[index % len(originals)], folder / f"s{index:03d}.m4a")
+        original = originals[index % len(originals)]
+        shutil.copy(original, folder / f"s{index:03d}{original.suffix}")
     emulator_before = process_cpu_s(emulator_pid)
     run = measure(
         [sys.executable, "-m", "subtitler", "run", str(folder), "-t", "en", "--speed", "1",
          "--jobs", str(count), "--json", "--max-task-rate", "0",
          "--out-dir", str(work / f"scale-out-{count}"), "--endpoint", url,
-         "--vad", "off"],  # speech-like noise: the gate would send none of it
+         "--vad", "on" if gate else "off"],
         env,
     )  # fmt: skip
     events = [json.loads(line) for line in run.stdout.splitlines() if line]
