@@ -1,6 +1,6 @@
 """Which voice-activity detector, and which defaults: measured on media with true speech times.
 
-    python -m benchmarks.vad_eval                # every case, every detector (about 1 min CPU)
+    python -m benchmarks.vad_eval                # every case, every detector (about 30 s CPU)
     python -m benchmarks.vad_eval --json out.json
 
 Cases: fixtures/gating/*.json (fixtures/make_gating_fixtures.py: speech alone in five
