@@ -123,3 +123,21 @@ def _py3langid() -> Any:
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(list(langid.LATIN_LANGUAGES))
     return identifier
+
+
+def test_a_sentence_with_no_words_starts_no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty transcript has no language to wait for: it must not start the hold's deadline,
+    which would name the input `und` before its first words arrive (a task slowed by
+    throttling can take longer than MAX_HOLD_S to say them)."""
+    monkeypatch.setattr(naming, "MAX_HOLD_S", 0.0)
+
+    async def main() -> str:
+        namer = SourceNamer()
+        namer.offer("")
+        for _ in range(3):  # the deadline, had it been set, runs on the next iterations
+            await asyncio.sleep(0)
+        assert not namer.decided
+        namer.offer("The audio of this clip begins after the picture.")
+        return await asyncio.wait_for(namer.named, 5)
+
+    assert asyncio.run(main()) == "en"

@@ -44,14 +44,13 @@ class SourceNamer:
 
     def offer(self, transcript: str) -> None:
         """One finished sentence's transcript; names the language once there is enough."""
-        if self.decided:
-            return
-        if transcript.strip():
-            self._texts.append(transcript)
-        if self._deadline is None:
+        if self.decided or not transcript.strip():
+            return  # a sentence with no words has no language to wait for
+        self._texts.append(transcript)
+        if self._deadline is None:  # from the first words: an empty sentence starts no wait
             self._deadline = asyncio.get_running_loop().call_later(MAX_HOLD_S, self.decide)
         letters = sum(character.isalpha() for text in self._texts for character in text)
-        found = identify(" ".join(self._texts)) if self._texts else None
+        found = identify(" ".join(self._texts))
         sure = found is not None and found.confidence >= SURE
         if sure or letters >= ENOUGH_LETTERS or len(self._texts) >= ENOUGH_SENTENCES:
             self.decide()
