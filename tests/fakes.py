@@ -12,6 +12,7 @@ audio from the middle, names its sentences exactly as the first task would have.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -329,3 +330,20 @@ class FakeTask:
         if isinstance(event, TaskFailed | TaskFinished):
             self.over = True
         self.sink(event)
+
+
+class FakeClock:
+    """Time that passes only when someone sleeps (a pacer's, backoff and Retry-After
+    included): `slept` says for how long each time."""
+
+    def __init__(self, now_s: float = 0.0) -> None:
+        self.now_s = now_s
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now_s
+
+    async def sleep(self, delay_s: float) -> None:
+        self.slept.append(delay_s)
+        await asyncio.sleep(0)
+        self.now_s += delay_s

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from subtitler.engine.pairing import Cursor, Heard, Ledger, transcript_of
+from subtitler.engine.pairing import Cursor, Heard, Ledger, Reader, transcript_of
 from subtitler.gummy.protocol import (
     ClientProtocol,
     GummySettings,
@@ -102,3 +102,19 @@ def test_two_translating_targets_each_take_every_piece_once_however_far_apart() 
     assert len(ledger.heard) == 7
     assert [p.text for p in slow.take(10_000)] == [f"s{n}" for n in range(3, 10)]
     assert ledger.heard == []
+
+
+def test_a_reader_that_stops_leaves_nothing_held_for_it() -> None:
+    """A Qwen-MT target that failed or stopped must not make the input keep its transcript for
+    the rest of a long run."""
+    ledger = Ledger()
+    reading, stopping = Reader(ledger, 0), Reader(ledger, 0)
+    for begin_ms in (0, 1000, 2000):
+        ledger.add(Heard(begin_ms, begin_ms + 500, f"s{begin_ms}"))
+    assert [piece.text for piece in reading.ready(10, 1000)] == ["s0", "s1000", "s2000"]
+    assert len(ledger.heard) == 3, "kept for the target still to read them"
+    stopping.close()
+    assert ledger.heard == []
+    reading.close()
+    ledger.add(Heard(3000, 3500, "s3000"))
+    assert ledger.heard == [], "nobody reads it any more"

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from subtitler.qwenmt.client import QwenMt, TranslationFailed
 from subtitler.qwenmt.protocol import MtSettings, Translated, TranslationRequest
+from tests.fakes import FakeClock
 
 KEY = "sk-test-key-5f0c1e"
 NAMES = frozenset({"English", "Chinese", "Spanish", "French", "Arabic", "Thai", "Japanese"})
@@ -250,22 +251,6 @@ def _whole(text: str, usage: tuple[int, int], native: bool) -> dict[str, Any]:
             "total_tokens": sum(usage),
         },
     }
-
-
-class FakeClock:
-    """The pacer's time, which passes only when it sleeps (backoff and Retry-After included)."""
-
-    def __init__(self) -> None:
-        self.now_s = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now_s
-
-    async def sleep(self, delay_s: float) -> None:
-        self.slept.append(delay_s)
-        await asyncio.sleep(0)
-        self.now_s += delay_s
 
 
 Scenario = Callable[[MtServer, FakeClock], Awaitable[None]]

@@ -21,22 +21,7 @@ from subtitler.qwenmt.pacing import (
     retry_delay_s,
     start_s,
 )
-
-
-class FakeClock:
-    """Time that passes only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now_s = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now_s
-
-    async def sleep(self, delay_s: float) -> None:
-        self.slept.append(delay_s)
-        await asyncio.sleep(0)
-        self.now_s += delay_s
+from tests.fakes import FakeClock
 
 
 def test_defaults_come_from_the_reference_and_zero_means_unpaced() -> None:
@@ -84,7 +69,7 @@ def test_a_deferral_holds_back_the_next_request() -> None:
 
 
 def test_the_pacer_waits_on_its_clock_first_come_first_served() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     pacer = Pacer(Limits(rpm=60, tpm=0), margin=0.0, clock=clock, sleep=clock.sleep)
     started: list[tuple[int, float]] = []
 
@@ -100,7 +85,7 @@ def test_the_pacer_waits_on_its_clock_first_come_first_served() -> None:
 
 
 def test_a_deferral_reaches_a_request_already_waiting() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     pacer = Pacer(Limits(rpm=60, tpm=0), margin=0.0, clock=clock, sleep=clock.sleep)
 
     async def run() -> float:
@@ -115,7 +100,7 @@ def test_a_deferral_reaches_a_request_already_waiting() -> None:
 
 
 def test_a_cancelled_waiter_gives_its_turn_away() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     pacer = Pacer(Limits(rpm=60, tpm=0), margin=0.0, clock=clock, sleep=clock.sleep)
 
     async def run() -> float:

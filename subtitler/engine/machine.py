@@ -71,10 +71,6 @@ class MachineTarget:
         self.terms = terms
         self.batch_sentences = batch_sentences
         self.batch_chars = batch_chars
-        self.batches = 0
-        """Requests that carried several sentences and split back."""
-        self.unsplit = 0
-        """Batches whose answer did not split into their sentences (asked again one by one)."""
         self._emit = emit
         self._memory: deque[tuple[str, str]] = deque(memory, maxlen=max(0, memory_pairs))
         """The last pairs of this track (a resumed target starts from its journaled cues)."""
@@ -86,8 +82,6 @@ class MachineTarget:
         self.requests = 0
         self.input_tokens = 0
         self.output_tokens = 0
-        self.added_ms: list[float] = []
-        """Per sentence: from heard to its translation written (what Qwen-MT adds)."""
 
     @property
     def over(self) -> bool:
@@ -98,6 +92,8 @@ class MachineTarget:
             await self._run()
         except OutputError as error:
             self.error = error
+        finally:
+            self.reader.close()  # the transcript no longer waits for this target
 
     async def _run(self) -> None:
         while not self.control.stopping:
@@ -109,7 +105,6 @@ class MachineTarget:
                 continue
             budget = self.batch_chars - len(piece.text)
             pieces = [piece, *self.reader.ready(self.batch_sentences - 1, budget)]
-            heard_s = time.perf_counter()
             ids = []
             for one in pieces:  # the source lines are shown at once
                 self._sentence_id += 1
@@ -133,7 +128,6 @@ class MachineTarget:
                 arrived_s = time.perf_counter()
                 sentence = self._sentence(sentence_id, one, translation)
                 await self.writer.write(sentence, 0, None, arrived_s)
-                self.added_ms.append((time.perf_counter() - heard_s) * 1000)
                 self._memory.append((one.text, translation))
 
     async def _translate(self, pieces: list[Heard]) -> list[str]:
@@ -147,9 +141,7 @@ class MachineTarget:
             lines = [line.strip() for line in translated.splitlines() if line.strip()]
             unchanged = {" ".join(piece.text.split()) for piece in pieces} & set(lines)
             if len(lines) == len(pieces) and not unchanged:
-                self.batches += 1
-                return lines
-            self.unsplit += 1  # merged or split lines: one request each instead
+                return lines  # else merged, split or untranslated lines: one request each
         return [await self._request(piece.text) for piece in pieces]
 
     async def _request(self, text: str) -> str:

@@ -46,6 +46,8 @@ class Ledger:
         self.heard: list[Heard] = []
         """What no cursor has passed yet (a run of hours keeps a handful, not every sentence)."""
         self._cursors: list[Cursor | Reader] = []
+        self.unread = False
+        """Every target that read it has stopped: what is heard next is not kept."""
         self.settled_ms = -1
         """Media time up to which no more transcript will come (until the task ends)."""
         self.closed = False
@@ -67,7 +69,8 @@ class Ledger:
         self._settle(settled_ms)
 
     def add(self, heard: Heard) -> None:
-        self.heard.append(heard)
+        if not self.unread:
+            self.heard.append(heard)
         self._settle(heard.end_ms)
         self._wake()  # a reader waits for the sentence itself, not for a settled time
 
@@ -171,9 +174,18 @@ class Reader:
         ledger._forget_taken()
         return taken
 
-    def waiting(self) -> int:
-        """Sentences heard and not yet read by this target."""
-        return len(self.ledger.heard) - self.next_index
+    def close(self) -> None:
+        """This target reads no more (done, failed or stopped): what only it had not read is
+        forgotten, so a target that stopped early holds no transcript for the rest of a long
+        input."""
+        ledger = self.ledger
+        if self in ledger._cursors:
+            ledger._cursors.remove(self)
+            if ledger._cursors:
+                ledger._forget_taken()
+            else:
+                ledger.unread = True
+                ledger.heard.clear()
 
 
 def transcript_of(pieces: list[Heard]) -> tuple[str, tuple[TimedWord, ...]]:

@@ -147,7 +147,9 @@ async def prepare(
     """Start the decoder from the earliest resume point of the targets that run."""
     options = context.options
     state = decided.state
-    start_ms = listening_from_ms(options, state, [work.target for work in decided.of(Need.RUN)])
+    running = [work.target for work in decided.of(Need.RUN)]
+    known = known_transcript(state, running)  # read once: the journal may hold hours of it
+    start_ms = listening_from_ms(options, state, running, known)
     speed = 1.0 if item.live else options.speed  # live inputs go at 1x
 
     def decoder_of(audio_stream: int) -> AsyncPcmDecoder:
@@ -189,11 +191,10 @@ async def prepare(
                 decided = dataclasses.replace(decided, named=tagged, plans=plans)
         if told is not None and context.budget is not None:
             remaining_ms = max(0, (told.duration_ms or 0) - start_ms)
-            targets = [work.target for work in decided.of(Need.RUN)]
             estimate = estimate_input(
                 audio_ms=remaining_ms,
-                running=targets,
-                recognising=known_transcript(decided.state, targets) is None,
+                running=running,
+                recognising=known is None,
                 pricing=pricing_of(options),
                 source_language=decided.named,
             )
@@ -201,7 +202,7 @@ async def prepare(
             if over is not None:
                 raise Skip(over)
         return await prepare_writers(
-            item, context, decided, told, decoder, start_ms, rendered, audio
+            item, context, decided, told, decoder, start_ms, rendered, audio, known
         )
     except BaseException:
         await decoder.aclose()
@@ -217,9 +218,11 @@ async def prepare_writers(
     start_ms: int,
     rendered: tuple[Path, ...],
     audio: AudioChoice,
+    known: list[Heard] | None,
 ) -> Prepared:
     """What the decoder told, journaled; the cue rules on the input's frame grid; the journal
-    begun; one writer per running target, each in its role."""
+    begun; one writer per running target, each in its role (`known`: the whole transcript, when
+    the journal has it)."""
     state, previous = decided.state, decided.previous
     info = _media_info(item, told, state, previous)
     picture = _picture_of(info, state, previous)
@@ -239,7 +242,6 @@ async def prepare_writers(
         progress.finished = False  # --overwrite, or a target added to a finished journal
         progresses.append(progress)
     machine = [context.options.translator_of(target) is Translator.QWEN_MT for target in running]
-    known = known_transcript(state, running)
     roles = recognise_once(progresses, machine, state, info.start_offset_ms, known)
     transcriber = None
     if roles.transcribing:
@@ -421,7 +423,10 @@ def known_transcript(state: resume_state.InputState, running: list[str]) -> list
 
 
 def listening_from_ms(
-    options: RunOptions, state: resume_state.InputState, running: list[str]
+    options: RunOptions,
+    state: resume_state.InputState,
+    running: list[str],
+    known: list[Heard] | None,
 ) -> int:
     """Where decoding starts: the earliest resume point of the tasks that hear the audio (the
     Gummy targets, or the recognition-only task when every running target is Qwen-MT's)."""
@@ -429,7 +434,7 @@ def listening_from_ms(
     gummy = [t for t in running if options.translator_of(t) is not Translator.QWEN_MT]
     if gummy:
         return min(state.targets.get(target, no_progress).resume_ms for target in gummy)
-    if known_transcript(state, running) is not None:
+    if known is not None:
         return 0  # nothing listens
     return state.heard_resume_ms
 

@@ -153,6 +153,27 @@ def comparable(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+async def serving_run(
+    emulator: BackgroundEmulator, tmp_path: Path, url: str, target: str
+) -> tuple[asyncio.subprocess.Process, str, asyncio.Task[bytes]]:
+    """`subtitler run URL -s en -t TARGET --json --serve`: the process, once its caption
+    page's address is printed, that address, and the rest of its stderr (read beside it)."""
+    process = await asyncio.create_subprocess_exec(
+        *harness.command("run", url), "-s", "en", "-t", target, "--json",
+        "--serve", "127.0.0.1:0", "-o", str(tmp_path / "out"), "--endpoint", emulator.url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=harness.environment(), cwd=ROOT,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    page_url = ""
+    while not page_url:
+        line = (await process.stderr.readline()).decode()
+        assert line, "the run ended before serving"
+        if "caption page: " in line:
+            page_url = line.split("caption page: ", 1)[1].strip()
+    return process, page_url, asyncio.create_task(process.stderr.read())
+
+
 def test_the_caption_page_follows_a_live_run_and_recovers(
     emulator: BackgroundEmulator, tmp_path: Path, live_stream: tuple[str, threading.Event]
 ) -> None:
@@ -162,20 +183,8 @@ def test_the_caption_page_follows_a_live_run_and_recovers(
 async def follow_a_live_run(
     emulator: BackgroundEmulator, tmp_path: Path, url: str, gate: threading.Event
 ) -> None:
-    environment = harness.environment()
-    process = await asyncio.create_subprocess_exec(
-        *harness.command("run", url), "-s", "en", "-t", "zh", "--json",
-        "--serve", "127.0.0.1:0", "-o", str(tmp_path / "out"), "--endpoint", emulator.url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment, cwd=ROOT,
-    )  # fmt: skip
-    assert process.stdout is not None and process.stderr is not None
-    page_url = ""
-    while not page_url:
-        line = (await process.stderr.readline()).decode()
-        assert line, "the run ended before serving"
-        if "caption page: " in line:
-            page_url = line.split("caption page: ", 1)[1].strip()
-    stderr_rest = asyncio.create_task(process.stderr.read())
+    process, page_url, stderr_rest = await serving_run(emulator, tmp_path, url, "zh")
+    assert process.stdout is not None
     server_port = int(page_url.rstrip("/").rsplit(":", 1)[1])
     proxy = Proxy(server_port)
     await proxy.start()
@@ -251,20 +260,8 @@ def test_a_qwen_mt_target_shows_each_source_line_before_its_translation(
 async def source_first(
     emulator: BackgroundEmulator, tmp_path: Path, url: str, gate: threading.Event
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        *harness.command("run", url), "-s", "en", "-t", "es", "--json",
-        "--serve", "127.0.0.1:0", "-o", str(tmp_path / "out"), "--endpoint", emulator.url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=harness.environment(), cwd=ROOT,
-    )  # fmt: skip
-    assert process.stdout is not None and process.stderr is not None
-    page_url = ""
-    while not page_url:
-        line = (await process.stderr.readline()).decode()
-        assert line, "the run ended before serving"
-        if "caption page: " in line:
-            page_url = line.split("caption page: ", 1)[1].strip()
-    stderr_rest = asyncio.create_task(process.stderr.read())
+    process, page_url, stderr_rest = await serving_run(emulator, tmp_path, url, "es")
+    assert process.stdout is not None
     sentences: list[dict[str, Any]] = []
     try:
         async with Browser() as browser:
