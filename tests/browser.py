@@ -170,11 +170,29 @@ async def find_named(browser: Browser, role: str, name: str, timeout_s: float = 
     (a bounded poll: the page renders what the server sends)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        nodes = await named_nodes(browser, role=role, name=name)
+        try:
+            nodes = await named_nodes(browser, role=role, name=name)
+        except RuntimeError:  # the page is being replaced (a form's answer): ask the next one
+            nodes = []
         if len(nodes) == 1:
             return int(nodes[0]["backendDOMNodeId"])
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{len(nodes)} {role} named {name!r} (expected one)")
+        await asyncio.sleep(0.05)
+
+
+async def until_page_says(browser: Browser, text: str, timeout_s: float = 60) -> None:
+    """Until the page's visible text holds `text` (a bounded poll that outlives navigations)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    probe = f"document.body !== null && document.body.innerText.includes({json.dumps(text)})"
+    while True:
+        try:
+            if await browser.evaluate(probe):
+                return
+        except RuntimeError:  # navigated meanwhile
+            pass
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the page never said {text!r}")
         await asyncio.sleep(0.05)
 
 

@@ -10,7 +10,7 @@ const MAIN_OPTIONS = ["targets", "formats"]; // shown first; every other job opt
 const UNITS = { ms: "ms", s: "s" };
 const ACRONYMS = { vad: "VAD", mt: "MT", id: "ID", tm: "TM" };
 
-const state = { jobs: new Map(), webhooks: [], review: false, folder: null, selected: new Map() };
+const state = { jobs: new Map(), retriedBy: new Map(), webhooks: [], review: false, folder: null, selected: new Map() };
 const fields = [];
 const $ = (id) => document.getElementById(id);
 
@@ -133,10 +133,11 @@ function renderInputs(job) {
         text: `Review ${name}` }));
     }
     const cost = input.cost && Object.keys(input.cost).length ? ` · ${money(input.cost)}` : "";
+    const said = input.reason && !(job.reason || "").startsWith(input.reason); // not twice
     list.append(element("li", {},
       element("span", { text: `${name}: ` }),
       element("span", { className: `status ${input.status}`, text: input.status }),
-      input.reason ? element("span", { className: "reason", text: ` — ${input.reason}` }) : null,
+      said ? element("span", { className: "reason", text: ` — ${input.reason}` }) : null,
       element("span", { className: "muted",
         text: input.sent_ms ? ` · ${seconds(input.sent_ms / 1000)} sent${cost}` : cost }),
       element("br"), links));
@@ -172,7 +173,10 @@ function renderJob(job) {
     buttons.append(element("button", { type: "button", text: `Cancel ${name}`,
       onclick: (event) => act(event.target, "DELETE", `jobs/${job.id}`, `Cancelling ${name}…`) }));
   }
-  if (job.status === "failed" || job.status === "cancelled") {
+  const retried = state.retriedBy.get(job.id);
+  if (retried) {
+    item.append(element("p", { className: "muted", text: `Retried: the new job is ${retried.status}.` }));
+  } else if (job.status === "failed" || job.status === "cancelled") {
     buttons.append(element("button", { type: "button", text: `Retry ${name}`,
       onclick: (event) => act(event.target, "POST", `jobs/${job.id}/retry`, `Retrying ${name}…`) }));
   }
@@ -186,7 +190,7 @@ async function act(button, method, url, saying) {
   try {
     const job = await api(method, url);
     upsert(job);
-    say("connection", `${jobName(job)}: ${job.status}`);
+    say("connection", `${method === "DELETE" ? "Cancel" : "Retry"} of ${jobName(job)}: ${job.status}.`);
   } catch (error) {
     say("connection", error.message, true);
     button.disabled = false;
@@ -198,6 +202,12 @@ function upsert(job) {
   const hadFocus = focused && $(`job-${job.id}`) && $(`job-${job.id}`).contains(focused);
   const focusText = hadFocus ? focused.textContent : null;
   state.jobs.set(job.id, job);
+  if (job.retry_of) state.retriedBy.set(job.retry_of, job);
+  if (job.retry_of && state.jobs.has(job.retry_of) && job.retry_of !== job.id) {
+    const first = state.jobs.get(job.retry_of);
+    const shown = $(`job-${first.id}`);
+    if (shown) shown.replaceWith(renderJob(first)); // its Retry becomes "Retried"
+  }
   const old = $(`job-${job.id}`);
   const fresh = renderJob(job);
   const list = groupList(job.status);
@@ -217,6 +227,8 @@ function upsert(job) {
 
 function reset(snapshot) {
   state.jobs.clear();
+  state.retriedBy.clear();
+  for (const job of snapshot.jobs) if (job.retry_of) state.retriedBy.set(job.retry_of, job);
   $("job-groups").replaceChildren();
   state.review = snapshot.review;
   for (const job of snapshot.jobs) upsert(job);
