@@ -466,3 +466,20 @@ def _edit_from_json(data: Mapping[str, Any]) -> Edit:
         added=tuple(cue_from_json(cue) for cue in data["added"]),
     )
     return Edit(version=version, op=op, arguments=dict(data.get("arguments", {})), change=change)
+
+
+def reviewed_cues(state_file: Path, state: InputState) -> list[ReviewCue] | None:
+    """The document's cues when the input has a review over this journal (else None): what a
+    rerun renders and what a target added later translates. OutputError when damaged."""
+    review_file = review_path(state_file.parent, state_file.name.removeprefix(".").removesuffix(
+        ".subtitler-state.jsonl"))  # fmt: skip
+    if not review_file.exists():
+        return None
+    try:
+        state_text = state_file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise OutputError(
+            str(state_file), f"cannot read resume state ({error.strerror})"
+        ) from error
+    review = load(review_file, state, state_text)
+    return None if review is None else filled(review.cues, state)
