@@ -45,6 +45,7 @@ from subtitler.engine.context import RunContext
 from subtitler.errors import UsageError
 from subtitler.languages import SOURCE_LANGUAGES
 from subtitler.options import RunOptions
+from subtitler.review.routes import review_application
 from subtitler.serve.console import PUBLIC, Console, prefers_html
 from subtitler.serve.feed import JobFeed
 from subtitler.serve.job_routes import JobRoutes, LibrarySettings
@@ -103,7 +104,7 @@ class AsrService:
             "jobs": [job.as_json() for job in self.queue.jobs.values()],
             "webhooks": self.webhooks.listed(),
             "costs": self.queue.costs.totals_json(),
-            "review": self.review_mounted,
+            "review": bool(self.library.libraries.roots),
         }
 
     async def start(self) -> None:
@@ -135,13 +136,14 @@ class AsrService:
             app.on_shutdown.append(end_streams)
         return app
 
-    review_mounted = False
-    """Whether `/review/` serves the review editor (the console links finished inputs there)."""
-
     def _mount_review(self, app: web.Application) -> None:
-        """THE PLACE FOR THE REVIEW EDITOR: `app.add_subapp("/review/", review_application(
-        roots=self.library.libraries.roots, options=self.options, token=self.token))` once
-        `subtitler/review/routes.py` is merged; until then the console's review links 404."""
+        """The review editor for the library's inputs, behind serve's token and origin check
+        (its own guard checks them again: the same `views.access`)."""
+        roots = self.library.libraries.roots
+        if not roots:
+            return
+        review = review_application(roots=roots, options=self.options, token=self.token)
+        app.add_subapp("/review/", review)
 
     # -- the edge: authentication, errors, one log line per request
 

@@ -6,6 +6,7 @@ the JSON API read beside the page; a wrong token and another site's POST change 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import urllib.parse
 from collections.abc import Iterator
@@ -85,6 +86,19 @@ async def until_text(browser: Browser, text: str, timeout_s: float = WAIT_S) -> 
 async def job_status(browser: Browser, name: str, status: str) -> None:
     """Until the page lists the job named `name` with that status (its list item's name)."""
     await find_named(browser, "listitem", f"{name}, {status}", timeout_s=WAIT_S)
+
+
+async def until_at(browser: Browser, url: str) -> None:
+    """Until the browser has loaded `url` (a bounded poll that outlives the navigation)."""
+    probe = f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
+    for _ in range(1200):
+        try:
+            if await browser.evaluate(probe):
+                return
+        except RuntimeError:  # navigated meanwhile
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never at {url}")
 
 
 def money(cost: dict[str, float]) -> str:
@@ -185,6 +199,14 @@ async def drive(server: Server, library: Path) -> None:
         track = await call_href(browser, "zh_news.zh-ja.srt")
         reply = requests.get(track, cookies={"subtitler_token": TOKEN}, timeout=30)
         assert reply.status_code == 200 and "-->" in reply.text
+        await click_named(browser, "link", "Review zh_news.mp4")
+        await until_at(browser, review)
+        assert "Sign in" not in await page_text(browser)  # the cookie carried the way in
+        document = api(server, "GET", "/review/api/document", params={"path": str(talk)})
+        assert document.status_code == 200, document.text
+        assert document.json()["cues"] and document.json()["path"] == str(talk)
+        await browser.open(server.url + "/")
+        await find_named(browser, "button", "Submit job")
 
         # -- the page and the JSON API agree
         await agree(browser, server)
