@@ -372,7 +372,7 @@ class JobQueue:
         for job in jobs:
             self.jobs[job.spec.id] = job
             for outcome in job.outcomes.values():
-                self.costs.add(job.spec.id, outcome.day or job.ended or "", outcome.usage)
+                self.costs.add(job.spec.id, outcome.day or (job.ended or "")[:10], outcome.usage)
             if job.status.final:
                 unrefreshed = job.spec.refresh and job.refresh_state in ("", "pending")
                 if job.status is JobStatus.DONE and unrefreshed:
