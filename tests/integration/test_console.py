@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import urllib.parse
 from collections.abc import Iterator
@@ -119,13 +120,15 @@ def test_the_console_in_a_browser(
         "--api-token", TOKEN, "--jobs", "1", "--speed", "2", "-t", "en",
     )  # fmt: skip
     try:
-        asyncio.run(drive(server, library))
+        shots = IMAGES if os.environ.get("SUBTITLER_UPDATE_SCREENSHOT") == "1" else tmp_path
+        asyncio.run(drive(server, library, shots))
     finally:
         log = server.stop()
     assert TOKEN not in log and SECRET not in log
 
 
-async def drive(server: Server, library: Path) -> None:
+async def drive(server: Server, library: Path, shots: Path) -> None:
+    """`shots`: where the screenshots go (docs/images only when asked to update them)."""
     async with Browser(1280, 800) as browser:
         await browser.call("Accessibility.enable")
         await browser.call("Network.enable")
@@ -227,12 +230,12 @@ async def drive(server: Server, library: Path) -> None:
 
         # -- every control named; the screenshots
         assert await unnamed_controls(browser) == []
-        IMAGES.mkdir(exist_ok=True)
+        shots.mkdir(exist_ok=True)
         await browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=800,
                            deviceScaleFactor=1, mobile=False)  # fmt: skip
         await browser.wait_for("document.documentElement.clientWidth === 1280")
         await browser.evaluate("window.scrollTo(0, 0)")
-        await browser.screenshot(IMAGES / "console-1280.png")
+        await browser.screenshot(shots / "console-1280.png")
         await browser.call("Emulation.setDeviceMetricsOverride", width=390, height=844,
                            deviceScaleFactor=1, mobile=True)  # fmt: skip
         await browser.wait_for("document.documentElement.clientWidth === 390")
@@ -240,7 +243,7 @@ async def drive(server: Server, library: Path) -> None:
             "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
         ), "the console scrolls sideways at 390 px"
         assert await unnamed_controls(browser) == []
-        await browser.screenshot(IMAGES / "console-390.png")
+        await browser.screenshot(shots / "console-390.png")
 
 
 async def call_href(browser: Browser, name: str) -> str:
