@@ -4,6 +4,7 @@ stay free of bookkeeping: `slow`, `browser`, `quality` and `timing` (docs/develo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,19 @@ def pytest_report_header() -> str:
 
 def _matches(where: str, prefixes: tuple[str, ...]) -> bool:
     return any(where.startswith(prefix) for prefix in prefixes)
+
+
+WORKERS_PER_CORE = 2
+"""`-n auto` for the whole suite: most of its time is waiting (audio played at 1x, an
+emulator's delays, a stall held past the 23 s rule), not computing: two workers per core
+finished it in about two thirds of the time one per core took (docs/development.md). The
+inner loop (`-m "not slow"`) computes: one worker per core."""
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    cores = os.cpu_count() or 1
+    computing = "not slow" in str(config.getoption("markexpr", ""))
+    return cores if computing else WORKERS_PER_CORE * cores
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
