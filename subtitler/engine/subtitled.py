@@ -12,13 +12,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from subtitler.languages import LANGUAGE_TAGS, language_of_tag
+from subtitler.languages import LANGUAGE_TAGS, TRADITIONAL_CHINESE, language_of_tag
 from subtitler.sources.media import AudioStream, SubtitleStream
 
 SUBTITLE_SUFFIXES = (
     ".srt", ".ass", ".ssa", ".vtt", ".ttml", ".dfxp", ".scc", ".sub", ".sup",
 )  # fmt: skip
 _PAIR = re.compile(r"([a-z]{2,3})-([a-z]{2,3})")
+TRADITIONAL_TAGS = frozenset(
+    {"zh-tw", "zh-hant", "zh-hant-tw", "zh-hant-hk", "zh-mo", "cht", "zht", "zh_tw"}
+)
+"""A sidecar in Traditional Chinese (`Movie.zh-TW.srt`, `Movie.cht.srt`): subtitles for the
+`zh-TW` target, not for `zh` (Simplified), which the audio's tags do not tell apart."""
 
 
 def sidecar_languages(stem: str, names: Iterable[str]) -> dict[str, str]:
@@ -39,6 +44,8 @@ def sidecar_languages(stem: str, names: Iterable[str]) -> dict[str, str]:
 
 
 def _languages_of(part: str) -> list[str]:
+    if part in TRADITIONAL_TAGS:
+        return [TRADITIONAL_CHINESE]
     single = language_of_tag(part)
     pair = _PAIR.fullmatch(part)
     if pair and part not in {n for names in LANGUAGE_TAGS.values() for n in names}:

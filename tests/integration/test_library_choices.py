@@ -170,6 +170,11 @@ def test_sidecar_names_and_reasons() -> None:
         "has ko subtitles: embedded stream 4; has ja subtitles: Film.JPN.ass"
     )
     assert subtitled_reason(("ko", "de"), found, embedded) is None
+    # Traditional Chinese sidecars subtitle the zh-TW target, not zh (Simplified).
+    for traditional in ("Film.zh-TW.srt", "Film.zh-Hant.ass", "Film.cht.srt", "Film.zh_tw.vtt"):
+        both = sidecar_languages("Film", [traditional, "Film.zh-CN.srt"])
+        assert both == {"zh-TW": traditional, "zh": "Film.zh-CN.srt"}
+        assert subtitled_reason(("zh",), sidecar_languages("Film", [traditional]), ()) is None
     streams = (AudioStream(0, "aac", 48000, "stereo", "eng", None),
                AudioStream(1, "aac", 48000, "stereo", "jpn", None))  # fmt: skip
     tagged = choose_audio(streams, ("ja", "en"), 0)
