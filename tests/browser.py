@@ -251,3 +251,32 @@ class Browser:
             if not str(node.get("name", {}).get("value", "")).strip():
                 unnamed.append(f"{role} ({node.get('backendDOMNodeId')})")
         return unnamed
+
+    async def text_in_role(self, role: str) -> str:
+        """The text inside the nodes of one role (e.g. "status": what the page last announced),
+        from the accessibility tree."""
+        nodes = await self.accessibility_tree()
+        by_id = {node["nodeId"]: node for node in nodes}
+        texts: list[str] = []
+
+        def gather(node: dict[str, Any]) -> None:
+            if node.get("role", {}).get("value") in ("StaticText", "text"):
+                texts.append(str(node.get("name", {}).get("value", "")))
+                return
+            for child in node.get("childIds", []):
+                if child in by_id:
+                    gather(by_id[child])
+
+        for node in nodes:
+            if node.get("role", {}).get("value") == role:
+                gather(node)
+        return " ".join(texts)
+
+    async def focused_name(self) -> str:
+        """The accessible name of what holds the keyboard focus."""
+        for node in await self.accessibility_tree():
+            properties = {p["name"]: p["value"].get("value") for p in node.get("properties", [])}
+            page = node.get("role", {}).get("value") in ("RootWebArea", "WebArea")
+            if properties.get("focused") and not node.get("ignored") and not page:
+                return str(node.get("name", {}).get("value", ""))
+        return ""
