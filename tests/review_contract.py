@@ -215,12 +215,12 @@ class Contract:
         queue: asyncio.Queue[int] = asyncio.Queue()
         self.listeners.append(queue)
         try:
-            while True:
-                version = await queue.get()
+            while (version := await queue.get()) > 0:
                 data = json.dumps({"version": version})
                 await response.write(f"event: version\ndata: {data}\n\n".encode())
         finally:
             self.listeners.remove(queue)
+        return response
 
     async def track(self, request: web.Request) -> web.Response:
         target = request.query["target"]
@@ -252,7 +252,12 @@ class Contract:
         async def media(request: web.Request) -> web.FileResponse:
             return web.FileResponse(self.media)
 
+        async def closing(app: web.Application) -> None:
+            for queue in self.listeners:  # ends each event stream: the server stops at once
+                queue.put_nowait(0)
+
         app = web.Application()
+        app.on_shutdown.append(closing)
         app.router.add_get("/", page)
         app.router.add_get("/{name:page\\.(js|css)}", asset)
         app.router.add_get("/api/inputs", inputs)
