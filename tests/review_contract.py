@@ -118,10 +118,11 @@ class Contract:
             return
         doc = copy.deepcopy(self.history[-1])
         cues: list[dict[str, Any]] = doc["cues"]
-        index = next((i for i, c in enumerate(cues) if c["id"] == body.get("cue")), None)
-        if op != "insert" and index is None:
+        found = next((i for i, c in enumerate(cues) if c["id"] == body.get("cue")), None)
+        if op != "insert" and found is None:
             raise ValueError(f"no cue {body.get('cue')}")
-        cue = cues[index] if index is not None else {}
+        index = found or 0
+        cue = cues[index] if found is not None else {}
         if op == "source":
             cue["source"] = {"lines": body["lines"], "edited": True}
             for language, translation in cue["translations"].items():
