@@ -25,6 +25,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("outputs",),
     ("views",),
     ("check", "emulator"),
+    ("review",),
     ("serve",),
     ("api", "cli"),
 )

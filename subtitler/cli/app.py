@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"subtitler {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from subtitler.cli import check, demo, run, serve, watch
+    from subtitler.cli import check, demo, review, run, serve, watch
     from subtitler.emulator import command as emulator_command  # argparse only: light
 
     emulator = commands.add_parser(
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_parser(commands)
     serve.add_parser(commands)
     check.add_parser(commands)
+    review.add_parser(commands)
     from subtitler.cli import vocabulary as vocabulary_command  # argparse only: light
 
     vocabulary = commands.add_parser(

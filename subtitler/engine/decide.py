@@ -11,6 +11,7 @@ from pathlib import Path
 
 from subtitler.engine import journal as resume_state
 from subtitler.engine.context import RunContext
+from subtitler.engine.edits import ReviewCue, reviewed_cues
 from subtitler.engine.plan import Need, TargetWork, TrackPlan, plan_tracks, plan_work
 from subtitler.engine.subtitled import sidecar_languages
 from subtitler.errors import OutputError
@@ -34,6 +35,9 @@ class Decided:
     resumed: bool
     """It continues an interrupted run (not only adds a target to a finished one): read from the
     journal as it was, before this run adds its own targets to it."""
+    reviewed: list[ReviewCue] | None = None
+    """The review's cues when the input was reviewed (`engine.edits`): what its tracks are
+    rendered from and what a target added later translates, instead of what was heard."""
     sidecars: dict[str, str] = dataclasses.field(default_factory=dict)
     """`--skip-subtitled`: language → a subtitle file beside the input that has it."""
 
@@ -80,6 +84,9 @@ async def decide(item: InputFile, context: RunContext, folder: Path) -> Decided:
     plans = plan_tracks(item, options, named)
     progress = previous.targets if previous is not None else {}
     work = plan_work(plans, progress, fresh, Path.exists)
+    reviewed = None
+    if previous is not None:
+        reviewed = await context.disk.call(reviewed_cues, state_file, previous)
     state = previous or resume_state.InputState(
         item.path.name, settings, {}, identity=identity, named_source=None
     )
@@ -91,6 +98,7 @@ async def decide(item: InputFile, context: RunContext, folder: Path) -> Decided:
         plans={p.target: p for p in plans},
         work=work,
         resumed=continues_interrupted(previous, work),
+        reviewed=reviewed,
     )
 
 

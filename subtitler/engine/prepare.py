@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from subtitler.engine import edits as review_journal
 from subtitler.engine import journal as resume_state
 from subtitler.engine.context import RunContext
 from subtitler.engine.decide import Decided, finished_transcript
@@ -127,6 +128,8 @@ async def render_finished(
     chosen: list[tuple[Track, list[Cue]]] = []
     for work in decided.of(Need.RENDER):
         cues = decided.state.targets[work.target].cues
+        if decided.reviewed is not None:  # the review's cues: a new format shows its edits
+            cues = review_journal.target_cues(decided.reviewed, decided.state, work.target)
         chosen.extend((track, cues) for track in work.tracks if cues)
     if not chosen:  # a fresh input: its picture (and frame rate) is not known yet
         return ()
@@ -149,6 +152,8 @@ async def prepare(
     state = decided.state
     running = [work.target for work in decided.of(Need.RUN)]
     known = known_transcript(state, running)  # read once: the journal may hold hours of it
+    if known is not None and decided.reviewed is not None:
+        known = review_journal.transcript(decided.reviewed)  # a new target: the edited source
     start_ms = listening_from_ms(options, state, running, known)
     speed = 1.0 if item.live else options.speed  # live inputs go at 1x
 

@@ -1,0 +1,1 @@
+"""`subtitler review`: the review editor's back end (the document, its edits, the HTTP API)."""

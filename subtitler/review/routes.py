@@ -1,0 +1,368 @@
+"""The review's HTTP API: one aiohttp application, served alone by `subtitler review` at `/` and
+mounted by `serve` at `/review/`. Every URL it gives is relative, so both work.
+
+Paths are fenced to `roots` (symlinks resolved, `..` refused, 404 outside). With a token, every
+request must present it (Bearer header or the sign-in cookie; a page asked for without it gets
+the sign-in form); a state-changing request from another origin is refused (403) before anything
+else, token or not (`views.access`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from subtitler.engine.edits import EditRefused
+from subtitler.engine.machine import Translates
+from subtitler.errors import OutputError
+from subtitler.gummy.glossary import Glossary
+from subtitler.options import RunOptions
+from subtitler.qwenmt.client import QwenMt
+from subtitler.qwenmt.protocol import MtSettings
+from subtitler.review.session import Conflict, Files, Session
+from subtitler.sources.inputs import is_media
+from subtitler.tracks.durable import DiskWriter
+from subtitler.views.access import cross_origin, sign_in_cookie, token_ok
+
+HERE = Path(__file__).parent
+KEEP_ALIVE_S = 15.0
+ASSETS = {"page.js": "application/javascript", "page.css": "text/css"}
+SIGN_IN = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Sign in: subtitler review</title>
+<style>body{font:16px system-ui,sans-serif;margin:2rem;max-width:30rem}
+input,button{font:inherit;padding:.4rem}:focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}
+</style></head><body><main><h1>Sign in</h1>
+<p role="status" aria-live="polite">%s</p>
+<form method="post" action="sign-in"><label for="token">Token</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form></main></body></html>
+"""
+PLACEHOLDER = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>subtitler review</title></head>
+<body><main><h1>subtitler review</h1><p>The page is not installed; the API answers at
+<a href="api/inputs">api/inputs</a>.</p></main></body></html>
+"""
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Fence:
+    """Where the review may read: the folders or files given; names relative to `base` (the
+    review command's) or absolute (serve's libraries)."""
+
+    def __init__(self, roots: tuple[Path, ...], relative: bool) -> None:
+        self.roots = tuple(Path(os.path.realpath(root)) for root in roots)
+        first = self.roots[0] if self.roots else Path("/")
+        self.base = first if first.is_dir() or not first.exists() else first.parent
+        self.relative = relative
+
+    def inside(self, real: Path) -> bool:
+        for root in self.roots:
+            if real == root or (root.is_dir() and real.is_relative_to(root)):
+                return True
+        return False
+
+    def resolve(self, text: str | None) -> Path:
+        """The media file a `path` names, or HTTPNotFound."""
+        if not text or "\x00" in text:
+            raise _not_found("no such input")
+        given = Path(text)
+        if ".." in given.parts:
+            raise _not_found("no such input")
+        candidate = given if given.is_absolute() else self.base / given
+        real = Path(os.path.realpath(candidate))
+        if not self.inside(real) or not real.is_file() or not is_media(real):
+            raise _not_found("no such input")
+        return real
+
+    def name(self, media: Path) -> str:
+        if self.relative and media.is_relative_to(self.base):
+            return media.relative_to(self.base).as_posix()
+        return str(media)
+
+    def media(self) -> list[Path]:
+        """Every media file under the roots (hidden folders and files left out)."""
+        found: set[Path] = set()
+        for root in self.roots:
+            if root.is_file():
+                found.add(root)
+                continue
+            for folder, folders, files in os.walk(root):
+                folders[:] = sorted(f for f in folders if not f.startswith("."))
+                for file in files:
+                    path = Path(folder) / file
+                    if not file.startswith(".") and is_media(path):
+                        real = Path(os.path.realpath(path))
+                        if self.inside(real):
+                            found.add(real)
+        return sorted(found)
+
+
+def _not_found(detail: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=json.dumps({"detail": detail}), content_type="application/json")
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(text=json.dumps(data, ensure_ascii=False), status=status,
+                        content_type="application/json")  # fmt: skip
+
+
+class ReviewApp:
+    def __init__(
+        self,
+        *,
+        roots: tuple[Path, ...],
+        options: RunOptions,
+        token: str | None,
+        translator_factory: Callable[[MtSettings], Translates],
+        glossary: Glossary | None,
+        relative: bool,
+    ) -> None:
+        self.fence = Fence(roots, relative)
+        self.options = options
+        self.token = token
+        self._factory = translator_factory
+        self._translator: Translates | None = None
+        self.glossary = glossary
+        self.disk = DiskWriter()
+        self.sessions: dict[Path, Session] = {}
+        self._loading: dict[Path, asyncio.Lock] = {}
+
+    def translator(self) -> Translates:
+        if self._translator is None:
+            settings = self.options.mt
+            if settings is None:
+                raise OutputError("Qwen-MT", "no translator settings")
+            self._translator = self._factory(settings)
+        return self._translator
+
+    async def close(self, _app: web.Application) -> None:
+        translator, self._translator = self._translator, None
+        close = getattr(translator, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+        await asyncio.to_thread(self.disk.close)
+
+    async def session(self, request: web.Request) -> Session:
+        media = self.fence.resolve(request.query.get("path"))
+        lock = self._loading.setdefault(media, asyncio.Lock())
+        async with lock:
+            found = self.sessions.get(media)
+            if found is None:
+                found = Session(Files.of(media), name=self.fence.name(media),
+                                options=self.options, translator=self.translator,
+                                disk=self.disk, glossary=self.glossary)  # fmt: skip
+                try:
+                    await found.load()
+                except OutputError as error:
+                    status = 404 if "run subtitler first" in str(error) else 500
+                    raise _error(status, str(error)) from error
+                self.sessions[media] = found
+            else:
+                await found.refresh()
+            return found
+
+    # Middleware: origin, then token
+
+    @web.middleware
+    async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if cross_origin(request):
+            return _json({"detail": "refused: a request from another site"}, 403)
+        if request.path.endswith("/sign-in") and request.method == "POST":
+            return await handler(request)
+        if not token_ok(request, self.token):
+            if request.method == "GET" and _is_page(request):
+                return web.Response(text=SIGN_IN % "", content_type="text/html", status=401)
+            return _json({"detail": "sign in: the API token is missing or wrong"}, 401)
+        return await handler(request)
+
+    # Handlers
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        page = HERE / "page.html"
+        text = page.read_text(encoding="utf-8") if page.exists() else PLACEHOLDER
+        return web.Response(text=text, content_type="text/html",
+                            headers={"Cache-Control": "no-cache"})  # fmt: skip
+
+    async def asset(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = HERE / name
+        if name not in ASSETS or not path.exists():
+            raise _not_found("no such file")
+        return web.Response(body=path.read_bytes(), content_type=ASSETS[name],
+                            headers={"Cache-Control": "no-cache"})  # fmt: skip
+
+    async def sign_in(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        given = str(form.get("token", ""))
+        if self.token is None or not given or not _same(given, self.token):
+            text = SIGN_IN % "That token is not the right one: nothing changed."
+            return web.Response(text=text, content_type="text/html", status=401)
+        response = web.HTTPSeeOther("./")
+        sign_in_cookie(response, self.token, secure=request.secure)
+        return response
+
+    async def inputs(self, request: web.Request) -> web.StreamResponse:
+        listed = []
+        for media in await asyncio.to_thread(self.fence.media):
+            files = Files.of(media)
+            entry: dict[str, Any] = {"path": self.fence.name(media), "name": media.name,
+                                     "reviewed": 0, "cues": 0, "targets": [],
+                                     "has_journal": files.state.exists()}  # fmt: skip
+            if entry["has_journal"]:
+                session = self.sessions.get(media)
+                if session is None:
+                    session = Session(files, name=entry["path"], options=self.options,
+                                      translator=self.translator, disk=self.disk,
+                                      glossary=self.glossary)  # fmt: skip
+                    try:
+                        await session.load()
+                    except OutputError as error:
+                        entry.update(has_journal=False, error=str(error))
+                        listed.append(entry)
+                        continue
+                    self.sessions.setdefault(media, session)
+                else:
+                    await session.refresh()
+                entry.update(session.summary())
+            listed.append(entry)
+        return _json({"inputs": listed})
+
+    async def document(self, request: web.Request) -> web.StreamResponse:
+        session = await self.session(request)
+        await session.ensure_duration()
+        return _json(session.document(quote(session.name, safe="")))
+
+    async def edit(self, request: web.Request) -> web.StreamResponse:
+        session = await self.session(request)
+        body = await _body(request)
+        base_version = body.get("base_version")
+        if isinstance(base_version, bool) or not isinstance(base_version, int):
+            return _json({"detail": 'give "base_version": the version the edit was made on'}, 422)
+        quoted = quote(session.name, safe="")
+        try:
+            await session.edit(base_version, body)
+        except Conflict as conflict:
+            latest = conflict.latest
+            return _json({
+                "detail": str(conflict),
+                "document": session.document(quoted),
+                "conflict": {"version": session.version, "op": latest.op if latest else None,
+                             "cue": latest.cue if latest else None},
+            }, 409)  # fmt: skip
+        except EditRefused as refused:
+            return _json({"detail": str(refused)}, 422)
+        except OutputError as error:
+            return _json({"detail": str(error), "document": session.document(quoted)}, 500)
+        return _json(session.document(quoted))
+
+    async def check(self, request: web.Request) -> web.StreamResponse:
+        session = await self.session(request)
+        body = await _body(request)
+        try:
+            return _json({"problems": session.check(body)})
+        except EditRefused as refused:
+            return _json({"detail": str(refused)}, 422)
+
+    async def media(self, request: web.Request) -> web.StreamResponse:
+        media = self.fence.resolve(request.query.get("path"))
+        return web.FileResponse(media)
+
+    async def track(self, request: web.Request) -> web.StreamResponse:
+        session = await self.session(request)
+        target = request.query.get("target", "")
+        if target not in session.targets:
+            raise _not_found("no such target")
+        return web.Response(body=session.vtt(target), content_type="text/vtt", charset="utf-8",
+                            headers={"Cache-Control": "no-cache"})  # fmt: skip
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        session = await self.session(request)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                               "Cache-Control": "no-cache",
+                                               "X-Accel-Buffering": "no"})  # fmt: skip
+        await response.prepare(request)
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        session.listeners.add(queue)
+        try:
+            await response.write(_version_event(session.version))
+            while True:
+                try:
+                    version = await asyncio.wait_for(queue.get(), KEEP_ALIVE_S)
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                await response.write(_version_event(version))
+        except ConnectionError:
+            pass
+        finally:
+            session.listeners.discard(queue)
+        return response
+
+
+def _version_event(version: int) -> bytes:
+    return f"event: version\ndata: {json.dumps({'version': version})}\n\n".encode()
+
+
+def _error(status: int, detail: str) -> web.HTTPException:
+    error = web.HTTPException(text=json.dumps({"detail": detail}), content_type="application/json")
+    error.set_status(status)
+    return error
+
+
+def _same(given: str, token: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _is_page(request: web.Request) -> bool:
+    return request.path.endswith("/") and "text/html" in request.headers.get("Accept", "text/html")
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError) as error:
+        raise _error(400, "the body is not JSON") from error
+    if not isinstance(body, dict):
+        raise _error(422, "the body must be a JSON object")
+    return body
+
+
+def review_application(
+    *,
+    roots: tuple[Path, ...],
+    options: RunOptions,
+    token: str | None,
+    translator_factory: Callable[[MtSettings], Translates] = QwenMt,
+    glossary: Glossary | None = None,
+    relative: bool = False,
+) -> web.Application:
+    """The review's application (`relative`: inputs named relative to the first root, as
+    `subtitler review PATH` names them; else by their absolute path, as serve's library)."""
+    review = ReviewApp(roots=roots, options=options, token=token,
+                       translator_factory=translator_factory, glossary=glossary,
+                       relative=relative)  # fmt: skip
+    app = web.Application(middlewares=[review.guard])
+    app.on_cleanup.append(review.close)
+    app.router.add_get("/", review.page)
+    app.router.add_get("/{name:page\\.(?:js|css)}", review.asset)
+    app.router.add_post("/sign-in", review.sign_in)
+    app.router.add_get("/api/inputs", review.inputs)
+    app.router.add_get("/api/document", review.document)
+    app.router.add_post("/api/edit", review.edit)
+    app.router.add_post("/api/check", review.check)
+    app.router.add_get("/api/events", review.events)
+    app.router.add_get("/media", review.media)
+    app.router.add_get("/track", review.track)
+    return app

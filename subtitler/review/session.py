@@ -1,0 +1,420 @@
+"""One input under review: its document in memory (the resume journal and the edits replayed
+once), its version, its edits made one at a time, journaled, then every track re-rendered.
+
+An edit names the version it was made on; another version by then is a `Conflict` (the other
+change is shown, nothing is saved). Retranslation is awaited before the edit is journaled
+(bounded by the Qwen-MT timeout); a failed one keeps the old text, marked `failed` with its
+one-line error: the edit itself is saved. The journal's file is checked before each edit, so a
+second server on the same input (`review` and `serve`) is seen too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from subtitler.engine import edits as review_journal
+from subtitler.engine import journal as resume_state
+from subtitler.engine.edits import (
+    REDO,
+    UNDO,
+    Edit,
+    EditRefused,
+    Review,
+    ReviewCue,
+    Translation,
+    filled,
+    source_language,
+)
+from subtitler.engine.machine import Translates
+from subtitler.engine.prepare import journaled_picture
+from subtitler.errors import OutputError
+from subtitler.gummy.glossary import Glossary, terms_for
+from subtitler.languages import QWEN_MT_LANGUAGES, Translator, gummy_translates
+from subtitler.layout.cues import clean_line
+from subtitler.layout.frames import FrameRate, frame_grid
+from subtitler.layout.lines import break_lines, tokenize
+from subtitler.layout.rules import CueRules
+from subtitler.layout.shots import ShotRules
+from subtitler.options import RunOptions
+from subtitler.qwenmt.protocol import TranslationRequest
+from subtitler.review import ops
+from subtitler.review.problems import problems_of
+from subtitler.review.render import every_track, render_ops
+from subtitler.sources.media import ffmpeg_executable, parse_streams, run_to_end
+from subtitler.tracks.durable import DiskWriter, FileOp
+
+AUDIO_FRAME_RATE = FrameRate.of(Fraction(25))
+"""The grid an audio-only input's times snap to (40 ms) unless --frame-rate says otherwise."""
+
+
+class Conflict(Exception):
+    """The edit was made on another version than the current one."""
+
+    def __init__(self, base_version: int, latest: Edit | None) -> None:
+        what = ""
+        if latest is not None:
+            cue = f" of cue {latest.cue}" if latest.cue else ""
+            what = f": {latest.op}{cue}"
+        super().__init__(f"edited elsewhere (version {latest.version if latest else 0}{what})")
+        self.base_version = base_version
+        self.latest = latest
+
+
+@dataclass(frozen=True)
+class Files:
+    """An input and the two journals beside it."""
+
+    media: Path
+    state: Path
+    review: Path
+
+    @classmethod
+    def of(cls, media: Path) -> Files:
+        return cls(
+            media,
+            resume_state.state_path(media.parent, media.stem),
+            review_journal.review_path(media.parent, media.stem),
+        )
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+class Session:
+    """One input's document, owned by the review application's event loop."""
+
+    def __init__(
+        self,
+        files: Files,
+        *,
+        name: str,
+        options: RunOptions,
+        translator: Callable[[], Translates],
+        disk: DiskWriter,
+        glossary: Glossary | None = None,
+    ) -> None:
+        self.files = files
+        self.name = name
+        self.options = options
+        self._translator = translator
+        self._disk = disk
+        self._glossary = glossary
+        self._lock = asyncio.Lock()
+        self.listeners: set[asyncio.Queue[int]] = set()
+        self.duration_ms: int | None = None
+        self.state: resume_state.InputState
+        self._state_text = ""
+        self.review: Review
+        self.cues: list[ReviewCue] = []
+        self._signatures: tuple[tuple[int, int] | None, ...] = ()
+        self._torn = False
+
+    # Loading
+
+    async def load(self) -> None:
+        """Read (or read again) both journals and replay the edits."""
+        await asyncio.to_thread(self._load)
+
+    async def ensure_duration(self) -> None:
+        """The media's duration, asked of ffmpeg once (the listing of many inputs does not)."""
+        if self.duration_ms is None:
+            self.duration_ms = await probe_duration_ms(self.files.media)
+
+    def _load(self) -> None:
+        signatures = (_signature(self.files.state), _signature(self.files.review))
+        try:
+            text = self.files.state.read_text(encoding="utf-8")
+        except FileNotFoundError as error:
+            raise OutputError(str(self.files.media), "no journal: run subtitler first") from error
+        except OSError as error:
+            raise OutputError(str(self.files.state), f"cannot read ({error.strerror})") from error
+        try:
+            state = resume_state.parse(text)
+        except (ValueError, KeyError, TypeError, IndexError) as error:
+            raise OutputError(str(self.files.state), f"the journal is damaged ({error})") from error
+        review = review_journal.load(self.files.review, state, text)
+        self._torn = False
+        if review is None:
+            review = review_journal.replay(review_journal.base_cues(state), ())
+        else:
+            self._torn = not self.files.review.read_bytes().endswith(b"\n")
+        self.state, self._state_text, self.review = state, text, review
+        self.cues = filled(review.cues, state)
+        self._signatures = signatures
+
+    async def refresh(self) -> None:
+        """Read again when another process changed a journal (a run, another server)."""
+        now = (_signature(self.files.state), _signature(self.files.review))
+        if now != self._signatures:
+            await self.load()
+
+    # What it holds
+
+    @property
+    def version(self) -> int:
+        return self.review.version
+
+    @property
+    def targets(self) -> list[str]:
+        return [t for t, progress in self.state.targets.items() if progress.cues or t in
+                {k for cue in self.cues for k in cue.translations}]  # fmt: skip
+
+    @property
+    def frames(self) -> FrameRate:
+        picture = journaled_picture(self.state)
+        grid = frame_grid(self.options.frame_rate, picture.frame_rate if picture else None)
+        return grid or AUDIO_FRAME_RATE
+
+    @property
+    def rules(self) -> CueRules:
+        """The cue rules on the input's frame grid and shot changes, as the run had them."""
+        rules = self.options.rules
+        frames = self.frames
+        changes = (self.state.picture or {}).get("shot_changes")
+        shots = None
+        if changes:
+            shots = ShotRules(frames, tuple(int(f) for f in changes),
+                              rules.timing.min_gap_frames)  # fmt: skip
+        timing = replace(rules.timing, frames=frames, shots=shots,
+                         media_end_ms=self.duration_ms)  # fmt: skip
+        return replace(rules, timing=timing)
+
+    def grid(self) -> ops.Grid:
+        rules = self.rules
+        return ops.Grid(frames=self.frames, shots=rules.timing.shots,
+                        min_duration_ms=rules.timing.min_duration_ms)  # fmt: skip
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "reviewed": sum(cue.reviewed for cue in self.cues),
+            "cues": len(self.cues),
+            "targets": self.targets,
+        }
+
+    def document(self, quoted_path: str) -> dict[str, Any]:
+        """The document as the API gives it (`quoted_path`: the input's path, URL-encoded)."""
+        targets = self.targets
+        source = source_language(self.state)
+        found = problems_of(self.cues, self.rules, source, targets)
+        frames = self.frames
+        changes = (self.state.picture or {}).get("shot_changes") or []
+        picture = journaled_picture(self.state)
+        rate = frames.rate
+        cues = []
+        for cue, problems in zip(self.cues, found, strict=True):
+            cues.append({
+                "id": cue.id,
+                "begin_ms": cue.begin_ms,
+                "end_ms": cue.end_ms,
+                "source": {"lines": list(cue.source), "edited": cue.source_edited},
+                "translations": {
+                    target: {"lines": list(t.lines), "by_hand": t.by_hand, "state": t.state,
+                             "error": t.error}
+                    for target in targets for t in (cue.translation(target),)
+                },
+                "words": [{"text": w.text, "begin_ms": w.begin_ms, "end_ms": w.end_ms}
+                          for w in cue.words],
+                "reviewed": cue.reviewed,
+                "problems": [p.as_dict() for p in problems],
+            })  # fmt: skip
+        return {
+            "path": self.name,
+            "name": self.files.media.name,
+            "version": self.version,
+            "media": {
+                "url": f"media?path={quoted_path}",
+                "kind": "video" if picture is not None else "audio",
+                "duration_ms": self.duration_ms,
+                "frame_rate": f"{rate.numerator}/{rate.denominator}",
+                "frame_ms": round(1000 / float(rate), 3),
+                "shot_changes_ms": [frames.ms(int(frame)) for frame in changes],
+            },
+            "source_language": source,
+            "targets": [
+                {
+                    "language": target,
+                    "name": _name(target),
+                    "translator": _translator(source, target),
+                    "track_url": f"track?path={quoted_path}&target={target}",
+                }
+                for target in targets
+            ],
+            "cues": cues,
+            "problems": sum(len(p) for p in found),
+            "can_undo": bool(self.review.undoable),
+            "can_redo": bool(self.review.redoable),
+        }
+
+    def check(self, unsaved: Mapping[str, Any]) -> list[dict[str, str | None]]:
+        """The rules on a cue's unsaved text and times (nothing saved)."""
+        cue_id = unsaved.get("cue")
+        index = next((i for i, cue in enumerate(self.cues) if cue.id == cue_id), None)
+        current = self.cues[index] if index is not None else None
+        begin_ms = _number(unsaved.get("begin_ms"), current.begin_ms if current else None)
+        end_ms = _number(unsaved.get("end_ms"), current.end_ms if current else None)
+        if begin_ms is None or end_ms is None:
+            raise EditRefused("give the cue's id, or begin_ms and end_ms")
+        source = _text(unsaved.get("source"), current.source if current else ())
+        given = unsaved.get("translations")
+        given = given if isinstance(given, dict) else {}
+        translations = {
+            target: Translation(lines=_text(given.get(target),
+                                            current.translation(target).lines if current else ()))
+            for target in self.targets
+        }  # fmt: skip
+        cue = ReviewCue(id=str(cue_id or "unsaved"), begin_ms=begin_ms, end_ms=end_ms,
+                        source=source, translations=translations)  # fmt: skip
+        if index is None:
+            following = next((c for c in self.cues if c.begin_ms >= begin_ms), None)
+        else:
+            following = self.cues[index + 1] if index + 1 < len(self.cues) else None
+        checked = [cue] if following is None else [cue, following]
+        found = problems_of(checked, self.rules, source_language(self.state), self.targets)
+        return [p.as_dict() for p in found[0]]
+
+    # Editing
+
+    async def edit(self, base_version: int, request: Mapping[str, Any]) -> None:
+        """Make one edit (Conflict, EditRefused, OutputError), journal it, render the tracks."""
+        async with self._lock:
+            await self.refresh()
+            if base_version != self.version:
+                raise Conflict(base_version, self.review.latest)
+            targets = self.targets
+            op = str(request.get("op"))
+            change, arguments = ops.make_change(self.review, self.cues, request, targets,
+                                                self.grid())  # fmt: skip
+            if op in (UNDO, REDO):
+                of, _ = self.review.resolve(op)
+                edit = Edit(version=self.version + 1, op=op, of=of, change=change)
+            else:
+                change = await self._translated(change)
+                edit = Edit(version=self.version + 1, op=op, arguments=arguments, change=change)
+            await self._journal(edit)
+            self.review.apply(edit)
+            self.cues = filled(self.review.cues, self.state)
+            self._signatures = (_signature(self.files.state), _signature(self.files.review))
+            await self.render()
+        for listener in list(self.listeners):
+            listener.put_nowait(self.version)
+
+    async def _translated(self, change: review_journal.Change) -> review_journal.Change:
+        asked = ops.pending_requests(change, self.cues, self._mt_context())
+        if not asked:
+            return change
+        answers = await asyncio.gather(*(self._ask(pending) for pending in asked))
+        by_key = {(p.cue, p.target): answer for p, answer in zip(asked, answers, strict=True)}
+        return ops.answered(change, by_key)
+
+    def _mt_context(self) -> int:
+        return self.options.mt.context_pairs if self.options.mt is not None else 3
+
+    async def _ask(self, pending: ops.Pending) -> Translation:
+        """One translation from Qwen-MT; on failure the old lines, marked failed."""
+        old = next((c for c in self.cues if c.id == pending.cue), None)
+        old_lines = old.translation(pending.target).lines if old is not None else ()
+        if not pending.text:
+            return Translation(lines=())
+        terms = terms_for(self._glossary, pending.target) if self._glossary else ()
+        request = TranslationRequest(
+            source=source_language(self.state),
+            target=pending.target,
+            text=pending.text,
+            memory=pending.memory,
+            terms=terms or self.options.terms_of(pending.target),
+        )
+        timeout_s = self.options.mt.timeout_s if self.options.mt is not None else 10.0
+        try:
+            answer = await asyncio.wait_for(self._translator().translate(request), timeout_s)
+        except TimeoutError:
+            return Translation(lines=old_lines, state="failed",
+                               error=f"Qwen-MT: no answer within {timeout_s:g} s")  # fmt: skip
+        except Exception as error:  # the service's refusal, a dropped connection: said, kept
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            return Translation(lines=old_lines, state="failed", error=message)
+        return Translation(lines=self._lines(answer.text, pending.target))
+
+    def _lines(self, text: str, target: str) -> tuple[str, ...]:
+        limits = self.options.rules.for_language(target, text)
+        return break_lines(tokenize(clean_line(text), limits), limits)
+
+    async def _journal(self, edit: Edit) -> None:
+        operations: list[FileOp] = []
+        if _signature(self.files.review) is None or (self.version == 0 and not self._has_header()):
+            identity = review_journal.journal_identity(self._state_text)
+            operations.append(review_journal.begin(self.files.review, self.state.source, identity))
+            self._torn = False
+        operations += review_journal.append(self.files.review, edit, after_torn=self._torn)
+        await self._disk.run(operations)
+        self._torn = False
+
+    def _has_header(self) -> bool:
+        """The review file there is this journal's (a stale one is begun again)."""
+        try:
+            text = self.files.review.read_text(encoding="utf-8")
+            parsed = review_journal.parse(text)
+        except (OSError, ValueError):
+            return False
+        return parsed.identity == review_journal.journal_identity(self._state_text)
+
+    async def render(self) -> None:
+        """Every existing track of every target and format, from the document, atomically."""
+        plans = every_track(self.files.media, self.state, self.targets, self.options)
+        cues = self.cues
+
+        def render() -> list[FileOp]:
+            return render_ops(plans, cues, self.state)
+
+        await self._disk.render_and_run(render)
+
+    def vtt(self, target: str) -> bytes:
+        """One target's current cues as WebVTT (for the page's `<track>`)."""
+        from subtitler.tracks.vtt import VttTrack
+
+        track = VttTrack(self.files.media.with_suffix(""), (1,), ())
+        shown = review_journal.target_cues(self.cues, self.state, target)
+        return track.restore(shown).data
+
+
+def _name(target: str) -> str:
+    return QWEN_MT_LANGUAGES.get(target, target)
+
+
+def _translator(source: str | None, target: str) -> str:
+    """Who translated the run's cues (an edit's translations are Qwen-MT's)."""
+    chosen = Translator.GUMMY if gummy_translates(source, target) else Translator.QWEN_MT
+    return str(chosen.value)
+
+
+def _number(value: object, default: int | None) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    return round(value)
+
+
+def _text(value: object, default: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(line, str) for line in value):
+        return tuple(cleaned for cleaned in (clean_line(line) for line in value) if cleaned)
+    return tuple(default)
+
+
+async def probe_duration_ms(media: Path) -> int | None:
+    """The media's duration from ffmpeg's listing (None when it cannot tell)."""
+    try:
+        _, log = await run_to_end([ffmpeg_executable(), "-hide_banner", "-nostdin", "-i",
+                                   os.fspath(media)])  # fmt: skip
+    except (OSError, Exception):
+        return None
+    duration_ms, _ = parse_streams(log)
+    return duration_ms

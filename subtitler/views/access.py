@@ -1,0 +1,83 @@
+"""Who may use a served page: the API token (a Bearer header for programs, an HttpOnly cookie for
+browsers) and the origin check that keeps another site's page from changing anything.
+
+Shared by `serve` (its console and job API) and `review`: one place decides, so the two cannot
+drift. The token is compared in constant time and never written anywhere but the cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+from yarl import URL
+
+__all__ = [
+    "COOKIE_NAME",
+    "cross_origin",
+    "presented_token",
+    "sign_in_cookie",
+    "sign_out_cookie",
+    "token_ok",
+]
+
+COOKIE_NAME = "subtitler_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that change nothing: never refused for their origin (a link or a reload sends them)."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def presented_token(request: web.Request) -> str:
+    """The `Authorization: Bearer` token, else the sign-in cookie, else ""."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE_NAME, "")
+
+
+def token_ok(request: web.Request, token: str | None) -> bool:
+    """True when no token is needed (None) or the request presents it (constant time)."""
+    if token is None:
+        return True
+    presented = presented_token(request)
+    return bool(presented) and hmac.compare_digest(presented.encode(), token.encode())
+
+
+def _origin_of(url_text: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) with the default port filled in; None for "null" or garbage."""
+    try:
+        url = URL(url_text)
+    except ValueError:
+        return None
+    if not url.scheme or not url.host:
+        return None
+    scheme = url.scheme.lower()
+    return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
+
+
+def cross_origin(request: web.Request) -> bool:
+    """A state-changing request sent by a page of another origin (refuse it: 403).
+
+    The browser's `Sec-Fetch-Site` when it says cross-site or same-site, else `Origin` (or, absent,
+    `Referer`) against this server's own scheme://host. A request with neither (curl, Bazarr,
+    a media server's webhook) comes from no page and is not refused here; the token guards it."""
+    if request.method.upper() in SAFE_METHODS:
+        return False
+    if request.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
+        return True
+    claimed = request.headers.get("Origin") or request.headers.get("Referer")
+    if claimed is None:
+        return False
+    own = _origin_of(f"{request.scheme}://{request.host}")
+    return own is None or _origin_of(claimed) != own
+
+
+def sign_in_cookie(response: web.StreamResponse, token: str, *, secure: bool) -> None:
+    """The token in a cookie no script can read and no other site's request carries."""
+    response.set_cookie(
+        COOKIE_NAME, token, path="/", httponly=True, samesite="Strict", secure=secure or None
+    )
+
+
+def sign_out_cookie(response: web.StreamResponse) -> None:
+    response.del_cookie(COOKIE_NAME, path="/")

@@ -1,0 +1,140 @@
+"""The review API end to end: `subtitler run` against the emulator (zh source, en by Gummy, es by
+Qwen-MT, all six formats), then edits through the HTTP API; after each save every track on disk
+parses (the tracks' readers; ffmpeg for SRT, VTT and ASS) and agrees with the document; a rerun
+changes no byte; `-t fr` afterwards translates the edited source."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from subtitler.emulator.server import BackgroundEmulator
+from subtitler.options import make_options
+from subtitler.review.routes import review_application
+from subtitler.sources.media import ffmpeg_executable
+from subtitler.tracks.reading import read_subtitles
+from tests import harness
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FORMATS = "srt,vtt,ass,ttml,ebu-tt-d,scc"
+
+
+def run(folder: Path, emulator: BackgroundEmulator, *args: str) -> None:
+    done = harness.run("run", folder / "zh_news.mp4", "-s", "zh", "--speed", "max",
+                       "--endpoint", emulator.url, *args)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+            if p.name.startswith("zh_news.") and p.suffix != ".mp4"}  # fmt: skip
+
+
+def agrees(folder: Path, document: dict[str, Any]) -> None:
+    """Every track parses and holds the document's cues: times, and each language's text."""
+    cues = document["cues"]
+    tracks = [p for p in folder.iterdir() if p.name.startswith("zh_news.") and p.suffix != ".mp4"]
+    assert len(tracks) >= 20
+    for track in tracks:
+        if track.suffix in (".srt", ".vtt", ".ass"):
+            command = [ffmpeg_executable(), "-v", "error", "-i", str(track), "-f", "srt", "-"]
+            checked = subprocess.run(command, capture_output=True, text=True, check=False)
+            assert checked.returncode == 0 and not checked.stderr.strip(), (track, checked.stderr)
+        read = read_subtitles(track).cues
+        language = track.name.split(".")[1].split("-")[-1]
+        shown = [c for c in cues if language == "zh" or c["translations"][language]["lines"]]
+        assert len(read) == len(shown), track
+        step = 34 if track.suffix == ".scc" else 10  # SCC: 29.97 frames; ASS: centiseconds
+        for got, cue in zip(read, shown, strict=True):
+            assert abs(got.begin_ms - cue["begin_ms"]) <= step, (track, got, cue)
+        if track.suffix == ".srt":
+            text = track.read_text(encoding="utf-8")
+            for cue in shown:
+                lines = cue["source"]["lines"] if language == "zh" else []
+                if language != "zh":
+                    lines = cue["translations"][language]["lines"]
+                assert all(line in text for line in lines), (track, lines)
+
+
+def test_edits_through_the_api_reach_every_track_and_a_rerun_keeps_them(
+    tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    run(tmp_path, emulator, "-t", "en,es", "--format", FORMATS, "--layout", "both")
+    options = make_options(("en",), endpoint=emulator.url, api_key="unused")
+    app = review_application(roots=(tmp_path,), options=options, token=None, relative=True)
+
+    async def scenario() -> dict[str, Any]:
+        async with TestClient(TestServer(app)) as client:
+            listed = await (await client.get("/api/inputs")).json()
+            assert listed["inputs"][0]["path"] == "zh_news.mp4"
+            document = await (await client.get("/api/document?path=zh_news.mp4")).json()
+            assert [t["language"] for t in document["targets"]] == ["en", "es"]
+            frame_ms = document["media"]["frame_ms"]
+
+            async def edit(version: int, **op: Any) -> dict[str, Any]:
+                answer = await client.post("/api/edit?path=zh_news.mp4",
+                                           json={"base_version": version, **op})  # fmt: skip
+                assert answer.status == 200, await answer.text()
+                saved: dict[str, Any] = await answer.json()
+                agrees(tmp_path, saved)
+                return saved
+
+            asked = len(emulator.server.stats.mt_requests)
+            first = document["cues"][0]
+            document = await edit(0, op="source", cue=first["id"], lines=["欢迎收看今天的新闻。"])
+            new = emulator.server.stats.mt_requests[asked:]
+            assert len(new) == 2, "en and es asked again"
+            cue = document["cues"][0]
+            assert all(cue["translations"][t]["state"] == "ok" for t in ("en", "es"))
+            assert "欢迎收看今天的新闻" in cue["translations"]["es"]["lines"][0]
+            document = await edit(1, op="translation", cue=cue["id"], target="en", lines=["Hi."])
+            assert document["cues"][0]["translations"]["en"]["by_hand"]
+            second = document["cues"][1]
+            middle = (second["begin_ms"] + second["end_ms"]) // 2
+            document = await edit(2, op="split", cue=second["id"], at_ms=middle)
+            count = len(document["cues"])
+            document = await edit(3, op="merge", cue=second["id"])
+            assert len(document["cues"]) == count - 1
+            begin, end = document["cues"][0]["begin_ms"], document["cues"][0]["end_ms"]
+            nudged = round(begin + frame_ms)
+            document = await edit(4, op="timing", cue=cue["id"], begin_ms=nudged, end_ms=end)
+            assert document["cues"][0]["begin_ms"] == nudged
+            document = await edit(5, op="undo")
+            assert document["cues"][0]["begin_ms"] == begin and document["can_redo"]
+            document = await edit(6, op="redo")
+            assert document["cues"][0]["begin_ms"] == nudged
+
+            delete = {"op": "delete", "cue": cue["id"]}
+            stale = await client.post("/api/edit?path=zh_news.mp4",
+                                      json={"base_version": 3, **delete})  # fmt: skip
+            assert stale.status == 409
+            refused = await stale.json()
+            assert refused["conflict"]["version"] == 7 and refused["document"]["version"] == 7
+            before = digests(tmp_path)
+            foreign = await client.post("/api/edit?path=zh_news.mp4",
+                                        json={"base_version": 7, "op": "delete", "cue": cue["id"]},
+                                        headers={"Origin": "https://evil.example"})  # fmt: skip
+            assert foreign.status == 403 and digests(tmp_path) == before
+            outside = await client.get("/api/document?path=../etc/passwd")
+            assert outside.status == 404
+            return document
+
+    document = asyncio.run(scenario())
+    before = digests(tmp_path)
+    run(tmp_path, emulator, "-t", "en,es", "--format", FORMATS, "--layout", "both")
+    assert digests(tmp_path) == before, "a rerun changes no byte"
+    (tmp_path / "zh_news.zh-en.vtt").unlink()
+    run(tmp_path, emulator, "-t", "en,es", "--format", FORMATS, "--layout", "both")
+    assert digests(tmp_path) == before, "a missing track renders the edited cues"
+    asked = len(emulator.server.stats.mt_requests)
+    run(tmp_path, emulator, "-t", "fr")
+    texts = [r.body["messages"][0]["content"] for r in emulator.server.stats.mt_requests[asked:]]
+    assert "欢迎收看今天的新闻。" in "\n".join(texts), "fr translates the edited source"
+    assert document["cues"][0]["source"]["lines"] == ["欢迎收看今天的新闻。"]

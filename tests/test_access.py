@@ -1,0 +1,97 @@
+"""Who may use a served page: the token from a header or the cookie, and the origin check, on
+requests built in memory (pure: no server)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from subtitler.views.access import (
+    COOKIE_NAME,
+    cross_origin,
+    presented_token,
+    sign_in_cookie,
+    sign_out_cookie,
+    token_ok,
+)
+
+
+def request(method: str = "GET", **headers: str) -> web.Request:
+    headers.setdefault("Host", "127.0.0.1:9000")
+    return make_mocked_request(
+        method, "/jobs", headers={k.replace("_", "-"): v for k, v in headers.items()}
+    )
+
+
+def test_the_bearer_header_then_the_cookie_then_nothing() -> None:
+    assert presented_token(request(Authorization="Bearer s3cret ")) == "s3cret"
+    assert presented_token(request(Authorization="bearer s3cret")) == "s3cret"
+    assert presented_token(request(Cookie=f"{COOKIE_NAME}=fromcookie")) == "fromcookie"
+    both = request(Authorization="Bearer header", Cookie=f"{COOKIE_NAME}=cookie")
+    assert presented_token(both) == "header"
+    assert presented_token(request(Authorization="Basic abc")) == ""
+    assert presented_token(request(Authorization="Bearer ")) == ""
+    assert presented_token(request()) == ""
+
+
+def test_the_token_is_needed_only_when_one_is_set() -> None:
+    assert token_ok(request(), None)
+    assert token_ok(request(Authorization="Bearer s3cret"), "s3cret")
+    assert token_ok(request(Cookie=f"{COOKIE_NAME}=s3cret"), "s3cret")
+    assert not token_ok(request(Authorization="Bearer wrong"), "s3cret")
+    assert not token_ok(request(Cookie=f"{COOKIE_NAME}=s3cret2"), "s3cret")
+    assert not token_ok(request(), "s3cret")
+    assert not token_ok(request(Authorization="Bearer "), "")  # an empty token is never presented
+
+
+def test_reads_are_never_refused_for_their_origin() -> None:
+    for method in ("GET", "HEAD", "OPTIONS"):
+        assert not cross_origin(request(method, Origin="https://evil.example"))
+        assert not cross_origin(request(method, Sec_Fetch_Site="cross-site"))
+
+
+def test_a_change_from_another_origin_is_refused() -> None:
+    for method in ("POST", "DELETE", "PUT", "PATCH"):
+        assert cross_origin(request(method, Origin="https://evil.example"))
+    assert cross_origin(request("POST", Origin="http://127.0.0.1:9001"))  # another port
+    assert cross_origin(request("POST", Origin="https://127.0.0.1:9000"))  # another scheme
+    assert cross_origin(request("POST", Origin="null"))  # a sandboxed page or a data: URL
+    assert cross_origin(request("POST", Referer="http://evil.example/page"))
+    assert cross_origin(request("POST", Origin="http://127.0.0.1:9000", Sec_Fetch_Site="same-site"))
+    assert cross_origin(
+        request("POST", Origin="http://127.0.0.1:9000", Sec_Fetch_Site="cross-site")
+    )
+
+
+def test_a_change_from_this_origin_or_from_no_page_is_let_through() -> None:
+    assert not cross_origin(request("POST", Origin="http://127.0.0.1:9000"))
+    assert not cross_origin(request("POST", Origin="HTTP://127.0.0.1:9000"))
+    assert not cross_origin(request("POST", Referer="http://127.0.0.1:9000/review/?path=a"))
+    assert not cross_origin(
+        request("POST", Origin="http://127.0.0.1:9000", Sec_Fetch_Site="same-origin")
+    )
+    assert not cross_origin(request("POST", Sec_Fetch_Site="none"))  # typed by the user
+    assert not cross_origin(request("POST"))  # curl, Bazarr, a webhook: the token guards them
+    default_port = make_mocked_request(
+        "POST", "/", headers={"Host": "media.lan", "Origin": "http://media.lan:80"}
+    )
+    assert not cross_origin(default_port)
+
+
+def test_the_cookie_is_http_only_strict_and_secure_over_https() -> None:
+    response = web.Response()
+    sign_in_cookie(response, "s3cret", secure=False)
+    morsel = response.cookies[COOKIE_NAME]
+    assert morsel.value == "s3cret"
+    assert morsel["httponly"] and morsel["samesite"] == "Strict" and morsel["path"] == "/"
+    assert not morsel["secure"]
+    secure = web.Response()
+    sign_in_cookie(secure, "s3cret", secure=True)
+    assert secure.cookies[COOKIE_NAME]["secure"]
+
+
+def test_signing_out_expires_the_cookie() -> None:
+    response = web.Response()
+    sign_out_cookie(response)
+    morsel = response.cookies[COOKIE_NAME]
+    assert morsel.value == "" and morsel["max-age"] == "0" and morsel["path"] == "/"
