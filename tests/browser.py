@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import shutil
@@ -174,7 +175,14 @@ class Browser:
                 raise AssertionError(f"{len(nodes)} {role}s named {name!r}")
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"no {role} named {name!r}")
-            await self.evaluate("new Promise(done => requestAnimationFrame(() => done(true)))")
+            await self.next_frame()
+
+    async def next_frame(self) -> None:
+        """Until the page has drawn its next frame; at most a second (a page that navigates
+        away never answers)."""
+        with contextlib.suppress(TimeoutError, RuntimeError):
+            frame = "new Promise(done => requestAnimationFrame(() => done(true)))"
+            await asyncio.wait_for(self.evaluate(frame), 1.0)
 
     async def on_node(self, backend_node_id: int, function: str) -> Any:
         """Call `function` (JavaScript, `this` the element) on a node and return its value."""

@@ -141,6 +141,11 @@ async function showInputs() {
   const reply = await request("GET", "api/inputs");
   if (reply.status !== 200) { announce(`Could not list the inputs: ${detailOf(reply)}`); return; }
   const inputs = reply.body.inputs || [];
+  if (inputs.length === 1 && inputs[0].has_journal) {
+    // `subtitler review talk.mp4`: the one input's page at once (Back does not return here).
+    location.replace(`./?${new URLSearchParams({path: inputs[0].path})}`);
+    return;
+  }
   const list = $("inputs");
   list.replaceChildren();
   for (const input of inputs) {
@@ -523,22 +528,29 @@ function cueNode(cue, number, names) {
   const name = `cue ${number}`;
   const chosen = cue.id === state.current;
   const item = element("li", {className: "cue" + (chosen ? " current" : "") + (cue.reviewed ? " reviewed" : ""),
-                              "aria-labelledby": `cue-${cue.id}-heading`, "aria-current": chosen ? "true" : null});
+                              "aria-labelledby": `cue-${cue.id}-heading cue-${cue.id}-times`,
+                              "aria-current": chosen ? "true" : null});
   item.dataset.id = cue.id;
   item.id = `cue-${cue.id}`;
   const head = element("div", {className: "cue-head"},
     element("h3", {id: `cue-${cue.id}-heading`, text: `Cue ${number}`}),
-    element("span", {className: "times", text: `${Review.formatMs(cue.begin_ms)} → ${Review.formatMs(cue.end_ms)}`}),
+    element("span", {className: "times", id: `cue-${cue.id}-times`,
+                     text: `${Review.formatMs(cue.begin_ms)} to ${Review.formatMs(cue.end_ms)}`}),
     cue.reviewed ? element("span", {className: "badge ok", text: "reviewed"}) : null);
   item.append(head);
   item.append(fieldNode(cue, "source", "Source", `Source, ${name}`, state.doc.source_language,
                         cue.source.edited ? "edited" : null));
   if (cue.words && cue.words.length) {
-    const words = element("p", {className: "words", "aria-label": `Words of ${name}, with their times`});
+    // The words as the service timed them: each moves the playhead to its start (where Split
+    // at playhead cuts). Out of the Tab order: the keys step through cues, not words.
+    const words = element("p", {className: "words", role: "group", "aria-label": `Words of ${name}, with their times`});
     for (const word of cue.words) {
-      words.append(element("span", {className: "word", title: `${Review.formatMs(word.begin_ms)} → ${Review.formatMs(word.end_ms)}`},
+      const seekTo = element("button", {type: "button", className: "word", tabindex: "-1",
+                                        title: `${Review.formatMs(word.begin_ms)} → ${Review.formatMs(word.end_ms)}`},
         element("span", {className: "word-text", text: word.text}),
-        element("span", {className: "word-time", text: ` ${(word.begin_ms / 1000).toFixed(2)}`})), " ");
+        element("span", {className: "word-time", text: ` ${(word.begin_ms / 1000).toFixed(2)}`}));
+      seekTo.addEventListener("click", () => { choose(cue.id); seek(word.begin_ms); });
+      words.append(seekTo, " ");
     }
     item.append(words);
   }

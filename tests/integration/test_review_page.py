@@ -7,19 +7,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import shutil
+import subprocess
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from subtitler.emulator.server import BackgroundEmulator
+from subtitler.sources.media import ffmpeg_executable
+from subtitler.tracks.reading import read_subtitles
 from tests import harness
 from tests.browser import Browser
 from tests.review_contract import Contract, serving
 from tests.support import FIXTURES, TEST_KEY
 
 FORMATS = "srt,vtt,ass,ttml,ebu-tt-d"
+TARGETS = {"en": "English", "es": "Spanish"}
+TIME = r"(\d\d):(\d\d):(\d\d)\.(\d\d\d)"
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +75,7 @@ async def until(
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not so after {timeout_s} s: {check}")
-        await browser.evaluate("new Promise(done => requestAnimationFrame(() => done(true)))")
+        await browser.next_frame()
 
 
 def test_every_control_is_named_and_the_keys_act_on_the_current_cue(
@@ -175,3 +183,183 @@ async def two_tabs(contract: Contract) -> None:
         assert await second.value_by_name("Source, cue 1") == "第一个标签的文字。"
         await second.click_by_name("button", "Restore my text, Source, cue 1")
         assert await second.value_by_name("Source, cue 1") == "第二个标签的文字。"
+
+
+# ---- Against `subtitler review` on a real run ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownCue:
+    """One cue as the page shows it: its times (the list item's name) and its text fields."""
+
+    begin_ms: int
+    end_ms: int
+    source: str
+    translations: dict[str, str]
+
+
+def milliseconds(match: tuple[str, ...]) -> int:
+    hours, minutes, seconds, millis = map(int, match)
+    return ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis
+
+
+async def shown_cues(page: Browser) -> list[ShownCue]:
+    """Every cue on the page, read through the accessibility tree only."""
+    cues = []
+    for node in await page.accessibility_tree():
+        name = str(node.get("name", {}).get("value", ""))
+        found = re.fullmatch(rf"Cue (\d+) {TIME} to {TIME}", name)
+        if node.get("role", {}).get("value") != "listitem" or not found:
+            continue
+        number = found.group(1)
+        times = found.groups()[1:]
+        cues.append(ShownCue(
+            begin_ms=milliseconds(times[:4]), end_ms=milliseconds(times[4:]),
+            source=await page.value_by_name(f"Source, cue {number}"),
+            translations={language: await page.value_by_name(f"{name} translation, cue {number}")
+                          for language, name in TARGETS.items()},
+        ))  # fmt: skip
+    return cues
+
+
+def squeezed(text: str) -> str:
+    """Text as compared across formats: no spaces or line breaks, no direction marks."""
+    return "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Cf")
+
+
+def agrees_with_disk(media: Path, cues: list[ShownCue]) -> None:
+    """Every track beside the input parses (the tracks' readers; ffmpeg too for SRT, VTT and
+    ASS) and holds what the page shows: the cues, their begin times, their text."""
+    tracks = sorted(p for p in media.parent.iterdir()
+                    if p.name.startswith(media.stem + ".") and p != media)  # fmt: skip
+    assert len(tracks) == len(FORMATS.split(",")) * len(TARGETS), tracks
+    for track in tracks:
+        if track.suffix in (".srt", ".vtt", ".ass"):
+            command = [ffmpeg_executable(), "-v", "error", "-i", str(track), "-f", "srt", "-"]
+            checked = subprocess.run(command, capture_output=True, text=True, check=False)
+            assert checked.returncode == 0 and not checked.stderr.strip(), (track, checked.stderr)
+        language = track.name.split(".")[1].split("-")[-1]
+        read = read_subtitles(track).cues
+        assert len(read) == len(cues), track
+        step = 10 if track.suffix == ".ass" else 1  # ASS counts centiseconds
+        for got, cue in zip(read, cues, strict=True):
+            assert abs(got.begin_ms - cue.begin_ms) <= step, (track, got, cue)
+            assert abs(got.end_ms - cue.end_ms) <= step, (track, got, cue)
+            text = squeezed("".join(line for _, line in got.lines))
+            assert text == squeezed(cue.source + cue.translations[language]), (track, got, cue)
+
+
+@contextlib.asynccontextmanager
+async def reviewing(media: Path, emulator: BackgroundEmulator) -> AsyncIterator[str]:
+    """`subtitler review MEDIA`: the page's address while the caller runs."""
+    process = await asyncio.create_subprocess_exec(
+        *harness.command("review", media, "--endpoint", emulator.url),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=harness.environment(DASHSCOPE_API_KEY=TEST_KEY),
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        assert line.startswith("review: http://127.0.0.1:"), (
+            line + (await process.stderr.read()).decode()
+        )
+        yield line.split("review: ", 1)[1].strip()
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+async def saved(page: Browser, text: str) -> None:
+    """Until the page announces `text` (its status line)."""
+    await until(page, lambda: _said(page, text), 60)
+
+
+def test_edits_in_the_page_reach_every_track_and_a_stale_tab_is_refused(
+    news: Path, tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    asyncio.run(review_in_the_page(copied(news, tmp_path), emulator))
+
+
+async def review_in_the_page(media: Path, emulator: BackgroundEmulator) -> None:
+    async with reviewing(media, emulator) as url, Browser(1280, 800) as page:
+        await page.open(f"{url}?path={media.name}")
+        await page.by_name("textbox", "Source, cue 1")
+        assert await page.unnamed_controls() == []
+        before = await shown_cues(page)
+        assert len(before) == 5
+        agrees_with_disk(media, before)
+
+        # A source line edited and saved: its English and Spanish asked for again and shown.
+        await page.fill_by_name("Source, cue 1", "欢迎收看明天的科技新闻。")
+        await page.press("Enter", ctrl=True)
+        await saved(page, "Saved cue 1")
+        after = await shown_cues(page)
+        assert after[0].source == "欢迎收看明天的科技新闻。"
+        for language in TARGETS:
+            assert after[0].translations[language] != before[0].translations[language]
+            assert "明天" in after[0].translations[language]  # the emulator's MT echoes the source
+        agrees_with_disk(media, after)
+
+        # A translation by hand: kept, marked.
+        await page.fill_by_name("English translation, cue 2", "Researchers released\na new model.")
+        await page.click_by_name("button", "Save, cue 2")
+        await saved(page, "Saved cue 2")
+        after = await shown_cues(page)
+        assert after[1].translations["en"] == "Researchers released\na new model."
+        assert after[1].translations["es"] == before[1].translations["es"]
+        agrees_with_disk(media, after)
+
+        # Split at a word: the word moves the playhead, Alt+S splits there (on a frame).
+        await page.click_by_name("button", "了 8.05")
+        await page.press("KeyS", alt=True)
+        await saved(page, "Split cue 2")
+        after = await shown_cues(page)
+        assert len(after) == 6
+        assert after[1].end_ms == after[2].begin_ms
+        assert after[1].begin_ms < 8053 < after[2].end_ms
+        assert after[1].source + after[2].source == before[1].source.replace("\n", "")
+        agrees_with_disk(media, after)
+
+        # Two cues merged: the fifth and the sixth.
+        await page.focus_by_name("textbox", "Source, cue 5")
+        await page.click_by_name("button", "Merge with next cue")
+        await saved(page, "Merged cue 5")
+        after = await shown_cues(page)
+        assert len(after) == 5
+        assert after[4].end_ms == before[4].end_ms
+        agrees_with_disk(media, after)
+
+        # The first cue begins one frame later (Alt+]); undo and redo.
+        frame_ms = 100  # the clip is 10 frames a second
+        await page.focus_by_name("textbox", "Source, cue 1")
+        await page.press("BracketRight", alt=True)
+        nudged = before[0].begin_ms + frame_ms
+        await saved(page, "cue 1: ")
+        assert (await shown_cues(page))[0].begin_ms == nudged
+        agrees_with_disk(media, await shown_cues(page))
+        await page.click_by_name("button", "Undo")
+        await saved(page, "Undone")
+        assert (await shown_cues(page))[0].begin_ms == before[0].begin_ms
+        agrees_with_disk(media, await shown_cues(page))
+        await page.click_by_name("button", "Redo")
+        await saved(page, "Redone")
+        final = await shown_cues(page)
+        assert final[0].begin_ms == nudged
+        agrees_with_disk(media, final)
+
+        # A second tab types in cue 3 while the first saves it: its save is refused, the first
+        # edit stays on disk and is shown, and the second tab's text is offered back.
+        async with Browser(1280, 800) as other:
+            await other.open(f"{url}?path={media.name}")
+            await other.fill_by_name("Source, cue 3", "它可以实时生成字幕。")
+            await page.fill_by_name("Source, cue 3", "它能够同时生成双语字幕。")
+            await page.press("Enter", ctrl=True)
+            await saved(page, "Saved cue 3")
+            await other.click_by_name("button", "Save, cue 3")
+            await saved(other, "edited elsewhere")
+            assert await other.value_by_name("Source, cue 3") == "它能够同时生成双语字幕。"
+            await other.by_name("button", "Restore my text, Source, cue 3")
+        shown = await shown_cues(page)
+        assert shown[2].source == "它能够同时生成双语字幕。"
+        agrees_with_disk(media, shown)
