@@ -97,6 +97,8 @@ const state = {
   busy: false,
   newerVersion: null,   // announced by api/events while there were drafts
   stopAtMs: null,       // "Play this cue" pauses here
+  shownLanguage: null,  // the target whose track the player shows ("" for none)
+  applyingTracks: false,
   media: null,
 };
 
@@ -495,22 +497,45 @@ function renderMedia() {
     media.addEventListener("timeupdate", tick);
     media.addEventListener("seeked", tick);
     media.addEventListener("play", () => requestAnimationFrame(follow));
+    media.textTracks.addEventListener("change", trackChosen);
     box.replaceChildren(media);
     state.media = media;
   }
   if (media.dataset.version === String(doc.version)) return;
   // New <track>s after each save: the browser caches a track by its URL, so the version goes in it.
-  const showing = [...media.textTracks].find(track => track.mode === "showing");
-  const shown = showing ? showing.language : (doc.targets[0] || {}).language;
+  if (!state.shownLanguage) state.shownLanguage = (doc.targets[0] || {}).language || null;
   for (const old of media.querySelectorAll("track")) old.remove();
   for (const target of doc.targets) {
     const track = element("track", {kind: "subtitles", srclang: target.language,
                                     label: target.name || target.language,
-                                    src: `${target.track_url}&version=${doc.version}`});
+                                    src: `${target.track_url}&version=${doc.version}`,
+                                    default: target.language === state.shownLanguage});
+    // The browser picks tracks of its own when they load: one shown, the one chosen.
+    track.addEventListener("load", showChosenTrack);
     media.append(track);
   }
-  for (const track of media.textTracks) track.mode = track.language === shown ? "showing" : "disabled";
+  showChosenTrack();
   media.dataset.version = String(doc.version);
+}
+
+function showChosenTrack() {
+  if (!state.media) return;
+  state.applyingTracks = true;
+  for (const track of state.media.textTracks) {
+    const mode = track.language === state.shownLanguage ? "showing" : "disabled";
+    if (track.mode !== mode) track.mode = mode;
+  }
+  state.applyingTracks = false;
+}
+
+/** The captions menu of the player chose a track (or none): kept across saves. */
+function trackChosen() {
+  if (state.applyingTracks || !state.media) return;
+  const showing = [...state.media.textTracks].filter(track => track.mode === "showing")
+    .map(track => track.language);
+  // The browser's own pick shows a second track beside the chosen one; the menu shows one.
+  if (!showing.includes(state.shownLanguage)) state.shownLanguage = showing[0] || "";
+  if (showing.length > 1) showChosenTrack();
 }
 
 function renderCues() {
