@@ -290,6 +290,49 @@ async function saveCue(id) {
   });
 }
 
+async function saveNewCue() {
+  const fresh = state.newCue;
+  const lines = Review.linesOf(fresh.text);
+  if (lines.length === 0) { announce("Type the new cue's source first"); return; }
+  await busyWhile(async () => {
+    const before = new Set(state.doc.cues.map(cue => cue.id));
+    const doc = await edit({op: "insert", begin_ms: fresh.begin_ms, end_ms: fresh.end_ms, lines});
+    if (doc === null) return;
+    state.newCue = null;
+    const added = doc.cues.find(cue => !before.has(cue.id));
+    if (added) state.current = added.id;
+    adopt(doc);
+    if (added) focusField(added.id, "source");
+    announce(`Inserted ${cueName(state.current)} (version ${state.doc.version})`);
+  });
+}
+
+function newCueNode() {
+  const fresh = state.newCue;
+  const item = element("li", {className: "cue current new", id: "cue-new",
+                              "aria-labelledby": "cue-new-heading cue-new-times"});
+  item.append(element("div", {className: "cue-head"},
+    element("h3", {id: "cue-new-heading", text: "New cue"}),
+    element("span", {className: "times", id: "cue-new-times",
+                     text: `${Review.formatMs(fresh.begin_ms)} to ${Review.formatMs(fresh.end_ms)}`})));
+  const id = fieldId("new", "source");
+  const area = element("textarea", {id, "aria-label": "Source, new cue", lang: state.doc.source_language || null,
+                                    rows: "1", className: "dirty"});
+  area.value = fresh.text;
+  area.dataset.cue = "new";
+  area.dataset.field = "source";
+  area.addEventListener("input", () => { fresh.text = area.value; });
+  item.append(element("div", {className: "field"},
+    element("label", {for: id}, element("span", {text: "Source"})), area));
+  const save = element("button", {type: "button", className: "save", "aria-label": "Save, new cue",
+                                  "aria-keyshortcuts": "Control+Enter"}, "Save");
+  save.addEventListener("click", saveNewCue);
+  const cancel = element("button", {type: "button", "aria-label": "Cancel, new cue"}, "Cancel");
+  cancel.addEventListener("click", () => { state.newCue = null; render(); announce("No cue inserted"); });
+  item.append(element("div", {className: "cue-actions"}, save, cancel));
+  return item;
+}
+
 function currentCueById(id) {
   const index = cueIndex(id);
   return index >= 0 ? state.doc.cues[index] : null;
@@ -355,21 +398,17 @@ const actions = {
     simpleEdit({op: "merge", cue: cue.id}, `Merged ${name} with the next cue`);
   },
   insert() {
+    if (state.newCue) { focusField("new", "source"); return; }
     const media = state.doc.media;
     const at = playheadMs();
     const place = Review.insertionAt(state.doc.cues, at, media.duration_ms || at + 2000,
                                      media.frame_ms || 40, 2000);
     if (!place) { announce(`No room for a cue at ${Review.formatMs(at)}`); return; }
-    busyWhile(async () => {
-      const before = new Set(state.doc.cues.map(cue => cue.id));
-      const doc = await edit({op: "insert", ...place, lines: []});
-      if (doc === null) return;
-      const added = doc.cues.find(cue => !before.has(cue.id));
-      if (added) state.current = added.id;
-      adopt(doc);
-      announce(`Inserted ${cueName(state.current)} at ${Review.formatMs(place.begin_ms)}: type its text and save`);
-      focusField(state.current, "source");
-    });
+    // A cue needs its text before it exists: a new cue to type in, saved like any other.
+    state.newCue = {...place, text: ""};
+    render();
+    focusField("new", "source");
+    announce(`New cue at ${Review.formatMs(place.begin_ms)} to ${Review.formatMs(place.end_ms)}: type its source and save`);
   },
   delete() {
     const cue = requireCue();
@@ -392,6 +431,8 @@ const actions = {
   undo() { simpleEdit({op: "undo"}, () => `Undone (version ${state.doc.version})`); },
   redo() { simpleEdit({op: "redo"}, () => `Redone (version ${state.doc.version})`); },
   save() {
+    const focus = document.activeElement;
+    if (state.newCue && focus && focus.dataset && focus.dataset.cue === "new") { saveNewCue(); return; }
     const cue = requireCue();
     if (cue) saveCue(cue.id);
   },
@@ -472,8 +513,8 @@ function render() {
   renderProblems();
   updateControls();
   if (focused) {
-    const stillThere = cueIndex(focused.id) >= 0 ? focused.id
-      : (doc.cues[Math.min(focused.index, doc.cues.length - 1)] || {}).id;
+    const stillThere = cueIndex(focused.id) >= 0 || (focused.id === "new" && state.newCue) ? focused.id
+      : (doc.cues[Math.max(0, Math.min(focused.index, doc.cues.length - 1))] || {}).id;
     const node = stillThere && document.getElementById(fieldId(stillThere, focused.field));
     if (node) {
       node.focus({preventScroll: true});
@@ -543,8 +584,12 @@ function renderCues() {
   const names = targetNames();
   const list = $("cues");
   const nodes = doc.cues.map((cue, index) => cueNode(cue, index + 1, names));
+  if (state.newCue) {
+    const after = doc.cues.filter(cue => cue.begin_ms < state.newCue.begin_ms).length;
+    nodes.splice(after, 0, newCueNode());
+  }
   list.replaceChildren(...nodes);
-  if (doc.cues.length === 0) {
+  if (doc.cues.length === 0 && !state.newCue) {
     list.append(element("li", {className: "empty", text: "No cues: Insert cue adds one at the playhead."}));
   }
 }

@@ -374,6 +374,25 @@ async def review_in_the_page(media: Path, emulator: BackgroundEmulator) -> None:
         assert shown[2].source == "它能够同时生成双语字幕。"
         agrees_with_disk(media, shown)
 
+        # A cue inserted after the third (the playhead at its start), marked reviewed, deleted.
+        await page.focus_by_name("textbox", "Source, cue 2")
+        await page.press("ArrowDown", alt=True)
+        await page.click_by_name("button", "Insert cue")
+        await page.fill_by_name("Source, new cue", "请继续关注。")
+        await page.press("Enter", ctrl=True)
+        await saved(page, "Inserted cue 4")
+        inserted = await shown_cues(page)
+        assert len(inserted) == 6
+        assert (inserted[3].source, inserted[3].begin_ms) == ("请继续关注。", shown[2].end_ms)
+        assert inserted[3].end_ms <= shown[3].begin_ms
+        agrees_with_disk(media, inserted)
+        await page.click_by_name("button", "Mark reviewed")
+        await saved(page, "Marked cue 4 reviewed")
+        await page.click_by_name("button", "Delete cue")
+        await saved(page, "Deleted cue 4")
+        assert await shown_cues(page) == shown
+        agrees_with_disk(media, shown)
+
 
 async def pictures(page: Browser, spanish_4: str) -> None:
     """docs/images/review-1280.png and review-390.png: the second cue chosen (its caption on
