@@ -278,7 +278,7 @@ class Browser:
         for node in nodes:
             if node.get("role", {}).get("value") == role:
                 gather(node)
-        return " ".join(texts)
+        return " ".join(" ".join(texts).split())
 
     async def focused_name(self) -> str:
         """The accessible name of what holds the keyboard focus."""

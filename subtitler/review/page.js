@@ -280,6 +280,7 @@ async function saveCue(id) {
       const doc = await edit(op);
       if (doc === null) return;
       state.drafts.delete(`${id}|${field}`);
+      state.asideTexts.delete(`${id}|${field}`);
       adopt(doc);
     }
     const cue = currentCueById(id);

@@ -253,7 +253,7 @@ def agrees_with_disk(media: Path, cues: list[ShownCue]) -> None:
 
 @contextlib.asynccontextmanager
 async def reviewing(media: Path, emulator: BackgroundEmulator) -> AsyncIterator[str]:
-    """`subtitler review MEDIA`: the page's address while the caller runs."""
+    """`subtitler review MEDIA` (a file or a folder): the page's address while the caller runs."""
     process = await asyncio.create_subprocess_exec(
         *harness.command("review", media, "--endpoint", emulator.url),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -422,3 +422,23 @@ async def _problem_listed(page: Browser, start: str) -> bool:
         and str(node.get("name", {}).get("value", "")).startswith(start)
         for node in await page.accessibility_tree()
     )
+
+
+def test_a_folder_lists_its_inputs_and_opens_the_subtitled_one(
+    news: Path, tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    media = copied(news, tmp_path)
+    shutil.copyfile(FIXTURES / "zh_podcast.mp3", media.parent / "later.mp3")
+    asyncio.run(folder_list(media, emulator))
+
+
+async def folder_list(media: Path, emulator: BackgroundEmulator) -> None:
+    async with reviewing(media.parent, emulator) as url, Browser(390, 844) as page:
+        await page.open(url)
+        await page.by_name("heading", "Inputs")
+        listed = await page.text_in_role("list")
+        assert "later.mp3 · not subtitled yet: run subtitler first" in listed
+        assert not await page.named("link", "later.mp3")
+        await page.click_by_name("link", "zh_news.mp4")
+        await page.by_name("textbox", "Source, cue 1")
+        assert await page.unnamed_controls() == []
