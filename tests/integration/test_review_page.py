@@ -29,6 +29,7 @@ from tests.support import FIXTURES, TEST_KEY
 ROOT = Path(__file__).resolve().parents[2]
 FORMATS = "srt,vtt,ass,ttml,ebu-tt-d"
 TARGETS = {"en": "English", "es": "Spanish"}
+VIDEO = "document.querySelector('video')"  # read, never driven: the keys drive it
 TIME = r"(\d\d):(\d\d):(\d\d)\.(\d\d\d)"
 
 
@@ -121,6 +122,22 @@ async def keys_and_names(contract: Contract) -> None:
         await page.focus_by_name("textbox", "Source, cue 2")
         await page.press("KeyZ", ctrl=True)
         assert contract.version == 5
+        # Alt+P plays the current cue (the second, 6.0 s to 11.96 s) and stops at its end;
+        # Ctrl+Space plays and pauses from anywhere, Space outside a text field too.
+        await page.press("KeyP", alt=True)
+        await page.wait_for(f"!{VIDEO}.paused && {VIDEO}.currentTime > 6.1")
+        await page.wait_for(f"{VIDEO}.paused", timeout_s=30)
+        assert 11.96 <= await page.evaluate(f"{VIDEO}.currentTime") < 12.5
+        await page.press("Space", ctrl=True)
+        await page.wait_for(f"!{VIDEO}.paused")
+        await page.focus_by_name("button", "Keys")
+        await page.press("Space", ctrl=True)
+        await page.wait_for(f"{VIDEO}.paused")
+        await page.focus_by_name("heading", "Cues")
+        await page.press("Space")
+        await page.wait_for(f"!{VIDEO}.paused")
+        await page.press("Space")
+        await page.wait_for(f"{VIDEO}.paused")
         # The Keys dialog lists them; Escape closes it.
         await page.click_by_name("button", "Keys")
         await page.by_name("cell", "Split at playhead")
