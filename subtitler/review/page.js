@@ -98,6 +98,9 @@ const state = {
   newerVersion: null,   // announced by api/events while there were drafts
   stopAtMs: null,       // "Play this cue" pauses here
   shownLanguage: null,  // the target whose track the player shows ("" for none)
+  nodes: new Map(),     // cue id -> {signature, node}: the cue list's nodes, reused while unchanged
+  nodesFor: null,
+  playingId: null,
   applyingTracks: false,
   media: null,
 };
@@ -584,15 +587,41 @@ function renderCues() {
   const doc = state.doc;
   const names = targetNames();
   const list = $("cues");
-  const nodes = doc.cues.map((cue, index) => cueNode(cue, index + 1, names));
+  // A cue's node is built again only when what it shows changed: a save redraws one cue, not
+  // a film's thousand and more.
+  const shared = JSON.stringify([doc.targets, doc.source_language]);
+  if (state.nodesFor !== shared) { state.nodes = new Map(); state.nodesFor = shared; }
+  const kept = new Map();
+  const nodes = doc.cues.map((cue, index) => {
+    const signature = cueSignature(cue, index + 1);
+    const known = state.nodes.get(cue.id);
+    const node = known && known.signature === signature ? known.node : cueNode(cue, index + 1, names);
+    node.classList.toggle("current", cue.id === state.current);
+    if (cue.id === state.current) node.setAttribute("aria-current", "true"); else node.removeAttribute("aria-current");
+    kept.set(cue.id, {signature, node});
+    return node;
+  });
+  state.nodes = kept;
+  state.playingId = null;
   if (state.newCue) {
     const after = doc.cues.filter(cue => cue.begin_ms < state.newCue.begin_ms).length;
     nodes.splice(after, 0, newCueNode());
   }
-  list.replaceChildren(...nodes);
   if (doc.cues.length === 0 && !state.newCue) {
-    list.append(element("li", {className: "empty", text: "No cues: Insert cue adds one at the playhead."}));
+    nodes.push(element("li", {className: "empty", text: "No cues: Insert cue adds one at the playhead."}));
   }
+  nodes.forEach((node, index) => {
+    if (list.children[index] !== node) list.insertBefore(node, list.children[index] || null);
+  });
+  while (list.children.length > nodes.length) list.lastElementChild.remove();
+}
+
+/** What a cue's node shows, as one string: equal strings, the same node. */
+function cueSignature(cue, number) {
+  const fields = ["source", ...state.doc.targets.map(target => target.language)];
+  const keys = fields.map(field => `${cue.id}|${field}`);
+  return JSON.stringify([number, cue, keys.map(key => (state.drafts.get(key) || {}).text),
+                         keys.map(key => state.asideTexts.get(key)), state.checked.get(cue.id)]);
 }
 
 function cueNode(cue, number, names) {
@@ -738,9 +767,12 @@ function tick() {
   $("clock").textContent = Review.formatMs(at);
   if (!state.doc) return;
   const playing = Review.cueAt(state.doc.cues, at) || state.doc.cues.find(cue => cue.begin_ms === at);
-  for (const node of document.querySelectorAll("#cues > li.cue")) {
-    node.classList.toggle("playing", Boolean(playing) && node.dataset.id === playing.id);
-  }
+  const id = playing ? playing.id : null;
+  if (id === state.playingId) return;
+  for (const node of document.querySelectorAll("#cues > li.playing")) node.classList.remove("playing");
+  const node = id && document.getElementById(`cue-${id}`);
+  if (node) node.classList.add("playing");
+  state.playingId = id;
 }
 
 function follow() {
