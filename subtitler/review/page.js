@@ -101,6 +101,7 @@ const state = {
   nodes: new Map(),     // cue id -> {signature, node}: the cue list's nodes, reused while unchanged
   nodesFor: null,
   playingId: null,
+  lastFieldCue: null,   // the cue ("new" for one being inserted) whose field last had the cursor
   applyingTracks: false,
   media: null,
 };
@@ -435,8 +436,7 @@ const actions = {
   undo() { simpleEdit({op: "undo"}, () => `Undone (version ${state.doc.version})`); },
   redo() { simpleEdit({op: "redo"}, () => `Redone (version ${state.doc.version})`); },
   save() {
-    const focus = document.activeElement;
-    if (state.newCue && focus && focus.dataset && focus.dataset.cue === "new") { saveNewCue(); return; }
+    if (state.newCue && state.lastFieldCue === "new") { saveNewCue(); return; }
     const cue = requireCue();
     if (cue) saveCue(cue.id);
   },
@@ -848,11 +848,16 @@ function wire() {
   const buttons = {play: "play", previous: "previous", next: "next", "play-cue": "play-cue",
                    split: "split", merge: "merge", insert: "insert", delete: "delete",
                    reviewed: "reviewed", "begin-earlier": "begin-earlier", "begin-later": "begin-later",
-                   "end-earlier": "end-earlier", "end-later": "end-later", undo: "undo", redo: "redo"};
+                   "end-earlier": "end-earlier", "end-later": "end-later", undo: "undo", redo: "redo",
+                   save: "save"};
   for (const [id, action] of Object.entries(buttons)) {
     $(id).addEventListener("click", () => { if (state.doc) actions[action](); });
   }
   $("keys-open").addEventListener("click", () => $("keys").showModal());
+  document.addEventListener("focusin", event => {
+    const cue = event.target && event.target.dataset ? event.target.dataset.cue : undefined;
+    if (cue) state.lastFieldCue = cue;
+  });
   document.addEventListener("keydown", onKey, true);
 }
 

@@ -138,6 +138,14 @@ async def keys_and_names(contract: Contract) -> None:
         await page.wait_for(f"!{VIDEO}.paused")
         await page.press("Space")
         await page.wait_for(f"{VIDEO}.paused")
+        # Save under the player saves the current cue (the one last typed in).
+        await page.fill_by_name("Spanish translation, cue 1", "Bienvenidos.")
+        await page.click_by_name("button", "Save")
+        await until(page, lambda: _said(page, "Saved cue 1"))
+        assert contract.requests[-1] == {
+            "base_version": 5, "op": "translation", "cue": "c1", "target": "es",
+            "lines": ["Bienvenidos."],
+        }  # fmt: skip
         # The Keys dialog lists them; Escape closes it.
         await page.click_by_name("button", "Keys")
         await page.by_name("cell", "Split at playhead")
