@@ -12,13 +12,17 @@ import re
 import shutil
 import subprocess
 import unicodedata
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from subtitler.emulator.server import BackgroundEmulator
+from subtitler.options import make_options
+from subtitler.review.routes import review_application
 from subtitler.sources.media import ffmpeg_executable
 from subtitler.tracks.reading import read_subtitles
 from tests import harness
@@ -277,12 +281,12 @@ def agrees_with_disk(media: Path, cues: list[ShownCue]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def reviewing(media: Path, emulator: BackgroundEmulator) -> AsyncIterator[str]:
+async def reviewing(media: Path, emulator: BackgroundEmulator, **env: str) -> AsyncIterator[str]:
     """`subtitler review MEDIA` (a file or a folder): the page's address while the caller runs."""
     process = await asyncio.create_subprocess_exec(
         *harness.command("review", media, "--endpoint", emulator.url),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=harness.environment(DASHSCOPE_API_KEY=TEST_KEY),
+        env=harness.environment(DASHSCOPE_API_KEY=TEST_KEY, **env),
     )  # fmt: skip
     assert process.stdout is not None and process.stderr is not None
     try:
@@ -467,3 +471,63 @@ async def folder_list(media: Path, emulator: BackgroundEmulator) -> None:
         await page.click_by_name("link", "zh_news.mp4")
         await page.by_name("textbox", "Source, cue 1")
         assert await page.unnamed_controls() == []
+
+
+def test_with_a_token_the_page_signs_in_and_then_saves(
+    news: Path, tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    asyncio.run(signed_in(copied(news, tmp_path), emulator))
+
+
+async def signed_in(media: Path, emulator: BackgroundEmulator) -> None:
+    token = "review-token-0123456789"
+    async with reviewing(media, emulator, SUBTITLER_API_TOKEN=token) as url, Browser() as page:
+        await page.open(f"{url}?path={media.name}")
+        await page.fill_by_name("Token", "not the token")
+        await page.click_by_name("button", "Sign in")
+        await saved(page, "not the right one")
+        await page.fill_by_name("Token", token)
+        await page.click_by_name("button", "Sign in")
+        await page.fill_by_name("English translation, cue 1", "Welcome to the news.")
+        await page.press("Enter", ctrl=True)
+        await saved(page, "Saved cue 1")
+        assert "Welcome to the news." in (media.parent / "zh_news.zh-en.srt").read_text("utf-8")
+        assert token not in await page.evaluate(
+            "document.documentElement.outerHTML + location.href"
+        )
+
+
+def test_the_page_works_under_a_prefix_as_serve_mounts_it(
+    news: Path, tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    asyncio.run(under_a_prefix(copied(news, tmp_path), emulator))
+
+
+async def under_a_prefix(media: Path, emulator: BackgroundEmulator) -> None:
+    """The review application at /review/ of another (as `serve` mounts it): every URL the
+    page uses is relative, so it works there as at /."""
+    options = make_options(("en",), endpoint=emulator.url, api_key=TEST_KEY)
+    outer = web.Application()
+    outer.add_subapp("/review/", review_application(roots=(media.parent,), options=options,
+                                                   token=None))  # fmt: skip
+    runner = web.AppRunner(outer)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with Browser() as page:
+            path = urllib.parse.quote(str(media), safe="")
+            await page.open(f"http://127.0.0.1:{port}/review/?path={path}")
+            await page.fill_by_name("Source, cue 2", "研究人员发布了一种新模型。")
+            await page.click_by_name("button", "Save, cue 2")
+            await saved(page, "Saved cue 2")
+            await page.wait_for(
+                "[...document.querySelector('video').textTracks].some(t => t.mode === 'showing'"
+                " && t.cues && t.cues.length === 5)"
+            )
+        assert "研究人员发布了一种新模型。" in (media.parent / "zh_news.zh-es.vtt").read_text(
+            "utf-8"
+        )
+    finally:
+        await runner.cleanup()
