@@ -281,10 +281,12 @@ def agrees_with_disk(media: Path, cues: list[ShownCue]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def reviewing(media: Path, emulator: BackgroundEmulator, **env: str) -> AsyncIterator[str]:
+async def reviewing(
+    media: Path, emulator: BackgroundEmulator, *args: str, **env: str
+) -> AsyncIterator[str]:
     """`subtitler review MEDIA` (a file or a folder): the page's address while the caller runs."""
     process = await asyncio.create_subprocess_exec(
-        *harness.command("review", media, "--endpoint", emulator.url),
+        *harness.command("review", media, "--endpoint", emulator.url, *args),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env=harness.environment(DASHSCOPE_API_KEY=TEST_KEY, **env),
     )  # fmt: skip
@@ -531,3 +533,28 @@ async def under_a_prefix(media: Path, emulator: BackgroundEmulator) -> None:
         )
     finally:
         await runner.cleanup()
+
+
+def test_a_translation_that_fails_keeps_the_old_one_and_says_why(
+    news: Path, tmp_path: Path, make_emulator: Callable[..., BackgroundEmulator]
+) -> None:
+    failing = make_emulator(mt_slow_answers=100, mt_slow_s=5.0)
+    asyncio.run(failed_translation(copied(news, tmp_path), failing))
+
+
+async def failed_translation(media: Path, emulator: BackgroundEmulator) -> None:
+    async with reviewing(media, emulator, "--mt-timeout", "1") as url, Browser() as page:
+        await page.open(f"{url}?path={media.name}")
+        english = await page.value_by_name("English translation, cue 1")
+        await page.fill_by_name("Source, cue 1", "欢迎收看今晚的科技新闻。")
+        await page.press("Enter", ctrl=True)
+        await saved(page, "Saved cue 1; translation failed for English, Spanish: Qwen-MT:")
+        assert await page.value_by_name("Source, cue 1") == "欢迎收看今晚的科技新闻。"
+        assert await page.value_by_name("English translation, cue 1") == english
+        field = await page.by_name("textbox", "English translation, cue 1")
+        described = [
+            node.get("description", {}).get("value", "")
+            for node in await page.accessibility_tree()
+            if node.get("backendDOMNodeId") == field
+        ]
+        assert described and described[0].startswith("translation failed, the previous one kept")
