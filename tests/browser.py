@@ -288,3 +288,99 @@ class Browser:
             if properties.get("focused") and not node.get("ignored") and not page:
                 return str(node.get("name", {}).get("value", ""))
         return ""
+
+
+# -- controls found as assistive technology finds them: by role and accessible name (the
+# console's tests; no CSS selector, no id)
+
+CONTROL_ROLES = frozenset({
+    "button", "checkbox", "combobox", "link", "listbox", "menuitem", "radio", "searchbox",
+    "slider", "spinbutton", "switch", "tab", "textbox",
+})  # fmt: skip
+"""Roles a person operates: each must have a name."""
+
+
+async def named_nodes(
+    browser: Browser, *, role: str | None = None, name: str | None = None
+) -> list[dict[str, Any]]:
+    """The page's accessibility nodes with that role and (exact) name, ignored ones left out."""
+    document = await browser.call("DOM.getDocument", depth=0)
+    query: dict[str, Any] = {"nodeId": document["root"]["nodeId"]}
+    if role is not None:
+        query["role"] = role
+    if name is not None:
+        query["accessibleName"] = name
+    found = await browser.call("Accessibility.queryAXTree", **query)
+    return [node for node in found["nodes"] if not node.get("ignored")]
+
+
+async def find_named(browser: Browser, role: str, name: str, timeout_s: float = 60) -> int:
+    """The DOM node (backend id) of the one control with that role and name, once it is there
+    (a bounded poll: the page renders what the server sends)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            nodes = await named_nodes(browser, role=role, name=name)
+        except RuntimeError:  # the page is being replaced (a form's answer): ask the next one
+            nodes = []
+        if len(nodes) == 1:
+            return int(nodes[0]["backendDOMNodeId"])
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{len(nodes)} {role} named {name!r} (expected one)")
+        await asyncio.sleep(0.05)
+
+
+async def until_page_says(browser: Browser, text: str, timeout_s: float = 60) -> None:
+    """Until the page's visible text holds `text` (a bounded poll that outlives navigations)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    probe = f"document.body !== null && document.body.innerText.includes({json.dumps(text)})"
+    while True:
+        try:
+            if await browser.evaluate(probe):
+                return
+        except RuntimeError:  # navigated meanwhile
+            pass
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the page never said {text!r}")
+        await asyncio.sleep(0.05)
+
+
+async def call_on_named(browser: Browser, role: str, name: str, function: str) -> Any:
+    """Run `function` (JavaScript, `this` the control) on the control with that role and name."""
+    backend = await find_named(browser, role, name)
+    resolved = await browser.call("DOM.resolveNode", backendNodeId=backend)
+    result = await browser.call(
+        "Runtime.callFunctionOn",
+        objectId=resolved["object"]["objectId"],
+        functionDeclaration=function,
+        returnByValue=True,
+        awaitPromise=True,
+    )
+    if "exceptionDetails" in result:
+        raise RuntimeError(f"{role} {name!r}: {result['exceptionDetails']}")
+    return result["result"].get("value")
+
+
+async def click_named(browser: Browser, role: str, name: str) -> None:
+    await call_on_named(
+        browser, role, name, "function () { this.scrollIntoView({block: 'center'}); this.click(); }"
+    )
+
+
+async def fill_named(browser: Browser, name: str, text: str, role: str = "textbox") -> None:
+    """Focus the field, select what it holds and type `text` over it (as keys would)."""
+    await call_on_named(browser, role, name, "function () { this.focus(); this.select(); }")
+    await browser.call("Input.insertText", text=text)
+
+
+async def unnamed_controls(browser: Browser) -> list[str]:
+    """The controls a screen reader would announce without a name (role and DOM node)."""
+    tree = await browser.call("Accessibility.getFullAXTree")
+    missing = []
+    for node in tree["nodes"]:
+        role = node.get("role", {}).get("value")
+        if node.get("ignored") or role not in CONTROL_ROLES:
+            continue
+        if not str(node.get("name", {}).get("value", "")).strip():
+            missing.append(f"{role} (node {node.get('backendDOMNodeId')})")
+    return missing

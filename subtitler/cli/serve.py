@@ -171,7 +171,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "subgen's webhooks (POST /jellyfin, /emby, /plex, /tautulli). The run options below "
         "are the defaults of jobs and webhooks. Loopback only unless --host is given; "
         "--api-token (or SUBTITLER_API_TOKEN) makes clients send Authorization: Bearer TOKEN "
-        "(webhooks may send ?token=TOKEN instead: media servers cannot set headers).",
+        "(webhooks may send ?token=TOKEN instead: media servers cannot set headers). "
+        "Open http://HOST:PORT/ in a browser for the console (jobs live, submit, cost; "
+        "its sign-in keeps the token in an HttpOnly cookie).",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=9000, help="port (9000; 0: any free one)")

@@ -31,7 +31,7 @@ from dashscope.audio.asr import (
     TranslationRecognizerCallback,
     TranslationRecognizerRealtime,
 )
-from dashscope.common.error import InvalidParameter
+from dashscope.common.error import InvalidParameter, InvalidTask
 
 from subtitler.gummy.protocol import (
     DISCONNECTED,
@@ -92,7 +92,14 @@ class _SdkTaskBase:
     async def start(self, turn: Callable[[], Awaitable[None]]) -> None:
         await turn()  # the SDK connects and submits in one go, on its own thread
         self.protocol.run_task()
-        self._recognizer.start()  # spawns the SDK's worker; it does not wait for task-started
+        try:
+            self._recognizer.start()  # spawns the SDK's worker; it does not wait for task-started
+        except InvalidTask:
+            # Its worker had already ended: the connection dropped at once. What it reported
+            # first (a refusal's code) was queued on the loop before it ended: heard first.
+            await asyncio.sleep(0)
+            self._emit(self.protocol.connection_lost("the connection ended as the task started"))
+            return
         # The SDK queues audio until its task has started: from here the task streams.
         self._emit(self.protocol.receive(json.dumps({"header": {"event": "task-started"}})))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 from subtitler.errors import UsageError
 from subtitler.layout.frames import FrameRate
@@ -161,12 +162,23 @@ def guess_language(text: str) -> str:
 def text_width(text: str, rules: LanguageRules) -> float:
     """Characters as the guide counts them: spaces and punctuation included; combining marks
     (Thai vowels and tone marks, Arabic harakat) and invisible controls (bidi marks) are part
-    of the character they sit on, not characters of their own."""
-    if not rules.half_width_counts_half:
-        return float(sum(1 for character in text if not zero_width(character)))
-    return sum(
-        1.0 if is_wide(character) else 0.5 for character in text if not zero_width(character)
-    )
+    of the character they sit on, not characters of their own.
+
+    Measured for every token of every candidate line, so each character's width is looked up
+    once per process, and ASCII (no marks, nothing wide) is counted without a lookup."""
+    halves = rules.half_width_counts_half
+    if text.isascii():
+        return len(text) * 0.5 if halves else float(len(text))
+    return sum(_character_width(character, halves) for character in text)
+
+
+@cache
+def _character_width(character: str, halves: bool) -> float:
+    if zero_width(character):
+        return 0.0
+    if not halves:
+        return 1.0
+    return 1.0 if is_wide(character) else 0.5
 
 
 def parse_language_limits(

@@ -18,8 +18,12 @@ Whisper provider (and anything else written for that API) uses Gummy with no plu
 Every request is decoded and subtitled by the same engine as `run`, on one event loop: all
 requests share one task pacer (the service's start limit is per account) and one `--jobs`
 limit. A bad upload gets a 4xx with a one-line JSON `detail`. With `--api-token` (or
-`SUBTITLER_API_TOKEN`) clients must send `Authorization: Bearer <token>`. The DashScope key is
-never in a response or a log line.
+`SUBTITLER_API_TOKEN`) clients must send `Authorization: Bearer <token>` (browsers: the console's
+sign-in cookie, `subtitler.views.access`); a state-changing request from another site's page is
+refused (403) whatever it carries. The DashScope key is never in a response or a log line.
+
+`GET /` answers browsers (HTML preferred over JSON) with the console (`subtitler.serve.console`:
+jobs live, submit, costs, webhooks) and every other client with the JSON it always did.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -40,12 +45,16 @@ from subtitler.engine.context import RunContext
 from subtitler.errors import UsageError
 from subtitler.languages import SOURCE_LANGUAGES
 from subtitler.options import RunOptions
+from subtitler.review.routes import review_application
+from subtitler.serve.console import PUBLIC, Console, prefers_html
+from subtitler.serve.feed import JobFeed
 from subtitler.serve.job_routes import JobRoutes, LibrarySettings
 from subtitler.serve.jobs import JobQueue
 from subtitler.serve.mediaservers import MediaServers, WebhookProblem
 from subtitler.serve.problems import RequestProblem
 from subtitler.serve.webhooks import WEBHOOKS, WebhookRoutes, refresh_item
 from subtitler.serve.whisper import WhisperEndpoints
+from subtitler.views.access import cross_origin, presented_token
 
 __all__ = ["AsrService", "LibrarySettings", "serve_forever"]
 
@@ -81,8 +90,22 @@ class AsrService:
                 after_done=functools.partial(refresh_item, self.media, self._log),
             )
         self.whisper = WhisperEndpoints(options, self.context, max_upload_bytes)
-        self.job_routes = JobRoutes(self.queue, self.library)
+        self.feed = JobFeed(self.queue, self._console_state) if self.queue else None
+        self.job_routes = JobRoutes(self.queue, self.library, self.feed)
         self.webhooks = WebhookRoutes(self.job_routes, self.media, self.library.webhook_events)
+        if self.feed is not None:
+            self.webhooks.watchers.append(functools.partial(self.feed.publish, "webhook"))
+        self.console = Console(token)
+
+    def _console_state(self) -> dict[str, Any]:
+        """What a console that connects gets at once (the feed's `reset`)."""
+        assert self.queue is not None
+        return {
+            "jobs": [job.as_json() for job in self.queue.jobs.values()],
+            "webhooks": self.webhooks.listed(),
+            "costs": self.queue.costs.totals_json(),
+            "review": bool(self.library.libraries.roots),
+        }
 
     async def start(self) -> None:
         """Before the first request: the job queue replayed (unfinished jobs run on)."""
@@ -101,8 +124,26 @@ class AsrService:
         self.whisper.add_routes(app.router)
         self.job_routes.add_routes(app.router)
         self.webhooks.add_routes(app.router)
+        self.console.add_routes(app.router)
         app.router.add_get("/", self._about)
+        self._mount_review(app)
+        if self.feed is not None:
+            feed = self.feed
+
+            async def end_streams(_app: web.Application) -> None:
+                feed.close()  # before aiohttp waits for open requests to end
+
+            app.on_shutdown.append(end_streams)
         return app
+
+    def _mount_review(self, app: web.Application) -> None:
+        """The review editor for the library's inputs, behind serve's token and origin check
+        (its own guard checks them again: the same `views.access`)."""
+        roots = self.library.libraries.roots
+        if not roots:
+            return
+        review = review_application(roots=roots, options=self.options, token=self.token)
+        app.add_subapp("/review/", review)
 
     # -- the edge: authentication, errors, one log line per request
 
@@ -112,7 +153,14 @@ class AsrService:
     ) -> web.StreamResponse:
         started = time.monotonic()
         try:
-            if self.token is not None and not self._authorised(request):
+            if cross_origin(request):
+                raise RequestProblem(403, "refused: sent by another site's page (Origin)")
+            public = (request.method, request.path) in PUBLIC
+            if self.token is not None and not public and not self._authorised(request):
+                if request.method == "GET" and prefers_html(request.headers.get("Accept", "")):
+                    sign_in = self.console.sign_in_page()
+                    self._log(f"{request.method} {request.path} {sign_in.status} 0.00s")
+                    return sign_in
                 raise RequestProblem(401, "a bearer token is required (Authorization header)")
             response = await handler(request)
         except (RequestProblem, WebhookProblem) as problem:
@@ -129,16 +177,18 @@ class AsrService:
         return response
 
     def _authorised(self, request: web.Request) -> bool:
-        """`Authorization: Bearer TOKEN`; a webhook may give `?token=TOKEN` instead (media
-        servers cannot set headers; the log line names the path only, never the query)."""
+        """`Authorization: Bearer TOKEN` or the console's cookie; a webhook may give
+        `?token=TOKEN` instead (media servers cannot set headers; the log line names the path
+        only, never the query)."""
         assert self.token is not None
-        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-        presented = value.strip() if scheme.lower() == "bearer" else ""
+        presented = presented_token(request)
         if not presented and request.path.strip("/") in WEBHOOKS:
             presented = request.query.get("token", "")
         return hmac.compare_digest(presented.encode(), self.token.encode())
 
     async def _about(self, request: web.Request) -> web.Response:
+        if prefers_html(request.headers.get("Accept", "")):
+            return self.console.page()
         return web.json_response(
             {
                 "service": "subtitler (Gummy), whisper-asr-webservice compatible",

@@ -1,6 +1,7 @@
 """The job queue's HTTP routes (`POST /jobs`, `GET /jobs`, `GET /jobs/{id}[?wait=S]`,
-`DELETE /jobs/{id}`), and the `--library` fence every path from a client or a media server
-passes through."""
+`DELETE /jobs/{id}`), what the console reads besides (`GET /jobs/events`, `GET /jobs/options`,
+`POST /jobs/estimate`, `POST /jobs/{id}/retry`, `GET /library`, `GET /tracks`, `GET /costs`), and
+the `--library` fence every path from a client or a media server passes through."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ from typing import Any
 
 from aiohttp import web
 
+from subtitler.declarations import DECLARED
+from subtitler.errors import UsageError
+from subtitler.serve.browse import listing, roots_listing
+from subtitler.serve.estimate import estimate_job
+from subtitler.serve.feed import JobFeed
 from subtitler.serve.fence import Libraries, PathMapping, map_path
-from subtitler.serve.jobs import Job, JobQueue, JobStatus, job_keywords
+from subtitler.serve.jobs import Job, JobQueue, JobStatus, job_keywords, job_options
 from subtitler.serve.limits import MAX_JOB_BYTES, MAX_JOB_PATHS
 from subtitler.serve.mediaservers import MediaServer, json_object
 from subtitler.serve.problems import RequestProblem
+from subtitler.sources.inputs import discover
 
 MAX_WAIT_S = 300.0
 
@@ -43,15 +50,25 @@ class LibrarySettings:
 class JobRoutes:
     """`queue` None: serve was given no `--library`, and every job route answers 403."""
 
-    def __init__(self, queue: JobQueue | None, library: LibrarySettings) -> None:
+    def __init__(
+        self, queue: JobQueue | None, library: LibrarySettings, feed: JobFeed | None = None
+    ) -> None:
         self.queue = queue
         self.library = library
+        self.feed = feed
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/jobs", self._post_job)
         router.add_get("/jobs", self._list_jobs)
+        router.add_get("/jobs/events", self._events)
+        router.add_get("/jobs/options", self._options)
+        router.add_post("/jobs/estimate", self._estimate)
         router.add_get("/jobs/{id}", self._get_job)
         router.add_delete("/jobs/{id}", self._cancel_job)
+        router.add_post("/jobs/{id}/retry", self._retry_job)
+        router.add_get("/library", self._browse)
+        router.add_get("/tracks", self._track)
+        router.add_get("/costs", self._costs)
 
     def jobs(self) -> JobQueue:
         if self.queue is None:
@@ -74,13 +91,84 @@ class JobRoutes:
 
     async def _post_job(self, request: web.Request) -> web.Response:
         queue = self.jobs()
+        unique, keywords = await self._job_request(request)
+        job, new = await queue.submit(queue.prepare(unique, keywords))
+        return web.json_response(job.as_json(), status=202 if new else 200)
+
+    async def _job_request(self, request: web.Request) -> tuple[list[str], dict[str, Any]]:
+        """A job's body: its paths (fenced, present, each file once) and its checked options."""
         body = json_object(await self._body(request), "the job")
         given = self._given_paths(body.pop("paths", None))
         keywords = job_keywords(body)  # before the paths are looked at on disk
         paths = [await self.library_path(path) for path in dict.fromkeys(given)]
-        unique = await asyncio.to_thread(first_of_each_file, paths)
-        job, new = await queue.submit(queue.prepare(unique, keywords))
-        return web.json_response(job.as_json(), status=202 if new else 200)
+        return await asyncio.to_thread(first_of_each_file, paths), keywords
+
+    async def _estimate(self, request: web.Request) -> web.Response:
+        """What `POST /jobs` with this body would cost (nothing is queued or sent)."""
+        queue = self.jobs()
+        paths, keywords = await self._job_request(request)
+        options = job_options(queue.defaults, keywords)
+        items = await asyncio.to_thread(discover, [Path(path) for path in paths])
+        return web.json_response(await estimate_job(items, options))
+
+    async def _retry_job(self, request: web.Request) -> web.Response:
+        job = self._job(request)
+        try:
+            again = await self.jobs().retry(job)
+        except UsageError as error:
+            raise RequestProblem(409, error.cause) from error
+        return web.json_response(again.as_json(), status=202)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        self.jobs()
+        assert self.feed is not None
+        return await self.feed.stream(request)
+
+    async def _options(self, request: web.Request) -> web.Response:
+        """The options a job may set, from their one declaration (the console's form)."""
+        defaults = self.jobs().defaults
+        return web.json_response({"options": [
+            {"keyword": option.keyword, "flag": option.flags[-1], "kind": option.kind.value,
+             "help": option.help, "default": _json_value(option.default),
+             "serve_default": _json_value(defaults.get(option.keyword)),
+             "choices": list(option.choices), "metavar": option.metavar,
+             "const": option.const, "text": option.text_on_command_line}
+            for option in DECLARED if option.job
+        ]})  # fmt: skip
+
+    async def _browse(self, request: web.Request) -> web.Response:
+        """`?path=FOLDER`: its folders and media files; none: the `--library` folders."""
+        self.jobs()
+        given = request.query.get("path")
+        if not given:
+            return web.json_response(roots_listing(self.library.libraries.roots))
+        folder = await self.library_path(given)
+        if not await asyncio.to_thread(os.path.isdir, folder):
+            raise RequestProblem(422, f"{folder}: not a folder")
+        try:
+            found = await asyncio.to_thread(listing, folder, self.library.libraries.roots)
+        except OSError as error:
+            raise RequestProblem(422, f"{folder}: {error.strerror or error}") from error
+        return web.json_response(found)
+
+    async def _track(self, request: web.Request) -> web.FileResponse:
+        """`?path=TRACK`: a track a job wrote, read-only, inside the `--library` fence."""
+        queue = self.jobs()
+        path = await self.library_path(request.query.get("path", ""))
+        written = any(path in outcome.tracks for job in queue.jobs.values()
+                      for outcome in job.outcomes.values())  # fmt: skip
+        if not written:
+            raise RequestProblem(404, f"{path}: not a track of a job")
+        content_type = TRACK_TYPES.get(Path(path).suffix.lower(), "text/plain")
+        return web.FileResponse(path, headers={
+            "Content-Type": f"{content_type}; charset=utf-8",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        })  # fmt: skip
+
+    async def _costs(self, request: web.Request) -> web.Response:
+        """Seconds sent and saved, tokens and cost: in total, per day and per kept job."""
+        return web.json_response(self.jobs().costs.as_json())
 
     async def _body(self, request: web.Request) -> bytes:
         """The body, read only up to the cap: a flood is refused before it costs memory."""
@@ -148,6 +236,19 @@ class JobRoutes:
             raise RequestProblem(409, f"job {job.spec.id} is already {job.status.value}")
         await self.jobs().cancel(job)
         return web.json_response(job.as_json())
+
+
+TRACK_TYPES = {".vtt": "text/vtt", ".ttml": "application/ttml+xml", ".xml": "application/xml"}
+"""Served as what they are; SRT, ASS, SCC as plain text (a browser shows them)."""
+
+
+def _json_value(value: Any) -> Any:
+    """A declared default as JSON (a tuple as a list; what JSON cannot hold as its text)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    return str(getattr(value, "value", value))
 
 
 def first_of_each_file(paths: list[str]) -> list[str]:

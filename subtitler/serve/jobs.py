@@ -23,6 +23,7 @@ import fcntl
 import json
 import os
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,14 +35,18 @@ from subtitler.declarations import DECLARED, Kind, as_make_options
 from subtitler.declarations import job_keywords as declared_job_keywords
 from subtitler.engine.context import RunContext
 from subtitler.engine.control import RunControl
+from subtitler.engine.estimate import RunPricing, pricing_of
 from subtitler.engine.runner import run_input, was_not_started
 from subtitler.errors import UsageError
-from subtitler.events import AudioProgress, Event, InputResult, InputStarted, Status
+from subtitler.events import AudioProgress, CueWritten, Event, InputResult, InputStarted, Status
 from subtitler.gummy.cost import Budget
 from subtitler.options import RunOptions, make_options
+from subtitler.serve.costs import CostLedger, Usage, bill_of, usage_of
 from subtitler.sources.inputs import InputFile, InputProblem, discover
 from subtitler.tracks.durable import Append, Replace
 
+LATEST_SENTENCES = 3
+"""Sentences a running job shows (the console's "latest")."""
 LIST_KEYWORDS = tuple(
     option.keyword for option in DECLARED if option.job and option.kind is Kind.LIST
 )
@@ -81,11 +86,16 @@ class JobSpec:
     """Who asked: api, jellyfin, emby, plex or tautulli."""
     refresh: Refresh | None = None
     created: str = ""
+    retry_of: str = ""
+    """The job this one does again ("Retry" in the console), if any."""
 
     def as_json(self) -> dict[str, Any]:
         refresh = dataclasses.asdict(self.refresh) if self.refresh else None
-        return {"id": self.id, "paths": list(self.paths), "options": self.keywords,
-                "source": self.source, "refresh": refresh, "created": self.created}  # fmt: skip
+        shown = {"id": self.id, "paths": list(self.paths), "options": self.keywords,
+                 "source": self.source, "refresh": refresh, "created": self.created}  # fmt: skip
+        if self.retry_of:
+            shown["retry_of"] = self.retry_of
+        return shown
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobSpec:
@@ -101,6 +111,7 @@ class JobSpec:
             source=str(data.get("source", "api")),
             refresh=Refresh(str(refresh["server"]), str(refresh["item_id"])) if refresh else None,
             created=str(data.get("created", "")),
+            retry_of=str(data.get("retry_of", "")),
         )
 
     def same_work(self, other: JobSpec) -> bool:
@@ -111,18 +122,34 @@ class JobSpec:
 
 @dataclass(frozen=True)
 class InputOutcome:
-    """How one input of a job ended."""
+    """How one input of a job ended, and what it used and cost (priced when it ended)."""
 
     path: str
     status: str
     reason: str = ""
     tracks: tuple[str, ...] = ()
     audio_ms: int = 0
+    sent_ms: int = 0
+    saved_ms: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: dict[str, float] = field(default_factory=dict)
+    """Per currency."""
+    day: str = ""
+    """When it ended (UTC date): the day its cost counts for."""
 
     @classmethod
-    def of(cls, result: InputResult) -> InputOutcome:
+    def of(cls, result: InputResult, usage: Usage | None = None) -> InputOutcome:
+        used = usage or Usage()
         return cls(str(result.path), result.status.value, result.reason,
-                   tuple(str(p) for p in result.tracks), result.audio_ms)  # fmt: skip
+                   tuple(str(p) for p in result.tracks), result.audio_ms, used.sent_ms,
+                   used.saved_ms, used.input_tokens, used.output_tokens,
+                   dict(used.cost.amounts), _now()[:10])  # fmt: skip
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(sent_ms=self.sent_ms, saved_ms=self.saved_ms, input_tokens=self.input_tokens,
+                     output_tokens=self.output_tokens, cost=bill_of(self.cost))  # fmt: skip
 
 
 def job_outcome(outcomes: Iterable[InputOutcome]) -> tuple[JobStatus, str]:
@@ -158,6 +185,8 @@ class Job:
     inputs_total: int | None = None
     sent_ms: dict[str, int] = field(default_factory=dict)
     duration_ms: dict[str, int] = field(default_factory=dict)
+    latest: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LATEST_SENTENCES))
+    """Its latest sentences while it runs (input, target, transcript, translation)."""
     control: RunControl = field(default_factory=RunControl)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     """Set (and replaced) at each status change: long polls wait on it."""
@@ -189,6 +218,8 @@ class Job:
             started=self.started,
             ended=self.ended,
         )
+        if self.spec.retry_of:
+            shown["retry_of"] = self.spec.retry_of
         if self.status is JobStatus.RUNNING:
             shown["progress"] = {
                 "inputs": self.inputs_total,
@@ -196,10 +227,12 @@ class Job:
                 "sent_ms": sum(self.sent_ms.values())
                 + sum(o.audio_ms for o in self.outcomes.values() if o.path not in self.sent_ms),
                 "duration_ms": sum(self.duration_ms.values()) or None,
+                "latest": list(self.latest),
             }
         if self.outcomes:
             shown["tracks"] = [t for o in self.outcomes.values() for t in o.tracks]
             shown["inputs"] = [dataclasses.asdict(o) for o in self.outcomes.values()]
+            shown["usage"] = sum((o.usage for o in self.outcomes.values()), Usage()).as_json()
         if self.spec.refresh is not None:
             shown["refresh"] = {**dataclasses.asdict(self.spec.refresh),
                                 "state": self.refresh_state or "pending"}  # fmt: skip
@@ -320,6 +353,9 @@ class JobQueue:
         self.keep_finished = keep_finished
         self.after_done = after_done
         self.jobs: dict[str, Job] = {}
+        self.costs = CostLedger()
+        self.watchers: list[Callable[[Job], None]] = []
+        """Told of every change of a job (status, progress, an input ended): the console's feed."""
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._files: dict[str, tuple[asyncio.Lock, int]] = {}
         """Per file (its real path): the lock jobs take turns on, and how many hold or wait."""
@@ -335,6 +371,8 @@ class JobQueue:
         await self.context.disk.run([Replace(self.journal_path, compacted(jobs), sync=True)])
         for job in jobs:
             self.jobs[job.spec.id] = job
+            for outcome in job.outcomes.values():
+                self.costs.add(job.spec.id, outcome.day or (job.ended or "")[:10], outcome.usage)
             if job.status.final:
                 unrefreshed = job.spec.refresh and job.refresh_state in ("", "pending")
                 if job.status is JobStatus.DONE and unrefreshed:
@@ -391,7 +429,18 @@ class JobQueue:
         job = self.jobs[spec.id] = Job(spec)
         await self._journal({"job": spec.as_json()})
         self._start(job)
+        self._tell(job)
         return job, True
+
+    async def retry(self, job: Job) -> Job:
+        """A finished job that did not succeed, done again as a new job (the same paths and
+        options; inputs whose tracks are complete are kept, as any run keeps them)."""
+        if not job.status.final or job.status is JobStatus.DONE:
+            raise UsageError("retry", f"job {job.spec.id} is {job.status.value}: nothing to retry")
+        spec = dataclasses.replace(job.spec, id=uuid.uuid4().hex[:16], created=_now(),
+                                   retry_of=job.spec.id)  # fmt: skip
+        again, _new = await self.submit(spec)
+        return again
 
     async def cancel(self, job: Job) -> None:
         """A queued job is cancelled at once; a running one stops sending audio, its tracks
@@ -434,12 +483,13 @@ class JobQueue:
         paths: list[Path | str] = [Path(path) for path in job.spec.paths]
         items = await asyncio.to_thread(discover, paths)
         job.inputs_total = len(items)
+        pricing = pricing_of(options)
         for item in items:
             if isinstance(item, InputProblem) and str(item.path) not in job.outcomes:
                 reason = f"{item.path}: {item.reason}"
                 await self._record(job, InputOutcome(str(item.path), Status.FAILED.value, reason))
         await asyncio.gather(*(
-            self._input(job, item, context) for item in items
+            self._input(job, item, context, pricing) for item in items
             if isinstance(item, InputFile) and str(item.path) not in job.outcomes
         ))  # fmt: skip
         if self._closing:
@@ -452,11 +502,13 @@ class JobQueue:
         if status is JobStatus.DONE and job.spec.refresh is not None:
             await self._refresh(job)
 
-    async def _input(self, job: Job, item: InputFile, context: RunContext) -> None:
+    async def _input(
+        self, job: Job, item: InputFile, context: RunContext, pricing: RunPricing
+    ) -> None:
         async def starting() -> None:
             if job.status is JobStatus.QUEUED:
                 job.status, job.started = JobStatus.RUNNING, _now()
-                job.moved()
+                self._moved(job)
                 await self._journal(_status_record(job))
 
         async with self._turn(item.path):
@@ -464,7 +516,7 @@ class JobQueue:
         job.sent_ms.pop(str(item.path), None)
         if self._closing and (result.status is Status.INTERRUPTED or was_not_started(result)):
             return  # resumed from its track journal, or started, on the next start
-        await self._record(job, InputOutcome.of(result))
+        await self._record(job, InputOutcome.of(result, usage_of(result, pricing)))
 
     @contextlib.asynccontextmanager
     async def _turn(self, path: Path) -> AsyncIterator[None]:
@@ -489,23 +541,44 @@ class JobQueue:
             job.duration_ms[str(event.path)] = event.duration_ms
         elif isinstance(event, AudioProgress):
             job.sent_ms[str(event.path)] = event.sent_ms
+        elif isinstance(event, CueWritten):
+            sentence = {"input": event.label or str(event.path), "target": event.target,
+                        "transcript": event.transcript,
+                        "translation": event.translation}  # fmt: skip
+            if sentence not in job.latest:  # a sentence written as two cues is one
+                job.latest.append(sentence)
+        else:
+            return
+        self._tell(job)
+
+    def _tell(self, job: Job) -> None:
+        for watcher in self.watchers:
+            watcher(job)
+
+    def _moved(self, job: Job) -> None:
+        job.moved()
+        self._tell(job)
 
     async def _record(self, job: Job, outcome: InputOutcome) -> None:
         job.outcomes[outcome.path] = outcome
+        self.costs.add(job.spec.id, outcome.day, outcome.usage)
+        self._tell(job)
         await self._journal({"id": job.spec.id, "input": dataclasses.asdict(outcome)})
 
     async def _finish(self, job: Job, status: JobStatus, reason: str) -> None:
         job.status, job.reason, job.ended = status, reason, _now()
         if job.spec.refresh is not None and status is JobStatus.DONE:
             job.refresh_state = "pending"
-        job.moved()
+        if status.final:
+            job.latest.clear()
+        self._moved(job)
         await self._journal(_status_record(job))
 
     async def _refresh(self, job: Job) -> None:
         if self.after_done is None:
             return
         job.refresh_state = await self.after_done(job)
-        job.moved()
+        self._moved(job)
         await self._journal({"id": job.spec.id, "refresh": job.refresh_state})
 
     async def _journal(self, record: dict[str, Any]) -> None:

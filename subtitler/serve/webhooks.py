@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from subtitler.errors import UsageError
 from subtitler.serve.job_routes import JobRoutes
 from subtitler.serve.jobs import Job, Refresh
 from subtitler.serve.mediaservers import (
     MediaServers,
+    WebhookProblem,
     emby_notice,
     jellyfin_notice,
     json_object,
@@ -23,6 +27,8 @@ from subtitler.serve.mediaservers import (
 )
 from subtitler.serve.problems import RequestProblem
 
+RECEIVED_KEPT = 100
+"""Webhooks the console lists (the latest)."""
 WEBHOOKS = {"jellyfin": jellyfin_notice, "emby": emby_notice, "plex": plex_notice,
             "tautulli": tautulli_notice}  # fmt: skip
 
@@ -34,17 +40,62 @@ class WebhookRoutes:
         self.job_routes = job_routes
         self.media = media
         self.webhook_events = webhook_events
+        self.received: deque[dict[str, Any]] = deque(maxlen=RECEIVED_KEPT)
+        """The latest webhooks and what became of each: `job` (its id: the refresh result is
+        the job's), `ignored` or `refused` with the one-line reason."""
+        self.watchers: list[Callable[[dict[str, Any]], None]] = []
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         for sender in WEBHOOKS:
             router.add_post(f"/{sender}", self._webhook)
+        router.add_get("/webhooks", self._list)
+
+    async def _list(self, request: web.Request) -> web.Response:
+        return web.json_response({"webhooks": self.listed()})
+
+    def listed(self) -> list[dict[str, Any]]:
+        """Newest first, each with its job's refresh state when it queued one."""
+        queue = self.job_routes.queue
+        shown = []
+        for record in reversed(self.received):
+            job = queue.jobs.get(record.get("job", "")) if queue is not None else None
+            refresh = job.as_json().get("refresh") if job is not None else None
+            shown.append({**record, "job_status": job.status.value if job else None,
+                          "refresh": refresh})  # fmt: skip
+        return shown
+
+    def _remember(self, record: dict[str, Any]) -> None:
+        self.received.append(record)
+        for watcher in self.watchers:
+            watcher(record)
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        queue = self.job_routes.jobs()
         sender = request.path.strip("/")
+        record: dict[str, Any] = {"at": datetime.now(UTC).isoformat(timespec="seconds"),
+                                  "sender": sender}  # fmt: skip
+        try:
+            response, outcome = await self._take(request, sender, record)
+        except (RequestProblem, WebhookProblem) as problem:
+            self._remember({**record, "outcome": "refused", "detail": problem.detail})
+            raise
+        except UsageError as error:
+            self._remember({**record, "outcome": "refused", "detail": str(error)})
+            raise
+        self._remember({**record, **outcome})
+        return response
+
+    async def _take(
+        self, request: web.Request, sender: str, record: dict[str, Any]
+    ) -> tuple[web.Response, dict[str, Any]]:
+        queue = self.job_routes.jobs()
         notice = WEBHOOKS[sender](await self._payload(request, sender))
+        record.update(event=notice.event, item=notice.item_id or "")
         if notice.event not in self.webhook_events:
-            return web.json_response({"ignored": f"{sender} event {notice.event!r}"})
+            ignored = f"{sender} event {notice.event!r}"
+            return web.json_response({"ignored": ignored}), {
+                "outcome": "ignored",
+                "detail": ignored,
+            }
         path = await self.job_routes.library_path(await self.media.item_path(notice))
         if not await asyncio.to_thread(os.path.isfile, path):
             raise RequestProblem(422, f"{path}: not a media file")
@@ -52,7 +103,9 @@ class WebhookRoutes:
         if notice.server in self.media.servers and notice.item_id:
             refresh = Refresh(notice.server, notice.item_id)
         job, new = await queue.submit(queue.prepare([path], {}, source=sender, refresh=refresh))
-        return web.json_response(job.as_json(), status=202 if new else 200)
+        outcome = {"outcome": "queued" if new else "already queued", "job": job.spec.id,
+                   "path": path}  # fmt: skip
+        return web.json_response(job.as_json(), status=202 if new else 200), outcome
 
     async def _payload(self, request: web.Request, sender: str) -> dict[str, Any]:
         """The webhook's JSON: Emby's form field `data`, Plex's multipart `payload`, the

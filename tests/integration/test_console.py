@@ -1,0 +1,267 @@
+"""serve's console in headless Chromium, driven through accessible names only (as a person with
+a screen reader finds the controls), against a `subtitler serve --library --api-token` child
+process and the emulator: sign in, browse, estimate, submit, watch, cancel, retry, review link;
+the JSON API read beside the page; a wrong token and another site's POST change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from subtitler.emulator.server import BackgroundEmulator
+from tests.browser import (
+    Browser,
+    call_on_named,
+    click_named,
+    fill_named,
+    find_named,
+    named_nodes,
+    unnamed_controls,
+    until_page_says,
+)
+from tests.serving import SECRET, Server
+from tests.support import FIXTURES
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGES = ROOT / "docs" / "images"
+TOKEN = "console-token-4f9a1c"
+WAIT_S = 120
+
+STATUS_LOG = """
+window.__statuses = {};
+window.__loaded = performance.timeOrigin;
+new MutationObserver(() => {
+  for (const item of document.querySelectorAll("li.job")) {
+    const seen = window.__statuses[item.id] = window.__statuses[item.id] || [];
+    const status = item.getAttribute("aria-label").split(", ").pop();
+    if (seen[seen.length - 1] !== status) seen.push(status);
+  }
+}).observe(document.body, {subtree: true, childList: true, attributes: true});
+true
+"""
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator[Path]:
+    """talks/ (a folder to submit), other/podcast.mp3 (a job to cancel), broken/bad.mp4 (a
+    truncated file: a job that fails until the file is replaced)."""
+    folder = tmp_path / "library"
+    for sub in ("talks", "other", "broken"):
+        (folder / sub).mkdir(parents=True)
+    shutil.copy(FIXTURES / "zh_news.mp4", folder / "talks" / "zh_news.mp4")
+    shutil.copy(FIXTURES / "zh_podcast.mp3", folder / "other" / "podcast.mp3")
+    shutil.copy(FIXTURES / "corrupt_truncated.mp4", folder / "broken" / "bad.mp4")
+    yield folder
+
+
+def api(server: Server, method: str, path: str, **kwargs: Any) -> requests.Response:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
+    headers.update(kwargs.pop("headers", {}))
+    return requests.request(method, server.url + path, headers=headers, timeout=60, **kwargs)
+
+
+def jobs_of(server: Server) -> list[dict[str, Any]]:
+    reply = api(server, "GET", "/jobs")
+    assert reply.status_code == 200, reply.text
+    found: list[dict[str, Any]] = reply.json()["jobs"]
+    return found
+
+
+async def page_text(browser: Browser) -> str:
+    return str(await browser.evaluate("document.body.innerText"))
+
+
+async def until_text(browser: Browser, text: str, timeout_s: float = WAIT_S) -> None:
+    await until_page_says(browser, text, timeout_s)
+
+
+async def job_status(browser: Browser, name: str, status: str) -> None:
+    """Until the page lists the job named `name` with that status (its list item's name)."""
+    await find_named(browser, "listitem", f"{name}, {status}", timeout_s=WAIT_S)
+
+
+async def until_at(browser: Browser, url: str) -> None:
+    """Until the browser has loaded `url` (a bounded poll that outlives the navigation)."""
+    probe = f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
+    for _ in range(1200):
+        try:
+            if await browser.evaluate(probe):
+                return
+        except RuntimeError:  # navigated meanwhile
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never at {url}")
+
+
+def money(cost: dict[str, float]) -> str:
+    """As the page shows an amount per currency."""
+    return " + ".join(f"{amount:.4f} {currency}" for currency, amount in cost.items())
+
+
+async def cookies(browser: Browser, url: str) -> dict[str, str]:
+    found = await browser.call("Network.getCookies", urls=[url])
+    return {cookie["name"]: cookie["value"] for cookie in found["cookies"]}
+
+
+def test_the_console_in_a_browser(
+    emulator: BackgroundEmulator, library: Path, tmp_path: Path
+) -> None:
+    server = Server(
+        emulator, "--library", str(library), "--queue-file", str(tmp_path / "jobs.jsonl"),
+        "--api-token", TOKEN, "--jobs", "1", "--speed", "2", "-t", "en",
+    )  # fmt: skip
+    try:
+        shots = IMAGES if os.environ.get("SUBTITLER_UPDATE_SCREENSHOT") == "1" else tmp_path
+        asyncio.run(drive(server, library, shots))
+    finally:
+        log = server.stop()
+    assert TOKEN not in log and SECRET not in log
+
+
+async def drive(server: Server, library: Path, shots: Path) -> None:
+    """`shots`: where the screenshots go (docs/images only when asked to update them)."""
+    async with Browser(1280, 800) as browser:
+        await browser.call("Accessibility.enable")
+        await browser.call("Network.enable")
+        # -- sign in: a wrong token changes nothing and says so
+        await browser.open(server.url + "/")
+        await fill_named(browser, "Token", "not-the-token")
+        await click_named(browser, "button", "Sign in")
+        await until_text(browser, "Wrong token")
+        assert "subtitler_token" not in await cookies(browser, server.url)
+        assert await named_nodes(browser, role="button", name="Submit job") == []
+        await fill_named(browser, "Token", TOKEN)
+        await click_named(browser, "button", "Sign in")
+        await find_named(browser, "button", "Submit job")
+        assert (await cookies(browser, server.url))["subtitler_token"] == TOKEN
+        assert TOKEN not in str(await browser.evaluate("document.documentElement.outerHTML"))
+        assert await browser.evaluate("document.cookie") == ""  # HttpOnly: no script reads it
+        await until_text(browser, "Live")
+        await browser.evaluate(STATUS_LOG)
+
+        # -- a folder with two targets, its estimate read first
+        await click_named(browser, "button", f"Open {library.name}")
+        await click_named(browser, "checkbox", "talks/")
+        await fill_named(browser, "Targets", "en, ja")
+        await click_named(browser, "button", "Estimate")
+        await until_text(browser, "To be sent")
+        shown = await page_text(browser)
+        asked = {"paths": [str(library / "talks")], "targets": ["en", "ja"]}
+        figures = api(server, "POST", "/jobs/estimate", json=asked).json()
+        assert f"{figures['audio_hours']:.4f} hours" in shown
+        cost = money(figures["cost"])
+        assert cost and cost in shown, (cost, shown)
+        await click_named(browser, "button", "Submit job")
+        await job_status(browser, "talks", "queued")
+        await job_status(browser, "talks", "running")
+
+        # -- a second job, queued behind the first (--jobs 1), cancelled
+        await click_named(browser, "checkbox", "talks/")  # unselected
+        await click_named(browser, "button", "Open other")
+        await click_named(browser, "checkbox", "podcast.mp3")
+        await click_named(browser, "button", "Submit job")
+        await job_status(browser, "podcast.mp3", "queued")
+        await click_named(browser, "button", "Cancel podcast.mp3")
+        await job_status(browser, "podcast.mp3", "cancelled")
+
+        await job_status(browser, "talks", "done")
+        statuses = await browser.evaluate("window.__statuses")
+        talks_id = next(job["id"] for job in jobs_of(server) if job["paths"][0].endswith("talks"))
+        seen = statuses[f"job-{talks_id}"]
+        assert seen == ["queued", "running", "done"], seen
+        assert await browser.evaluate("performance.timeOrigin") == await browser.evaluate(
+            "window.__loaded"
+        )  # never reloaded
+
+        # -- a failed job, its one-line reason, retried once the file is good
+        await click_named(browser, "checkbox", "podcast.mp3")
+        await click_named(browser, "button", "Up one folder")
+        await click_named(browser, "button", "Open broken")
+        await click_named(browser, "checkbox", "bad.mp4")
+        await click_named(browser, "button", "Submit job")
+        await job_status(browser, "bad.mp4", "failed")
+        failed = next(job for job in jobs_of(server) if job["status"] == "failed")
+        assert failed["reason"] and failed["reason"] in await page_text(browser)
+        shutil.copy(FIXTURES / "zh_news.mp4", library / "broken" / "bad.mp4")
+        await click_named(browser, "button", "Retry bad.mp4")
+        await job_status(browser, "bad.mp4", "done")
+
+        # -- the finished input's tracks and its review link
+        talk = library / "talks" / "zh_news.mp4"
+        review = await call_href(browser, "Review zh_news.mp4")
+        assert review == f"{server.url}/review/?path={urllib.parse.quote(str(talk), safe='')}"
+        track = await call_href(browser, "zh_news.zh-ja.srt")
+        reply = requests.get(track, cookies={"subtitler_token": TOKEN}, timeout=30)
+        assert reply.status_code == 200 and "-->" in reply.text
+        await click_named(browser, "link", "Review zh_news.mp4")
+        await until_at(browser, review)
+        assert "Sign in" not in await page_text(browser)  # the cookie carried the way in
+        document = api(server, "GET", "/review/api/document", params={"path": str(talk)})
+        assert document.status_code == 200, document.text
+        assert document.json()["cues"] and document.json()["path"] == str(talk)
+        await browser.open(server.url + "/")
+        await find_named(browser, "button", "Submit job")
+
+        # -- the page and the JSON API agree
+        await agree(browser, server)
+
+        # -- a cross-origin POST, and a wrong token, change nothing
+        before = jobs_of(server)
+        body = {"paths": [str(library / "talks")], "targets": ["fr"]}
+        evil = api(server, "POST", "/jobs", json=body, headers={"Origin": "https://evil.example"})
+        assert evil.status_code == 403, evil.text
+        wrong = requests.post(server.url + "/jobs", json=body, timeout=30,
+                              headers={"Authorization": "Bearer nope"})  # fmt: skip
+        assert wrong.status_code == 401
+        forged = requests.post(server.url + "/jobs", json=body, timeout=30,
+                               cookies={"subtitler_token": TOKEN},
+                               headers={"Sec-Fetch-Site": "cross-site"})  # fmt: skip
+        assert forged.status_code == 403
+        assert jobs_of(server) == before
+
+        # -- every control named; the screenshots
+        assert await unnamed_controls(browser) == []
+        shots.mkdir(exist_ok=True)
+        await browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=800,
+                           deviceScaleFactor=1, mobile=False)  # fmt: skip
+        await browser.wait_for("document.documentElement.clientWidth === 1280")
+        await browser.evaluate("window.scrollTo(0, 0)")
+        await browser.screenshot(shots / "console-1280.png")
+        await browser.call("Emulation.setDeviceMetricsOverride", width=390, height=844,
+                           deviceScaleFactor=1, mobile=True)  # fmt: skip
+        await browser.wait_for("document.documentElement.clientWidth === 390")
+        assert await browser.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        ), "the console scrolls sideways at 390 px"
+        assert await unnamed_controls(browser) == []
+        await browser.screenshot(shots / "console-390.png")
+
+
+async def call_href(browser: Browser, name: str) -> str:
+    return str(await call_on_named(browser, "link", name, "function () { return this.href; }"))
+
+
+async def agree(browser: Browser, server: Server) -> None:
+    """Each job's status as the page lists it is the API's; the cost total is the API's."""
+    for job in jobs_of(server):
+        paths = job["paths"]
+        name = Path(paths[0]).name + (f" and {len(paths) - 1} more" if len(paths) > 1 else "")
+        await job_status(browser, name, job["status"])
+    listed = await browser.evaluate("document.querySelectorAll('li.job').length")
+    assert listed == len(jobs_of(server))
+    total = api(server, "GET", "/costs").json()["total"]
+    cost = money(total["cost"])
+    row = await browser.evaluate(
+        "[...document.querySelectorAll('tr')].find(row => row.innerText.startsWith('Total'))"
+        ".innerText"
+    )
+    assert cost in row, (cost, row)

@@ -1,0 +1,208 @@
+"""serve's console in this process: `/` for browsers and for JSON clients (the JSON unchanged),
+the sign-in and its cookie, the origin check; the cost of an input as the services bill it, and
+the estimate's figures (pure)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from subtitler.engine.estimate import InputEstimate, RunPricing
+from subtitler.events import InputResult, Status, TaskMetrics, TranslationUsage
+from subtitler.gummy.cost import Estimate, PriceTable
+from subtitler.languages import SOURCE_LANGUAGES
+from subtitler.options import make_options
+from subtitler.serve.app import AsrService, LibrarySettings
+from subtitler.serve.console import prefers_html
+from subtitler.serve.costs import CostLedger, Usage, usage_of
+from subtitler.serve.estimate import estimate_json
+from subtitler.serve.fence import Libraries
+
+KEY = "sk-fake-serve-0123456789"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
+
+
+def test_browsers_prefer_html_and_every_other_client_json() -> None:
+    assert prefers_html(BROWSER)
+    assert prefers_html("text/html")
+    assert prefers_html("application/json;q=0.5, text/html")
+    for accept in ("", "*/*", "application/json", "application/json, text/html;q=0.9",
+                   "text/html;q=0, */*", "text/html;q=nonsense"):  # fmt: skip
+        assert not prefers_html(accept), accept
+
+
+def serving(
+    check: Callable[[TestClient[Any, Any]], Awaitable[None]],
+    *,
+    token: str | None = None,
+    library: Path | None = None,
+) -> list[str]:
+    log: list[str] = []
+
+    async def main() -> None:
+        options = make_options(["en"], api_key=KEY, speed=None)
+        settings = None
+        if library is not None:
+            settings = LibrarySettings(libraries=Libraries.of([library]),
+                                       queue_file=library.parent / "jobs.jsonl",
+                                       job_defaults={"targets": ["en"]})  # fmt: skip
+        service = AsrService(options, token=token, log=log.append, library=settings)
+        await service.start()
+        try:
+            async with TestClient(TestServer(service.application())) as client:
+                await check(client)
+        finally:
+            await service.stop()
+
+    asyncio.run(main())
+    return log
+
+
+ABOUT = {
+    "service": "subtitler (Gummy), whisper-asr-webservice compatible",
+    "endpoints": ["POST /asr", "POST /detect-language", "POST /subtitles"],
+    "source_languages": list(SOURCE_LANGUAGES),
+}
+LIBRARY_ENDPOINTS = ["POST /jobs", "GET /jobs", "GET /jobs/{id}", "DELETE /jobs/{id}",
+                     "POST /jellyfin", "POST /emby", "POST /plex", "POST /tautulli"]  # fmt: skip
+
+
+@pytest.mark.parametrize("with_library", [False, True])
+def test_json_clients_get_the_json_they_always_did(tmp_path: Path, with_library: bool) -> None:
+    expected = dict(ABOUT)
+    if with_library:
+        expected["endpoints"] = ABOUT["endpoints"] + LIBRARY_ENDPOINTS
+    (tmp_path / "media").mkdir()
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        for accept in (None, "*/*", "application/json", "application/json, text/html;q=0.9"):
+            headers = {"Accept": accept} if accept else {}
+            response = await client.get("/", headers=headers, skip_auto_headers=["Accept"])
+            assert response.status == 200
+            assert response.content_type == "application/json"
+            assert await response.read() == json.dumps(expected).encode()  # byte for byte
+        page = await client.get("/", headers={"Accept": BROWSER})
+        assert page.content_type == "text/html"
+        body = await page.text()
+        assert "console.js" in body and "Submit job" in body
+        assert "Sign out" not in body  # no token, no sign-in
+        assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+
+    serving(check, library=tmp_path / "media" if with_library else None)
+
+
+def test_the_sign_in_keeps_the_token_in_an_http_only_cookie(tmp_path: Path) -> None:
+    token = "t0ken-for-the-console"
+    (tmp_path / "media").mkdir()
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        page = await client.get("/", headers={"Accept": BROWSER})
+        assert page.status == 401
+        form = await page.text()
+        assert 'action="sign-in"' in form and "Token" in form and token not in form
+        api = await client.get("/jobs")
+        assert api.status == 401 and "bearer token" in (await api.json())["detail"]
+        wrong = await client.post("/sign-in", data={"token": "nope"}, allow_redirects=False)
+        assert wrong.status == 401 and "Wrong token" in await wrong.text()
+        assert "Set-Cookie" not in wrong.headers
+        right = await client.post("/sign-in", data={"token": token}, allow_redirects=False)
+        assert right.status == 303 and right.headers["Location"] == "./"
+        cookie = right.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        listed = await client.get("/jobs")  # the client kept the cookie
+        assert listed.status == 200 and (await listed.json()) == {"jobs": []}
+        console = await client.get("/", headers={"Accept": BROWSER})
+        assert console.status == 200 and "Sign out" in await console.text()
+        out = await client.post("/sign-out", allow_redirects=False)
+        assert out.status == 303 and "Max-Age=0" in out.headers["Set-Cookie"]
+
+    log = serving(check, token=token, library=tmp_path / "media")
+    assert not any(token in line for line in log)
+
+
+def test_a_change_from_another_site_is_refused_before_anything(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "a.mp4").write_bytes(b"")
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        body = {"paths": [str(tmp_path / "media" / "a.mp4")], "targets": ["en"]}
+        for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+                        {"Referer": "http://evil.example/form"}):  # fmt: skip
+            refused = await client.post("/jobs", json=body, headers=headers)
+            assert refused.status == 403, await refused.text()
+            refused = await client.post("/sign-in", data={"token": "x"}, headers=headers)
+            assert refused.status == 403
+        assert (await (await client.get("/jobs")).json()) == {"jobs": []}
+
+    serving(check, library=tmp_path / "media")
+
+
+PRICES = PriceTable()
+
+
+def pricing(**translators: str) -> RunPricing:
+    return RunPricing(prices=PRICES, translators=translators, region="cn")
+
+
+def result(**fields: Any) -> InputResult:
+    return InputResult(path=Path("/m/a.mkv"), status=Status.DONE, **fields)
+
+
+def task(target: str) -> TaskMetrics:
+    return TaskMetrics(target=target, request_id="r", first_package_delay_ms=None,
+                       last_package_delay_ms=None)  # fmt: skip
+
+
+def test_an_input_is_priced_as_its_tasks_were_billed() -> None:
+    two_gummy = result(audio_ms=60_000, sent_ms=2 * 40_000, skipped_ms=20_000,
+                       tasks=(task("en"), task("ja")))  # fmt: skip
+    usage = usage_of(two_gummy, pricing(en="gummy", ja="gummy"))
+    assert (usage.sent_ms, usage.saved_ms) == (40_000, 20_000)  # the audio sent, once
+    recognised = 40 * PRICES.recognition_per_s
+    assert usage.cost.amounts == (
+        (PRICES.currency, pytest.approx(recognised + 2 * 40 * PRICES.translation_per_s)),
+    )
+    machine = result(audio_ms=60_000, sent_ms=None, tasks=(task("zh"),),
+                     translation=TranslationUsage(requests=3, input_tokens=900,
+                                                  output_tokens=300))  # fmt: skip
+    translated = usage_of(machine, pricing(fr="qwen-mt"))  # zh: the recognition-only task
+    assert (translated.sent_ms, translated.input_tokens, translated.output_tokens) == (
+        60_000, 900, 300)  # fmt: skip
+    assert dict(translated.cost.amounts)["USD"] > 0  # Qwen-MT bills in USD by default
+    nothing = usage_of(result(audio_ms=60_000), pricing(en="gummy"))  # kept: no task ran
+    assert nothing == Usage()
+
+
+def test_the_ledger_keeps_totals_per_job_day_and_in_all() -> None:
+    ledger = CostLedger()
+    one = Usage(sent_ms=1000, saved_ms=500, input_tokens=1, output_tokens=2,
+                cost=Usage().cost.plus(0.5, "CNY"))  # fmt: skip
+    ledger.add("a", "2026-12-06", one)
+    ledger.add("a", "2026-12-07", one)
+    ledger.add("b", "2026-12-07", Usage(cost=Usage().cost.plus(1.0, "USD")))
+    shown = ledger.as_json()
+    assert shown["total"]["cost"] == {"CNY": 1.0, "USD": 1.0}
+    assert shown["total"]["sent_s"] == 2.0 and shown["total"]["saved_s"] == 1.0
+    assert shown["days"]["2026-12-07"]["cost"] == {"CNY": 0.5, "USD": 1.0}
+    assert shown["jobs"]["a"]["tokens"] == {"input": 2, "output": 4}
+
+
+def test_the_estimate_says_up_to_when_the_gate_did_not_scan() -> None:
+    full = Estimate(3_600_000, 1, PRICES)
+    gated = Estimate(1_800_000, 1, PRICES)
+    listed = [InputEstimate("a", full, scanned=gated), InputEstimate("b", None, "b: unreadable")]
+    scanned = estimate_json(listed, gated=True, scanned=True)
+    assert scanned["audio_hours"] == 1.0 and scanned["sent_s"] == 1800.0
+    assert not scanned["upper_bound"] and scanned["problems"] == ["b: unreadable"]
+    assert scanned["cost"] == {PRICES.currency: round(gated.cost, 6)}
+    unscanned = estimate_json(listed, gated=True, scanned=False)
+    assert unscanned["upper_bound"] and unscanned["sent_s"] == 3600.0
+    assert unscanned["cost"] == {PRICES.currency: round(full.cost, 6)}
+    off = estimate_json(listed, gated=False, scanned=False)
+    assert not off["upper_bound"] and off["gate"] == "off"
