@@ -747,7 +747,9 @@ function renderProblems() {
     }
   });
   list.replaceChildren(...items);
-  $("problems-heading").textContent = items.length ? `Problems (${items.length})` : "Problems: none";
+  const cues = new Set(state.doc.cues.filter(cue => (state.checked.get(cue.id) || cue.problems).length).map(cue => cue.id));
+  $("problems-count").textContent = items.length
+    ? `${items.length} in ${cues.size} cue${cues.size === 1 ? "" : "s"}` : "None: every cue keeps the rules.";
 }
 
 function updateControls() {

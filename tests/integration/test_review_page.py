@@ -101,6 +101,9 @@ async def keys_and_names(contract: Contract) -> None:
                      "Save, cue 1", "English translation, cue 1",
                      "Spanish translation, cue 1"):  # fmt: skip
             await page.by_name("button" if "," not in name or "Save" in name else "textbox", name)
+        for role, name in (("list", "Cues"), ("list", "Problems"), ("heading", "Problems"),
+                           ("status", "")):  # fmt: skip
+            await page.by_name(role, name)
         # Alt+Down moves to the next cue's source; Alt+] starts it a frame (40 ms) later.
         await page.focus_by_name("textbox", "Source, cue 1")
         await page.press("ArrowDown", alt=True)
