@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -561,3 +562,50 @@ async def failed_translation(media: Path, emulator: BackgroundEmulator) -> None:
             if node.get("backendDOMNodeId") == field
         ]
         assert described and described[0].startswith("translation failed, the previous one kept")
+
+
+def test_the_scripts_pure_parts_on_values(news: Path, tmp_path: Path) -> None:
+    """Times, keys and where a new cue fits, as `window.Review` computes them (no DOM)."""
+    asyncio.run(pure_parts(Contract(copied(news, tmp_path))))
+
+
+async def pure_parts(contract: Contract) -> None:
+    async with contract_page(contract, (1280, 800)) as (_, [page]):
+
+        async def review(call: str) -> object:
+            return await page.evaluate(f"JSON.stringify(window.Review.{call})")
+
+        assert await review("formatMs(3723004)") == '"01:02:03.004"'
+        assert await review("formatMs(-40)") == '"-00:00:00.040"'
+        cues = '[{"begin_ms": 1000, "end_ms": 2000}, {"begin_ms": 2100, "end_ms": 5000}]'
+        # In a gap: at the playhead, up to the next cue; inside a cue: after it; no room: null.
+        assert await review(f"insertionAt({cues}, 500, 9000, 40, 2000)") == (
+            '{"begin_ms":500,"end_ms":1000}'
+        )
+        assert await review(f"insertionAt({cues}, 3000, 9000, 40, 2000)") == (
+            '{"begin_ms":5000,"end_ms":7000}'
+        )
+        assert await review(f"insertionAt({cues}, 1500, 9000, 40, 2000)") == (
+            '{"begin_ms":2000,"end_ms":2100}'
+        )
+        assert await review(f"insertionAt({cues}, 4000, 5050, 40, 2000)") == "null"
+        keys = [
+            ('{"code": "Space", "ctrlKey": true}', True, False, "play"),
+            ('{"code": "Space"}', False, False, "play"),
+            ('{"code": "Space"}', True, False, None),
+            ('{"code": "Space"}', False, True, None),
+            ('{"code": "KeyZ", "ctrlKey": true}', False, False, "undo"),
+            ('{"code": "KeyZ", "ctrlKey": true}', True, False, None),
+            ('{"code": "KeyZ", "ctrlKey": true, "shiftKey": true}', False, False, "redo"),
+            ('{"code": "KeyY", "metaKey": true}', False, False, "redo"),
+            ('{"code": "BracketLeft", "altKey": true, "shiftKey": true}', True, False,
+             "end-earlier"),
+            ('{"code": "BracketRight", "altKey": true}', True, False, "begin-later"),
+            ('{"code": "Enter", "ctrlKey": true}', True, False, "save"),
+            ('{"code": "KeyQ", "altKey": true}', False, False, None),
+        ]  # fmt: skip
+        for key, in_text, on_button, action in keys:
+            got = await review(
+                f"keyAction({key}, {str(in_text).lower()}, {str(on_button).lower()})"
+            )
+            assert got == json.dumps(action), (key, in_text, got)
