@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import shutil
@@ -139,6 +140,154 @@ class Browser:
     async def screenshot(self, path: Path) -> None:
         shot = await self.call("Page.captureScreenshot", format="png")
         path.write_bytes(base64.b64decode(shot["data"]))
+
+    # ---- Controls found as a person using assistive technology finds them: by role and name ----
+
+    async def accessibility_tree(self) -> list[dict[str, Any]]:
+        """Every node of the page's accessibility tree (Chromium's, as screen readers get it)."""
+        tree = await self.call("Accessibility.getFullAXTree")
+        nodes: list[dict[str, Any]] = tree["nodes"]
+        return nodes
+
+    async def named(self, role: str, name: str) -> list[int]:
+        """The DOM nodes (backend ids) whose accessible role and name are exactly these."""
+        document = await self.call("DOM.getDocument", depth=0)
+        found = await self.call(
+            "Accessibility.queryAXTree",
+            backendNodeId=document["root"]["backendNodeId"],
+            accessibleName=name,
+            role=role,
+        )
+        return [
+            node["backendDOMNodeId"]
+            for node in found["nodes"]
+            if "backendDOMNodeId" in node and not node.get("ignored", False)
+        ]
+
+    async def by_name(self, role: str, name: str, timeout_s: float = 30) -> int:
+        """The one control with this role and name, waited for (a bounded poll) until it exists."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            nodes = await self.named(role, name)
+            if len(nodes) == 1:
+                return nodes[0]
+            if len(nodes) > 1:
+                raise AssertionError(f"{len(nodes)} {role}s named {name!r}")
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no {role} named {name!r}")
+            await self.next_frame()
+
+    async def next_frame(self) -> None:
+        """Until the page has drawn its next frame; at most a second (a page that navigates
+        away never answers)."""
+        with contextlib.suppress(TimeoutError, RuntimeError):
+            frame = "new Promise(done => requestAnimationFrame(() => done(true)))"
+            await asyncio.wait_for(self.evaluate(frame), 1.0)
+
+    async def on_node(self, backend_node_id: int, function: str) -> Any:
+        """Call `function` (JavaScript, `this` the element) on a node and return its value."""
+        resolved = await self.call("DOM.resolveNode", backendNodeId=backend_node_id)
+        result = await self.call(
+            "Runtime.callFunctionOn",
+            objectId=resolved["object"]["objectId"],
+            functionDeclaration=function,
+            returnByValue=True,
+            awaitPromise=True,
+        )
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{function}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    async def click_by_name(self, role: str, name: str) -> None:
+        """Click the control as a mouse does: scrolled into view, pressed at its centre."""
+        node = await self.by_name(role, name)
+        if await self.on_node(node, "function() { return this.disabled === true; }"):
+            raise AssertionError(f"the {role} {name!r} is disabled")
+        await self.call("DOM.scrollIntoViewIfNeeded", backendNodeId=node)
+        quad = (await self.call("DOM.getContentQuads", backendNodeId=node))["quads"][0]
+        x, y = sum(quad[0::2]) / 4, sum(quad[1::2]) / 4
+        for kind in ("mousePressed", "mouseReleased"):
+            await self.call(
+                "Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1
+            )
+
+    async def focus_by_name(self, role: str, name: str) -> None:
+        await self.call("DOM.focus", backendNodeId=await self.by_name(role, name))
+
+    async def fill_by_name(self, name: str, text: str) -> None:
+        """Replace a text field's text as typing does: focused, all selected, the text inserted
+        (the page gets its `input` events)."""
+        node = await self.by_name("textbox", name)
+        await self.call("DOM.focus", backendNodeId=node)
+        await self.on_node(node, "function() { this.select(); }")
+        await self.call("Input.insertText", text=text)
+
+    async def value_by_name(self, name: str) -> str:
+        """What a text field holds."""
+        node = await self.by_name("textbox", name)
+        return str(await self.on_node(node, "function() { return this.value; }"))
+
+    async def press(
+        self, code: str, *, alt: bool = False, ctrl: bool = False, shift: bool = False
+    ) -> None:
+        """One key pressed and released with modifiers, as a keyboard sends it (`code`: the
+        physical key, e.g. "KeyS", "BracketLeft", "ArrowDown", "Space", "Enter")."""
+        keys = {"Space": (" ", 32), "Enter": ("Enter", 13), "ArrowUp": ("ArrowUp", 38),
+                "ArrowDown": ("ArrowDown", 40), "BracketLeft": ("[", 219),
+                "BracketRight": ("]", 221), "Escape": ("Escape", 27)}  # fmt: skip
+        if code.startswith("Key"):
+            key, virtual = code[3:].lower(), ord(code[3])
+        else:
+            key, virtual = keys[code]
+        modifiers = (1 if alt else 0) | (2 if ctrl else 0) | (8 if shift else 0)
+        for kind in ("rawKeyDown", "keyUp"):
+            await self.call(
+                "Input.dispatchKeyEvent", type=kind, modifiers=modifiers, code=code, key=key,
+                windowsVirtualKeyCode=virtual, nativeVirtualKeyCode=virtual,
+            )  # fmt: skip
+
+    async def unnamed_controls(self) -> list[str]:
+        """Buttons, text fields, links and other controls that a screen reader would announce
+        without a name (each as `role (DOM node id)`)."""
+        controls = {"button", "textbox", "link", "checkbox", "radio", "combobox", "slider",
+                    "menuitem", "tab", "switch", "searchbox", "spinbutton", "listbox"}  # fmt: skip
+        unnamed = []
+        for node in await self.accessibility_tree():
+            role = node.get("role", {}).get("value")
+            if node.get("ignored") or role not in controls:
+                continue
+            if not str(node.get("name", {}).get("value", "")).strip():
+                unnamed.append(f"{role} ({node.get('backendDOMNodeId')})")
+        return unnamed
+
+    async def text_in_role(self, role: str) -> str:
+        """The text inside the nodes of one role (e.g. "status": what the page last announced),
+        from the accessibility tree."""
+        nodes = await self.accessibility_tree()
+        by_id = {node["nodeId"]: node for node in nodes}
+        texts: list[str] = []
+
+        def gather(node: dict[str, Any]) -> None:
+            if node.get("role", {}).get("value") in ("StaticText", "text"):
+                texts.append(str(node.get("name", {}).get("value", "")))
+                return
+            for child in node.get("childIds", []):
+                if child in by_id:
+                    gather(by_id[child])
+
+        for node in nodes:
+            if node.get("role", {}).get("value") == role:
+                gather(node)
+        return " ".join(" ".join(texts).split())
+
+    async def focused_name(self) -> str:
+        """The accessible name of what holds the keyboard focus."""
+        for node in await self.accessibility_tree():
+            properties = {p["name"]: p["value"].get("value") for p in node.get("properties", [])}
+            page = node.get("role", {}).get("value") in ("RootWebArea", "WebArea")
+            if properties.get("focused") and not node.get("ignored") and not page:
+                return str(node.get("name", {}).get("value", ""))
+        return ""
 
 
 # -- controls found as assistive technology finds them: by role and accessible name (the

@@ -43,6 +43,7 @@ BROWSER = (
     "integration/test_caption_page.py",
     "integration/test_hls.py::test_hls_js",
     "integration/test_console.py",
+    "integration/test_review_page.py",
 )
 """Need Debian's Chromium (scripts/install-test-system-packages)."""
 

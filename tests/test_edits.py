@@ -136,7 +136,7 @@ def test_split_by_the_words_times_and_merge_back() -> None:
     edit(review, {"op": "split", "cue": "c1", "at_ms": 1450})
     first, second, _ = review.cues
     assert (first.source, second.source) == (("你好",), ("世界",))
-    assert (first.end_ms, second.begin_ms, second.id) == (1440, 1440, "c3")
+    assert (first.end_ms, second.begin_ms, second.id) == (1440, 1440, "r1")
     for bad in (1000, 2000, 5000):
         with pytest.raises(EditRefused, match="not inside"):
             edit(review, {"op": "split", "cue": "c1", "at_ms": bad})
@@ -149,7 +149,7 @@ def test_split_by_the_words_times_and_merge_back() -> None:
 def test_insert_delete_and_bad_requests() -> None:
     review = fresh()
     edit(review, {"op": "insert", "begin_ms": 2200, "end_ms": 2800, "lines": ["新的"]})
-    assert [c.id for c in review.cues] == ["c1", "c3", "c2"]
+    assert [c.id for c in review.cues] == ["c1", "r1", "c2"]
     assert review.cues[1].translation("en").lines == ("[en] 新的",)
     for request in (
         {"op": "insert", "begin_ms": 1500, "end_ms": 2500, "lines": ["x"]},
@@ -162,7 +162,7 @@ def test_insert_delete_and_bad_requests() -> None:
     ):
         with pytest.raises(EditRefused):
             edit(review, request)
-    edit(review, {"op": "delete", "cue": "c3"})
+    edit(review, {"op": "delete", "cue": "r1"})
     assert [c.id for c in review.cues] == ["c1", "c2"] and review.version == 2
 
 
@@ -173,3 +173,26 @@ def test_a_review_begun_over_another_journal_is_stale(tmp_path: Path) -> None:
     path.write_text(edits.header_line("talk.mp4", edits.journal_identity('{"version": 3}\n')))
     loaded = edits.load(path, state(), '{"version": 3}\n')
     assert loaded is not None and loaded.version == 0
+
+
+def test_cues_the_review_makes_never_take_the_id_of_a_cue_heard_later() -> None:
+    """A split over two heard cues, then the base grows (a resumed run heard a third): the
+    split's cue is not `c3`, so the replay does not add a cue twice."""
+    review = fresh()
+    made = edit(review, {"op": "split", "cue": "c2", "at_ms": 3500})
+    assert [c.id for c in made.change.added] == ["c2", "r1"]
+    grown = [*edits.base_cues(state()),
+             ReviewCue(id="c3", begin_ms=5000, end_ms=6000, source=("三",))]  # fmt: skip
+    again = edits.replay(grown, [made])
+    assert [c.id for c in again.cues] == ["c1", "c2", "r1", "c3"]
+    assert again.new_id() == "r2"
+
+
+def test_a_stale_review_is_set_aside_never_destroyed(tmp_path: Path) -> None:
+    path = edits.review_path(tmp_path, "talk")
+    assert edits.set_aside(path) is None
+    for number in (1, 2):
+        path.write_text(f"review {number}\n", encoding="utf-8")
+        aside = edits.set_aside(path)
+        assert aside == tmp_path / f".talk.subtitler-review-stale-{number}.jsonl"
+        assert aside.read_text(encoding="utf-8") == f"review {number}\n" and not path.exists()

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from subtitler.engine import journal as resume_state
+from subtitler.engine.claim import Claim
 from subtitler.engine.journal import InputState, TargetProgress
 from subtitler.layout.cues import Cue, CueText
 from subtitler.options import make_options
 from subtitler.qwenmt.protocol import Translated, TranslationRequest
-from subtitler.review.session import Conflict, Files, Session
-from subtitler.tracks.durable import DiskWriter
+from subtitler.review.session import Busy, Conflict, Files, Session
+from subtitler.tracks.durable import DiskWriter, FileOp
 
 
 class StandIn:
@@ -74,4 +75,111 @@ def test_a_stale_base_version_is_refused_and_the_first_edit_survives(tmp_path: P
         assert document["version"] == 1 and document["can_undo"] and not document["can_redo"]
         disk.close()
 
+    asyncio.run(scenario())
+
+
+class Held(StandIn):
+    """A translator that answers only when told: an edit held mid-save."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked_event = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def translate(self, request: TranslationRequest) -> Translated:
+        self.asked_event.set()
+        await self.answer.wait()
+        return await super().translate(request)
+
+
+def sessions(files: Files, disk: DiskWriter, *translators: StandIn) -> list[Session]:
+    options = make_options(("en",), api_key="unused")
+    return [
+        Session(files, name="talk.mp4", options=options, translator=lambda t=t: t, disk=disk)
+        for t in translators
+    ]
+
+
+def test_two_servers_on_one_input_never_lose_an_edit(tmp_path: Path) -> None:
+    """Two sessions (as `review` and serve's /review/ hold) over the same files: while one
+    saves (Qwen-MT awaited), the other's save is refused, and the journal stays whole."""
+
+    async def scenario() -> None:
+        files = written(tmp_path)
+        disk = DiskWriter()
+        held = Held()
+        first, second = sessions(files, disk, held, StandIn())
+        await first.load()
+        await second.load()
+        saving = asyncio.create_task(first.edit(0, {"op": "source", "cue": "c1", "lines": ["甲"]}))
+        await held.asked_event.wait()
+        with pytest.raises(Busy, match="working on this input"):
+            await second.edit(0, {"op": "source", "cue": "c2", "lines": ["乙"]})
+        held.answer.set()
+        await saving
+        with pytest.raises(Conflict):
+            await second.edit(0, {"op": "source", "cue": "c2", "lines": ["乙"]})
+        await second.edit(1, {"op": "source", "cue": "c2", "lines": ["乙"]})
+        (third,) = sessions(files, disk, StandIn())
+        await third.load()
+        assert third.version == 2
+        assert [cue.source for cue in third.cues] == [("甲",), ("乙",)]
+        disk.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_input_whose_run_is_unfinished_or_running_is_not_edited(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        files = written(tmp_path)
+        disk = DiskWriter()
+        (session,) = sessions(files, disk, StandIn())
+        run = Claim(files.claim)
+        assert run.acquire()
+        await session.load()
+        with pytest.raises(Busy):
+            await session.edit(0, {"op": "reviewed", "cue": "c1", "value": True})
+        run.release()
+        text = files.state.read_text(encoding="utf-8").replace('{"finished": "es"}\n', "")
+        files.state.write_text(text, encoding="utf-8")
+        with pytest.raises(Busy, match="unfinished"):
+            await session.edit(0, {"op": "reviewed", "cue": "c1", "value": True})
+        assert not files.review.exists()
+        disk.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_refresh_during_a_save_waits_for_it(tmp_path: Path) -> None:
+    """A GET (which reads the journals again when they changed) while an edit is being
+    journaled must not replay the edit's own line under it."""
+
+    class Pausing(DiskWriter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.written = asyncio.Event()
+            self.go_on = asyncio.Event()
+
+        async def run(self, operations: list[FileOp]) -> None:
+            await super().run(operations)
+            if any(getattr(op, "path", None) == files.review for op in operations):
+                self.written.set()
+                await self.go_on.wait()
+
+    async def scenario() -> None:
+        disk = Pausing()
+        (session,) = sessions(files, disk, StandIn())
+        await session.load()
+        saving = asyncio.create_task(session.edit(0, {"op": "reviewed", "cue": "c1",
+                                                     "value": True}))  # fmt: skip
+        await disk.written.wait()
+        reading = asyncio.create_task(session.refresh())
+        await asyncio.wait({reading}, timeout=2.0)  # bounded: it finishes, or waits on the save
+        disk.go_on.set()
+        await saving
+        await reading
+        assert session.version == 1 and session.cues[0].reviewed
+        disk.close()
+
+    files = written(tmp_path)
     asyncio.run(scenario())

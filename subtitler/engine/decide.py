@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +89,9 @@ async def decide(item: InputFile, context: RunContext, folder: Path) -> Decided:
     if previous is not None:
         reviewed = await context.disk.call(reviewed_cues, state_file, previous)
     state = previous or resume_state.InputState(
-        item.path.name, settings, {}, identity=identity, named_source=None
-    )
+        item.path.name, settings, {}, identity=identity, named_source=None,
+        nonce=secrets.token_hex(8),
+    )  # fmt: skip
     return Decided(
         state=state,
         previous=previous,

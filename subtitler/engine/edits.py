@@ -18,7 +18,9 @@ edit recorded it; the engine reads the same cues, so a rerun renders what the re
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +38,8 @@ STATES = ("ok", "pending", "failed", "stale")
 """A translation's state: received; asked for; asked for and refused (the old text kept, with
 the error); older than its edited source (not asked for again yet)."""
 UNDO, REDO = "undo", "redo"
+MADE_PREFIX = "r"
+"""Cues the review made (split, insert) are `r1`, `r2`...; heard ones `c1`, `c2`..."""
 
 
 def review_path(folder: Path, stem: str) -> Path:
@@ -134,7 +138,8 @@ class Review:
         return self.edits.get(self.version)
 
     def new_id(self) -> str:
-        made = f"c{self.next_id}"
+        """`r1`, `r2`...: never a heard cue's `cN`, which a resumed run may add later."""
+        made = f"{MADE_PREFIX}{self.next_id}"
         self.next_id += 1
         return made
 
@@ -177,8 +182,8 @@ class Review:
         self.edits[edit.version] = edit
         self.version = edit.version
         for cue in change.added:
-            number = cue.id[1:]
-            if cue.id.startswith("c") and number.isdigit():
+            number = cue.id.removeprefix(MADE_PREFIX)
+            if cue.id.startswith(MADE_PREFIX) and number.isdigit():
                 self.next_id = max(self.next_id, int(number) + 1)
 
 
@@ -332,6 +337,27 @@ def append(path: Path, edit: Edit, *, after_torn: bool = False) -> list[Append |
     return [Append(path, data.encode("utf-8")), Close(path)]
 
 
+def set_aside(review_file: Path) -> Path | None:
+    """A review begun over another hearing (a journal begun again), kept under a name nothing
+    reads (`.<stem>.subtitler-review-stale-N.jsonl`) rather than replayed over cues it was not
+    made on, or destroyed. None when there is none. Called by the input's claim holder."""
+    stem = review_file.name.removesuffix(SUFFIX)
+    for number in itertools.count(1):
+        aside = review_file.with_name(f"{stem}.subtitler-review-stale-{number}.jsonl")
+        try:
+            os.link(review_file, aside)  # never over an earlier one set aside
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise OutputError(str(review_file), f"cannot set the stale review aside "
+                              f"({error.strerror})") from error  # fmt: skip
+        os.unlink(review_file)
+        return aside
+    raise AssertionError("unreachable")
+
+
 @dataclass(frozen=True)
 class Parsed:
     """An edits journal as read: its header and its versions in order."""
@@ -369,7 +395,7 @@ def parse(text: str) -> Parsed:
 
 def replay(base: Sequence[ReviewCue], edits: Iterable[Edit]) -> Review:
     """The review after its edits, in one pass (linear in the number of edits)."""
-    review = Review(cues=list(base), next_id=len(base) + 1)
+    review = Review(cues=list(base))
     for edit in edits:
         review.apply(edit)
     return review

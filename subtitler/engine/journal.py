@@ -93,6 +93,10 @@ class InputState:
     """Stream time after the last sentence heard: where a recognition-only task resumes."""
     heard_finished: bool = False
     """The transcript is whole: the recognising task heard the entire input."""
+    nonce: str | None = None
+    """Random, written once in the header: a journal begun again (`--overwrite`, a replaced
+    source) is another journal even with the same settings and source, so a review begun over
+    the old one is seen to be stale (`engine/edits.py`). Older journals lack it."""
 
     def header(self) -> str:
         header: dict[str, Any] = {
@@ -106,6 +110,8 @@ class InputState:
             header["source_mtime_ns"] = self.identity.mtime_ns
         if self.picture is not None:
             header["picture"] = self.picture
+        if self.nonce is not None:
+            header["nonce"] = self.nonce
         return json.dumps(header, ensure_ascii=False)
 
     def matches(self, settings: dict[str, Any]) -> bool:
@@ -149,6 +155,7 @@ def parse(text: str) -> InputState:
         start_offset_ms=int(header.get("start_offset_ms", 0)),
         identity=identity,
         picture=dict(picture) if isinstance(picture, dict) else None,
+        nonce=str(header["nonce"]) if "nonce" in header else None,
     )
     for number, line in enumerate(lines[1:], start=2):
         try:

@@ -4,6 +4,7 @@ the earliest resume point, choose the audio stream, and build one writer per run
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -237,6 +238,7 @@ async def prepare_writers(
         rules = dataclasses.replace(rules, timing=timing)
     journal = resume_state.Journal(decided.state_file)
     if not item.live and previous is None:
+        await _set_review_aside(context, decided.state_file, item.path.stem)
         await context.disk.run([journal.begin(state)])
     named = decided.named
     namer = SourceNamer() if named is None else None
@@ -293,6 +295,17 @@ async def prepare_writers(
         ledger=roles.ledger,
         transcriber=transcriber,
     )
+
+
+async def _set_review_aside(context: RunContext, state_file: Path, stem: str) -> None:
+    """A new hearing begins: a review of the old one is kept aside, said on stderr (its cues
+    are not these; replayed over them it would misplace every edit)."""
+    review_file = review_journal.review_path(state_file.parent, stem)
+    aside = await context.disk.call(review_journal.set_aside, review_file)
+    if aside is not None:
+        logging.getLogger("subtitler").warning(
+            "%s: a review of an earlier run is kept as %s; this run's tracks do not hold its "
+            "edits", review_file.parent / stem, aside.name)  # fmt: skip
 
 
 def _media_info(

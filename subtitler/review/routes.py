@@ -27,7 +27,7 @@ from subtitler.gummy.glossary import Glossary
 from subtitler.options import RunOptions
 from subtitler.qwenmt.client import QwenMt
 from subtitler.qwenmt.protocol import MtSettings
-from subtitler.review.session import Conflict, Files, Session
+from subtitler.review.session import Busy, Conflict, Files, Session
 from subtitler.sources.inputs import is_media
 from subtitler.tracks.durable import DiskWriter
 from subtitler.views.access import cross_origin, sign_in_cookie, token_ok
@@ -258,6 +258,12 @@ class ReviewApp:
                 "document": session.document(quoted),
                 "conflict": {"version": session.version, "op": latest.op if latest else None,
                              "cue": latest.cue if latest else None},
+            }, 409)  # fmt: skip
+        except Busy as busy:
+            return _json({
+                "detail": str(busy),
+                "document": session.document(quoted),
+                "conflict": {"version": session.version, "op": None, "cue": None},
             }, 409)  # fmt: skip
         except EditRefused as refused:
             return _json({"detail": str(refused)}, 422)

@@ -20,6 +20,7 @@ from typing import Any
 
 from subtitler.engine import edits as review_journal
 from subtitler.engine import journal as resume_state
+from subtitler.engine.claim import Claim, claim_path
 from subtitler.engine.edits import (
     REDO,
     UNDO,
@@ -66,20 +67,29 @@ class Conflict(Exception):
         self.latest = latest
 
 
+class Busy(Exception):
+    """The input cannot be edited now (a run works on it, or another save holds it): nothing
+    was saved; its one-line reason."""
+
+
 @dataclass(frozen=True)
 class Files:
-    """An input and the two journals beside it."""
+    """An input, the two journals beside its tracks, and the claim a run holds on it."""
 
     media: Path
     state: Path
     review: Path
+    claim: Path
 
     @classmethod
-    def of(cls, media: Path) -> Files:
+    def of(cls, media: Path, folder: Path | None = None) -> Files:
+        """`folder`: where its tracks are (a run's `-o`), beside the media by default."""
+        where = media.parent if folder is None else folder
         return cls(
             media,
-            resume_state.state_path(media.parent, media.stem),
-            review_journal.review_path(media.parent, media.stem),
+            resume_state.state_path(where, media.stem),
+            review_journal.review_path(where, media.stem),
+            claim_path(where, media.stem),
         )
 
 
@@ -154,7 +164,12 @@ class Session:
         self._signatures = signatures
 
     async def refresh(self) -> None:
-        """Read again when another process changed a journal (a run, another server)."""
+        """Read again when another process changed a journal (a run, another server); never
+        during an edit of this session (it would replay the line the edit is writing)."""
+        async with self._lock:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
         now = (_signature(self.files.state), _signature(self.files.review))
         if now != self._signatures:
             await self.load()
@@ -288,26 +303,41 @@ class Session:
     async def edit(self, base_version: int, request: Mapping[str, Any]) -> None:
         """Make one edit (Conflict, EditRefused, OutputError), journal it, render the tracks."""
         async with self._lock:
-            await self.refresh()
-            if base_version != self.version:
-                raise Conflict(base_version, self.review.latest)
-            targets = self.targets
-            op = str(request.get("op"))
-            change, arguments = ops.make_change(self.review, self.cues, request, targets,
-                                                self.grid())  # fmt: skip
-            if op in (UNDO, REDO):
-                of, _ = self.review.resolve(op)
-                edit = Edit(version=self.version + 1, op=op, of=of, change=change)
-            else:
-                change = await self._translated(change)
-                edit = Edit(version=self.version + 1, op=op, arguments=arguments, change=change)
-            await self._journal(edit)
-            self.review.apply(edit)
-            self.cues = filled(self.review.cues, self.state)
-            self._signatures = (_signature(self.files.state), _signature(self.files.review))
-            await self.render()
+            claim = Claim(self.files.claim)
+            if not await asyncio.to_thread(claim.acquire):
+                raise Busy("a run (or another review's save) is working on this input: "
+                           "nothing saved; try again when it ends")  # fmt: skip
+            try:
+                await self._edit(base_version, request)
+            finally:
+                await asyncio.to_thread(claim.release)
         for listener in list(self.listeners):
             listener.put_nowait(self.version)
+
+    async def _edit(self, base_version: int, request: Mapping[str, Any]) -> None:
+        """The edit, under the input's claim: no run and no other server writes meanwhile."""
+        await self._refresh()
+        if base_version != self.version:
+            raise Conflict(base_version, self.review.latest)
+        unfinished = [t for t, p in self.state.targets.items() if not p.finished]
+        if unfinished:
+            raise Busy(f"the run of {', '.join(unfinished)} is unfinished: run subtitler "
+                       "again to finish it, then edit")  # fmt: skip
+        targets = self.targets
+        op = str(request.get("op"))
+        change, arguments = ops.make_change(self.review, self.cues, request, targets,
+                                            self.grid())  # fmt: skip
+        if op in (UNDO, REDO):
+            of, _ = self.review.resolve(op)
+            edit = Edit(version=self.version + 1, op=op, of=of, change=change)
+        else:
+            change = await self._translated(change)
+            edit = Edit(version=self.version + 1, op=op, arguments=arguments, change=change)
+        await self._journal(edit)
+        self.review.apply(edit)
+        self.cues = filled(self.review.cues, self.state)
+        self._signatures = (_signature(self.files.state), _signature(self.files.review))
+        await self.render()
 
     async def _translated(self, change: review_journal.Change) -> review_journal.Change:
         asked = ops.pending_requests(change, self.cues, self._mt_context())
@@ -351,7 +381,9 @@ class Session:
 
     async def _journal(self, edit: Edit) -> None:
         operations: list[FileOp] = []
-        if _signature(self.files.review) is None or (self.version == 0 and not self._has_header()):
+        if self.version == 0 and not self._has_header():
+            # Another hearing's review (or none): kept aside, never replaced.
+            await asyncio.to_thread(review_journal.set_aside, self.files.review)
             identity = review_journal.journal_identity(self._state_text)
             operations.append(review_journal.begin(self.files.review, self.state.source, identity))
             self._torn = False

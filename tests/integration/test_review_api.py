@@ -138,3 +138,39 @@ def test_edits_through_the_api_reach_every_track_and_a_rerun_keeps_them(
     texts = [r.body["messages"][0]["content"] for r in emulator.server.stats.mt_requests[asked:]]
     assert "欢迎收看今天的新闻。" in "\n".join(texts), "fr translates the edited source"
     assert document["cues"][0]["source"]["lines"] == ["欢迎收看今天的新闻。"]
+
+
+def test_a_run_begun_again_sets_the_review_aside(
+    tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    """`run --overwrite` hears the input again: the review of the old hearing is not replayed
+    over the new cues (by position) but kept aside, and the run says so."""
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    run(tmp_path, emulator, "-t", "en", "--format", "srt")
+    options = make_options(("en",), endpoint=emulator.url, api_key="unused")
+
+    async def document(edit: dict[str, Any] | None = None) -> dict[str, Any]:
+        app = review_application(roots=(tmp_path,), options=options, token=None, relative=True)
+        async with TestClient(TestServer(app)) as client:
+            if edit is not None:
+                answer = await client.post("/api/edit?path=zh_news.mp4", json=edit)
+                assert answer.status == 200, await answer.text()
+            got: dict[str, Any] = await (await client.get("/api/document?path=zh_news.mp4")).json()
+            return got
+
+    asyncio.run(document({"base_version": 0, "op": "translation", "cue": "c2",
+                          "target": "en", "lines": ["An old hearing's edit."]}))  # fmt: skip
+    review = tmp_path / ".zh_news.subtitler-review.jsonl"
+    kept = review.read_text(encoding="utf-8")
+    done = harness.run("run", tmp_path / "zh_news.mp4", "-s", "zh", "--speed", "max",
+                       "--endpoint", emulator.url, "-t", "en", "--format", "srt",
+                       "--overwrite")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    aside = tmp_path / ".zh_news.subtitler-review-stale-1.jsonl"
+    assert "kept as .zh_news.subtitler-review-stale-1.jsonl" in done.stderr
+    assert aside.read_text(encoding="utf-8") == kept and not review.exists()
+    fresh = asyncio.run(document())
+    assert fresh["version"] == 0
+    assert all(c["translations"]["en"]["lines"] != ["An old hearing's edit."]
+               for c in fresh["cues"])  # fmt: skip
+    assert "An old hearing's edit." not in (tmp_path / "zh_news.zh-en.srt").read_text("utf-8")
