@@ -42,6 +42,7 @@ def serving(
     *,
     token: str | None = None,
     library: Path | None = None,
+    **service: Any,
 ) -> list[str]:
     log: list[str] = []
 
@@ -52,13 +53,13 @@ def serving(
             settings = LibrarySettings(libraries=Libraries.of([library]),
                                        queue_file=library.parent / "jobs.jsonl",
                                        job_defaults={"targets": ["en"]})  # fmt: skip
-        service = AsrService(options, token=token, log=log.append, library=settings)
-        await service.start()
+        served = AsrService(options, token=token, log=log.append, library=settings, **service)
+        await served.start()
         try:
-            async with TestClient(TestServer(service.application())) as client:
+            async with TestClient(TestServer(served.application())) as client:
                 await check(client)
         finally:
-            await service.stop()
+            await served.stop()
 
     asyncio.run(main())
     return log
@@ -141,6 +142,26 @@ def test_a_change_from_another_site_is_refused_before_anything(tmp_path: Path) -
         assert (await (await client.get("/jobs")).json()) == {"jobs": []}
 
     serving(check, library=tmp_path / "media")
+
+
+@pytest.mark.parametrize(
+    ("host", "token", "mounted"),
+    [("127.0.0.1", None, True), ("::1", None, True), ("0.0.0.0", None, False),
+     ("192.168.1.5", None, False), ("0.0.0.0", "t0ken", True)],
+)  # fmt: skip
+def test_the_review_editor_is_served_off_loopback_only_behind_a_token(
+    tmp_path: Path, host: str, token: str | None, mounted: bool
+) -> None:
+    (tmp_path / "media").mkdir()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        inputs = await client.get("/review/api/inputs", headers=headers)
+        assert inputs.status == (200 if mounted else 404), await inputs.text()
+        page = await client.get("/review/", headers={**headers, "Accept": BROWSER})
+        assert page.status == (200 if mounted else 404)
+
+    serving(check, token=token, library=tmp_path / "media", host=host)
 
 
 PRICES = PriceTable()

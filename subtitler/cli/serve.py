@@ -133,7 +133,7 @@ def _serve_command(arguments: argparse.Namespace) -> int:
         job_defaults={**keywords, "targets": list(targets) if targets else None},
     )
     max_upload_bytes = int(arguments.max_upload_mb * 1024 * 1024)
-    service = AsrService(options, token, max_upload_bytes, library=library)
+    service = AsrService(options, token, max_upload_bytes, library=library, host=arguments.host)
 
     def announce(url: str) -> None:
         served = "POST /asr, /detect-language, /subtitles"
@@ -143,6 +143,9 @@ def _serve_command(arguments: argparse.Namespace) -> int:
         if token is None and not loopback:
             print("subtitler: warning: no --api-token: anyone who reaches this address can "
                   "use your DashScope key", file=sys.stderr, flush=True)  # fmt: skip
+        if arguments.library and not service.serves_review:
+            print("subtitler: the review editor (/review/) is off: it needs --api-token "
+                  "when serving beyond loopback", file=sys.stderr, flush=True)  # fmt: skip
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -54,7 +54,7 @@ from subtitler.serve.mediaservers import MediaServers, WebhookProblem
 from subtitler.serve.problems import RequestProblem
 from subtitler.serve.webhooks import WEBHOOKS, WebhookRoutes, refresh_item
 from subtitler.serve.whisper import WhisperEndpoints
-from subtitler.views.access import cross_origin, presented_token
+from subtitler.views.access import cross_origin, is_loopback, presented_token
 
 __all__ = ["AsrService", "LibrarySettings", "serve_forever"]
 
@@ -71,8 +71,12 @@ class AsrService:
         log: Callable[[str], None] | None = None,
         *,
         library: LibrarySettings | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
+        """`host`: the address listened on (the review editor is served off loopback only
+        with a token)."""
         self.options = options
+        self.host = host
         self.token = token
         self.max_upload_bytes = max_upload_bytes
         # --budget is per job (jobs make their own); uploads are not budgeted.
@@ -104,7 +108,7 @@ class AsrService:
             "jobs": [job.as_json() for job in self.queue.jobs.values()],
             "webhooks": self.webhooks.listed(),
             "costs": self.queue.costs.totals_json(),
-            "review": bool(self.library.libraries.roots),
+            "review": self.serves_review,
         }
 
     async def start(self) -> None:
@@ -136,11 +140,19 @@ class AsrService:
             app.on_shutdown.append(end_streams)
         return app
 
+    @property
+    def serves_review(self) -> bool:
+        """The review editor rewrites tracks and streams the library's media: mounted for the
+        library's inputs only behind a token, or on loopback (nobody else reaches it)."""
+        return bool(self.library.libraries.roots) and (
+            self.token is not None or is_loopback(self.host)
+        )
+
     def _mount_review(self, app: web.Application) -> None:
         """The review editor for the library's inputs, behind serve's token and origin check
         (its own guard checks them again: the same `views.access`)."""
         roots = self.library.libraries.roots
-        if not roots:
+        if not self.serves_review:
             return
         review = review_application(roots=roots, options=self.options, token=self.token)
         app.add_subapp("/review/", review)

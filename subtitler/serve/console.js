@@ -128,7 +128,7 @@ function renderInputs(job) {
       links.append(element("a", { href: `tracks?path=${encodeURIComponent(track)}`,
         text: baseName(track) }));
     }
-    if (input.status === "done") {
+    if (input.status === "done" && state.review) {
       links.append(element("a", { href: `review/?path=${encodeURIComponent(input.path)}`,
         text: `Review ${name}` }));
     }

@@ -8,6 +8,7 @@ drift. The token is compared in constant time and never written anywhere but the
 from __future__ import annotations
 
 import hmac
+import ipaddress
 
 from aiohttp import web
 from yarl import URL
@@ -15,6 +16,7 @@ from yarl import URL
 __all__ = [
     "COOKIE_NAME",
     "cross_origin",
+    "is_loopback",
     "presented_token",
     "sign_in_cookie",
     "sign_out_cookie",
@@ -25,6 +27,36 @@ COOKIE_NAME = "subtitler_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods that change nothing: never refused for their origin (a link or a reload sends them)."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def _bare_host(host: str) -> str:
+    """A Host header's name without its port or brackets, lower case, no trailing dot."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:9000
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:  # name:port (an IPv6 literal without brackets has several)
+        host = host.partition(":")[0]
+    return host.rstrip(".")
+
+
+def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listening address or a Host header names this machine only (127.0.0.0/8, ::1,
+    localhost): nobody else can reach it."""
+    name = _bare_host(host)
+    address = _address(name)
+    if address is not None:
+        return address.is_loopback
+    return name in LOOPBACK_NAMES or name.endswith(".localhost")
 
 
 def presented_token(request: web.Request) -> str:
