@@ -8,7 +8,10 @@ from aiohttp.test_utils import make_mocked_request
 
 from subtitler.views.access import (
     COOKIE_NAME,
+    HostNames,
     cross_origin,
+    is_loopback,
+    misdirected,
     presented_token,
     sign_in_cookie,
     sign_out_cookie,
@@ -95,3 +98,34 @@ def test_signing_out_expires_the_cookie() -> None:
     sign_out_cookie(response)
     morsel = response.cookies[COOKIE_NAME]
     assert morsel.value == "" and morsel["max-age"] == "0" and morsel["path"] == "/"
+
+
+def test_loopback_is_this_machine_only() -> None:
+    for host in ("127.0.0.1", "127.1.2.3", "::1", "[::1]:9000", "localhost", "LOCALHOST.",
+                 "localhost:9000", "app.localhost"):  # fmt: skip
+        assert is_loopback(host), host
+    for host in ("0.0.0.0", "::", "192.168.1.5", "nas.lan", "localhost.evil.example"):
+        assert not is_loopback(host), host
+
+
+def test_only_this_servers_names_are_answered() -> None:
+    """DNS rebinding: evil.example resolved to this server sends Host: evil.example."""
+    listening = HostNames.of("0.0.0.0", ["nas.lan", "Subs.Example.org."])
+    for host in ("127.0.0.1:9000", "localhost:9000", "[::1]:9000", "192.168.1.5:9000",
+                 "[fe80::1]:9000", "nas.lan:9000", "NAS.LAN", "subs.example.org"):  # fmt: skip
+        assert listening.admits(host), host
+    for host in ("evil.example", "evil.example:9000", "nas.lan.evil.example", "lan", ""):
+        assert not listening.admits(host), host
+    assert HostNames.of("media.box").admits("media.box:9000")  # --host given as a name
+    assert not HostNames.of("127.0.0.1").admits("media.box:9000")
+
+
+def test_a_request_for_another_name_is_misdirected() -> None:
+    hosts = HostNames.of("127.0.0.1")
+    assert misdirected(
+        request("POST", Host="evil.example:9000", Origin="http://evil.example:9000"), hosts
+    )
+    assert misdirected(request("GET", Host="evil.example:9000"), hosts)  # reads too: no rebinding
+    assert not misdirected(request("POST", Host="127.0.0.1:9000"), hosts)
+    bare = make_mocked_request("GET", "/jobs", headers={})
+    assert not misdirected(bare, hosts)  # no Host header: HTTP/1.0, no browser

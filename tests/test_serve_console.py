@@ -164,6 +164,32 @@ def test_the_review_editor_is_served_off_loopback_only_behind_a_token(
     serving(check, token=token, library=tmp_path / "media", host=host)
 
 
+def test_another_sites_name_pointed_at_the_server_is_refused(tmp_path: Path) -> None:
+    """DNS rebinding: evil.example resolves to 127.0.0.1, so its page is "same origin" with the
+    server as far as the browser knows; the Host header is the one thing it cannot hide."""
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "a.mp4").write_bytes(b"")
+    body = {"paths": [str(tmp_path / "media" / "a.mp4")], "targets": ["en"]}
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        for host in ("evil.example", "evil.example:9000"):
+            origin = f"http://{host}"
+            refused = await client.post(
+                "/jobs", json=body, headers={"Host": host, "Origin": origin}
+            )
+            assert refused.status == 421, await refused.text()
+            assert "--allowed-host" in (await refused.json())["detail"]
+            read = await client.get("/jobs", headers={"Host": host})
+            assert read.status == 421
+        assert (await (await client.get("/jobs")).json()) == {"jobs": []}
+        named = await client.get("/jobs", headers={"Host": "nas.lan:9000"})  # --allowed-host
+        assert named.status == 200
+        address = await client.get("/jobs", headers={"Host": "192.168.1.5:9000"})
+        assert address.status == 200
+
+    serving(check, library=tmp_path / "media", allowed_hosts=("nas.lan",))
+
+
 PRICES = PriceTable()
 
 

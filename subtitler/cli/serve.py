@@ -133,7 +133,8 @@ def _serve_command(arguments: argparse.Namespace) -> int:
         job_defaults={**keywords, "targets": list(targets) if targets else None},
     )
     max_upload_bytes = int(arguments.max_upload_mb * 1024 * 1024)
-    service = AsrService(options, token, max_upload_bytes, library=library, host=arguments.host)
+    service = AsrService(options, token, max_upload_bytes, library=library, host=arguments.host,
+                         allowed_hosts=tuple(arguments.allowed_host))  # fmt: skip
 
     def announce(url: str) -> None:
         served = "POST /asr, /detect-language, /subtitles"
@@ -180,6 +181,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=9000, help="port (9000; 0: any free one)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a name clients reach this server by, besides --host, loopback names and IP "
+        "addresses (repeatable, e.g. nas.lan); a request for any other name is refused "
+        "(421: another site's name pointed at this server, DNS rebinding)",
+    )
     serve.add_argument(
         "--api-token",
         default=os.environ.get("SUBTITLER_API_TOKEN"),

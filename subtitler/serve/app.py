@@ -54,7 +54,13 @@ from subtitler.serve.mediaservers import MediaServers, WebhookProblem
 from subtitler.serve.problems import RequestProblem
 from subtitler.serve.webhooks import WEBHOOKS, WebhookRoutes, refresh_item
 from subtitler.serve.whisper import WhisperEndpoints
-from subtitler.views.access import cross_origin, is_loopback, presented_token
+from subtitler.views.access import (
+    HostNames,
+    cross_origin,
+    is_loopback,
+    misdirected,
+    presented_token,
+)
 
 __all__ = ["AsrService", "LibrarySettings", "serve_forever"]
 
@@ -72,11 +78,14 @@ class AsrService:
         *,
         library: LibrarySettings | None = None,
         host: str = "127.0.0.1",
+        allowed_hosts: tuple[str, ...] = (),
     ) -> None:
         """`host`: the address listened on (the review editor is served off loopback only
-        with a token)."""
+        with a token); `allowed_hosts`: the names besides it that browsers may call this
+        server by (`--allowed-host`; any other Host gets 421: DNS rebinding)."""
         self.options = options
         self.host = host
+        self.hosts = HostNames.of(host, allowed_hosts)
         self.token = token
         self.max_upload_bytes = max_upload_bytes
         # --budget is per job (jobs make their own); uploads are not budgeted.
@@ -165,6 +174,11 @@ class AsrService:
     ) -> web.StreamResponse:
         started = time.monotonic()
         try:
+            if misdirected(request, self.hosts):
+                raise RequestProblem(
+                    421,
+                    "refused: this server is not called by that name (Host; see --allowed-host)",
+                )
             if cross_origin(request):
                 raise RequestProblem(403, "refused: sent by another site's page (Origin)")
             public = (request.method, request.path) in PUBLIC

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiohttp import web
 from yarl import URL
 
 __all__ = [
     "COOKIE_NAME",
+    "HostNames",
     "cross_origin",
     "is_loopback",
+    "misdirected",
     "presented_token",
     "sign_in_cookie",
     "sign_out_cookie",
@@ -57,6 +61,34 @@ def is_loopback(host: str) -> bool:
     if address is not None:
         return address.is_loopback
     return name in LOOPBACK_NAMES or name.endswith(".localhost")
+
+
+@dataclass(frozen=True)
+class HostNames:
+    """The names a browser may call this server by (DNS rebinding: another site's name that
+    resolves to this server makes the browser treat the server as that site, so its page could
+    read and change everything; a name not listed gets 421 before anything).
+
+    Loopback names, any IP literal (a page at an address is that address's own: no rebinding
+    goes through one), the address listened on, and the names given (`--allowed-host`)."""
+
+    names: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, listen_host: str, allowed: Iterable[str] = ()) -> HostNames:
+        return cls(frozenset(_bare_host(name) for name in (listen_host, *allowed) if name.strip()))
+
+    def admits(self, host: str) -> bool:
+        name = _bare_host(host)
+        return _address(name) is not None or is_loopback(name) or name in self.names
+
+
+def misdirected(request: web.Request, hosts: HostNames) -> bool:
+    """A request whose Host is not one of this server's names (answer 421). A request with no
+    Host header (HTTP/1.0, a raw socket) comes from no browser and is not refused here."""
+    if "Host" not in request.headers:
+        return False
+    return not hosts.admits(request.host)  # the forwarded host when a trusted proxy said it
 
 
 def presented_token(request: web.Request) -> str:
