@@ -190,6 +190,39 @@ def test_another_sites_name_pointed_at_the_server_is_refused(tmp_path: Path) -> 
     serving(check, library=tmp_path / "media", allowed_hosts=("nas.lan",))
 
 
+def test_bodies_read_before_the_token_or_for_an_edit_are_small(tmp_path: Path) -> None:
+    """Without the token anyone can post the sign-in form; serve's upload-sized limit (GiBs) must
+    not apply to it, nor to the review's edits."""
+    (tmp_path / "media").mkdir()
+    token = "t0ken-for-caps"
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        flood = {"token": "x" * 50_000}
+        refused = await client.post("/sign-in", data=flood)
+        assert refused.status == 413, await refused.text()
+        assert "KiB" in (await refused.json())["detail"]
+
+        async def chunks() -> Any:  # no Content-Length: the cap is met while reading
+            for _ in range(50):
+                yield b"token=" + b"x" * 1000
+
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        streamed = await client.post("/sign-in", data=chunks(), headers=form)
+        assert streamed.status == 413, await streamed.text()
+        edit = {"base_version": 0, "op": "source", "cue": "c1", "lines": ["x" * 100_000]}
+        too_big = await client.post("/review/api/edit", params={"path": "/nowhere.mp4"},
+                                    json=edit, headers=bearer)  # fmt: skip
+        assert too_big.status == 413, await too_big.text()
+        fits = await client.post("/sign-in", data={"token": token}, allow_redirects=False)
+        assert fits.status == 303
+        small = await client.post("/review/api/edit", params={"path": "/nowhere.mp4"},
+                                  json={"op": "undo"}, headers=bearer)  # fmt: skip
+        assert small.status == 404  # read, then the input is not there
+
+    serving(check, token=token, library=tmp_path / "media")
+
+
 PRICES = PriceTable()
 
 

@@ -50,6 +50,7 @@ from subtitler.serve.console import PUBLIC, Console, prefers_html
 from subtitler.serve.feed import JobFeed
 from subtitler.serve.job_routes import JobRoutes, LibrarySettings
 from subtitler.serve.jobs import JobQueue
+from subtitler.serve.limits import REVIEW_MAX_BYTES, SIGN_IN_MAX_BYTES
 from subtitler.serve.mediaservers import MediaServers, WebhookProblem
 from subtitler.serve.problems import RequestProblem
 from subtitler.serve.webhooks import WEBHOOKS, WebhookRoutes, refresh_item
@@ -188,11 +189,14 @@ class AsrService:
                     self._log(f"{request.method} {request.path} {sign_in.status} 0.00s")
                     return sign_in
                 raise RequestProblem(401, "a bearer token is required (Authorization header)")
-            response = await handler(request)
+            response = await handler(_capped(request))
         except (RequestProblem, WebhookProblem) as problem:
             response = web.json_response({"detail": problem.detail}, status=problem.status)
         except UsageError as error:
             response = web.json_response({"detail": str(error)}, status=422)
+        except web.HTTPRequestEntityTooLarge:  # a capped body sent without its length
+            limit = _body_cap(request) or self.max_upload_bytes
+            response = web.json_response({"detail": _too_large(limit)}, status=413)
         except web.HTTPException:
             raise
         except Exception as error:  # a bug must not show a traceback to the client
@@ -228,6 +232,35 @@ class AsrService:
                 "source_languages": list(SOURCE_LANGUAGES),
             }
         )
+
+
+def _body_cap(request: web.Request) -> int | None:
+    """The most this request's body may hold, where serve's upload-sized default is far too
+    much: bodies read before the token is checked (sign-in) or never larger than a few lines
+    (the review's edits)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    if request.path == "/sign-in":
+        return SIGN_IN_MAX_BYTES
+    if request.path.startswith("/review/"):
+        return REVIEW_MAX_BYTES
+    return None
+
+
+def _too_large(limit: int) -> str:
+    return f"the request body: larger than {limit // 1024} KiB"
+
+
+def _capped(request: web.Request) -> web.Request:
+    """The request with its body capped (413 when its announced length is over at once)."""
+    limit = _body_cap(request)
+    if limit is None:
+        return request
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestProblem(413, _too_large(limit))
+    capped = request.clone(client_max_size=limit)
+    assert isinstance(capped, web.Request)
+    return capped
 
 
 async def serve_forever(
