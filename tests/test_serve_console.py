@@ -5,13 +5,16 @@ the estimate's figures (pure)."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
 
 from subtitler.engine.estimate import InputEstimate, RunPricing
 from subtitler.events import InputResult, Status, TaskMetrics, TranslationUsage
@@ -219,6 +222,42 @@ def test_bodies_read_before_the_token_or_for_an_edit_are_small(tmp_path: Path) -
         small = await client.post("/review/api/edit", params={"path": "/nowhere.mp4"},
                                   json={"op": "undo"}, headers=bearer)  # fmt: skip
         assert small.status == 404  # read, then the input is not there
+
+    serving(check, token=token, library=tmp_path / "media")
+
+
+def test_a_deep_link_signs_in_through_serve_and_comes_back(tmp_path: Path) -> None:
+    """A review link opened without the cookie: the form (and its style) must reach serve's own
+    sign-in from /review/, and the browser must land on the link it asked for, never elsewhere."""
+    (tmp_path / "media").mkdir()
+    token = "t0ken-deep-link"
+    link = "/review/?path=%2Fsrv%2Fmedia%2Fa%20b.mp4"
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        page = await client.get(link, headers={"Accept": BROWSER})
+        assert page.status == 401
+        form = await page.text()
+        here = URL(link)
+        action = re.search(r'<form method="post" action="([^"]*)"', form)
+        style = re.search(r'<link rel="stylesheet" href="([^"]*)"', form)
+        back = re.search(r'name="next" value="([^"]*)"', form)
+        assert action and style and back
+        assert here.join(URL(action.group(1))).path == "/sign-in"
+        assert here.join(URL(style.group(1))).path == "/console.css"
+        assert (await client.get(here.join(URL(style.group(1))).path)).status == 200
+        assert URL(html.unescape(back.group(1))) == URL(link)
+        signed = await client.post("/sign-in", data={"token": token, "next": link},
+                                   allow_redirects=False)  # fmt: skip
+        assert signed.status == 303
+        landing = URL("/sign-in").join(URL(signed.headers["Location"]))
+        assert landing.path == "/review/" and landing.query["path"] == "/srv/media/a b.mp4"
+        wrong = await client.post("/sign-in", data={"token": "no", "next": link})
+        assert wrong.status == 401 and html.escape(link) in await wrong.text()  # still going there
+        for hostile in ("//evil.example/x", "https://evil.example/", "/\\evil.example",
+                        "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1", "review/"):  # fmt: skip
+            sent = await client.post("/sign-in", data={"token": token, "next": hostile},
+                                     allow_redirects=False)  # fmt: skip
+            assert sent.headers["Location"] == "./", hostile
 
     serving(check, token=token, library=tmp_path / "media")
 

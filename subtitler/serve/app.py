@@ -185,7 +185,7 @@ class AsrService:
             public = (request.method, request.path) in PUBLIC
             if self.token is not None and not public and not self._authorised(request):
                 if request.method == "GET" and prefers_html(request.headers.get("Accept", "")):
-                    sign_in = self.console.sign_in_page()
+                    sign_in = self.console.sign_in_page(request)
                     self._log(f"{request.method} {request.path} {sign_in.status} 0.00s")
                     return sign_in
                 raise RequestProblem(401, "a bearer token is required (Authorization header)")
