@@ -10,7 +10,8 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -25,7 +26,9 @@ from subtitler.serve.app import AsrService, LibrarySettings
 from subtitler.serve.console import prefers_html
 from subtitler.serve.costs import CostLedger, Usage, usage_of
 from subtitler.serve.estimate import estimate_json
+from subtitler.serve.feed import JobFeed, Listener
 from subtitler.serve.fence import Libraries
+from subtitler.serve.jobs import JobQueue
 
 KEY = "sk-fake-serve-0123456789"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
@@ -260,6 +263,34 @@ def test_a_deep_link_signs_in_through_serve_and_comes_back(tmp_path: Path) -> No
             assert sent.headers["Location"] == "./", hostile
 
     serving(check, token=token, library=tmp_path / "media")
+
+
+def test_a_slow_listener_holds_the_latest_state_per_job_bounded_in_bytes() -> None:
+    """A folder job's JSON can be MBs and change every 0.2 s: a console that stops reading must
+    not pile up its states (it holds the latest per job), nor more than its byte limit."""
+
+    async def main() -> None:
+        queue = cast(JobQueue, SimpleNamespace(costs=CostLedger(), watchers=[]))
+        feed = JobFeed(queue, dict)
+        listener = feed.listen()
+        inputs = ["/srv/media/folder/episode.mkv" * 100] * 100  # ~300 KB of JSON
+        for n in range(200):
+            feed.publish("job", {"id": "a", "n": n, "inputs": inputs}, key="job a")
+            feed.publish("job", {"id": "b", "n": n}, key="job b")
+        feed.publish("webhook", {"sender": "jellyfin"})
+        feed.publish("webhook", {"sender": "plex"})
+        assert listener.pending_bytes < 400_000  # one state of a, one of b, two webhooks
+        sent = [await listener.next(1.0) for _ in range(4)]
+        assert [json.loads(m.split(b"data: ")[1])["n"] for m in sent[:2] if m] == [199, 199]
+        assert b"jellyfin" in (sent[2] or b"") and b"plex" in (sent[3] or b"")
+        assert await listener.next(0.01) == b": keep-alive\n\n"
+
+        small = Listener(limit_bytes=1000)
+        assert small.offer("webhook 1", b"x" * 600)
+        assert not small.offer("webhook 2", b"x" * 600)  # over its bytes: dropped
+        assert await small.next(1.0) is None  # its stream ends; the browser reconnects
+
+    asyncio.run(main())
 
 
 PRICES = PriceTable()
