@@ -3,6 +3,8 @@ requests built in memory (pure: no server)."""
 
 from __future__ import annotations
 
+from unittest.mock import Mock
+
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
@@ -10,19 +12,28 @@ from subtitler.views.access import (
     COOKIE_NAME,
     HostNames,
     cross_origin,
+    forwarded,
     is_loopback,
     misdirected,
     presented_token,
     sign_in_cookie,
     sign_out_cookie,
     token_ok,
+    trusted_networks,
 )
 
 
 def request(method: str = "GET", **headers: str) -> web.Request:
     headers.setdefault("Host", "127.0.0.1:9000")
+    peer = Mock()  # the connection's far end, as a socket would say
+    peer.get_extra_info.side_effect = lambda name, default=None: (
+        ("127.0.0.1", 50000) if name == "peername" else default
+    )
     return make_mocked_request(
-        method, "/jobs", headers={k.replace("_", "-"): v for k, v in headers.items()}
+        method,
+        "/jobs",
+        headers={k.replace("_", "-"): v for k, v in headers.items()},
+        transport=peer,
     )
 
 
@@ -129,3 +140,17 @@ def test_a_request_for_another_name_is_misdirected() -> None:
     assert not misdirected(request("POST", Host="127.0.0.1:9000"), hosts)
     bare = make_mocked_request("GET", "/jobs", headers={})
     assert not misdirected(bare, hosts)  # no Host header: HTTP/1.0, no browser
+
+
+def test_a_proxys_forwarded_headers_are_believed_from_it_only() -> None:
+    sent = request("POST", X_Forwarded_Proto="https, http", X_Forwarded_Host="subs.example.org",
+                   Origin="https://subs.example.org")  # fmt: skip
+    assert sent.remote == "127.0.0.1"
+    behind = forwarded(sent, trusted_networks(["127.0.0.1"]))
+    assert (behind.scheme, behind.host, behind.secure) == ("https", "subs.example.org", True)
+    assert not cross_origin(behind)
+    for proxies in ((), trusted_networks(["10.0.0.0/8", "::1"])):  # not from the proxy
+        same = forwarded(sent, proxies)
+        assert (same.scheme, same.host) == ("http", "127.0.0.1:9000") and cross_origin(same)
+    odd = forwarded(request("GET", X_Forwarded_Proto="gopher"), trusted_networks(["127.0.0.1"]))
+    assert odd.scheme == "http"

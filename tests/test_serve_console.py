@@ -293,6 +293,37 @@ def test_a_slow_listener_holds_the_latest_state_per_job_bounded_in_bytes() -> No
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("trusted", [True, False])
+def test_behind_a_trusted_tls_proxy_the_console_works_and_its_cookie_is_secure(
+    tmp_path: Path, trusted: bool
+) -> None:
+    """A TLS reverse proxy (here: the test client on 127.0.0.1) talks http to serve and says
+    what the browser used in X-Forwarded-Proto/Host; believed only from --trusted-proxy."""
+    (tmp_path / "media").mkdir()
+    token = "t0ken-behind-a-proxy"
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "subs.example.org",
+             "Origin": "https://subs.example.org"}  # fmt: skip
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        signed = await client.post("/sign-in", data={"token": token}, headers=proxy,
+                                   allow_redirects=False)  # fmt: skip
+        if not trusted:  # the headers are anyone's: the page's origin is not this server's
+            assert signed.status in (403, 421)
+            return
+        assert signed.status == 303, await signed.text()
+        assert "Secure" in signed.headers["Set-Cookie"]
+        bearer = {**proxy, "Authorization": f"Bearer {token}"}  # the Secure cookie is for https
+        posted = await client.post("/jobs", json={"paths": [], "targets": ["en"]}, headers=bearer)
+        assert posted.status == 422  # past the origin check, to the body's own problem
+        origin = {"Origin": f"http://{client.host}:{client.port}"}
+        plain = await client.post("/sign-in", data={"token": token}, allow_redirects=False,
+                                  headers=origin)  # fmt: skip
+        assert plain.status == 303 and "Secure" not in plain.headers["Set-Cookie"]
+
+    serving(check, token=token, library=tmp_path / "media", allowed_hosts=("subs.example.org",),
+            trusted_proxies=("127.0.0.1",) if trusted else ())  # fmt: skip
+
+
 PRICES = PriceTable()
 
 

@@ -58,9 +58,11 @@ from subtitler.serve.whisper import WhisperEndpoints
 from subtitler.views.access import (
     HostNames,
     cross_origin,
+    forwarded,
     is_loopback,
     misdirected,
     presented_token,
+    trusted_networks,
 )
 
 __all__ = ["AsrService", "LibrarySettings", "serve_forever"]
@@ -80,13 +82,16 @@ class AsrService:
         library: LibrarySettings | None = None,
         host: str = "127.0.0.1",
         allowed_hosts: tuple[str, ...] = (),
+        trusted_proxies: tuple[str, ...] = (),
     ) -> None:
         """`host`: the address listened on (the review editor is served off loopback only
         with a token); `allowed_hosts`: the names besides it that browsers may call this
-        server by (`--allowed-host`; any other Host gets 421: DNS rebinding)."""
+        server by (`--allowed-host`; any other Host gets 421: DNS rebinding); `trusted_proxies`: the
+        reverse proxies whose X-Forwarded-Proto/Host are believed (`--trusted-proxy`)."""
         self.options = options
         self.host = host
         self.hosts = HostNames.of(host, allowed_hosts)
+        self.proxies = trusted_networks(trusted_proxies)
         self.token = token
         self.max_upload_bytes = max_upload_bytes
         # --budget is per job (jobs make their own); uploads are not budgeted.
@@ -174,6 +179,7 @@ class AsrService:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         started = time.monotonic()
+        request = forwarded(request, self.proxies)
         try:
             if misdirected(request, self.hosts):
                 raise RequestProblem(
@@ -258,7 +264,10 @@ def _capped(request: web.Request) -> web.Request:
         return request
     if request.content_length is not None and request.content_length > limit:
         raise RequestProblem(413, _too_large(limit))
-    capped = request.clone(client_max_size=limit)
+    seen_as = {"scheme": request.scheme}  # a clone forgets a proxy's (`forwarded`)
+    if "Host" in request.headers:
+        seen_as["host"] = request.host
+    capped = request.clone(client_max_size=limit, **seen_as)  # type: ignore[arg-type]
     assert isinstance(capped, web.Request)
     return capped
 

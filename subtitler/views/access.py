@@ -19,12 +19,14 @@ __all__ = [
     "COOKIE_NAME",
     "HostNames",
     "cross_origin",
+    "forwarded",
     "is_loopback",
     "misdirected",
     "presented_token",
     "sign_in_cookie",
     "sign_out_cookie",
     "token_ok",
+    "trusted_networks",
 ]
 
 COOKIE_NAME = "subtitler_token"
@@ -89,6 +91,36 @@ def misdirected(request: web.Request, hosts: HostNames) -> bool:
     if "Host" not in request.headers:
         return False
     return not hosts.admits(request.host)  # the forwarded host when a trusted proxy said it
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(addresses: Iterable[str]) -> tuple[Network, ...]:
+    """`--trusted-proxy` values (an address or a network: 10.0.0.0/8); ValueError on another."""
+    return tuple(ipaddress.ip_network(address.strip(), strict=False) for address in addresses)
+
+
+def forwarded(request: web.Request, proxies: tuple[Network, ...]) -> web.Request:
+    """The request as the proxy's client sent it: the scheme of `X-Forwarded-Proto` and the host
+    of `X-Forwarded-Host` (the first, the client's), believed only when the connection comes
+    from one of `proxies` (anyone else could claim them). Behind a TLS proxy the origin check
+    then sees https, and the sign-in cookie is Secure."""
+    peer = _address(request.remote or "") if proxies else None
+    if peer is None or not any(peer in network for network in proxies):
+        return request
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    changes: dict[str, str] = {}
+    if proto in ("http", "https"):
+        changes["scheme"] = proto
+    if host:
+        changes["host"] = host
+    if not changes:
+        return request
+    clone = request.clone(**changes)  # type: ignore[arg-type]
+    assert isinstance(clone, web.Request)
+    return clone
 
 
 def presented_token(request: web.Request) -> str:
