@@ -154,3 +154,13 @@ def test_a_proxys_forwarded_headers_are_believed_from_it_only() -> None:
         assert (same.scheme, same.host) == ("http", "127.0.0.1:9000") and cross_origin(same)
     odd = forwarded(request("GET", X_Forwarded_Proto="gopher"), trusted_networks(["127.0.0.1"]))
     assert odd.scheme == "http"
+
+
+def test_a_change_the_cookie_alone_authorises_must_say_where_it_comes_from() -> None:
+    cookie = f"{COOKIE_NAME}=s3cret"
+    assert cross_origin(request("POST", Cookie=cookie))  # no Origin, Referer or Sec-Fetch-Site
+    assert cross_origin(request("DELETE", Cookie=cookie))
+    assert not cross_origin(request("POST", Cookie=cookie, Origin="http://127.0.0.1:9000"))
+    assert not cross_origin(request("POST", Cookie=cookie, Sec_Fetch_Site="same-origin"))
+    assert not cross_origin(request("POST", Cookie=cookie, Authorization="Bearer s3cret"))
+    assert not cross_origin(request("GET", Cookie=cookie))  # reads change nothing

@@ -126,7 +126,8 @@ def test_the_sign_in_keeps_the_token_in_an_http_only_cookie(tmp_path: Path) -> N
         assert listed.status == 200 and (await listed.json()) == {"jobs": []}
         console = await client.get("/", headers={"Accept": BROWSER})
         assert console.status == 200 and "Sign out" in await console.text()
-        out = await client.post("/sign-out", allow_redirects=False)
+        own = {"Origin": f"http://{client.host}:{client.port}"}  # as a browser's form says
+        out = await client.post("/sign-out", allow_redirects=False, headers=own)
         assert out.status == 303 and "Max-Age=0" in out.headers["Set-Cookie"]
 
     log = serving(check, token=token, library=tmp_path / "media")
@@ -254,12 +255,15 @@ def test_a_deep_link_signs_in_through_serve_and_comes_back(tmp_path: Path) -> No
         assert signed.status == 303
         landing = URL("/sign-in").join(URL(signed.headers["Location"]))
         assert landing.path == "/review/" and landing.query["path"] == "/srv/media/a b.mp4"
-        wrong = await client.post("/sign-in", data={"token": "no", "next": link})
+        own = {"Origin": f"http://{client.host}:{client.port}"}  # signed in: the cookie is sent
+        wrong = await client.post("/sign-in", data={"token": "no", "next": link}, headers=own)
         assert wrong.status == 401 and html.escape(link) in await wrong.text()  # still going there
+        cookie_only = await client.post("/sign-out", allow_redirects=False)  # no page vouches
+        assert cookie_only.status == 403
         for hostile in ("//evil.example/x", "https://evil.example/", "/\\evil.example",
                         "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1", "review/"):  # fmt: skip
             sent = await client.post("/sign-in", data={"token": token, "next": hostile},
-                                     allow_redirects=False)  # fmt: skip
+                                     allow_redirects=False, headers=own)  # fmt: skip
             assert sent.headers["Location"] == "./", hostile
 
     serving(check, token=token, library=tmp_path / "media")

@@ -155,17 +155,26 @@ def cross_origin(request: web.Request) -> bool:
     """A state-changing request sent by a page of another origin (refuse it: 403).
 
     The browser's `Sec-Fetch-Site` when it says cross-site or same-site, else `Origin` (or, absent,
-    `Referer`) against this server's own scheme://host. A request with neither (curl, Bazarr,
-    a media server's webhook) comes from no page and is not refused here; the token guards it."""
+    `Referer`) against this server's own scheme://host. A request with none of them (curl,
+    Bazarr, a media server's webhook) comes from no page and is not refused here (the token
+    guards it), unless the sign-in cookie is all it presents: then one of them is required."""
     if request.method.upper() in SAFE_METHODS:
         return False
     if request.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
         return True
     claimed = request.headers.get("Origin") or request.headers.get("Referer")
     if claimed is None:
-        return False
+        # Said nothing: a program (its Bearer header or no credential at all), unless only the
+        # sign-in cookie speaks for it, which a browser adds to a request no page vouches for.
+        return "Sec-Fetch-Site" not in request.headers and _by_cookie_only(request)
     own = _origin_of(f"{request.scheme}://{request.host}")
     return own is None or _origin_of(claimed) != own
+
+
+def _by_cookie_only(request: web.Request) -> bool:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    has_bearer = scheme.lower() == "bearer" and bool(value.strip())
+    return not has_bearer and bool(request.cookies.get(COOKIE_NAME))
 
 
 def sign_in_cookie(response: web.StreamResponse, token: str, *, secure: bool) -> None:
