@@ -328,6 +328,23 @@ def test_behind_a_trusted_tls_proxy_the_console_works_and_its_cookie_is_secure(
             trusted_proxies=("127.0.0.1",) if trusted else ())  # fmt: skip
 
 
+def test_nothing_served_can_be_framed_by_another_site(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    token = "t0ken-frames"
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        page = {**bearer, "Accept": BROWSER}
+        for path, headers in (("/review/", page), ("/", page), ("/review/api/inputs", bearer),
+                              ("/jobs", bearer), ("/", {"Accept": BROWSER})):  # fmt: skip
+            response = await client.get(path, headers=headers)
+            assert response.status in (200, 401), (path, response.status)
+            assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], path
+            assert response.headers["X-Frame-Options"] == "DENY"
+
+    serving(check, token=token, library=tmp_path / "media")
+
+
 PRICES = PriceTable()
 
 

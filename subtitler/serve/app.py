@@ -146,6 +146,7 @@ class AsrService:
         self.console.add_routes(app.router)
         app.router.add_get("/", self._about)
         self._mount_review(app)
+        app.on_response_prepare.append(_never_framed)
         if self.feed is not None:
             feed = self.feed
 
@@ -238,6 +239,16 @@ class AsrService:
                 "source_languages": list(SOURCE_LANGUAGES),
             }
         )
+
+
+async def _never_framed(_request: web.Request, response: web.StreamResponse) -> None:
+    """No other site frames anything served here (the console, the review editor mounted at
+    /review/, a sign-in form): a framed page's buttons could be clicked through a decoy."""
+    policy = response.headers.get("Content-Security-Policy", "")
+    if "frame-ancestors" not in policy:
+        joined = f"{policy.rstrip('; ')}; " if policy.strip() else ""
+        response.headers["Content-Security-Policy"] = joined + "frame-ancestors 'none'"
+    response.headers.setdefault("X-Frame-Options", "DENY")
 
 
 def _body_cap(request: web.Request) -> int | None:
