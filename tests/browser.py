@@ -384,3 +384,42 @@ async def unnamed_controls(browser: Browser) -> list[str]:
         if not str(node.get("name", {}).get("value", "")).strip():
             missing.append(f"{role} (node {node.get('backendDOMNodeId')})")
     return missing
+
+
+KEYS = {
+    "Tab": {"key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9},
+    "Enter": {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"},
+    "Space": {"key": " ", "code": "Space", "windowsVirtualKeyCode": 32, "text": " "},
+}
+
+
+async def press(browser: Browser, key: str) -> None:
+    """One key pressed and released, as the keyboard sends it (Tab, Enter or Space)."""
+    fields = KEYS[key]
+    await browser.call("Input.dispatchKeyEvent", type="keyDown", **fields)
+    up = {name: value for name, value in fields.items() if name != "text"}
+    await browser.call("Input.dispatchKeyEvent", type="keyUp", **up)
+
+
+async def focused_control(browser: Browser) -> tuple[str, str]:
+    """The role and accessible name of what has the keyboard focus."""
+    found = await browser.call(
+        "Runtime.evaluate", expression="document.activeElement", returnByValue=False
+    )
+    object_id = found["result"].get("objectId")
+    if object_id is None:
+        return "", ""
+    tree = await browser.call("Accessibility.getPartialAXTree", objectId=object_id,
+                              fetchRelatives=False)  # fmt: skip
+    node = tree["nodes"][0] if tree["nodes"] else {}
+    return node.get("role", {}).get("value", ""), str(node.get("name", {}).get("value", ""))
+
+
+async def tab_to(browser: Browser, role: str, name: str, most: int = 400) -> None:
+    """Press Tab until the control with that role and name has the focus (as a keyboard user
+    reaches it: in the page's focus order, no script focusing it)."""
+    for _ in range(most):
+        if await focused_control(browser) == (role, name):
+            return
+        await press(browser, "Tab")
+    raise AssertionError(f"Tab never reached the {role} named {name!r}")

@@ -3,23 +3,37 @@ requests built in memory (pure: no server)."""
 
 from __future__ import annotations
 
+from unittest.mock import Mock
+
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from subtitler.views.access import (
     COOKIE_NAME,
+    HostNames,
     cross_origin,
+    forwarded,
+    is_loopback,
+    misdirected,
     presented_token,
     sign_in_cookie,
     sign_out_cookie,
     token_ok,
+    trusted_networks,
 )
 
 
 def request(method: str = "GET", **headers: str) -> web.Request:
     headers.setdefault("Host", "127.0.0.1:9000")
+    peer = Mock()  # the connection's far end, as a socket would say
+    peer.get_extra_info.side_effect = lambda name, default=None: (
+        ("127.0.0.1", 50000) if name == "peername" else default
+    )
     return make_mocked_request(
-        method, "/jobs", headers={k.replace("_", "-"): v for k, v in headers.items()}
+        method,
+        "/jobs",
+        headers={k.replace("_", "-"): v for k, v in headers.items()},
+        transport=peer,
     )
 
 
@@ -95,3 +109,58 @@ def test_signing_out_expires_the_cookie() -> None:
     sign_out_cookie(response)
     morsel = response.cookies[COOKIE_NAME]
     assert morsel.value == "" and morsel["max-age"] == "0" and morsel["path"] == "/"
+
+
+def test_loopback_is_this_machine_only() -> None:
+    for host in ("127.0.0.1", "127.1.2.3", "::1", "[::1]:9000", "localhost", "LOCALHOST.",
+                 "localhost:9000", "app.localhost"):  # fmt: skip
+        assert is_loopback(host), host
+    for host in ("0.0.0.0", "::", "192.168.1.5", "nas.lan", "localhost.evil.example"):
+        assert not is_loopback(host), host
+
+
+def test_only_this_servers_names_are_answered() -> None:
+    """DNS rebinding: evil.example resolved to this server sends Host: evil.example."""
+    listening = HostNames.of("0.0.0.0", ["nas.lan", "Subs.Example.org."])
+    for host in ("127.0.0.1:9000", "localhost:9000", "[::1]:9000", "192.168.1.5:9000",
+                 "[fe80::1]:9000", "nas.lan:9000", "NAS.LAN", "subs.example.org"):  # fmt: skip
+        assert listening.admits(host), host
+    for host in ("evil.example", "evil.example:9000", "nas.lan.evil.example", "lan", ""):
+        assert not listening.admits(host), host
+    assert HostNames.of("media.box").admits("media.box:9000")  # --host given as a name
+    assert not HostNames.of("127.0.0.1").admits("media.box:9000")
+
+
+def test_a_request_for_another_name_is_misdirected() -> None:
+    hosts = HostNames.of("127.0.0.1")
+    assert misdirected(
+        request("POST", Host="evil.example:9000", Origin="http://evil.example:9000"), hosts
+    )
+    assert misdirected(request("GET", Host="evil.example:9000"), hosts)  # reads too: no rebinding
+    assert not misdirected(request("POST", Host="127.0.0.1:9000"), hosts)
+    bare = make_mocked_request("GET", "/jobs", headers={})
+    assert not misdirected(bare, hosts)  # no Host header: HTTP/1.0, no browser
+
+
+def test_a_proxys_forwarded_headers_are_believed_from_it_only() -> None:
+    sent = request("POST", X_Forwarded_Proto="https, http", X_Forwarded_Host="subs.example.org",
+                   Origin="https://subs.example.org")  # fmt: skip
+    assert sent.remote == "127.0.0.1"
+    behind = forwarded(sent, trusted_networks(["127.0.0.1"]))
+    assert (behind.scheme, behind.host, behind.secure) == ("https", "subs.example.org", True)
+    assert not cross_origin(behind)
+    for proxies in ((), trusted_networks(["10.0.0.0/8", "::1"])):  # not from the proxy
+        same = forwarded(sent, proxies)
+        assert (same.scheme, same.host) == ("http", "127.0.0.1:9000") and cross_origin(same)
+    odd = forwarded(request("GET", X_Forwarded_Proto="gopher"), trusted_networks(["127.0.0.1"]))
+    assert odd.scheme == "http"
+
+
+def test_a_change_the_cookie_alone_authorises_must_say_where_it_comes_from() -> None:
+    cookie = f"{COOKIE_NAME}=s3cret"
+    assert cross_origin(request("POST", Cookie=cookie))  # no Origin, Referer or Sec-Fetch-Site
+    assert cross_origin(request("DELETE", Cookie=cookie))
+    assert not cross_origin(request("POST", Cookie=cookie, Origin="http://127.0.0.1:9000"))
+    assert not cross_origin(request("POST", Cookie=cookie, Sec_Fetch_Site="same-origin"))
+    assert not cross_origin(request("POST", Cookie=cookie, Authorization="Bearer s3cret"))
+    assert not cross_origin(request("GET", Cookie=cookie))  # reads change nothing

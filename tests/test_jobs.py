@@ -3,17 +3,23 @@ compaction, and which options a job may set."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
+from subtitler.engine.context import RunContext
 from subtitler.errors import UsageError
+from subtitler.options import make_options
 from subtitler.serve.jobs import (
     InputOutcome,
     Job,
+    JobQueue,
     JobSpec,
     JobStatus,
     Refresh,
+    carried_costs,
     compacted,
     job_keywords,
     job_options,
@@ -100,3 +106,42 @@ def test_a_journal_from_before_keeps_its_comma_separated_targets() -> None:
     record = {"job": {"id": "a", "paths": ["/m/a.mkv"], "options": {"targets": "ja,zh"}}}
     (job,) = replay([json.dumps(record).encode()])
     assert job.spec.keywords == {"targets": ["ja", "zh"]}
+
+
+def finished(job_id: str, day: str, sent_ms: int, cost: float) -> Job:
+    job = Job(JobSpec(job_id, (f"/m/{job_id}.mkv",), {"targets": ["en"]}))
+    job.status, job.ended = JobStatus.DONE, f"{day}T10:00:00+00:00"
+    job.outcomes[f"/m/{job_id}.mkv"] = InputOutcome(
+        f"/m/{job_id}.mkv", "done", sent_ms=sent_ms, input_tokens=10, cost={"CNY": cost}, day=day
+    )
+    return job
+
+
+def test_the_cost_totals_outlive_the_jobs_kept(tmp_path: Path) -> None:
+    """--keep-jobs drops old finished jobs at each start; what they cost stays in the totals
+    and in their days (a restart must not make the bill shrink)."""
+    journal = tmp_path / "jobs.jsonl"
+    jobs = [finished("a", "2026-12-01", 60_000, 0.5), finished("b", "2026-12-02", 30_000, 0.25),
+            finished("c", "2026-12-02", 10_000, 0.125)]  # fmt: skip
+    journal.write_bytes(compacted(jobs))
+    options = make_options(["en"], api_key="sk-fake-0123456789")
+
+    async def totals_after_a_start(keep: int) -> tuple[dict[str, object], list[str]]:
+        queue = JobQueue(RunContext.create(options, lambda _event: None), {"targets": ["en"]},
+                         journal, keep_finished=keep)  # fmt: skip
+        await queue.open()
+        try:
+            return queue.costs.totals_json(), list(queue.jobs)
+        finally:
+            await queue.close()
+
+    before, all_kept = asyncio.run(totals_after_a_start(keep=10))
+    assert all_kept == ["a", "b", "c"]
+    whole = {"sent_s": 100.0, "saved_s": 0.0, "tokens": {"input": 30, "output": 0},
+             "cost": {"CNY": 0.875}}  # fmt: skip
+    assert before["total"] == whole
+    for keep in (1, 1, 0, 5):  # restarts: a and b dropped at the first, then c
+        after, left = asyncio.run(totals_after_a_start(keep))
+        assert after == before, keep
+    assert left == []
+    assert set(carried_costs(journal.read_bytes().splitlines())) == {"2026-12-01", "2026-12-02"}

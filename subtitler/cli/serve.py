@@ -97,6 +97,7 @@ def _serve_command(arguments: argparse.Namespace) -> int:
     from subtitler.serve.app import AsrService, LibrarySettings, serve_forever
     from subtitler.serve.fence import Libraries, parse_path_map
     from subtitler.serve.mediaservers import EVENTS, SERVERS, servers_from
+    from subtitler.views.access import trusted_networks
 
     if not 0 <= arguments.port <= 65535:
         raise UsageError("--port", "must be 0..65535")
@@ -109,6 +110,10 @@ def _serve_command(arguments: argparse.Namespace) -> int:
     events = tuple(e.strip() for e in arguments.webhook_events.split(",") if e.strip())
     if not events or any(event not in EVENTS["tautulli"] for event in events):
         raise UsageError("--webhook-events", "expected added, played or added,played")
+    try:
+        trusted_networks(arguments.trusted_proxy)
+    except ValueError as error:
+        raise UsageError("--trusted-proxy", f"expected an address or a network: {error}") from None
     keywords = option_keywords(arguments)
     targets = parse_targets(arguments.targets) if arguments.targets else None
     options = make_options(targets or ("en",), **keywords)  # checks the defaults now
@@ -133,7 +138,9 @@ def _serve_command(arguments: argparse.Namespace) -> int:
         job_defaults={**keywords, "targets": list(targets) if targets else None},
     )
     max_upload_bytes = int(arguments.max_upload_mb * 1024 * 1024)
-    service = AsrService(options, token, max_upload_bytes, library=library)
+    service = AsrService(options, token, max_upload_bytes, library=library, host=arguments.host,
+                         allowed_hosts=tuple(arguments.allowed_host),
+                         trusted_proxies=tuple(arguments.trusted_proxy))  # fmt: skip
 
     def announce(url: str) -> None:
         served = "POST /asr, /detect-language, /subtitles"
@@ -143,6 +150,9 @@ def _serve_command(arguments: argparse.Namespace) -> int:
         if token is None and not loopback:
             print("subtitler: warning: no --api-token: anyone who reaches this address can "
                   "use your DashScope key", file=sys.stderr, flush=True)  # fmt: skip
+        if arguments.library and not service.serves_review:
+            print("subtitler: the review editor (/review/) is off: it needs --api-token "
+                  "when serving beyond loopback", file=sys.stderr, flush=True)  # fmt: skip
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -177,6 +187,24 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=9000, help="port (9000; 0: any free one)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a name clients reach this server by, besides --host, loopback names and IP "
+        "addresses (repeatable, e.g. nas.lan); a request for any other name is refused "
+        "(421: another site's name pointed at this server, DNS rebinding)",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (address or network, repeatable; none by default) whose "
+        "X-Forwarded-Proto and X-Forwarded-Host are believed: behind a TLS proxy the console's "
+        "origin check then sees https and its sign-in cookie is Secure",
+    )
     serve.add_argument(
         "--api-token",
         default=os.environ.get("SUBTITLER_API_TOKEN"),

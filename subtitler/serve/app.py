@@ -50,11 +50,20 @@ from subtitler.serve.console import PUBLIC, Console, prefers_html
 from subtitler.serve.feed import JobFeed
 from subtitler.serve.job_routes import JobRoutes, LibrarySettings
 from subtitler.serve.jobs import JobQueue
+from subtitler.serve.limits import REVIEW_MAX_BYTES, SIGN_IN_MAX_BYTES
 from subtitler.serve.mediaservers import MediaServers, WebhookProblem
 from subtitler.serve.problems import RequestProblem
 from subtitler.serve.webhooks import WEBHOOKS, WebhookRoutes, refresh_item
 from subtitler.serve.whisper import WhisperEndpoints
-from subtitler.views.access import cross_origin, presented_token
+from subtitler.views.access import (
+    HostNames,
+    cross_origin,
+    forwarded,
+    is_loopback,
+    misdirected,
+    presented_token,
+    trusted_networks,
+)
 
 __all__ = ["AsrService", "LibrarySettings", "serve_forever"]
 
@@ -71,8 +80,18 @@ class AsrService:
         log: Callable[[str], None] | None = None,
         *,
         library: LibrarySettings | None = None,
+        host: str = "127.0.0.1",
+        allowed_hosts: tuple[str, ...] = (),
+        trusted_proxies: tuple[str, ...] = (),
     ) -> None:
+        """`host`: the address listened on (the review editor is served off loopback only
+        with a token); `allowed_hosts`: the names besides it that browsers may call this
+        server by (`--allowed-host`; any other Host gets 421: DNS rebinding); `trusted_proxies`: the
+        reverse proxies whose X-Forwarded-Proto/Host are believed (`--trusted-proxy`)."""
         self.options = options
+        self.host = host
+        self.hosts = HostNames.of(host, allowed_hosts)
+        self.proxies = trusted_networks(trusted_proxies)
         self.token = token
         self.max_upload_bytes = max_upload_bytes
         # --budget is per job (jobs make their own); uploads are not budgeted.
@@ -104,7 +123,7 @@ class AsrService:
             "jobs": [job.as_json() for job in self.queue.jobs.values()],
             "webhooks": self.webhooks.listed(),
             "costs": self.queue.costs.totals_json(),
-            "review": bool(self.library.libraries.roots),
+            "review": self.serves_review,
         }
 
     async def start(self) -> None:
@@ -127,6 +146,7 @@ class AsrService:
         self.console.add_routes(app.router)
         app.router.add_get("/", self._about)
         self._mount_review(app)
+        app.on_response_prepare.append(_never_framed)
         if self.feed is not None:
             feed = self.feed
 
@@ -136,11 +156,19 @@ class AsrService:
             app.on_shutdown.append(end_streams)
         return app
 
+    @property
+    def serves_review(self) -> bool:
+        """The review editor rewrites tracks and streams the library's media: mounted for the
+        library's inputs only behind a token, or on loopback (nobody else reaches it)."""
+        return bool(self.library.libraries.roots) and (
+            self.token is not None or is_loopback(self.host)
+        )
+
     def _mount_review(self, app: web.Application) -> None:
         """The review editor for the library's inputs, behind serve's token and origin check
         (its own guard checks them again: the same `views.access`)."""
         roots = self.library.libraries.roots
-        if not roots:
+        if not self.serves_review:
             return
         review = review_application(roots=roots, options=self.options, token=self.token)
         app.add_subapp("/review/", review)
@@ -152,21 +180,30 @@ class AsrService:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         started = time.monotonic()
+        request = forwarded(request, self.proxies)
         try:
+            if misdirected(request, self.hosts):
+                raise RequestProblem(
+                    421,
+                    "refused: this server is not called by that name (Host; see --allowed-host)",
+                )
             if cross_origin(request):
                 raise RequestProblem(403, "refused: sent by another site's page (Origin)")
             public = (request.method, request.path) in PUBLIC
             if self.token is not None and not public and not self._authorised(request):
                 if request.method == "GET" and prefers_html(request.headers.get("Accept", "")):
-                    sign_in = self.console.sign_in_page()
+                    sign_in = self.console.sign_in_page(request)
                     self._log(f"{request.method} {request.path} {sign_in.status} 0.00s")
                     return sign_in
                 raise RequestProblem(401, "a bearer token is required (Authorization header)")
-            response = await handler(request)
+            response = await handler(_capped(request))
         except (RequestProblem, WebhookProblem) as problem:
             response = web.json_response({"detail": problem.detail}, status=problem.status)
         except UsageError as error:
             response = web.json_response({"detail": str(error)}, status=422)
+        except web.HTTPRequestEntityTooLarge:  # a capped body sent without its length
+            limit = _body_cap(request) or self.max_upload_bytes
+            response = web.json_response({"detail": _too_large(limit)}, status=413)
         except web.HTTPException:
             raise
         except Exception as error:  # a bug must not show a traceback to the client
@@ -202,6 +239,48 @@ class AsrService:
                 "source_languages": list(SOURCE_LANGUAGES),
             }
         )
+
+
+async def _never_framed(_request: web.Request, response: web.StreamResponse) -> None:
+    """No other site frames anything served here (the console, the review editor mounted at
+    /review/, a sign-in form): a framed page's buttons could be clicked through a decoy."""
+    policy = response.headers.get("Content-Security-Policy", "")
+    if "frame-ancestors" not in policy:
+        joined = f"{policy.rstrip('; ')}; " if policy.strip() else ""
+        response.headers["Content-Security-Policy"] = joined + "frame-ancestors 'none'"
+    response.headers.setdefault("X-Frame-Options", "DENY")
+
+
+def _body_cap(request: web.Request) -> int | None:
+    """The most this request's body may hold, where serve's upload-sized default is far too
+    much: bodies read before the token is checked (sign-in) or never larger than a few lines
+    (the review's edits)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    if request.path == "/sign-in":
+        return SIGN_IN_MAX_BYTES
+    if request.path.startswith("/review/"):
+        return REVIEW_MAX_BYTES
+    return None
+
+
+def _too_large(limit: int) -> str:
+    return f"the request body: larger than {limit // 1024} KiB"
+
+
+def _capped(request: web.Request) -> web.Request:
+    """The request with its body capped (413 when its announced length is over at once)."""
+    limit = _body_cap(request)
+    if limit is None:
+        return request
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestProblem(413, _too_large(limit))
+    seen_as = {"scheme": request.scheme}  # a clone forgets a proxy's (`forwarded`)
+    if "Host" in request.headers:
+        seen_as["host"] = request.host
+    capped = request.clone(client_max_size=limit, **seen_as)  # type: ignore[arg-type]
+    assert isinstance(capped, web.Request)
+    return capped
 
 
 async def serve_forever(

@@ -120,7 +120,8 @@ function renderProgress(job, name) {
 }
 
 function renderInputs(job) {
-  const list = element("ul", { className: "inputs", "aria-label": `Inputs of ${jobName(job)}` });
+  const list = element("ul", { className: "inputs", "data-key": "inputs",
+    "aria-label": `Inputs of ${jobName(job)}` });
   for (const input of job.inputs || []) {
     const name = baseName(input.path);
     const links = element("span", { className: "links" });
@@ -128,13 +129,13 @@ function renderInputs(job) {
       links.append(element("a", { href: `tracks?path=${encodeURIComponent(track)}`,
         text: baseName(track) }));
     }
-    if (input.status === "done") {
+    if (input.status === "done" && state.review) {
       links.append(element("a", { href: `review/?path=${encodeURIComponent(input.path)}`,
         text: `Review ${name}` }));
     }
     const cost = input.cost && Object.keys(input.cost).length ? ` · ${money(input.cost)}` : "";
     const said = input.reason && !(job.reason || "").startsWith(input.reason); // not twice
-    list.append(element("li", {},
+    list.append(element("li", { "data-key": `input ${input.path}` },
       element("span", { text: `${name}: ` }),
       element("span", { className: `status ${input.status}`, text: input.status }),
       said ? element("span", { className: "reason", text: ` — ${input.reason}` }) : null,
@@ -146,46 +147,95 @@ function renderInputs(job) {
 }
 
 function renderJob(job) {
+  // Every part keyed (data-key), so `morph` updates a shown job in place; buttons say what they
+  // do in data-action (one listener on the list reads it), so a morphed button never keeps
+  // another's handler.
   const name = jobName(job);
-  const item = element("li", { className: "job", id: `job-${job.id}`, "aria-label": `${name}, ${job.status}` });
+  const item = element("li", { className: "job", id: `job-${job.id}` });
   item.dataset.created = job.created || "";
-  item.append(element("h4", { text: name }));
+  item.append(element("h4", { "data-key": "name", tabindex: "-1" },
+    element("span", { text: name }), ": ",
+    element("span", { className: `status ${job.status}`, text: job.status })));
   const when = job.ended || job.started || job.created || "";
-  item.append(element("p", { className: "meta" },
-    element("span", { className: `status ${job.status}`, text: job.status }),
-    ` · ${job.source}${job.retry_of ? " (retry)" : ""} · ${(job.options.targets || []).join(", ")}`
-      + ` · ${when.replace("T", " ").replace("+00:00", " UTC")}`));
-  if (job.reason) item.append(element("p", { className: "reason", text: job.reason }));
-  if (job.status === "running") item.append(...renderProgress(job, name));
+  item.append(element("p", { className: "meta", "data-key": "meta",
+    text: `${job.source}${job.retry_of ? " (retry)" : ""} · ${(job.options.targets || []).join(", ")}`
+      + ` · ${when.replace("T", " ").replace("+00:00", " UTC")}` }));
+  if (job.reason) item.append(element("p", { className: "reason", "data-key": "reason", text: job.reason }));
+  if (job.status === "running") {
+    item.append(element("div", { "data-key": "progress" }, ...renderProgress(job, name)));
+  }
   if ((job.inputs || []).length) item.append(renderInputs(job));
   if (job.usage) {
     const usage = job.usage;
-    item.append(element("p", { className: "muted", text: `Sent ${seconds(usage.sent_s)}, saved `
+    item.append(element("p", { className: "muted", "data-key": "usage", text: `Sent ${seconds(usage.sent_s)}, saved `
       + `${seconds(usage.saved_s)}, ${usage.tokens.input + usage.tokens.output} tokens, `
       + `cost ${money(usage.cost)}` }));
   }
   if (job.refresh) {
-    item.append(element("p", { className: "muted",
+    item.append(element("p", { className: "muted", "data-key": "refresh",
       text: `${job.refresh.server} item ${job.refresh.item_id}: refresh ${job.refresh.state}` }));
   }
-  const buttons = element("div", { className: "buttons" });
+  const buttons = element("div", { className: "buttons", "data-key": "buttons" });
   if (job.status === "queued" || job.status === "running") {
-    buttons.append(element("button", { type: "button", text: `Cancel ${name}`,
-      onclick: (event) => act(event.target, "DELETE", `jobs/${job.id}`, `Cancelling ${name}…`) }));
+    buttons.append(element("button", { type: "button", text: `Cancel ${name}`, "data-key": "cancel",
+      "data-action": "cancel", "data-job": job.id }));
   }
   const retried = state.retriedBy.get(job.id);
   if (retried) {
-    item.append(element("p", { className: "muted", text: `Retried: the new job is ${retried.status}.` }));
+    item.append(element("p", { className: "muted", "data-key": "retried",
+      text: `Retried: the new job is ${retried.status}.` }));
   } else if (job.status === "failed" || job.status === "cancelled") {
-    buttons.append(element("button", { type: "button", text: `Retry ${name}`,
-      onclick: (event) => act(event.target, "POST", `jobs/${job.id}/retry`, `Retrying ${name}…`) }));
+    buttons.append(element("button", { type: "button", text: `Retry ${name}`, "data-key": "retry",
+      "data-action": "retry", "data-job": job.id }));
   }
   if (buttons.childElementCount) item.append(buttons);
   return item;
 }
 
+function morph(old, fresh) {
+  // `old` made to match `fresh` in place: the nodes a person or a screen reader is on stay.
+  const keyOf = (node) => (node.dataset ? node.dataset.key : undefined);
+  if (old.nodeName !== fresh.nodeName || keyOf(old) !== keyOf(fresh)) {
+    old.replaceWith(fresh);
+    return fresh;
+  }
+  if (old.nodeType !== Node.ELEMENT_NODE) {
+    if (old.nodeValue !== fresh.nodeValue) old.nodeValue = fresh.nodeValue;
+    return old;
+  }
+  for (const { name } of [...old.attributes]) if (!fresh.hasAttribute(name)) old.removeAttribute(name);
+  for (const { name, value } of [...fresh.attributes]) {
+    if (old.getAttribute(name) !== value) old.setAttribute(name, value);
+  }
+  const keyed = new Map();
+  const loose = [];
+  for (const child of old.childNodes) (keyOf(child) ? keyed.set(keyOf(child), child) : loose.push(child));
+  const kept = [...fresh.childNodes].map((child) => {
+    const key = keyOf(child);
+    const match = key ? keyed.get(key) : loose.shift();
+    if (key) keyed.delete(key);
+    return match ? morph(match, child) : child;
+  });
+  for (const gone of [...keyed.values(), ...loose]) gone.remove();
+  kept.forEach((node, index) => {
+    if (old.childNodes[index] !== node) old.insertBefore(node, old.childNodes[index] || null);
+  });
+  return old;
+}
+
+function onJobButton(event) {
+  const button = event.target.closest("button[data-action]");
+  if (!button || button.getAttribute("aria-disabled") === "true") return;
+  const job = state.jobs.get(button.dataset.job);
+  if (!job) return;
+  const name = jobName(job);
+  if (button.dataset.action === "cancel") act(button, "DELETE", `jobs/${job.id}`, `Cancelling ${name}…`);
+  else act(button, "POST", `jobs/${job.id}/retry`, `Retrying ${name}…`);
+}
+
 async function act(button, method, url, saying) {
-  button.disabled = true;
+  // aria-disabled, not disabled: disabling the focused button would drop the focus to <body>.
+  button.setAttribute("aria-disabled", "true");
   say("connection", saying);
   try {
     const job = await api(method, url);
@@ -193,35 +243,44 @@ async function act(button, method, url, saying) {
     say("connection", `${method === "DELETE" ? "Cancel" : "Retry"} of ${jobName(job)}: ${job.status}.`);
   } catch (error) {
     say("connection", error.message, true);
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
+  }
+}
+
+function announce(job, before) {
+  // The polite live region: a job's status changes are heard, not only seen.
+  if (!before || before.status === job.status) return;
+  const why = job.reason && job.status !== "done" ? `: ${job.reason}` : "";
+  $("job-news").textContent = `${jobName(job)} is ${job.status}${why}.`;
+}
+
+function place(job) {
+  // The job's list item, updated in place (moved only when its status group changes).
+  const focused = document.activeElement;
+  const old = $(`job-${job.id}`);
+  const hadFocus = Boolean(old && focused && old.contains(focused));
+  const fresh = renderJob(job);
+  const list = groupList(job.status);
+  const shown = old ? morph(old, fresh) : fresh;
+  if (shown.parentElement !== list) {
+    const later = [...list.children].find((other) => other !== shown && other.dataset.created < shown.dataset.created);
+    list.insertBefore(shown, later || null); // newest first
+  }
+  if (hadFocus && document.activeElement !== focused) {
+    // A move blurs; a control that went (Cancel once cancelled) leaves focus on the job's name.
+    (document.contains(focused) ? focused : shown.querySelector("h4")).focus();
   }
 }
 
 function upsert(job) {
-  const focused = document.activeElement;
-  const hadFocus = focused && $(`job-${job.id}`) && $(`job-${job.id}`).contains(focused);
-  const focusText = hadFocus ? focused.textContent : null;
+  const before = state.jobs.get(job.id);
   state.jobs.set(job.id, job);
   if (job.retry_of) state.retriedBy.set(job.retry_of, job);
   if (job.retry_of && state.jobs.has(job.retry_of) && job.retry_of !== job.id) {
-    const first = state.jobs.get(job.retry_of);
-    const shown = $(`job-${first.id}`);
-    if (shown) shown.replaceWith(renderJob(first)); // its Retry becomes "Retried"
+    place(state.jobs.get(job.retry_of)); // its Retry becomes "Retried"
   }
-  const old = $(`job-${job.id}`);
-  const fresh = renderJob(job);
-  const list = groupList(job.status);
-  if (old && old.parentElement === list) {
-    old.replaceWith(fresh);
-  } else {
-    if (old) old.remove();
-    const later = [...list.children].find((other) => other.dataset.created < fresh.dataset.created);
-    list.insertBefore(fresh, later || null); // newest first
-  }
-  if (hadFocus) { // keep keyboard users where they were
-    const same = [...fresh.querySelectorAll("button, a")].find((node) => node.textContent === focusText);
-    (same || fresh.querySelector("button, a") || fresh).focus?.();
-  }
+  place(job);
+  announce(job, before);
   renderCounts();
 }
 
@@ -299,8 +358,8 @@ async function browse(path) {
     state.folder = listing;
     $("where").textContent = listing.path || "Libraries";
     $("up").disabled = !listing.path;
-    const items = listing.entries.map((entry) => {
-      const id = `pick-${btoa(unescape(encodeURIComponent(entry.path))).replace(/[^a-zA-Z0-9]/g, "")}`;
+    const items = listing.entries.map((entry, index) => {
+      const id = `pick-${index}`;
       const box = element("input", { type: "checkbox", id, checked: state.selected.has(entry.path),
         onchange: (event) => pick(entry, event.target.checked) });
       const label = element("label", { for: id }, box,
@@ -451,6 +510,7 @@ async function start() {
     browse(folder && folder.parent ? folder.parent : null);
   });
   $("estimate").addEventListener("click", estimate);
+  $("job-groups").addEventListener("click", onJobButton);
   $("job-form").addEventListener("submit", submit);
   if (await loadOptions()) {
     browse(null);

@@ -14,6 +14,7 @@ import html
 from importlib import resources
 
 from aiohttp import web
+from yarl import URL
 
 from subtitler.views.access import sign_in_cookie, sign_out_cookie
 
@@ -78,10 +79,17 @@ class Console:
         return web.Response(body=self._page, content_type="text/html", charset="utf-8",
                             headers=SECURITY_HEADERS)  # fmt: skip
 
-    def sign_in_page(self, message: str = "", status: int = 401) -> web.Response:
-        """The form a browser without the token gets instead of any page."""
+    def sign_in_page(
+        self, request: web.Request, message: str = "", status: int = 401, *, back_to: str = ""
+    ) -> web.Response:
+        """The form a browser without the token gets instead of any page (at any depth: a
+        review deep link too). It posts to serve's own sign-in and comes back to `back_to`
+        (default: the page asked for)."""
         said = f'<p class="problem" role="alert">{html.escape(message)}</p>' if message else ""
-        body = SIGN_IN.replace("<!--message-->", said)
+        root = html.escape(root_of(request))
+        back = html.escape(safe_return(back_to or request.rel_url.raw_path_qs))
+        body = (SIGN_IN.replace("<!--message-->", said).replace("{root}", root)
+                .replace("{back}", back))  # fmt: skip
         return web.Response(text=body, status=status, content_type="text/html",
                             headers=SECURITY_HEADERS)  # fmt: skip
 
@@ -94,25 +102,48 @@ class Console:
         """A right token: the cookie, and back to the console. A wrong one changes nothing
         (no cookie set or cleared) and says so."""
         form = await request.post()
-        given = form.get("token")
+        given, back = form.get("token"), form.get("next")
         presented = given.strip() if isinstance(given, str) else ""
+        back_to = safe_return(back if isinstance(back, str) else "/")
         if self.token is None:
-            return _back_to_console()
+            return _back_to(back_to)
         if not presented or not hmac.compare_digest(presented.encode(), self.token.encode()):
-            return self.sign_in_page("Wrong token: you are not signed in.", status=401)
-        response = _back_to_console()
+            message = "Wrong token: you are not signed in."
+            return self.sign_in_page(request, message, status=401, back_to=back_to)
+        response = _back_to(back_to)
         sign_in_cookie(response, presented, secure=request.secure)
         return response
 
     async def _sign_out(self, request: web.Request) -> web.StreamResponse:
-        response = _back_to_console()
+        response = _back_to("/")
         sign_out_cookie(response)
         return response
 
 
-def _back_to_console() -> web.Response:
-    """303: the browser GETs the console (a reload does not post the form again)."""
-    return web.Response(status=303, headers={"Location": "./", "Cache-Control": "no-store"})
+def root_of(request: web.Request) -> str:
+    """The relative way from the page asked for up to serve's root ("", "../", ...): its links
+    then work at any depth, and behind a proxy that serves it under a path prefix."""
+    return "../" * max(0, request.rel_url.raw_path.count("/") - 1)
+
+
+def safe_return(path: str) -> str:
+    """A path on this server to come back to after signing in; anything else (another site,
+    `//host`, a scheme, a backslash, a control character) is the console's `/`."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in path):
+        return "/"
+    try:
+        url = URL(path)
+    except ValueError:
+        return "/"
+    return "/" if url.scheme or url.host else path
+
+
+def _back_to(path: str) -> web.Response:
+    """303 to a path of this server (from `/sign-in`, relative: "./review/?path=..." also behind
+    a path prefix); the browser GETs it (a reload does not post the form again)."""
+    return web.Response(status=303, headers={"Location": "." + path, "Cache-Control": "no-store"})
 
 
 SIGN_IN = """<!doctype html>
@@ -121,13 +152,14 @@ SIGN_IN = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in: subtitler</title>
-<link rel="stylesheet" href="console.css">
+<link rel="stylesheet" href="{root}console.css">
 </head>
 <body class="sign-in">
 <main>
 <h1>subtitler</h1>
 <p>This server needs its API token (<code>--api-token</code>).</p>
-<form method="post" action="sign-in">
+<form method="post" action="{root}sign-in">
+<input type="hidden" name="next" value="{back}">
 <label for="token">Token</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>

@@ -34,6 +34,19 @@ class Usage:
             cost=self.cost + other.cost,
         )
 
+    def as_record(self) -> dict[str, Any]:
+        """Exact, for the queue's journal (`as_json` rounds for people)."""
+        return {"sent_ms": self.sent_ms, "saved_ms": self.saved_ms,
+                "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                "cost": dict(self.cost.amounts)}  # fmt: skip
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Usage:
+        return cls(sent_ms=int(record.get("sent_ms", 0)), saved_ms=int(record.get("saved_ms", 0)),
+                   input_tokens=int(record.get("input_tokens", 0)),
+                   output_tokens=int(record.get("output_tokens", 0)),
+                   cost=bill_of(record.get("cost") or {}))  # fmt: skip
+
     def as_json(self) -> dict[str, Any]:
         return {
             "sent_s": round(self.sent_ms / 1000, 3),
@@ -94,6 +107,10 @@ class CostLedger:
 
     def add(self, job_id: str, day: str, usage: Usage) -> None:
         self.by_job[job_id] = self.by_job.get(job_id, Usage()) + usage
+        self.carry(day, usage)
+
+    def carry(self, day: str, usage: Usage) -> None:
+        """What jobs no longer kept cost (their day and the total count it; no job does)."""
         self.by_day[day] = self.by_day.get(day, Usage()) + usage
         self.total = self.total + usage
 

@@ -5,14 +5,16 @@ the cost totals), then one `event: job` per changed job (its JSON as `GET /jobs/
 `event: webhook` per webhook received and `event: costs` when an input's cost is counted.
 Changes are coalesced: a job that moves many times in a fraction of a second (progress at
 `--speed max`) is sent once per `COALESCE_S`, so the work per change does not grow with the
-number of jobs kept, and each listener costs one bounded queue (one that stops reading is
-dropped; its browser reconnects and gets a reset).
+number of jobs kept. Each listener holds what it has not read yet as the latest state per job
+(a newer state of a job replaces the unsent one: a slow reader never holds a job twice) and at
+most `PENDING_LIMIT_BYTES` in all; one that stops reading past that is dropped (its browser
+reconnects and gets a reset).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +25,8 @@ from subtitler.serve.jobs import Job, JobQueue
 
 COALESCE_S = 0.2
 KEEP_ALIVE_S = 15.0
-QUEUE_LIMIT = 1000
+PENDING_LIMIT_BYTES = 16 * 1024 * 1024
+"""What one listener may hold unread (a folder job's JSON can be MBs: counted in bytes)."""
 RETRY_MS = 2000
 
 
@@ -32,13 +35,62 @@ def sse_message(kind: str, obj: Any) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(obj, ensure_ascii=False)}\n\n".encode()
 
 
+class Listener:
+    """One stream's unsent messages: the latest per key (a job's id), in the order first
+    offered, bounded in bytes. Lives on the service's loop."""
+
+    def __init__(self, limit_bytes: int = PENDING_LIMIT_BYTES) -> None:
+        self.limit_bytes = limit_bytes
+        self.pending_bytes = 0
+        self.ended = False
+        self._pending: dict[str, bytes] = {}
+        self._ready = asyncio.Event()
+
+    def offer(self, key: str, data: bytes) -> bool:
+        """Keep `data` to send (replacing an unsent message of the same key); False, and the
+        listener ended, when it would hold more than its limit."""
+        if self.ended:
+            return False
+        old = self._pending.pop(key, b"")
+        self.pending_bytes += len(data) - len(old)
+        self._pending[key] = data
+        if self.pending_bytes > self.limit_bytes:
+            self.end()
+            return False
+        self._ready.set()
+        return True
+
+    def end(self) -> None:
+        """Nothing more is sent: the stream ends after what it is writing."""
+        self.ended = True
+        self._pending.clear()
+        self.pending_bytes = 0
+        self._ready.set()
+
+    async def next(self, timeout_s: float) -> bytes | None:
+        """The oldest unsent message; a keep-alive comment after `timeout_s`; None once ended."""
+        if not self._pending and not self.ended:
+            self._ready.clear()
+            try:
+                await asyncio.wait_for(self._ready.wait(), timeout_s)
+            except TimeoutError:
+                return b": keep-alive\n\n"
+        if self.ended:
+            return None
+        key = next(iter(self._pending))
+        data = self._pending.pop(key)
+        self.pending_bytes -= len(data)
+        return data
+
+
 class JobFeed:
     """Lives on the service's loop; `watch` is the queue's watcher."""
 
     def __init__(self, queue: JobQueue, snapshot: Callable[[], dict[str, Any]]) -> None:
         self.queue = queue
         self._snapshot = snapshot
-        self._listeners: set[asyncio.Queue[bytes | None]] = set()
+        self._listeners: set[Listener] = set()
+        self._serial = itertools.count()
         self._dirty: dict[str, Job] = {}
         self._flush: asyncio.TimerHandle | None = None
         self._total_sent = queue.costs.total
@@ -58,17 +110,26 @@ class JobFeed:
     def flush(self) -> None:
         self._flush = None
         dirty, self._dirty = self._dirty, {}
-        for job in dirty.values():
-            self.publish("job", job.as_json())
+        for job_id, job in dirty.items():
+            self.publish("job", job.as_json(), key=f"job {job_id}")
         costs = self.queue.costs
         if costs.total is not self._total_sent:  # an input ended: the totals moved
             self._total_sent = costs.total
-            self.publish("costs", costs.totals_json())
+            self.publish("costs", costs.totals_json(), key="costs")
 
-    def publish(self, kind: str, obj: Any) -> None:
+    def publish(self, kind: str, obj: Any, key: str | None = None) -> None:
+        """To every listener; `key`: what a later message replaces while unsent (a job's
+        state, the totals); None: every message is sent (a webhook received)."""
         data = sse_message(kind, obj)
+        key = key or f"{kind} {next(self._serial)}"
         for listener in list(self._listeners):
-            self._offer(listener, data)
+            if not listener.offer(key, data):
+                self._listeners.discard(listener)  # it stopped reading: its stream ends
+
+    def listen(self) -> Listener:
+        listener = Listener()
+        self._listeners.add(listener)
+        return listener
 
     def close(self) -> None:
         """End every stream (at shutdown: the server then stops without waiting for them)."""
@@ -76,16 +137,8 @@ class JobFeed:
             self._flush.cancel()
             self._flush = None
         for listener in list(self._listeners):
-            self._offer(listener, None)
-
-    def _offer(self, listener: asyncio.Queue[bytes | None], item: bytes | None) -> None:
-        try:
-            listener.put_nowait(item)
-        except asyncio.QueueFull:
-            self._listeners.discard(listener)  # it stopped reading: it ends at the next write
-            with contextlib.suppress(asyncio.QueueEmpty):
-                listener.get_nowait()
-            listener.put_nowait(None)
+            listener.end()
+        self._listeners.clear()
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
@@ -96,19 +149,12 @@ class JobFeed:
             }
         )
         await response.prepare(request)
-        listener: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_LIMIT)
-        self._listeners.add(listener)
+        listener = self.listen()
         backlog = [f"retry: {RETRY_MS}\n\n".encode(), sse_message("reset", self._snapshot())]
         try:
             for data in backlog:
                 await response.write(data)
-            while True:
-                try:
-                    item = await asyncio.wait_for(listener.get(), KEEP_ALIVE_S)
-                except TimeoutError:
-                    item = b": keep-alive\n\n"
-                if item is None:
-                    break
+            while (item := await listener.next(KEEP_ALIVE_S)) is not None:
                 await response.write(item)
         except ConnectionError:  # the page went away
             pass

@@ -303,9 +303,38 @@ def kept(jobs: list[Job], keep_finished: int) -> list[Job]:
     return [job for job in jobs if id(job) not in dropped]
 
 
-def compacted(jobs: list[Job]) -> bytes:
-    """The journal rewritten: each job as its spec, its inputs' lines and its last status."""
+def carried_costs(lines: Iterable[bytes]) -> dict[str, Usage]:
+    """Per day, what the jobs dropped from the journal cost (its `carried` line, written by
+    compaction): the totals outlive the jobs kept."""
+    carried: dict[str, Usage] = {}
+    for raw in lines:
+        try:
+            record = json.loads(raw)
+            if isinstance(record, dict) and isinstance(record.get("carried"), dict):
+                carried = {str(day): Usage.from_record(usage)
+                           for day, usage in record["carried"].items()}  # fmt: skip
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return carried
+
+
+def carry(carried: Mapping[str, Usage], dropped: Iterable[Job]) -> dict[str, Usage]:
+    """`carried` plus what the `dropped` jobs' inputs cost, per day."""
+    days = dict(carried)
+    for job in dropped:
+        for outcome in job.outcomes.values():
+            day = outcome.day or (job.ended or "")[:10]
+            days[day] = days.get(day, Usage()) + outcome.usage
+    return days
+
+
+def compacted(jobs: list[Job], carried: Mapping[str, Usage] | None = None) -> bytes:
+    """The journal rewritten: what dropped jobs cost (per day), then each job as its spec, its
+    inputs' lines and its last status."""
     out = bytearray()
+    if carried:
+        days = {day: usage.as_record() for day, usage in sorted(carried.items())}
+        out += _line({"carried": days})
     for job in jobs:
         out += _line({"job": job.spec.as_json()})
         for outcome in job.outcomes.values():
@@ -367,8 +396,15 @@ class JobQueue:
         what was queued or running."""
         await asyncio.to_thread(self._lock)
         raw = await self.context.disk.call(_read_lines, self.journal_path)
-        jobs = kept(replay(raw), self.keep_finished)
-        await self.context.disk.run([Replace(self.journal_path, compacted(jobs), sync=True)])
+        everything = replay(raw)
+        jobs = kept(everything, self.keep_finished)
+        staying = {id(job) for job in jobs}
+        carried = carry(carried_costs(raw), (job for job in everything if id(job) not in staying))
+        await self.context.disk.run(
+            [Replace(self.journal_path, compacted(jobs, carried), sync=True)]
+        )
+        for day, usage in carried.items():
+            self.costs.carry(day, usage)
         for job in jobs:
             self.jobs[job.spec.id] = job
             for outcome in job.outcomes.values():

@@ -8,23 +8,119 @@ drift. The token is compared in constant time and never written anywhere but the
 from __future__ import annotations
 
 import hmac
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiohttp import web
 from yarl import URL
 
 __all__ = [
     "COOKIE_NAME",
+    "HostNames",
     "cross_origin",
+    "forwarded",
+    "is_loopback",
+    "misdirected",
     "presented_token",
     "sign_in_cookie",
     "sign_out_cookie",
     "token_ok",
+    "trusted_networks",
 ]
 
 COOKIE_NAME = "subtitler_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods that change nothing: never refused for their origin (a link or a reload sends them)."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def _bare_host(host: str) -> str:
+    """A Host header's name without its port or brackets, lower case, no trailing dot."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:9000
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:  # name:port (an IPv6 literal without brackets has several)
+        host = host.partition(":")[0]
+    return host.rstrip(".")
+
+
+def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listening address or a Host header names this machine only (127.0.0.0/8, ::1,
+    localhost): nobody else can reach it."""
+    name = _bare_host(host)
+    address = _address(name)
+    if address is not None:
+        return address.is_loopback
+    return name in LOOPBACK_NAMES or name.endswith(".localhost")
+
+
+@dataclass(frozen=True)
+class HostNames:
+    """The names a browser may call this server by (DNS rebinding: another site's name that
+    resolves to this server makes the browser treat the server as that site, so its page could
+    read and change everything; a name not listed gets 421 before anything).
+
+    Loopback names, any IP literal (a page at an address is that address's own: no rebinding
+    goes through one), the address listened on, and the names given (`--allowed-host`)."""
+
+    names: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, listen_host: str, allowed: Iterable[str] = ()) -> HostNames:
+        return cls(frozenset(_bare_host(name) for name in (listen_host, *allowed) if name.strip()))
+
+    def admits(self, host: str) -> bool:
+        name = _bare_host(host)
+        return _address(name) is not None or is_loopback(name) or name in self.names
+
+
+def misdirected(request: web.Request, hosts: HostNames) -> bool:
+    """A request whose Host is not one of this server's names (answer 421). A request with no
+    Host header (HTTP/1.0, a raw socket) comes from no browser and is not refused here."""
+    if "Host" not in request.headers:
+        return False
+    return not hosts.admits(request.host)  # the forwarded host when a trusted proxy said it
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(addresses: Iterable[str]) -> tuple[Network, ...]:
+    """`--trusted-proxy` values (an address or a network: 10.0.0.0/8); ValueError on another."""
+    return tuple(ipaddress.ip_network(address.strip(), strict=False) for address in addresses)
+
+
+def forwarded(request: web.Request, proxies: tuple[Network, ...]) -> web.Request:
+    """The request as the proxy's client sent it: the scheme of `X-Forwarded-Proto` and the host
+    of `X-Forwarded-Host` (the first, the client's), believed only when the connection comes
+    from one of `proxies` (anyone else could claim them). Behind a TLS proxy the origin check
+    then sees https, and the sign-in cookie is Secure."""
+    peer = _address(request.remote or "") if proxies else None
+    if peer is None or not any(peer in network for network in proxies):
+        return request
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    changes: dict[str, str] = {}
+    if proto in ("http", "https"):
+        changes["scheme"] = proto
+    if host:
+        changes["host"] = host
+    if not changes:
+        return request
+    clone = request.clone(**changes)  # type: ignore[arg-type]
+    assert isinstance(clone, web.Request)
+    return clone
 
 
 def presented_token(request: web.Request) -> str:
@@ -59,17 +155,26 @@ def cross_origin(request: web.Request) -> bool:
     """A state-changing request sent by a page of another origin (refuse it: 403).
 
     The browser's `Sec-Fetch-Site` when it says cross-site or same-site, else `Origin` (or, absent,
-    `Referer`) against this server's own scheme://host. A request with neither (curl, Bazarr,
-    a media server's webhook) comes from no page and is not refused here; the token guards it."""
+    `Referer`) against this server's own scheme://host. A request with none of them (curl,
+    Bazarr, a media server's webhook) comes from no page and is not refused here (the token
+    guards it), unless the sign-in cookie is all it presents: then one of them is required."""
     if request.method.upper() in SAFE_METHODS:
         return False
     if request.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
         return True
     claimed = request.headers.get("Origin") or request.headers.get("Referer")
     if claimed is None:
-        return False
+        # Said nothing: a program (its Bearer header or no credential at all), unless only the
+        # sign-in cookie speaks for it, which a browser adds to a request no page vouches for.
+        return "Sec-Fetch-Site" not in request.headers and _by_cookie_only(request)
     own = _origin_of(f"{request.scheme}://{request.host}")
     return own is None or _origin_of(claimed) != own
+
+
+def _by_cookie_only(request: web.Request) -> bool:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    has_bearer = scheme.lower() == "bearer" and bool(value.strip())
+    return not has_bearer and bool(request.cookies.get(COOKIE_NAME))
 
 
 def sign_in_cookie(response: web.StreamResponse, token: str, *, secure: bool) -> None:

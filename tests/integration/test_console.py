@@ -24,7 +24,10 @@ from tests.browser import (
     click_named,
     fill_named,
     find_named,
+    focused_control,
     named_nodes,
+    press,
+    tab_to,
     unnamed_controls,
     until_page_says,
 )
@@ -42,7 +45,7 @@ window.__loaded = performance.timeOrigin;
 new MutationObserver(() => {
   for (const item of document.querySelectorAll("li.job")) {
     const seen = window.__statuses[item.id] = window.__statuses[item.id] || [];
-    const status = item.getAttribute("aria-label").split(", ").pop();
+    const status = item.querySelector("h4").textContent.split(": ").pop();
     if (seen[seen.length - 1] !== status) seen.push(status);
   }
 }).observe(document.body, {subtree: true, childList: true, attributes: true});
@@ -85,8 +88,30 @@ async def until_text(browser: Browser, text: str, timeout_s: float = WAIT_S) -> 
 
 
 async def job_status(browser: Browser, name: str, status: str) -> None:
-    """Until the page lists the job named `name` with that status (its list item's name)."""
-    await find_named(browser, "listitem", f"{name}, {status}", timeout_s=WAIT_S)
+    """Until the page lists the job named `name` with that status (its heading's name)."""
+    await find_named(browser, "heading", f"{name}: {status}", timeout_s=WAIT_S)
+
+
+async def by_keyboard(browser: Browser, name: str, key: str = "Enter") -> None:
+    """Tab to the button and press it with the keyboard (Enter or Space)."""
+    await tab_to(browser, "button", name)
+    await press(browser, key)
+
+
+async def page_text_of_news(browser: Browser) -> str:
+    """What the polite live region (role status) last announced about jobs."""
+    nodes = await named_nodes(browser, role="status")
+    texts = []
+    for node in nodes:
+        resolved = await browser.call("DOM.resolveNode", backendNodeId=node["backendDOMNodeId"])
+        found = await browser.call(
+            "Runtime.callFunctionOn",
+            objectId=resolved["object"]["objectId"],
+            functionDeclaration="function () { return this.textContent; }",
+            returnByValue=True,
+        )
+        texts.append(str(found["result"].get("value", "")))
+    return " | ".join(texts)
 
 
 async def until_at(browser: Browser, url: str) -> None:
@@ -160,7 +185,7 @@ async def drive(server: Server, library: Path, shots: Path) -> None:
         assert f"{figures['audio_hours']:.4f} hours" in shown
         cost = money(figures["cost"])
         assert cost and cost in shown, (cost, shown)
-        await click_named(browser, "button", "Submit job")
+        await by_keyboard(browser, "Submit job")
         await job_status(browser, "talks", "queued")
         await job_status(browser, "talks", "running")
 
@@ -170,8 +195,11 @@ async def drive(server: Server, library: Path, shots: Path) -> None:
         await click_named(browser, "checkbox", "podcast.mp3")
         await click_named(browser, "button", "Submit job")
         await job_status(browser, "podcast.mp3", "queued")
-        await click_named(browser, "button", "Cancel podcast.mp3")
+        await by_keyboard(browser, "Cancel podcast.mp3", "Space")
         await job_status(browser, "podcast.mp3", "cancelled")
+        role, _name = await focused_control(browser)  # the Cancel button went: focus stays near
+        assert role == "heading", role
+        assert "podcast.mp3 is cancelled" in await page_text_of_news(browser)
 
         await job_status(browser, "talks", "done")
         statuses = await browser.evaluate("window.__statuses")
@@ -192,7 +220,7 @@ async def drive(server: Server, library: Path, shots: Path) -> None:
         failed = next(job for job in jobs_of(server) if job["status"] == "failed")
         assert failed["reason"] and failed["reason"] in await page_text(browser)
         shutil.copy(FIXTURES / "zh_news.mp4", library / "broken" / "bad.mp4")
-        await click_named(browser, "button", "Retry bad.mp4")
+        await by_keyboard(browser, "Retry bad.mp4")
         await job_status(browser, "bad.mp4", "done")
 
         # -- the finished input's tracks and its review link
