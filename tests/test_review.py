@@ -4,6 +4,7 @@ translator (a pure unit: no service): the document, versions, a stale edit refus
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ import pytest
 from subtitler.engine import journal as resume_state
 from subtitler.engine.claim import Claim
 from subtitler.engine.journal import InputState, TargetProgress
+from subtitler.errors import OutputError
 from subtitler.layout.cues import Cue, CueText
 from subtitler.options import make_options
 from subtitler.qwenmt.protocol import Translated, TranslationRequest
+from subtitler.review.render import every_track
 from subtitler.review.session import Busy, Conflict, Files, Session
 from subtitler.tracks.durable import DiskWriter, FileOp
 
@@ -182,4 +185,35 @@ def test_a_refresh_during_a_save_waits_for_it(tmp_path: Path) -> None:
         disk.close()
 
     files = written(tmp_path)
+    asyncio.run(scenario())
+
+
+def test_a_save_whose_render_failed_is_rendered_on_the_next_load(tmp_path: Path) -> None:
+    """The edit is journaled, then the tracks cannot be written (disk full): the client is told,
+    and the next load renders every track from the journal (they never stay behind)."""
+
+    class Full(DiskWriter):
+        async def render_and_run(self, render: Callable[[], Sequence[FileOp]]) -> None:
+            raise OutputError("talk.zh-en.srt", "no space left on device")
+
+    async def scenario() -> None:
+        files = written(tmp_path)
+        disk, full = DiskWriter(), Full()
+        (session,) = sessions(files, full, StandIn())
+        await session.load()
+        options = make_options(("en", "es"), api_key="unused")
+        plans = every_track(files.media, session.state, ["en", "es"], options)
+        track = next(t.path for t in plans[0].tracks if t.path.suffix == ".srt")
+        track.write_text("", encoding="utf-8")
+        with pytest.raises(OutputError, match="no space"):
+            await session.edit(0, {"op": "translation", "cue": "c1", "target": "en",
+                                   "lines": ["By hand."]})  # fmt: skip
+        assert track.read_text(encoding="utf-8") == ""
+        (again,) = sessions(files, disk, StandIn())
+        await again.load()
+        assert "By hand." in track.read_text(encoding="utf-8")
+        assert again.version == 1 and not again.review.behind
+        disk.close()
+        full.close()
+
     asyncio.run(scenario())

@@ -133,8 +133,17 @@ class Session:
     # Loading
 
     async def load(self) -> None:
-        """Read (or read again) both journals and replay the edits."""
+        """Read (or read again) both journals and replay the edits; tracks a save journaled
+        but did not render (disk full, a crash) are rendered now, when nothing else holds the
+        input."""
         await asyncio.to_thread(self._load)
+        if self.review.behind and not self.state.unfinished:
+            claim = Claim(self.files.claim)
+            if await asyncio.to_thread(claim.acquire):
+                try:
+                    await self._render_and_mark()
+                finally:
+                    await asyncio.to_thread(claim.release)
 
     async def ensure_duration(self) -> None:
         """The media's duration, asked of ffmpeg once (the listing of many inputs does not)."""
@@ -337,7 +346,7 @@ class Session:
         self.review.apply(edit)
         self.cues = filled(self.review.cues, self.state)
         self._signatures = (_signature(self.files.state), _signature(self.files.review))
-        await self.render()
+        await self._render_and_mark()
 
     async def _translated(self, change: review_journal.Change) -> review_journal.Change:
         asked = ops.pending_requests(change, self.cues, self._mt_context())
@@ -390,6 +399,15 @@ class Session:
         operations += review_journal.append(self.files.review, edit, after_torn=self._torn)
         await self._disk.run(operations)
         self._torn = False
+
+    async def _render_and_mark(self) -> None:
+        """Every track from the document, then the version they hold journaled."""
+        await self.render()
+        marked = review_journal.rendered(self.files.review, self.version, after_torn=self._torn)
+        await self._disk.run(list(marked))
+        self._torn = False
+        self.review.rendered = self.version
+        self._signatures = (_signature(self.files.state), _signature(self.files.review))
 
     def _has_header(self) -> bool:
         """The review file there is this journal's (a stale one is begun again)."""

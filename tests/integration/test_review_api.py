@@ -9,15 +9,21 @@ import asyncio
 import hashlib
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from subtitler.emulator.server import BackgroundEmulator
+from subtitler.errors import OutputError
 from subtitler.options import make_options
+from subtitler.qwenmt.client import QwenMt
 from subtitler.review.routes import review_application
+from subtitler.review.session import Files, Session
 from subtitler.sources.media import ffmpeg_executable
+from subtitler.tracks.durable import DiskWriter, FileOp
 from subtitler.tracks.reading import read_subtitles
 from tests import harness
 
@@ -174,3 +180,38 @@ def test_a_run_begun_again_sets_the_review_aside(
     assert all(c["translations"]["en"]["lines"] != ["An old hearing's edit."]
                for c in fresh["cues"])  # fmt: skip
     assert "An old hearing's edit." not in (tmp_path / "zh_news.zh-en.srt").read_text("utf-8")
+
+
+def test_a_rerun_renders_a_save_whose_tracks_were_not_written(
+    tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    """A save journaled whose render failed (the disk filled): `subtitler run` renders every
+    track from the review rather than keeping the stale ones."""
+
+    class Full(DiskWriter):
+        async def render_and_run(self, render: Callable[[], Sequence[FileOp]]) -> None:
+            raise OutputError("zh_news.zh-en.srt", "no space left on device")
+
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    run(tmp_path, emulator, "-t", "en", "--format", "srt,vtt")
+    options = make_options(("en",), endpoint=emulator.url, api_key="unused")
+
+    async def save() -> None:
+        full = Full()
+        session = Session(Files.of(tmp_path / "zh_news.mp4"), name="zh_news.mp4",
+                          options=options, translator=QwenMt, disk=full)  # type: ignore[arg-type]  # fmt: skip
+        await asyncio.to_thread(session._load)  # as a server that stopped before rendering
+        with pytest.raises(OutputError):
+            await session.edit(0, {"op": "translation", "cue": "c1", "target": "en",
+                                   "lines": ["Saved, not rendered."]})  # fmt: skip
+        full.close()
+
+    asyncio.run(save())
+    for suffix in ("srt", "vtt"):
+        assert "Saved, not rendered." not in (tmp_path / f"zh_news.zh-en.{suffix}").read_text()
+    run(tmp_path, emulator, "-t", "en", "--format", "srt,vtt")
+    for suffix in ("srt", "vtt"):
+        assert "Saved, not rendered." in (tmp_path / f"zh_news.zh-en.{suffix}").read_text()
+    before = digests(tmp_path)
+    run(tmp_path, emulator, "-t", "en", "--format", "srt,vtt")
+    assert digests(tmp_path) == before, "marked rendered: the next rerun keeps them"
