@@ -4,10 +4,12 @@ translator (a pure unit: no service): the document, versions, a stale edit refus
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from subtitler.engine import journal as resume_state
 from subtitler.engine.claim import Claim
@@ -17,6 +19,7 @@ from subtitler.layout.cues import Cue, CueText
 from subtitler.options import make_options
 from subtitler.qwenmt.protocol import Translated, TranslationRequest
 from subtitler.review.render import every_track
+from subtitler.review.routes import review_application
 from subtitler.review.session import Busy, Conflict, Files, Session
 from subtitler.tracks.durable import DiskWriter, FileOp
 
@@ -215,5 +218,54 @@ def test_a_save_whose_render_failed_is_rendered_on_the_next_load(tmp_path: Path)
         assert again.version == 1 and not again.review.behind
         disk.close()
         full.close()
+
+    asyncio.run(scenario())
+
+
+def served(folder: Path, token: str | None = None) -> TestClient:
+    written(folder)
+    options = make_options(("en",), api_key="unused")
+    app = review_application(roots=(folder,), options=options, token=token, relative=True,
+                             translator_factory=lambda _settings: StandIn())  # fmt: skip
+    return TestClient(TestServer(app))
+
+
+def test_event_streams_end_when_the_server_shuts_down(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with served(tmp_path) as client:
+            events = await client.get("/api/events?path=talk.mp4")
+            assert (await events.content.readuntil(b"\n\n")).startswith(b"event: version")
+            await client.app.shutdown()  # what Ctrl-C's cleanup does first
+            rest = await asyncio.wait_for(events.content.read(), 10.0)  # bounded
+            assert rest == b"" and events.content.at_eof()
+
+    asyncio.run(scenario())
+
+
+def test_sign_in_from_a_deep_link_comes_back_to_it_and_pages_are_never_framed(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with served(tmp_path, token="s3cret") as client:
+            page = await client.get("/?path=a%2Ftalk.mp4", headers={"Accept": "text/html"})
+            assert page.status == 401
+            form = await page.text()
+            assert re.search(r'name="query" value="path=a(/|%2F)talk.mp4"', form)
+            assert "s3cret" not in form
+            policy = page.headers["Content-Security-Policy"]
+            assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+            wrong = await client.post("/sign-in", data={"token": "nope", "query": "path=x"})
+            assert wrong.status == 401 and "Set-Cookie" not in wrong.headers
+            back = {"token": "s3cret", "query": "path=a%2Ftalk.mp4"}
+            signed = await client.post("/sign-in", allow_redirects=False, data=back)
+            assert signed.status == 303
+            assert signed.headers["Location"] in ("./?path=a%2Ftalk.mp4", "./?path=a/talk.mp4")
+            assert "HttpOnly" in signed.headers["Set-Cookie"]
+            away = {"token": "s3cret", "query": "//evil.example/x"}
+            sly = await client.post("/sign-in", allow_redirects=False, data=away)
+            assert sly.headers["Location"].startswith("./?")
+            inputs = await client.get("/api/inputs", headers={"Authorization": "Bearer s3cret"})
+            assert inputs.status == 200
+            assert "frame-ancestors 'none'" in inputs.headers["Content-Security-Policy"]
 
     asyncio.run(scenario())

@@ -10,13 +10,16 @@ else, token or not (`views.access`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import html
 import json
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from aiohttp import web
 
@@ -42,7 +45,8 @@ SIGN_IN = """<!doctype html>
 input,button{font:inherit;padding:.4rem}:focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}
 </style></head><body><main><h1>Sign in</h1>
 <p role="status" aria-live="polite">%s</p>
-<form method="post" action="sign-in"><label for="token">Token</label>
+<form method="post" action="sign-in"><input type="hidden" name="query" value="%s">
+<label for="token">Token</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form></main></body></html>
 """
@@ -52,6 +56,29 @@ PLACEHOLDER = """<!doctype html>
 <a href="api/inputs">api/inputs</a>.</p></main></body></html>
 """
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_STYLE = SIGN_IN.split("<style>", 1)[1].split("</style>", 1)[0]
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+POLICY = (
+    "default-src 'self'; "
+    f"style-src 'self' 'sha256-{_STYLE_HASH}'; "
+    "img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""The page's own script, style, media and API only (nothing inline but the sign-in form's
+style, by its hash), and never inside another site's frame (clickjacking)."""
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.setdefault("Content-Security-Policy", POLICY)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+
+
+def _sign_in_page(said: str, query: str, status: int) -> web.Response:
+    """The sign-in form; `query`: the page's query (`path=...`), to come back to it."""
+    text = SIGN_IN % (html.escape(said), html.escape(query, quote=True))
+    return web.Response(text=text, content_type="text/html", status=status)
 
 
 class Fence:
@@ -134,6 +161,8 @@ class ReviewApp:
         self.glossary = glossary
         self.disk = DiskWriter()
         self.sessions: dict[Path, Session] = {}
+        self.streams: set[asyncio.Queue[int | None]] = set()
+        self.closing = False
         self._loading: dict[Path, asyncio.Lock] = {}
 
     def translator(self) -> Translates:
@@ -181,7 +210,7 @@ class ReviewApp:
             return await handler(request)
         if not token_ok(request, self.token):
             if request.method == "GET" and _is_page(request):
-                return web.Response(text=SIGN_IN % "", content_type="text/html", status=401)
+                return _sign_in_page("", request.rel_url.raw_query_string, 401)
             return _json({"detail": "sign in: the API token is missing or wrong"}, 401)
         return await handler(request)
 
@@ -204,10 +233,14 @@ class ReviewApp:
     async def sign_in(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
         given = str(form.get("token", ""))
+        query = str(form.get("query", ""))
         if self.token is None or not given or not _same(given, self.token):
-            text = SIGN_IN % "That token is not the right one: nothing changed."
-            return web.Response(text=text, content_type="text/html", status=401)
-        response = web.HTTPSeeOther("./")
+            return _sign_in_page("That token is not the right one: nothing changed.", query, 401)
+        # Back to the page asked for: this application's page with its own query, re-encoded
+        # from its pairs (never another path, host or scheme).
+        pairs = parse_qsl(query, keep_blank_values=True)
+        back = "./" + (f"?{urlencode(pairs)}" if pairs else "")
+        response = web.Response(status=303, headers={"Location": back})
         sign_in_cookie(response, self.token, secure=request.secure)
         return response
 
@@ -297,22 +330,34 @@ class ReviewApp:
                                                "Cache-Control": "no-cache",
                                                "X-Accel-Buffering": "no"})  # fmt: skip
         await response.prepare(request)
-        queue: asyncio.Queue[int] = asyncio.Queue()
+        queue: asyncio.Queue[int | None] = asyncio.Queue()
         session.listeners.add(queue)
+        self.streams.add(queue)
         try:
             await response.write(_version_event(session.version))
-            while True:
+            while not self.closing:
                 try:
                     version = await asyncio.wait_for(queue.get(), KEEP_ALIVE_S)
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
                     continue
+                if version is None:
+                    break  # the server shuts down: the stream ends, the browser reconnects
                 await response.write(_version_event(version))
+            await response.write_eof()
         except ConnectionError:
             pass
         finally:
             session.listeners.discard(queue)
+            self.streams.discard(queue)
         return response
+
+    async def shutdown(self, _app: web.Application) -> None:
+        """End every event stream, so the server stops at once (not after aiohttp's
+        shutdown timeout) while a review page is open."""
+        self.closing = True
+        for queue in list(self.streams):
+            queue.put_nowait(None)
 
 
 def _version_event(version: int) -> bytes:
@@ -360,7 +405,9 @@ def review_application(
                        translator_factory=translator_factory, glossary=glossary,
                        relative=relative)  # fmt: skip
     app = web.Application(middlewares=[review.guard])
+    app.on_shutdown.append(review.shutdown)
     app.on_cleanup.append(review.close)
+    app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", review.page)
     app.router.add_get("/{name:page\\.(?:js|css)}", review.asset)
     app.router.add_post("/sign-in", review.sign_in)

@@ -121,7 +121,8 @@ class Session:
         self._disk = disk
         self._glossary = glossary
         self._lock = asyncio.Lock()
-        self.listeners: set[asyncio.Queue[int]] = set()
+        self.listeners: set[asyncio.Queue[int | None]] = set()
+        """The open event streams: a version after each save; None ends one (shutdown)."""
         self.duration_ms: int | None = None
         self.state: resume_state.InputState
         self._state_text = ""
