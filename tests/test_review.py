@@ -269,3 +269,28 @@ def test_sign_in_from_a_deep_link_comes_back_to_it_and_pages_are_never_framed(
             assert "frame-ancestors 'none'" in inputs.headers["Content-Security-Policy"]
 
     asyncio.run(scenario())
+
+
+def test_tracks_are_rendered_again_with_the_runs_timecode_not_the_reviews(tmp_path: Path) -> None:
+    """The run's --timecode-start is journaled: a save keeps the TTML's timeline on it even
+    though `review` was not given it."""
+
+    async def scenario() -> None:
+        files = written(tmp_path)
+        text = files.state.read_text(encoding="utf-8")
+        text = text.replace('"settings": {"source_language": "zh"}',
+                            '"settings": {"source_language": "zh", "frame_rate": "25", '
+                            '"timecode_start": "10:00:00:00"}', 1)  # fmt: skip
+        files.state.write_text(text, encoding="utf-8")
+        disk = DiskWriter()
+        (session,) = sessions(files, disk, StandIn())
+        await session.load()
+        options = make_options(("en",), api_key="unused")
+        plans = every_track(files.media, session.state, ["en"], options)
+        ttml = next(t.path for t in plans[0].tracks if t.path.suffix == ".ttml")
+        ttml.write_text("", encoding="utf-8")
+        await session.edit(0, {"op": "reviewed", "cue": "c1", "value": True})
+        assert 'begin="10:00:01' in ttml.read_text(encoding="utf-8")
+        disk.close()
+
+    asyncio.run(scenario())

@@ -67,7 +67,14 @@ async def decide(item: InputFile, context: RunContext, folder: Path) -> Decided:
     audio: int | str = options.audio_stream
     if options.audio_languages:  # the stream is chosen by its tag: the same one on every run
         audio = "language " + ",".join(options.audio_languages)
-    settings = {"source_language": source, "audio_stream": audio}
+    frames = options.frame_rate
+    settings = {
+        "source_language": source,
+        "audio_stream": audio,
+        # Not matched on resume; read back by the review, which renders the tracks again.
+        "frame_rate": frames if isinstance(frames, str) else str(frames.rate),
+        "timecode_start": options.timecode_start,
+    }
     state_file = resume_state.state_path(folder, item.path.stem)
     fresh = options.overwrite or item.live  # a live stream cannot be resumed by seeking
     previous = None if fresh else await context.disk.call(resume_state.load, state_file)

@@ -38,7 +38,7 @@ from subtitler.errors import OutputError
 from subtitler.gummy.glossary import Glossary, terms_for
 from subtitler.languages import QWEN_MT_LANGUAGES, Translator, gummy_translates
 from subtitler.layout.cues import clean_line
-from subtitler.layout.frames import FrameRate, frame_grid
+from subtitler.layout.frames import FrameRate, frame_grid, parse_frame_rate
 from subtitler.layout.lines import break_lines, tokenize
 from subtitler.layout.rules import CueRules
 from subtitler.layout.shots import ShotRules
@@ -196,9 +196,23 @@ class Session:
                 {k for cue in self.cues for k in cue.translations}]  # fmt: skip
 
     @property
+    def run_options(self) -> RunOptions:
+        """The options the tracks were rendered with, as the run journaled them (its frame
+        rate and start timecode: TTML and EBU-TT-D keep them), else the review's own."""
+        settings = self.state.settings
+        journaled: dict[str, Any] = {}
+        if isinstance(settings.get("frame_rate"), str):
+            text = settings["frame_rate"]
+            journaled["frame_rate"] = text if text in ("auto", "off") else parse_frame_rate(text)
+        if "timecode_start" in settings:
+            start = settings["timecode_start"]
+            journaled["timecode_start"] = str(start) if start is not None else None
+        return replace(self.options, **journaled) if journaled else self.options
+
+    @property
     def frames(self) -> FrameRate:
         picture = journaled_picture(self.state)
-        grid = frame_grid(self.options.frame_rate, picture.frame_rate if picture else None)
+        grid = frame_grid(self.run_options.frame_rate, picture.frame_rate if picture else None)
         return grid or AUDIO_FRAME_RATE
 
     @property
@@ -421,7 +435,7 @@ class Session:
 
     async def render(self) -> None:
         """Every existing track of every target and format, from the document, atomically."""
-        plans = every_track(self.files.media, self.state, self.targets, self.options)
+        plans = every_track(self.files.media, self.state, self.targets, self.run_options)
         cues = self.cues
 
         def render() -> list[FileOp]:
