@@ -12,9 +12,11 @@ import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from ttconv.imsc import reader as ttml_reader
 
 from subtitler.emulator.server import BackgroundEmulator
 from subtitler.errors import OutputError
@@ -57,8 +59,16 @@ def agrees(folder: Path, document: dict[str, Any]) -> None:
         shown = [c for c in cues if language == "zh" or c["translations"][language]["lines"]]
         assert len(read) == len(shown), track
         step = 34 if track.suffix == ".scc" else 10  # SCC: 29.97 frames; ASS: centiseconds
+        if track.suffix in (".ttml", ".xml"):  # TTML and EBU-TT-D: ttconv reads them too
+            assert ttml_reader.to_model(ElementTree.parse(track)) is not None, track
         for got, cue in zip(read, shown, strict=True):
             assert abs(got.begin_ms - cue["begin_ms"]) <= step, (track, got, cue)
+            assert abs(got.end_ms - cue["end_ms"]) <= step, (track, got, cue)
+            text = "".join(line for _, line in got.lines).replace(" ", "")
+            lines = cue["source"]["lines"] if language == "zh" else []
+            lines = lines if language == "zh" else cue["translations"][language]["lines"]
+            if track.suffix != ".scc":  # CEA-608 holds no Chinese: its own reader checks it
+                assert all(line.replace(" ", "") in text for line in lines), (track, got, cue)
         if track.suffix == ".srt":
             text = track.read_text(encoding="utf-8")
             for cue in shown:
@@ -143,6 +153,11 @@ def test_edits_through_the_api_reach_every_track_and_a_rerun_keeps_them(
     run(tmp_path, emulator, "-t", "fr")
     texts = [r.body["messages"][0]["content"] for r in emulator.server.stats.mt_requests[asked:]]
     assert "欢迎收看今天的新闻。" in "\n".join(texts), "fr translates the edited source"
+    french = [p for p in tmp_path.iterdir() if p.name.startswith("zh_news.") and "fr" in p.name]
+    assert french
+    for fr in french:  # each fr track holds the translation of the edited source line
+        said = [line for _, line in read_subtitles(fr).cues[0].lines]
+        assert "[French] 欢迎收看今天的新闻。" in said, (fr, said)
     assert document["cues"][0]["source"]["lines"] == ["欢迎收看今天的新闻。"]
 
 
