@@ -7,6 +7,7 @@ import asyncio
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -292,5 +293,39 @@ def test_tracks_are_rendered_again_with_the_runs_timecode_not_the_reviews(tmp_pa
         await session.edit(0, {"op": "reviewed", "cue": "c1", "value": True})
         assert 'begin="10:00:01' in ttml.read_text(encoding="utf-8")
         disk.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_body_over_64_kib_is_refused_before_it_is_read_whole(tmp_path: Path) -> None:
+    """413 and one line, whether the body says its length or comes in chunks; nothing changed."""
+
+    async def scenario() -> None:
+        async with served(tmp_path) as client:
+            files = Files.of(tmp_path / "talk.mp4")
+            lines = ["x" * 1000] * 80  # an edit of about 80 KiB
+            edit = {"base_version": 0, "op": "source", "cue": "c1", "lines": lines}
+            said = await client.post("/api/edit?path=talk.mp4", json=edit)
+            assert said.status == 413
+            assert "over 64 KiB" in (await said.json())["detail"]
+
+            async def chunks() -> Any:
+                for _ in range(1000):  # 1 MB, no Content-Length
+                    yield b" " * 1024
+
+            chunked = await client.post("/api/edit?path=talk.mp4", data=chunks(),
+                                        headers={"Content-Type": "application/json"})  # fmt: skip
+            assert chunked.status == 413
+            checked = await client.post("/api/check?path=talk.mp4", json={"cue": "c1",
+                                        "source": lines})  # fmt: skip
+            assert checked.status == 413
+            signing = await client.post("/sign-in", data={"token": "t" * 10_000})
+            assert signing.status == 413
+            assert not files.review.exists()  # nothing journaled
+            document = await (await client.get("/api/document?path=talk.mp4")).json()
+            assert document["version"] == 0
+            assert document["cues"][0]["source"]["lines"] == ["一"]
+            small = await client.post("/api/edit?path=talk.mp4", json={**edit, "lines": ["甲"]})
+            assert small.status == 200
 
     asyncio.run(scenario())

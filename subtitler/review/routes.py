@@ -37,6 +37,10 @@ from subtitler.views.access import cross_origin, sign_in_cookie, token_ok
 
 HERE = Path(__file__).parent
 KEEP_ALIVE_S = 15.0
+BODY_LIMIT = 64 * 1024
+"""An edit's or a check's JSON body at most (a cue's lines and times: a few KiB)."""
+SIGN_IN_LIMIT = 4 * 1024
+"""The sign-in form at most (a token and the page's query)."""
 ASSETS = {"page.js": "application/javascript", "page.css": "text/css"}
 SIGN_IN = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -231,9 +235,10 @@ class ReviewApp:
                             headers={"Cache-Control": "no-cache"})  # fmt: skip
 
     async def sign_in(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        given = str(form.get("token", ""))
-        query = str(form.get("query", ""))
+        raw = await _bounded(request, SIGN_IN_LIMIT)  # before the token: anyone may post here
+        form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        given = form.get("token", "")
+        query = form.get("query", "")
         if self.token is None or not given or not _same(given, self.token):
             return _sign_in_page("That token is not the right one: nothing changed.", query, 401)
         # Back to the page asked for: this application's page with its own query, re-encoded
@@ -380,9 +385,28 @@ def _is_page(request: web.Request) -> bool:
     return request.path.endswith("/") and "text/html" in request.headers.get("Accept", "text/html")
 
 
+async def _bounded(request: web.Request, limit: int) -> bytes:
+    """The body, read no further than `limit` bytes: a larger one is refused (413) before it
+    is read whole, whatever the server's own `client_max_size` (serve's is large, for media)."""
+    too_large = _error(413, f"the body is over {limit // 1024} KiB: nothing changed")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(limit + 1 - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+
+
 async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await _bounded(request, BODY_LIMIT)
     try:
-        body = await request.json()
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise _error(400, "the body is not JSON") from error
     if not isinstance(body, dict):
