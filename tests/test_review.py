@@ -35,7 +35,8 @@ class StandIn:
                           output_tokens=1)  # fmt: skip
 
 
-def written(folder: Path) -> Files:
+def written(folder: Path, out_dir: Path | None = None) -> Files:
+    """A finished run's journal of `folder/talk.mp4`, beside it or in `out_dir` (its `-o`)."""
     media = folder / "talk.mp4"
     media.write_bytes(b"not media: the session never decodes it")
     state = InputState("talk.mp4", {"source_language": "zh"}, {})
@@ -46,7 +47,8 @@ def written(folder: Path) -> Files:
             for i, (zh, w) in pairs
         ]
         state.targets[target] = TargetProgress(cues=cues, finished=True)
-    files = Files.of(media)
+    files = Files.of(media, out_dir)
+    files.state.parent.mkdir(parents=True, exist_ok=True)
     lines = [state.header()]
     for target, progress in state.targets.items():
         lines += [resume_state.update_line(target, 0, None, (cue,)) for cue in progress.cues]
@@ -327,5 +329,41 @@ def test_a_body_over_64_kib_is_refused_before_it_is_read_whole(tmp_path: Path) -
             assert document["cues"][0]["source"]["lines"] == ["一"]
             small = await client.post("/api/edit?path=talk.mp4", json={**edit, "lines": ["甲"]})
             assert small.status == 200
+
+    asyncio.run(scenario())
+
+
+def test_an_input_run_with_out_dir_is_reviewed_where_its_tracks_are(tmp_path: Path) -> None:
+    """`run -o DIR library/` wrote `DIR/a/.talk...` for `library/a/talk.mp4`: the review finds
+    the journal and the tracks there, and writes nothing beside the media."""
+
+    async def scenario() -> None:
+        library, out_dir = tmp_path / "library", tmp_path / "out"
+        (library / "a").mkdir(parents=True)
+        files = written(library / "a", out_dir / "a")
+        (session,) = sessions(files, DiskWriter(), StandIn())
+        await session.load()
+        options = make_options(("en",), api_key="unused")
+        plans = every_track(files.media, session.state, ["en"], options, out_dir / "a")
+        srt = next(t.path for t in plans[0].tracks if t.path.suffix == ".srt")
+        assert srt.parent == out_dir / "a"
+        srt.write_text("", encoding="utf-8")
+        app = review_application(roots=(library,), options=options, token=None, relative=True,
+                                 out_dir=out_dir,
+                                 translator_factory=lambda _settings: StandIn())  # fmt: skip
+        async with TestClient(TestServer(app)) as client:
+            listed = (await (await client.get("/api/inputs")).json())["inputs"]
+            assert [(i["path"], i["has_journal"], i["cues"]) for i in listed] == [
+                ("a/talk.mp4", True, 2)
+            ]
+            document = await client.get("/api/document?path=a%2Ftalk.mp4")
+            assert document.status == 200
+            edit = {"base_version": 0, "op": "translation", "cue": "c1", "target": "en",
+                    "lines": ["First"]}  # fmt: skip
+            saved = await client.post("/api/edit?path=a%2Ftalk.mp4", json=edit)
+            assert saved.status == 200
+        assert "First" in srt.read_text(encoding="utf-8")
+        assert files.review.parent == out_dir / "a" and files.review.exists()
+        assert sorted(p.name for p in (library / "a").iterdir()) == ["talk.mp4"]
 
     asyncio.run(scenario())

@@ -89,11 +89,26 @@ class Fence:
     """Where the review may read: the folders or files given; names relative to `base` (the
     review command's) or absolute (serve's libraries)."""
 
-    def __init__(self, roots: tuple[Path, ...], relative: bool) -> None:
+    def __init__(
+        self, roots: tuple[Path, ...], relative: bool, out_dir: Path | None = None
+    ) -> None:
         self.roots = tuple(Path(os.path.realpath(root)) for root in roots)
         first = self.roots[0] if self.roots else Path("/")
         self.base = first if first.is_dir() or not first.exists() else first.parent
         self.relative = relative
+        self.out_dir = Path(os.path.abspath(out_dir)) if out_dir is not None else None
+
+    def files(self, media: Path) -> Files:
+        """Its journals and tracks: beside it, or where `run -o DIR` put them (DIR, mirroring
+        the folders under the root it was found in, as the run mirrors the folders given)."""
+        if self.out_dir is None:
+            return Files.of(media)
+        relative = Path()
+        for root in self.roots:
+            if root.is_dir() and media.is_relative_to(root):
+                relative = media.parent.relative_to(root)
+                break
+        return Files.of(media, self.out_dir / relative)
 
     def inside(self, real: Path) -> bool:
         for root in self.roots:
@@ -156,8 +171,9 @@ class ReviewApp:
         translator_factory: Callable[[MtSettings], Translates],
         glossary: Glossary | None,
         relative: bool,
+        out_dir: Path | None = None,
     ) -> None:
-        self.fence = Fence(roots, relative)
+        self.fence = Fence(roots, relative, out_dir)
         self.options = options
         self.token = token
         self._factory = translator_factory
@@ -191,7 +207,7 @@ class ReviewApp:
         async with lock:
             found = self.sessions.get(media)
             if found is None:
-                found = Session(Files.of(media), name=self.fence.name(media),
+                found = Session(self.fence.files(media), name=self.fence.name(media),
                                 options=self.options, translator=self.translator,
                                 disk=self.disk, glossary=self.glossary)  # fmt: skip
                 try:
@@ -252,7 +268,7 @@ class ReviewApp:
     async def inputs(self, request: web.Request) -> web.StreamResponse:
         listed = []
         for media in await asyncio.to_thread(self.fence.media):
-            files = Files.of(media)
+            files = self.fence.files(media)
             entry: dict[str, Any] = {"path": self.fence.name(media), "name": media.name,
                                      "reviewed": 0, "cues": 0, "targets": [],
                                      "has_journal": files.state.exists()}  # fmt: skip
@@ -422,12 +438,14 @@ def review_application(
     translator_factory: Callable[[MtSettings], Translates] = QwenMt,
     glossary: Glossary | None = None,
     relative: bool = False,
+    out_dir: Path | None = None,
 ) -> web.Application:
     """The review's application (`relative`: inputs named relative to the first root, as
-    `subtitler review PATH` names them; else by their absolute path, as serve's library)."""
+    `subtitler review PATH` names them; else by their absolute path, as serve's library;
+    `out_dir`: where `run -o DIR` wrote the tracks and journals, else beside each input)."""
     review = ReviewApp(roots=roots, options=options, token=token,
                        translator_factory=translator_factory, glossary=glossary,
-                       relative=relative)  # fmt: skip
+                       relative=relative, out_dir=out_dir)  # fmt: skip
     app = web.Application(middlewares=[review.guard])
     app.on_shutdown.append(review.shutdown)
     app.on_cleanup.append(review.close)

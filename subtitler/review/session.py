@@ -435,7 +435,8 @@ class Session:
 
     async def render(self) -> None:
         """Every existing track of every target and format, from the document, atomically."""
-        plans = every_track(self.files.media, self.state, self.targets, self.run_options)
+        plans = every_track(self.files.media, self.state, self.targets, self.run_options,
+                            self.files.state.parent)  # fmt: skip
         cues = self.cues
 
         def render() -> list[FileOp]:
