@@ -4,16 +4,23 @@ translator (a pure unit: no service): the document, versions, a stale edit refus
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from subtitler.engine import journal as resume_state
 from subtitler.engine.claim import Claim
 from subtitler.engine.journal import InputState, TargetProgress
+from subtitler.errors import OutputError
 from subtitler.layout.cues import Cue, CueText
 from subtitler.options import make_options
 from subtitler.qwenmt.protocol import Translated, TranslationRequest
+from subtitler.review.render import every_track
+from subtitler.review.routes import review_application
 from subtitler.review.session import Busy, Conflict, Files, Session
 from subtitler.tracks.durable import DiskWriter, FileOp
 
@@ -28,7 +35,8 @@ class StandIn:
                           output_tokens=1)  # fmt: skip
 
 
-def written(folder: Path) -> Files:
+def written(folder: Path, out_dir: Path | None = None) -> Files:
+    """A finished run's journal of `folder/talk.mp4`, beside it or in `out_dir` (its `-o`)."""
     media = folder / "talk.mp4"
     media.write_bytes(b"not media: the session never decodes it")
     state = InputState("talk.mp4", {"source_language": "zh"}, {})
@@ -39,7 +47,8 @@ def written(folder: Path) -> Files:
             for i, (zh, w) in pairs
         ]
         state.targets[target] = TargetProgress(cues=cues, finished=True)
-    files = Files.of(media)
+    files = Files.of(media, out_dir)
+    files.state.parent.mkdir(parents=True, exist_ok=True)
     lines = [state.header()]
     for target, progress in state.targets.items():
         lines += [resume_state.update_line(target, 0, None, (cue,)) for cue in progress.cues]
@@ -182,4 +191,179 @@ def test_a_refresh_during_a_save_waits_for_it(tmp_path: Path) -> None:
         disk.close()
 
     files = written(tmp_path)
+    asyncio.run(scenario())
+
+
+def test_a_save_whose_render_failed_is_rendered_on_the_next_load(tmp_path: Path) -> None:
+    """The edit is journaled, then the tracks cannot be written (disk full): the client is told,
+    and the next load renders every track from the journal (they never stay behind)."""
+
+    class Full(DiskWriter):
+        async def render_and_run(self, render: Callable[[], Sequence[FileOp]]) -> None:
+            raise OutputError("talk.zh-en.srt", "no space left on device")
+
+    async def scenario() -> None:
+        files = written(tmp_path)
+        disk, full = DiskWriter(), Full()
+        (session,) = sessions(files, full, StandIn())
+        await session.load()
+        options = make_options(("en", "es"), api_key="unused")
+        plans = every_track(files.media, session.state, ["en", "es"], options)
+        track = next(t.path for t in plans[0].tracks if t.path.suffix == ".srt")
+        track.write_text("", encoding="utf-8")
+        with pytest.raises(OutputError, match="no space"):
+            await session.edit(0, {"op": "translation", "cue": "c1", "target": "en",
+                                   "lines": ["By hand."]})  # fmt: skip
+        assert track.read_text(encoding="utf-8") == ""
+        (again,) = sessions(files, disk, StandIn())
+        await again.load()
+        assert "By hand." in track.read_text(encoding="utf-8")
+        assert again.version == 1 and not again.review.behind
+        disk.close()
+        full.close()
+
+    asyncio.run(scenario())
+
+
+def served(folder: Path, token: str | None = None) -> TestClient:
+    written(folder)
+    options = make_options(("en",), api_key="unused")
+    app = review_application(roots=(folder,), options=options, token=token, relative=True,
+                             translator_factory=lambda _settings: StandIn())  # fmt: skip
+    return TestClient(TestServer(app))
+
+
+def test_event_streams_end_when_the_server_shuts_down(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with served(tmp_path) as client:
+            events = await client.get("/api/events?path=talk.mp4")
+            assert (await events.content.readuntil(b"\n\n")).startswith(b"event: version")
+            await client.app.shutdown()  # what Ctrl-C's cleanup does first
+            rest = await asyncio.wait_for(events.content.read(), 10.0)  # bounded
+            assert rest == b"" and events.content.at_eof()
+
+    asyncio.run(scenario())
+
+
+def test_sign_in_from_a_deep_link_comes_back_to_it_and_pages_are_never_framed(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with served(tmp_path, token="s3cret") as client:
+            page = await client.get("/?path=a%2Ftalk.mp4", headers={"Accept": "text/html"})
+            assert page.status == 401
+            form = await page.text()
+            assert re.search(r'name="query" value="path=a(/|%2F)talk.mp4"', form)
+            assert "s3cret" not in form
+            policy = page.headers["Content-Security-Policy"]
+            assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+            wrong = await client.post("/sign-in", data={"token": "nope", "query": "path=x"})
+            assert wrong.status == 401 and "Set-Cookie" not in wrong.headers
+            back = {"token": "s3cret", "query": "path=a%2Ftalk.mp4"}
+            signed = await client.post("/sign-in", allow_redirects=False, data=back)
+            assert signed.status == 303
+            assert signed.headers["Location"] in ("./?path=a%2Ftalk.mp4", "./?path=a/talk.mp4")
+            assert "HttpOnly" in signed.headers["Set-Cookie"]
+            away = {"token": "s3cret", "query": "//evil.example/x"}
+            sly = await client.post("/sign-in", allow_redirects=False, data=away)
+            assert sly.headers["Location"].startswith("./?")
+            inputs = await client.get("/api/inputs", headers={"Authorization": "Bearer s3cret"})
+            assert inputs.status == 200
+            assert "frame-ancestors 'none'" in inputs.headers["Content-Security-Policy"]
+
+    asyncio.run(scenario())
+
+
+def test_tracks_are_rendered_again_with_the_runs_timecode_not_the_reviews(tmp_path: Path) -> None:
+    """The run's --timecode-start is journaled: a save keeps the TTML's timeline on it even
+    though `review` was not given it."""
+
+    async def scenario() -> None:
+        files = written(tmp_path)
+        text = files.state.read_text(encoding="utf-8")
+        text = text.replace('"settings": {"source_language": "zh"}',
+                            '"settings": {"source_language": "zh", "frame_rate": "25", '
+                            '"timecode_start": "10:00:00:00"}', 1)  # fmt: skip
+        files.state.write_text(text, encoding="utf-8")
+        disk = DiskWriter()
+        (session,) = sessions(files, disk, StandIn())
+        await session.load()
+        options = make_options(("en",), api_key="unused")
+        plans = every_track(files.media, session.state, ["en"], options)
+        ttml = next(t.path for t in plans[0].tracks if t.path.suffix == ".ttml")
+        ttml.write_text("", encoding="utf-8")
+        await session.edit(0, {"op": "reviewed", "cue": "c1", "value": True})
+        assert 'begin="10:00:01' in ttml.read_text(encoding="utf-8")
+        disk.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_body_over_64_kib_is_refused_before_it_is_read_whole(tmp_path: Path) -> None:
+    """413 and one line, whether the body says its length or comes in chunks; nothing changed."""
+
+    async def scenario() -> None:
+        async with served(tmp_path) as client:
+            files = Files.of(tmp_path / "talk.mp4")
+            lines = ["x" * 1000] * 80  # an edit of about 80 KiB
+            edit = {"base_version": 0, "op": "source", "cue": "c1", "lines": lines}
+            said = await client.post("/api/edit?path=talk.mp4", json=edit)
+            assert said.status == 413
+            assert "over 64 KiB" in (await said.json())["detail"]
+
+            async def chunks() -> Any:
+                for _ in range(1000):  # 1 MB, no Content-Length
+                    yield b" " * 1024
+
+            chunked = await client.post("/api/edit?path=talk.mp4", data=chunks(),
+                                        headers={"Content-Type": "application/json"})  # fmt: skip
+            assert chunked.status == 413
+            checked = await client.post("/api/check?path=talk.mp4", json={"cue": "c1",
+                                        "source": lines})  # fmt: skip
+            assert checked.status == 413
+            signing = await client.post("/sign-in", data={"token": "t" * 10_000})
+            assert signing.status == 413
+            assert not files.review.exists()  # nothing journaled
+            document = await (await client.get("/api/document?path=talk.mp4")).json()
+            assert document["version"] == 0
+            assert document["cues"][0]["source"]["lines"] == ["一"]
+            small = await client.post("/api/edit?path=talk.mp4", json={**edit, "lines": ["甲"]})
+            assert small.status == 200
+
+    asyncio.run(scenario())
+
+
+def test_an_input_run_with_out_dir_is_reviewed_where_its_tracks_are(tmp_path: Path) -> None:
+    """`run -o DIR library/` wrote `DIR/a/.talk...` for `library/a/talk.mp4`: the review finds
+    the journal and the tracks there, and writes nothing beside the media."""
+
+    async def scenario() -> None:
+        library, out_dir = tmp_path / "library", tmp_path / "out"
+        (library / "a").mkdir(parents=True)
+        files = written(library / "a", out_dir / "a")
+        (session,) = sessions(files, DiskWriter(), StandIn())
+        await session.load()
+        options = make_options(("en",), api_key="unused")
+        plans = every_track(files.media, session.state, ["en"], options, out_dir / "a")
+        srt = next(t.path for t in plans[0].tracks if t.path.suffix == ".srt")
+        assert srt.parent == out_dir / "a"
+        srt.write_text("", encoding="utf-8")
+        app = review_application(roots=(library,), options=options, token=None, relative=True,
+                                 out_dir=out_dir,
+                                 translator_factory=lambda _settings: StandIn())  # fmt: skip
+        async with TestClient(TestServer(app)) as client:
+            listed = (await (await client.get("/api/inputs")).json())["inputs"]
+            assert [(i["path"], i["has_journal"], i["cues"]) for i in listed] == [
+                ("a/talk.mp4", True, 2)
+            ]
+            document = await client.get("/api/document?path=a%2Ftalk.mp4")
+            assert document.status == 200
+            edit = {"base_version": 0, "op": "translation", "cue": "c1", "target": "en",
+                    "lines": ["First"]}  # fmt: skip
+            saved = await client.post("/api/edit?path=a%2Ftalk.mp4", json=edit)
+            assert saved.status == 200
+        assert "First" in srt.read_text(encoding="utf-8")
+        assert files.review.parent == out_dir / "a" and files.review.exists()
+        assert sorted(p.name for p in (library / "a").iterdir()) == ["talk.mp4"]
+
     asyncio.run(scenario())

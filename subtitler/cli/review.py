@@ -49,8 +49,11 @@ def _review_command(arguments: argparse.Namespace) -> int:
         from subtitler.gummy.glossary import read_glossary
 
         glossary = read_glossary(arguments.glossary)
+    out_dir: Path | None = arguments.out_dir
+    if out_dir is not None and not out_dir.is_dir():
+        raise UsageError("--out-dir", f"{out_dir}: no such folder")
     app = review_application(roots=(path,), options=options, token=token, glossary=glossary,
-                             relative=True)  # fmt: skip
+                             relative=True, out_dir=out_dir)  # fmt: skip
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -107,6 +110,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="require this token (default: SUBTITLER_API_TOKEN, else none; needed off loopback)",
     )
     review.add_argument("--json", action="store_true", help="print the address as a JSON line")
+    review.add_argument(
+        "-o",
+        "--out-dir",
+        type=Path,
+        metavar="DIR",
+        help="the tracks and journals are under DIR, as `run -o DIR` wrote them (default: "
+        "beside each input)",
+    )
     review.add_argument(
         "--glossary",
         type=Path,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from subtitler.engine import journal as resume_state
 from subtitler.engine.context import RunContext
-from subtitler.engine.edits import ReviewCue, reviewed_cues
+from subtitler.engine.edits import ReviewCue, Reviewed, reviewed_cues
 from subtitler.engine.plan import Need, TargetWork, TrackPlan, plan_tracks, plan_work
 from subtitler.engine.subtitled import sidecar_languages
 from subtitler.errors import OutputError
@@ -39,6 +39,9 @@ class Decided:
     reviewed: list[ReviewCue] | None = None
     """The review's cues when the input was reviewed (`engine.edits`): what its tracks are
     rendered from and what a target added later translates, instead of what was heard."""
+    behind: Reviewed | None = None
+    """The review's last save was journaled but not rendered: every track of a finished
+    target is rendered again from its cues, then the review is marked rendered."""
     sidecars: dict[str, str] = dataclasses.field(default_factory=dict)
     """`--skip-subtitled`: language → a subtitle file beside the input that has it."""
 
@@ -64,7 +67,14 @@ async def decide(item: InputFile, context: RunContext, folder: Path) -> Decided:
     audio: int | str = options.audio_stream
     if options.audio_languages:  # the stream is chosen by its tag: the same one on every run
         audio = "language " + ",".join(options.audio_languages)
-    settings = {"source_language": source, "audio_stream": audio}
+    frames = options.frame_rate
+    settings = {
+        "source_language": source,
+        "audio_stream": audio,
+        # Not matched on resume; read back by the review, which renders the tracks again.
+        "frame_rate": frames if isinstance(frames, str) else str(frames.rate),
+        "timecode_start": options.timecode_start,
+    }
     state_file = resume_state.state_path(folder, item.path.stem)
     fresh = options.overwrite or item.live  # a live stream cannot be resumed by seeking
     previous = None if fresh else await context.disk.call(resume_state.load, state_file)
@@ -85,9 +95,16 @@ async def decide(item: InputFile, context: RunContext, folder: Path) -> Decided:
     plans = plan_tracks(item, options, named)
     progress = previous.targets if previous is not None else {}
     work = plan_work(plans, progress, fresh, Path.exists)
-    reviewed = None
+    review = None
     if previous is not None:
-        reviewed = await context.disk.call(reviewed_cues, state_file, previous)
+        review = await context.disk.call(reviewed_cues, state_file, previous)
+    if review is not None and review.behind:
+        plan_of = {plan.target: plan for plan in plans}
+        work = [
+            TargetWork(w.target, Need.RENDER, plan_of[w.target].tracks)
+            if w.need in (Need.KEEP, Need.RENDER) else w
+            for w in work
+        ]  # fmt: skip
     state = previous or resume_state.InputState(
         item.path.name, settings, {}, identity=identity, named_source=None,
         nonce=secrets.token_hex(8),
@@ -100,7 +117,8 @@ async def decide(item: InputFile, context: RunContext, folder: Path) -> Decided:
         plans={p.target: p for p in plans},
         work=work,
         resumed=continues_interrupted(previous, work),
-        reviewed=reviewed,
+        reviewed=review.cues if review is not None else None,
+        behind=review if review is not None and review.behind else None,
     )
 
 

@@ -132,6 +132,13 @@ class Review:
     """Versions whose change is in effect and may be undone, the last on top."""
     redoable: list[int] = field(default_factory=list)
     next_id: int = 1
+    rendered: int = 0
+    """The last version every track was rendered at (a `rendered` line after the render): a
+    save whose render failed (disk full) leaves the tracks behind, rendered again on load."""
+
+    @property
+    def behind(self) -> bool:
+        return self.rendered < self.version
 
     @property
     def latest(self) -> Edit | None:
@@ -326,6 +333,12 @@ def edit_line(edit: Edit) -> str:
     return json.dumps(line, ensure_ascii=False) + "\n"
 
 
+def rendered(path: Path, version: int, *, after_torn: bool = False) -> list[Append | Close]:
+    """Every track now holds `version` (one line, after the tracks are rendered)."""
+    line = ("\n" if after_torn else "") + json.dumps({"rendered": version}) + "\n"
+    return [Append(path, line.encode("utf-8")), Close(path)]
+
+
 def begin(path: Path, source: str, identity: str) -> Replace:
     """A new edits journal: the header alone, written atomically."""
     return Replace(path, header_line(source, identity).encode("utf-8"), sync=True)
@@ -367,6 +380,8 @@ class Parsed:
     edits: tuple[Edit, ...]
     torn: bool
     """It ends without a line feed: the next line must start on a line of its own."""
+    rendered: int = 0
+    """The last `rendered` line's version (0: none; its tracks are rendered again once)."""
 
 
 def parse(text: str) -> Parsed:
@@ -377,6 +392,7 @@ def parse(text: str) -> Parsed:
     if not isinstance(header, dict) or header.get("review") != FORMAT:
         raise ValueError("not a review journal of a known format")
     edits = []
+    rendered_version = 0
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
@@ -385,11 +401,18 @@ def parse(text: str) -> Parsed:
         except ValueError:
             continue  # torn by a crash mid-append
         try:
+            if isinstance(data, dict) and "rendered" in data:
+                rendered_version = int(data["rendered"])
+                continue
             edits.append(_edit_from_json(data))
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"line {number}: {error}") from error
     return Parsed(
-        str(header["source"]), str(header["journal"]), tuple(edits), not text.endswith("\n")
+        str(header["source"]),
+        str(header["journal"]),
+        tuple(edits),
+        not text.endswith("\n"),
+        rendered_version,
     )
 
 
@@ -414,7 +437,9 @@ def load(review_file: Path, state: InputState, state_text: str) -> Review | None
         parsed = parse(text)
         if parsed.identity != journal_identity(state_text):
             return None
-        return replay(base_cues(state), parsed.edits)
+        review = replay(base_cues(state), parsed.edits)
+        review.rendered = parsed.rendered
+        return review
     except (ValueError, KeyError, TypeError, IndexError) as error:
         raise OutputError(str(review_file), f"the review is damaged ({error})") from error
 
@@ -494,9 +519,21 @@ def _edit_from_json(data: Mapping[str, Any]) -> Edit:
     return Edit(version=version, op=op, arguments=dict(data.get("arguments", {})), change=change)
 
 
-def reviewed_cues(state_file: Path, state: InputState) -> list[ReviewCue] | None:
-    """The document's cues when the input has a review over this journal (else None): what a
-    rerun renders and what a target added later translates. OutputError when damaged."""
+@dataclass(frozen=True, kw_only=True)
+class Reviewed:
+    """What a run reads of an input's review."""
+
+    cues: list[ReviewCue]
+    """The document's cues: what a rerun renders and what a target added later translates."""
+    version: int
+    behind: bool
+    """Its last save was journaled but its tracks not rendered (disk full): render them all."""
+    path: Path
+
+
+def reviewed_cues(state_file: Path, state: InputState) -> Reviewed | None:
+    """The review over this journal, when the input has one (else None). OutputError when
+    damaged."""
     review_file = review_path(state_file.parent, state_file.name.removeprefix(".").removesuffix(
         ".subtitler-state.jsonl"))  # fmt: skip
     if not review_file.exists():
@@ -508,4 +545,7 @@ def reviewed_cues(state_file: Path, state: InputState) -> list[ReviewCue] | None
             str(state_file), f"cannot read resume state ({error.strerror})"
         ) from error
     review = load(review_file, state, state_text)
-    return None if review is None else filled(review.cues, state)
+    if review is None:
+        return None
+    return Reviewed(cues=filled(review.cues, state), version=review.version,
+                    behind=review.behind, path=review_file)  # fmt: skip

@@ -142,6 +142,8 @@ async def render_finished(
         return [op for track, cues in chosen for op in (track.restore(cues), track.finish())]
 
     await context.disk.render_and_run(render)
+    if decided.behind is not None:  # the review's tracks hold its last version now
+        await context.disk.run(review_journal.rendered(decided.behind.path, decided.behind.version))
     return tuple(track.path for track, _ in chosen)
 
 

@@ -23,12 +23,18 @@ from subtitler.tracks.durable import FileOp
 
 
 def every_track(
-    media: Path, state: InputState, targets: Sequence[str], options: RunOptions
+    media: Path,
+    state: InputState,
+    targets: Sequence[str],
+    options: RunOptions,
+    folder: Path | None = None,
 ) -> list[TrackPlan]:
-    """Every track a run could have made for these targets (whether it exists or not)."""
+    """Every track a run could have made for these targets (whether it exists or not);
+    `folder`: where the run wrote them (its `-o DIR` mirrored), beside the media by default."""
     everything = dataclasses.replace(
-        options, targets=tuple(targets), formats=tuple(TrackFormat), layout=Layout.BOTH
-    )
+        options, targets=tuple(targets), formats=tuple(TrackFormat), layout=Layout.BOTH,
+        out_dir=folder if folder is not None and folder != media.parent else None,
+    )  # fmt: skip
     picture = journaled_picture(state)
     offset_ms = timecode_offset(options, picture, media)
     item = InputFile(media, Path())

@@ -10,13 +10,16 @@ else, token or not (`views.access`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import html
 import json
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from aiohttp import web
 
@@ -34,6 +37,10 @@ from subtitler.views.access import cross_origin, sign_in_cookie, token_ok
 
 HERE = Path(__file__).parent
 KEEP_ALIVE_S = 15.0
+BODY_LIMIT = 64 * 1024
+"""An edit's or a check's JSON body at most (a cue's lines and times: a few KiB)."""
+SIGN_IN_LIMIT = 4 * 1024
+"""The sign-in form at most (a token and the page's query)."""
 ASSETS = {"page.js": "application/javascript", "page.css": "text/css"}
 SIGN_IN = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -42,7 +49,8 @@ SIGN_IN = """<!doctype html>
 input,button{font:inherit;padding:.4rem}:focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}
 </style></head><body><main><h1>Sign in</h1>
 <p role="status" aria-live="polite">%s</p>
-<form method="post" action="sign-in"><label for="token">Token</label>
+<form method="post" action="sign-in"><input type="hidden" name="query" value="%s">
+<label for="token">Token</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form></main></body></html>
 """
@@ -52,17 +60,55 @@ PLACEHOLDER = """<!doctype html>
 <a href="api/inputs">api/inputs</a>.</p></main></body></html>
 """
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_STYLE = SIGN_IN.split("<style>", 1)[1].split("</style>", 1)[0]
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+POLICY = (
+    "default-src 'self'; "
+    f"style-src 'self' 'sha256-{_STYLE_HASH}'; "
+    "img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""The page's own script, style, media and API only (nothing inline but the sign-in form's
+style, by its hash), and never inside another site's frame (clickjacking)."""
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.setdefault("Content-Security-Policy", POLICY)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+
+
+def _sign_in_page(said: str, query: str, status: int) -> web.Response:
+    """The sign-in form; `query`: the page's query (`path=...`), to come back to it."""
+    text = SIGN_IN % (html.escape(said), html.escape(query, quote=True))
+    return web.Response(text=text, content_type="text/html", status=status)
 
 
 class Fence:
     """Where the review may read: the folders or files given; names relative to `base` (the
     review command's) or absolute (serve's libraries)."""
 
-    def __init__(self, roots: tuple[Path, ...], relative: bool) -> None:
+    def __init__(
+        self, roots: tuple[Path, ...], relative: bool, out_dir: Path | None = None
+    ) -> None:
         self.roots = tuple(Path(os.path.realpath(root)) for root in roots)
         first = self.roots[0] if self.roots else Path("/")
         self.base = first if first.is_dir() or not first.exists() else first.parent
         self.relative = relative
+        self.out_dir = Path(os.path.abspath(out_dir)) if out_dir is not None else None
+
+    def files(self, media: Path) -> Files:
+        """Its journals and tracks: beside it, or where `run -o DIR` put them (DIR, mirroring
+        the folders under the root it was found in, as the run mirrors the folders given)."""
+        if self.out_dir is None:
+            return Files.of(media)
+        relative = Path()
+        for root in self.roots:
+            if root.is_dir() and media.is_relative_to(root):
+                relative = media.parent.relative_to(root)
+                break
+        return Files.of(media, self.out_dir / relative)
 
     def inside(self, real: Path) -> bool:
         for root in self.roots:
@@ -125,8 +171,9 @@ class ReviewApp:
         translator_factory: Callable[[MtSettings], Translates],
         glossary: Glossary | None,
         relative: bool,
+        out_dir: Path | None = None,
     ) -> None:
-        self.fence = Fence(roots, relative)
+        self.fence = Fence(roots, relative, out_dir)
         self.options = options
         self.token = token
         self._factory = translator_factory
@@ -134,6 +181,8 @@ class ReviewApp:
         self.glossary = glossary
         self.disk = DiskWriter()
         self.sessions: dict[Path, Session] = {}
+        self.streams: set[asyncio.Queue[int | None]] = set()
+        self.closing = False
         self._loading: dict[Path, asyncio.Lock] = {}
 
     def translator(self) -> Translates:
@@ -158,7 +207,7 @@ class ReviewApp:
         async with lock:
             found = self.sessions.get(media)
             if found is None:
-                found = Session(Files.of(media), name=self.fence.name(media),
+                found = Session(self.fence.files(media), name=self.fence.name(media),
                                 options=self.options, translator=self.translator,
                                 disk=self.disk, glossary=self.glossary)  # fmt: skip
                 try:
@@ -181,7 +230,7 @@ class ReviewApp:
             return await handler(request)
         if not token_ok(request, self.token):
             if request.method == "GET" and _is_page(request):
-                return web.Response(text=SIGN_IN % "", content_type="text/html", status=401)
+                return _sign_in_page("", request.rel_url.raw_query_string, 401)
             return _json({"detail": "sign in: the API token is missing or wrong"}, 401)
         return await handler(request)
 
@@ -202,19 +251,24 @@ class ReviewApp:
                             headers={"Cache-Control": "no-cache"})  # fmt: skip
 
     async def sign_in(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        given = str(form.get("token", ""))
+        raw = await _bounded(request, SIGN_IN_LIMIT)  # before the token: anyone may post here
+        form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        given = form.get("token", "")
+        query = form.get("query", "")
         if self.token is None or not given or not _same(given, self.token):
-            text = SIGN_IN % "That token is not the right one: nothing changed."
-            return web.Response(text=text, content_type="text/html", status=401)
-        response = web.HTTPSeeOther("./")
+            return _sign_in_page("That token is not the right one: nothing changed.", query, 401)
+        # Back to the page asked for: this application's page with its own query, re-encoded
+        # from its pairs (never another path, host or scheme).
+        pairs = parse_qsl(query, keep_blank_values=True)
+        back = "./" + (f"?{urlencode(pairs)}" if pairs else "")
+        response = web.Response(status=303, headers={"Location": back})
         sign_in_cookie(response, self.token, secure=request.secure)
         return response
 
     async def inputs(self, request: web.Request) -> web.StreamResponse:
         listed = []
         for media in await asyncio.to_thread(self.fence.media):
-            files = Files.of(media)
+            files = self.fence.files(media)
             entry: dict[str, Any] = {"path": self.fence.name(media), "name": media.name,
                                      "reviewed": 0, "cues": 0, "targets": [],
                                      "has_journal": files.state.exists()}  # fmt: skip
@@ -297,22 +351,34 @@ class ReviewApp:
                                                "Cache-Control": "no-cache",
                                                "X-Accel-Buffering": "no"})  # fmt: skip
         await response.prepare(request)
-        queue: asyncio.Queue[int] = asyncio.Queue()
+        queue: asyncio.Queue[int | None] = asyncio.Queue()
         session.listeners.add(queue)
+        self.streams.add(queue)
         try:
             await response.write(_version_event(session.version))
-            while True:
+            while not self.closing:
                 try:
                     version = await asyncio.wait_for(queue.get(), KEEP_ALIVE_S)
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
                     continue
+                if version is None:
+                    break  # the server shuts down: the stream ends, the browser reconnects
                 await response.write(_version_event(version))
+            await response.write_eof()
         except ConnectionError:
             pass
         finally:
             session.listeners.discard(queue)
+            self.streams.discard(queue)
         return response
+
+    async def shutdown(self, _app: web.Application) -> None:
+        """End every event stream, so the server stops at once (not after aiohttp's
+        shutdown timeout) while a review page is open."""
+        self.closing = True
+        for queue in list(self.streams):
+            queue.put_nowait(None)
 
 
 def _version_event(version: int) -> bytes:
@@ -335,9 +401,28 @@ def _is_page(request: web.Request) -> bool:
     return request.path.endswith("/") and "text/html" in request.headers.get("Accept", "text/html")
 
 
+async def _bounded(request: web.Request, limit: int) -> bytes:
+    """The body, read no further than `limit` bytes: a larger one is refused (413) before it
+    is read whole, whatever the server's own `client_max_size` (serve's is large, for media)."""
+    too_large = _error(413, f"the body is over {limit // 1024} KiB: nothing changed")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(limit + 1 - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+
+
 async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await _bounded(request, BODY_LIMIT)
     try:
-        body = await request.json()
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise _error(400, "the body is not JSON") from error
     if not isinstance(body, dict):
@@ -353,14 +438,18 @@ def review_application(
     translator_factory: Callable[[MtSettings], Translates] = QwenMt,
     glossary: Glossary | None = None,
     relative: bool = False,
+    out_dir: Path | None = None,
 ) -> web.Application:
     """The review's application (`relative`: inputs named relative to the first root, as
-    `subtitler review PATH` names them; else by their absolute path, as serve's library)."""
+    `subtitler review PATH` names them; else by their absolute path, as serve's library;
+    `out_dir`: where `run -o DIR` wrote the tracks and journals, else beside each input)."""
     review = ReviewApp(roots=roots, options=options, token=token,
                        translator_factory=translator_factory, glossary=glossary,
-                       relative=relative)  # fmt: skip
+                       relative=relative, out_dir=out_dir)  # fmt: skip
     app = web.Application(middlewares=[review.guard])
+    app.on_shutdown.append(review.shutdown)
     app.on_cleanup.append(review.close)
+    app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", review.page)
     app.router.add_get("/{name:page\\.(?:js|css)}", review.asset)
     app.router.add_post("/sign-in", review.sign_in)

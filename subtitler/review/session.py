@@ -38,7 +38,7 @@ from subtitler.errors import OutputError
 from subtitler.gummy.glossary import Glossary, terms_for
 from subtitler.languages import QWEN_MT_LANGUAGES, Translator, gummy_translates
 from subtitler.layout.cues import clean_line
-from subtitler.layout.frames import FrameRate, frame_grid
+from subtitler.layout.frames import FrameRate, frame_grid, parse_frame_rate
 from subtitler.layout.lines import break_lines, tokenize
 from subtitler.layout.rules import CueRules
 from subtitler.layout.shots import ShotRules
@@ -121,7 +121,8 @@ class Session:
         self._disk = disk
         self._glossary = glossary
         self._lock = asyncio.Lock()
-        self.listeners: set[asyncio.Queue[int]] = set()
+        self.listeners: set[asyncio.Queue[int | None]] = set()
+        """The open event streams: a version after each save; None ends one (shutdown)."""
         self.duration_ms: int | None = None
         self.state: resume_state.InputState
         self._state_text = ""
@@ -133,8 +134,17 @@ class Session:
     # Loading
 
     async def load(self) -> None:
-        """Read (or read again) both journals and replay the edits."""
+        """Read (or read again) both journals and replay the edits; tracks a save journaled
+        but did not render (disk full, a crash) are rendered now, when nothing else holds the
+        input."""
         await asyncio.to_thread(self._load)
+        if self.review.behind and not self.state.unfinished:
+            claim = Claim(self.files.claim)
+            if await asyncio.to_thread(claim.acquire):
+                try:
+                    await self._render_and_mark()
+                finally:
+                    await asyncio.to_thread(claim.release)
 
     async def ensure_duration(self) -> None:
         """The media's duration, asked of ffmpeg once (the listing of many inputs does not)."""
@@ -186,9 +196,23 @@ class Session:
                 {k for cue in self.cues for k in cue.translations}]  # fmt: skip
 
     @property
+    def run_options(self) -> RunOptions:
+        """The options the tracks were rendered with, as the run journaled them (its frame
+        rate and start timecode: TTML and EBU-TT-D keep them), else the review's own."""
+        settings = self.state.settings
+        journaled: dict[str, Any] = {}
+        if isinstance(settings.get("frame_rate"), str):
+            text = settings["frame_rate"]
+            journaled["frame_rate"] = text if text in ("auto", "off") else parse_frame_rate(text)
+        if "timecode_start" in settings:
+            start = settings["timecode_start"]
+            journaled["timecode_start"] = str(start) if start is not None else None
+        return replace(self.options, **journaled) if journaled else self.options
+
+    @property
     def frames(self) -> FrameRate:
         picture = journaled_picture(self.state)
-        grid = frame_grid(self.options.frame_rate, picture.frame_rate if picture else None)
+        grid = frame_grid(self.run_options.frame_rate, picture.frame_rate if picture else None)
         return grid or AUDIO_FRAME_RATE
 
     @property
@@ -337,7 +361,7 @@ class Session:
         self.review.apply(edit)
         self.cues = filled(self.review.cues, self.state)
         self._signatures = (_signature(self.files.state), _signature(self.files.review))
-        await self.render()
+        await self._render_and_mark()
 
     async def _translated(self, change: review_journal.Change) -> review_journal.Change:
         asked = ops.pending_requests(change, self.cues, self._mt_context())
@@ -391,6 +415,15 @@ class Session:
         await self._disk.run(operations)
         self._torn = False
 
+    async def _render_and_mark(self) -> None:
+        """Every track from the document, then the version they hold journaled."""
+        await self.render()
+        marked = review_journal.rendered(self.files.review, self.version, after_torn=self._torn)
+        await self._disk.run(list(marked))
+        self._torn = False
+        self.review.rendered = self.version
+        self._signatures = (_signature(self.files.state), _signature(self.files.review))
+
     def _has_header(self) -> bool:
         """The review file there is this journal's (a stale one is begun again)."""
         try:
@@ -402,7 +435,8 @@ class Session:
 
     async def render(self) -> None:
         """Every existing track of every target and format, from the document, atomically."""
-        plans = every_track(self.files.media, self.state, self.targets, self.options)
+        plans = every_track(self.files.media, self.state, self.targets, self.run_options,
+                            self.files.state.parent)  # fmt: skip
         cues = self.cues
 
         def render() -> list[FileOp]:

@@ -9,15 +9,23 @@ import asyncio
 import hashlib
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from ttconv.imsc import reader as ttml_reader
 
 from subtitler.emulator.server import BackgroundEmulator
+from subtitler.errors import OutputError
 from subtitler.options import make_options
+from subtitler.qwenmt.client import QwenMt
 from subtitler.review.routes import review_application
+from subtitler.review.session import Files, Session
 from subtitler.sources.media import ffmpeg_executable
+from subtitler.tracks.durable import DiskWriter, FileOp
 from subtitler.tracks.reading import read_subtitles
 from tests import harness
 
@@ -51,8 +59,16 @@ def agrees(folder: Path, document: dict[str, Any]) -> None:
         shown = [c for c in cues if language == "zh" or c["translations"][language]["lines"]]
         assert len(read) == len(shown), track
         step = 34 if track.suffix == ".scc" else 10  # SCC: 29.97 frames; ASS: centiseconds
+        if track.suffix in (".ttml", ".xml"):  # TTML and EBU-TT-D: ttconv reads them too
+            assert ttml_reader.to_model(ElementTree.parse(track)) is not None, track
         for got, cue in zip(read, shown, strict=True):
             assert abs(got.begin_ms - cue["begin_ms"]) <= step, (track, got, cue)
+            assert abs(got.end_ms - cue["end_ms"]) <= step, (track, got, cue)
+            text = "".join(line for _, line in got.lines).replace(" ", "")
+            lines = cue["source"]["lines"] if language == "zh" else []
+            lines = lines if language == "zh" else cue["translations"][language]["lines"]
+            if track.suffix != ".scc":  # CEA-608 holds no Chinese: its own reader checks it
+                assert all(line.replace(" ", "") in text for line in lines), (track, got, cue)
         if track.suffix == ".srt":
             text = track.read_text(encoding="utf-8")
             for cue in shown:
@@ -137,6 +153,11 @@ def test_edits_through_the_api_reach_every_track_and_a_rerun_keeps_them(
     run(tmp_path, emulator, "-t", "fr")
     texts = [r.body["messages"][0]["content"] for r in emulator.server.stats.mt_requests[asked:]]
     assert "欢迎收看今天的新闻。" in "\n".join(texts), "fr translates the edited source"
+    french = [p for p in tmp_path.iterdir() if p.name.startswith("zh_news.") and "fr" in p.name]
+    assert french
+    for fr in french:  # each fr track holds the translation of the edited source line
+        said = [line for _, line in read_subtitles(fr).cues[0].lines]
+        assert "[French] 欢迎收看今天的新闻。" in said, (fr, said)
     assert document["cues"][0]["source"]["lines"] == ["欢迎收看今天的新闻。"]
 
 
@@ -174,3 +195,38 @@ def test_a_run_begun_again_sets_the_review_aside(
     assert all(c["translations"]["en"]["lines"] != ["An old hearing's edit."]
                for c in fresh["cues"])  # fmt: skip
     assert "An old hearing's edit." not in (tmp_path / "zh_news.zh-en.srt").read_text("utf-8")
+
+
+def test_a_rerun_renders_a_save_whose_tracks_were_not_written(
+    tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    """A save journaled whose render failed (the disk filled): `subtitler run` renders every
+    track from the review rather than keeping the stale ones."""
+
+    class Full(DiskWriter):
+        async def render_and_run(self, render: Callable[[], Sequence[FileOp]]) -> None:
+            raise OutputError("zh_news.zh-en.srt", "no space left on device")
+
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    run(tmp_path, emulator, "-t", "en", "--format", "srt,vtt")
+    options = make_options(("en",), endpoint=emulator.url, api_key="unused")
+
+    async def save() -> None:
+        full = Full()
+        session = Session(Files.of(tmp_path / "zh_news.mp4"), name="zh_news.mp4",
+                          options=options, translator=QwenMt, disk=full)  # type: ignore[arg-type]  # fmt: skip
+        await asyncio.to_thread(session._load)  # as a server that stopped before rendering
+        with pytest.raises(OutputError):
+            await session.edit(0, {"op": "translation", "cue": "c1", "target": "en",
+                                   "lines": ["Saved, not rendered."]})  # fmt: skip
+        full.close()
+
+    asyncio.run(save())
+    for suffix in ("srt", "vtt"):
+        assert "Saved, not rendered." not in (tmp_path / f"zh_news.zh-en.{suffix}").read_text()
+    run(tmp_path, emulator, "-t", "en", "--format", "srt,vtt")
+    for suffix in ("srt", "vtt"):
+        assert "Saved, not rendered." in (tmp_path / f"zh_news.zh-en.{suffix}").read_text()
+    before = digests(tmp_path)
+    run(tmp_path, emulator, "-t", "en", "--format", "srt,vtt")
+    assert digests(tmp_path) == before, "marked rendered: the next rerun keeps them"
