@@ -112,7 +112,7 @@ def fake_service(monkeypatch: pytest.MonkeyPatch) -> FakeService:
     from subtitler.engine.context import Transports
 
     service = FakeService()
-    FakeDecoder.started.clear()
+    FakeDecoder.reset()
     fakes = Transports(
         decoder=FakeDecoder,
         new_client=service.new_task,

@@ -101,6 +101,23 @@ class FakeDecoder:
 
     started: ClassVar[list[FakeDecoder]] = []
     """Every decoder started since the `fake_service` fixture began (a test reads `start_ms`)."""
+    hold_from_ms: ClassVar[int | None] = None
+    """A test's pause: frames from this media time wait until `release()`, so what the test
+    does meanwhile (a stop) comes while audio remains, however fast the rest ran."""
+    _released: ClassVar[asyncio.Event | None] = None
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.started.clear()
+        cls.hold_from_ms = None
+        cls._released = None
+
+    @classmethod
+    def release(cls) -> None:
+        """Let held frames go on (on the run's loop, from an observer)."""
+        if cls._released is None:
+            cls._released = asyncio.Event()
+        cls._released.set()
 
     def __init__(self, path: Path, audio_stream: int = 0, start_ms: int = 0, **_: Any) -> None:
         self.path = path
@@ -122,6 +139,11 @@ class FakeDecoder:
 
     async def frames(self) -> AsyncIterator[bytes]:
         for begin_ms in range(self.start_ms, self.duration_ms, FRAME_MS):
+            hold = FakeDecoder.hold_from_ms
+            if hold is not None and begin_ms >= hold:
+                if FakeDecoder._released is None:
+                    FakeDecoder._released = asyncio.Event()
+                await FakeDecoder._released.wait()
             times = np.arange(begin_ms, min(begin_ms + FRAME_MS, self.duration_ms))
             samples = np.zeros((len(times), SAMPLES_PER_MS), dtype="<i2")
             samples[:, 0], samples[:, 1] = times >> 15, times & 0x7FFF

@@ -49,7 +49,7 @@ def test_the_parser_has_exactly_the_declared_options(command: str) -> None:
         "watch": {"folders", "settle", "poll", "ignore"},
         "serve": {"host", "port", "api_token", "max_upload_mb", "library", "path_map",
                   "jellyfin", "emby", "plex", "webhook_events", "queue_file", "keep_jobs",
-                  "max_job_kb", "max_job_paths"},
+                  "max_job_kb", "max_job_paths", "allowed_host", "trusted_proxy"},
     }[command]  # fmt: skip
     assert dests - own == {o.keyword for o in declared_for(command)}
 

@@ -108,9 +108,12 @@ def test_a_stopped_run_resumes_where_it_stopped_and_keeps_every_cue_once(
 
     def stop_after_two(event: Event) -> None:
         if isinstance(event, CueWritten) and event.sentence_id == 1:
-            control.request_stop()  # Ctrl-C after the second cue
+            control.request_stop()  # Ctrl-C after the second cue, while audio remains
+            FakeDecoder.release()
 
+    FakeDecoder.hold_from_ms = 60_000  # at full speed the whole input could be sent by then
     (stopped,) = run([media], observe=stop_after_two, control=control)
+    FakeDecoder.hold_from_ms = None
     assert stopped.status is Status.INTERRUPTED
     kept = translations(tmp_path / "talk.zh-en.srt")
     assert kept == expected_lines(300_000)[: len(kept)] and 2 <= len(kept) < 100
