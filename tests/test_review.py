@@ -491,3 +491,42 @@ def test_the_open_inputs_are_bounded_and_a_dropped_one_is_read_again(
             events.close()
 
     asyncio.run(scenario())
+
+
+def test_two_saves_at_once_over_http_one_saved_one_refused(tmp_path: Path) -> None:
+    """Two POSTs on the same base version at once: exactly one 200 and one 409, the journal
+    holds one version, and the tracks hold the document."""
+    from subtitler.tracks.reading import read_subtitles
+
+    async def scenario() -> None:
+        async with served(tmp_path) as client:
+            srt = tmp_path / "talk.zh-en.srt"
+            srt.write_text("", encoding="utf-8")  # a track the run made: rendered again
+            saves = [
+                client.post("/api/edit?path=talk.mp4",
+                            json={"base_version": 0, "op": "source", "cue": cue, "lines": [text]})
+                for cue, text in (("c1", "甲"), ("c2", "乙"))
+            ]  # fmt: skip
+            answers = await asyncio.gather(*saves)
+            assert sorted(answer.status for answer in answers) == [200, 409]
+            refused = next(answer for answer in answers if answer.status == 409)
+            assert "edited elsewhere (version 1: source of cue" in (await refused.json())["detail"]
+            document = await (await client.get("/api/document?path=talk.mp4")).json()
+        assert document["version"] == 1
+        (session,) = sessions(Files.of(tmp_path / "talk.mp4"), DiskWriter(), StandIn())
+        await session.load()  # the journal, read again: one version, the saved edit
+        assert session.version == 1
+        assert [list(cue.source) for cue in session.cues] == [
+            cue["source"]["lines"] for cue in document["cues"]
+        ]
+        assert sum(cue.source_edited for cue in session.cues) == 1
+        read = read_subtitles(srt).cues
+        assert [(c.begin_ms, c.end_ms) for c in read] == [
+            (c["begin_ms"], c["end_ms"]) for c in document["cues"]
+        ]
+        blocks = srt.read_text(encoding="utf-8").strip().split("\n\n")  # the text as written
+        assert [block.split("\n")[2:] for block in blocks] == [
+            [*c["source"]["lines"], *c["translations"]["en"]["lines"]] for c in document["cues"]
+        ]
+
+    asyncio.run(scenario())
