@@ -4,7 +4,9 @@ translator (a pure unit: no service): the document, versions, a stale edit refus
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from subtitler.errors import OutputError
 from subtitler.layout.cues import Cue, CueText
 from subtitler.options import make_options
 from subtitler.qwenmt.protocol import Translated, TranslationRequest
+from subtitler.review import routes
 from subtitler.review.render import every_track
 from subtitler.review.routes import review_application
 from subtitler.review.session import Busy, Conflict, Files, Session
@@ -370,5 +373,165 @@ def test_an_input_run_with_out_dir_is_reviewed_where_its_tracks_are(tmp_path: Pa
         assert "First" in srt.read_text(encoding="utf-8")
         assert files.review.parent == out_dir / "a" and files.review.exists()
         assert sorted(p.name for p in (library / "a").iterdir()) == ["talk.mp4"]
+
+    asyncio.run(scenario())
+
+
+def long_document(folder: Path, count: int) -> Files:
+    """A finished run of `count` cues in two targets, with some of their tracks."""
+    media = folder / "talk.mp4"
+    media.write_bytes(b"not media: the session never decodes it")
+    state = InputState("talk.mp4", {"source_language": "zh"}, {})
+    lines = [state.header()]
+    for target in ("en", "es"):
+        cues = [
+            Cue(1000 * i, 1000 * i + 800,
+                (CueText("zh", ("一二三四五六七八九十",)), CueText(target, (f"Line number {i}",))))
+            for i in range(1, count + 1)
+        ]  # fmt: skip
+        lines += [resume_state.update_line(target, 0, None, (cue,)) for cue in cues]
+        lines.append(f'{{"finished": "{target}"}}')
+    files = Files.of(media)
+    files.state.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name in ("talk.en.srt", "talk.zh-es.vtt", "talk.en.ttml"):
+        (folder / name).write_text("", encoding="utf-8")
+    return files
+
+
+class Stalls:
+    """The longest wait of a 1 ms timer on the event loop: how long the loop did nothing else."""
+
+    def __init__(self) -> None:
+        self.longest_s = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            self.longest_s = max(self.longest_s, now - last)
+            last = now
+
+    def __enter__(self) -> Stalls:
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+CUES = 6000
+"""A long document: about 100 minutes of speech."""
+
+
+def test_a_long_document_keeps_the_loop_responsive_while_it_is_saved(tmp_path: Path) -> None:
+    """6000 cues: the document, its problems, the cues filled again, the tracks and a target's
+    WebVTT are made off the loop (or only for the cues an edit touched): the loop's longest
+    stall stays far below the save's own time."""
+
+    async def scenario() -> None:
+        files = long_document(tmp_path, CUES)
+        options = make_options(("en",), api_key="unused")
+        app = review_application(roots=(tmp_path,), options=options, token=None, relative=True,
+                                 translator_factory=lambda _settings: StandIn())  # fmt: skip
+        async with TestClient(TestServer(app)) as client:
+            opened = await client.get("/api/document?path=talk.mp4")
+            assert opened.status == 200 and len((await opened.json())["cues"]) == CUES
+            edits = ({"op": "reviewed", "cue": "c7", "value": True},
+                     {"op": "source", "cue": "c8", "lines": ["甲"]})  # fmt: skip
+            for version, op in enumerate(edits):
+                with Stalls() as stalls:
+                    started = time.perf_counter()
+                    saved = await client.post("/api/edit?path=talk.mp4",
+                                              json={"base_version": version, **op})  # fmt: skip
+                    body = await saved.read()  # parsed after: the client's own work
+                    save_s = time.perf_counter() - started
+                    track = await client.get("/track?path=talk.mp4&target=en")
+                    vtt = await track.read()
+                assert track.status == 200 and vtt.count(b" --> ") == CUES
+                assert saved.status == 200 and json.loads(body)["version"] == version + 1
+                print(f"{op['op']}: save {save_s * 1000:.0f} ms, longest loop stall "
+                      f"{stalls.longest_s * 1000:.0f} ms")  # fmt: skip
+                assert stalls.longest_s < save_s / 4, (stalls.longest_s, save_s)
+        assert "甲" in (tmp_path / "talk.en.srt").read_text(encoding="utf-8")
+        assert files.review.exists()
+
+    asyncio.run(scenario())
+
+
+def test_the_open_inputs_are_bounded_and_a_dropped_one_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most SESSIONS_KEPT inputs stay in memory: the least lately used idle one is dropped
+    (one a page listens to is kept) and read again from its journals, edits and all."""
+    monkeypatch.setattr(routes, "SESSIONS_KEPT", 2)
+
+    async def scenario() -> None:
+        for name in ("a", "b", "c", "d"):
+            (tmp_path / name).mkdir()
+            written(tmp_path / name)
+        options = make_options(("en",), api_key="unused")
+        app = review_application(roots=(tmp_path,), options=options, token=None, relative=True,
+                                 translator_factory=lambda _settings: StandIn())  # fmt: skip
+        review = app[routes.REVIEW]
+        async with TestClient(TestServer(app)) as client:
+            edit = {"base_version": 0, "op": "translation", "cue": "c1", "target": "en",
+                    "lines": ["Kept"]}  # fmt: skip
+            assert (await client.post("/api/edit?path=a%2Ftalk.mp4", json=edit)).status == 200
+            events = await client.get("/api/events?path=b%2Ftalk.mp4")  # a page on b
+            await events.content.readuntil(b"\n\n")
+            for name in ("c", "d"):
+                assert (await client.get(f"/api/document?path={name}%2Ftalk.mp4")).status == 200
+            kept = {media.parent.name for media in review.sessions}
+            assert kept == {"b", "d"}  # a dropped (idle, least lately used); b listened to
+            listed = (await (await client.get("/api/inputs")).json())["inputs"]
+            assert [i["cues"] for i in listed] == [2, 2, 2, 2]
+            assert len(review.sessions) <= 2
+            again = await (await client.get("/api/document?path=a%2Ftalk.mp4")).json()
+            assert again["version"] == 1
+            assert again["cues"][0]["translations"]["en"]["lines"] == ["Kept"]
+            assert len(review.sessions) == 2
+            events.close()
+
+    asyncio.run(scenario())
+
+
+def test_two_saves_at_once_over_http_one_saved_one_refused(tmp_path: Path) -> None:
+    """Two POSTs on the same base version at once: exactly one 200 and one 409, the journal
+    holds one version, and the tracks hold the document."""
+    from subtitler.tracks.reading import read_subtitles
+
+    async def scenario() -> None:
+        async with served(tmp_path) as client:
+            srt = tmp_path / "talk.zh-en.srt"
+            srt.write_text("", encoding="utf-8")  # a track the run made: rendered again
+            saves = [
+                client.post("/api/edit?path=talk.mp4",
+                            json={"base_version": 0, "op": "source", "cue": cue, "lines": [text]})
+                for cue, text in (("c1", "甲"), ("c2", "乙"))
+            ]  # fmt: skip
+            answers = await asyncio.gather(*saves)
+            assert sorted(answer.status for answer in answers) == [200, 409]
+            refused = next(answer for answer in answers if answer.status == 409)
+            assert "edited elsewhere (version 1: source of cue" in (await refused.json())["detail"]
+            document = await (await client.get("/api/document?path=talk.mp4")).json()
+        assert document["version"] == 1
+        (session,) = sessions(Files.of(tmp_path / "talk.mp4"), DiskWriter(), StandIn())
+        await session.load()  # the journal, read again: one version, the saved edit
+        assert session.version == 1
+        assert [list(cue.source) for cue in session.cues] == [
+            cue["source"]["lines"] for cue in document["cues"]
+        ]
+        assert sum(cue.source_edited for cue in session.cues) == 1
+        read = read_subtitles(srt).cues
+        assert [(c.begin_ms, c.end_ms) for c in read] == [
+            (c["begin_ms"], c["end_ms"]) for c in document["cues"]
+        ]
+        blocks = srt.read_text(encoding="utf-8").strip().split("\n\n")  # the text as written
+        assert [block.split("\n")[2:] for block in blocks] == [
+            [*c["source"]["lines"], *c["translations"]["en"]["lines"]] for c in document["cues"]
+        ]
 
     asyncio.run(scenario())

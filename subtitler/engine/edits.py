@@ -17,6 +17,7 @@ edit recorded it; the engine reads the same cues, so a rerun renders what the re
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import json
@@ -245,12 +246,13 @@ def filled(cues: Sequence[ReviewCue], state: InputState) -> list[ReviewCue]:
     if not cues or not targets:
         return list(cues)
     gathered: dict[str, dict[int, list[str]]] = {}
+    starts = [cue.begin_ms for cue in cues]  # once: a long document is filled in n log n
     for target in targets:
         if all(target in cue.translations for cue in cues):
             continue
         by_cue: dict[int, list[str]] = {}
         for journaled in state.targets[target].cues:
-            index = _most_overlapped(cues, journaled.begin_ms, journaled.end_ms)
+            index = _most_overlapped(cues, starts, journaled.begin_ms, journaled.end_ms)
             if index is not None and len(journaled.texts) > 1:
                 by_cue.setdefault(index, []).extend(journaled.texts[1].lines)
         gathered[target] = by_cue
@@ -267,11 +269,11 @@ def filled(cues: Sequence[ReviewCue], state: InputState) -> list[ReviewCue]:
     return result
 
 
-def _most_overlapped(cues: Sequence[ReviewCue], begin_ms: int, end_ms: int) -> int | None:
-    """The cue sharing the most time with [begin_ms, end_ms) (the nearest when none does)."""
-    import bisect
-
-    starts = [cue.begin_ms for cue in cues]
+def _most_overlapped(
+    cues: Sequence[ReviewCue], starts: Sequence[int], begin_ms: int, end_ms: int
+) -> int | None:
+    """The cue sharing the most time with [begin_ms, end_ms) (the nearest when none does);
+    `starts`: the cues' begin times, in order."""
     at = bisect.bisect_right(starts, begin_ms)
     best, best_overlap = None, -1
     for index in range(max(0, at - 2), min(len(cues), at + 2)):

@@ -272,8 +272,9 @@ def pending_requests(
 ) -> list[Pending]:
     """The translations the change leaves pending, each with the source and translation of
     the cues before it (Qwen-MT's `tm_list`), nearest last."""
+    removed = {r.id for r in change.removed}
     after = sorted(
-        [*[c for c in cues if c.id not in {r.id for r in change.removed}], *change.added],
+        [*[c for c in cues if c.id not in removed], *change.added],
         key=lambda c: (c.begin_ms, c.end_ms),
     )
     position = {cue.id: index for index, cue in enumerate(after)}

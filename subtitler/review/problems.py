@@ -45,6 +45,55 @@ def problems_of(
     return found
 
 
+@dataclass(frozen=True)
+class _Checked:
+    cue: ReviewCue
+    following: tuple[int, int] | None
+    """The next cue's times (the gap rules read them)."""
+    problems: tuple[CueProblem, ...]
+
+
+class Problems:
+    """Each cue's problems, kept until the cue, the next cue's times or the rules change: after
+    an edit only the cues it touched (and the cue before them) are checked again, not the whole
+    document. Used by one thread at a time (the session's document)."""
+
+    def __init__(self) -> None:
+        self._checked: dict[str, _Checked] = {}
+        self._on: tuple[CueRules, str | None, tuple[str, ...]] | None = None
+
+    def of(
+        self,
+        cues: Sequence[ReviewCue],
+        rules: CueRules,
+        source: str | None,
+        targets: Sequence[str],
+    ) -> list[tuple[CueProblem, ...]]:
+        """Per cue (in order), as `problems_of` finds them."""
+        on = (rules, source, tuple(targets))
+        if on != self._on:
+            self._checked.clear()
+            self._on = on
+        kept: dict[str, _Checked] = {}
+        found: list[tuple[CueProblem, ...]] = []
+        for index, cue in enumerate(cues):
+            following = cues[index + 1] if index + 1 < len(cues) else None
+            times = (following.begin_ms, following.end_ms) if following is not None else None
+            known = self._checked.get(cue.id)
+            if (
+                known is None
+                or known.following != times
+                or not (known.cue is cue or known.cue == cue)
+            ):
+                pair = [cue] if following is None else [cue, following]
+                problems = tuple(problems_of(pair, rules, source, targets)[0])
+                known = _Checked(cue, times, problems)
+            kept[cue.id] = known
+            found.append(known.problems)
+        self._checked = kept  # the cues no longer there are forgotten
+        return found
+
+
 UNITS = {
     "reading-speed": ("characters/s", "over"),
     "line-length": ("characters", "over"),

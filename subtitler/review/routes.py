@@ -16,6 +16,7 @@ import hashlib
 import html
 import json
 import os
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,12 @@ BODY_LIMIT = 64 * 1024
 """An edit's or a check's JSON body at most (a cue's lines and times: a few KiB)."""
 SIGN_IN_LIMIT = 4 * 1024
 """The sign-in form at most (a token and the page's query)."""
+SESSIONS_KEPT = 64
+"""Inputs kept open in memory (each its whole document): beyond them the least lately used
+idle one is dropped, and read again from its journals when asked for."""
+SUMMARIES_KEPT = 4096
+READING_AT_ONCE = 4
+"""Journals the listing replays at once (each on a worker thread)."""
 ASSETS = {"page.js": "application/javascript", "page.css": "text/css"}
 SIGN_IN = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -60,6 +67,7 @@ PLACEHOLDER = """<!doctype html>
 <a href="api/inputs">api/inputs</a>.</p></main></body></html>
 """
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Signatures = tuple[tuple[int, int] | None, ...]
 _STYLE = SIGN_IN.split("<style>", 1)[1].split("</style>", 1)[0]
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
 POLICY = (
@@ -156,6 +164,10 @@ def _not_found(detail: str) -> web.HTTPNotFound:
     return web.HTTPNotFound(text=json.dumps({"detail": detail}), content_type="application/json")
 
 
+def _json_body(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
 def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(text=json.dumps(data, ensure_ascii=False), status=status,
                         content_type="application/json")  # fmt: skip
@@ -180,10 +192,14 @@ class ReviewApp:
         self._translator: Translates | None = None
         self.glossary = glossary
         self.disk = DiskWriter()
-        self.sessions: dict[Path, Session] = {}
+        self.sessions: OrderedDict[Path, Session] = OrderedDict()
+        """The inputs opened lately, the last used last (at most SESSIONS_KEPT idle ones)."""
+        self.summaries: OrderedDict[Path, tuple[Signatures, dict[str, Any]]] = OrderedDict()
+        """The listing's counts of inputs not open, until their journals change."""
         self.streams: set[asyncio.Queue[int | None]] = set()
         self.closing = False
         self._loading: dict[Path, asyncio.Lock] = {}
+        self._reading = asyncio.Semaphore(READING_AT_ONCE)
 
     def translator(self) -> Translates:
         if self._translator is None:
@@ -201,15 +217,18 @@ class ReviewApp:
                 await close()
         await asyncio.to_thread(self.disk.close)
 
+    def _new_session(self, media: Path, files: Files) -> Session:
+        return Session(files, name=self.fence.name(media), options=self.options,
+                       translator=self.translator, disk=self.disk,
+                       glossary=self.glossary)  # fmt: skip
+
     async def session(self, request: web.Request) -> Session:
         media = self.fence.resolve(request.query.get("path"))
         lock = self._loading.setdefault(media, asyncio.Lock())
         async with lock:
             found = self.sessions.get(media)
             if found is None:
-                found = Session(self.fence.files(media), name=self.fence.name(media),
-                                options=self.options, translator=self.translator,
-                                disk=self.disk, glossary=self.glossary)  # fmt: skip
+                found = self._new_session(media, self.fence.files(media))
                 try:
                     await found.load()
                 except OutputError as error:
@@ -218,7 +237,22 @@ class ReviewApp:
                 self.sessions[media] = found
             else:
                 await found.refresh()
-            return found
+            self.sessions.move_to_end(media)
+        self._forget()
+        return found
+
+    def _forget(self) -> None:
+        """Drop the least lately used idle inputs beyond SESSIONS_KEPT (a busy one, with a
+        page listening or a save under way, is kept until it is idle)."""
+        for media in list(self.sessions):
+            if len(self.sessions) <= SESSIONS_KEPT:
+                break
+            loading = self._loading.get(media)
+            if self.sessions[media].idle and (loading is None or not loading.locked()):
+                del self.sessions[media]
+                self._loading.pop(media, None)
+        while len(self.summaries) > SUMMARIES_KEPT:
+            self.summaries.popitem(last=False)
 
     # Middleware: origin, then token
 
@@ -265,36 +299,56 @@ class ReviewApp:
         sign_in_cookie(response, self.token, secure=request.secure)
         return response
 
-    async def inputs(self, request: web.Request) -> web.StreamResponse:
+    def _listing(self) -> list[tuple[Path, Files, Signatures]]:
+        """Every input under the roots with its journals' signatures (a worker thread's: the
+        walk and a stat of each file)."""
         listed = []
-        for media in await asyncio.to_thread(self.fence.media):
+        for media in self.fence.media():
             files = self.fence.files(media)
-            entry: dict[str, Any] = {"path": self.fence.name(media), "name": media.name,
-                                     "reviewed": 0, "cues": 0, "targets": [],
-                                     "has_journal": files.state.exists()}  # fmt: skip
-            if entry["has_journal"]:
-                session = self.sessions.get(media)
-                if session is None:
-                    session = Session(files, name=entry["path"], options=self.options,
-                                      translator=self.translator, disk=self.disk,
-                                      glossary=self.glossary)  # fmt: skip
-                    try:
-                        await session.load()
-                    except OutputError as error:
-                        entry.update(has_journal=False, error=str(error))
-                        listed.append(entry)
-                        continue
-                    self.sessions.setdefault(media, session)
-                else:
-                    await session.refresh()
-                entry.update(session.summary())
-            listed.append(entry)
+            listed.append((media, files, files.signatures()))
+        return listed
+
+    async def _summary(self, media: Path, files: Files, signatures: Signatures) -> dict[str, Any]:
+        """An input's counts: its open session's, else those read when its journals were as
+        they are now, else read now (its journals replayed off the loop, not kept open)."""
+        session = self.sessions.get(media)
+        if session is not None:
+            await session.refresh()
+            return session.summary()
+        known = self.summaries.get(media)
+        if known is not None and known[0] == signatures:
+            self.summaries.move_to_end(media)
+            return known[1]
+        async with self._reading:
+            session = self._new_session(media, files)
+            try:
+                await session.load()
+            except OutputError as error:
+                return {"has_journal": False, "error": str(error)}
+        summary = session.summary()
+        self.summaries[media] = (files.signatures(), summary)
+        return summary
+
+    async def inputs(self, request: web.Request) -> web.StreamResponse:
+        listing = await asyncio.to_thread(self._listing)
+        listed: list[dict[str, Any]] = []
+        for media, _, signatures in listing:
+            listed.append({"path": self.fence.name(media), "name": media.name, "reviewed": 0,
+                           "cues": 0, "targets": [],
+                           "has_journal": signatures[0] is not None})  # fmt: skip
+        summaries = await asyncio.gather(*(
+            self._summary(media, files, signatures)
+            for media, files, signatures in listing if signatures[0] is not None
+        ))  # fmt: skip
+        for entry, summary in zip((e for e in listed if e["has_journal"]), summaries, strict=True):
+            entry.update(summary)
+        self._forget()
         return _json({"inputs": listed})
 
     async def document(self, request: web.Request) -> web.StreamResponse:
         session = await self.session(request)
         await session.ensure_duration()
-        return _json(session.document(quote(session.name, safe="")))
+        return _json_body(await session.document_json(quote(session.name, safe="")))
 
     async def edit(self, request: web.Request) -> web.StreamResponse:
         session = await self.session(request)
@@ -307,23 +361,21 @@ class ReviewApp:
             await session.edit(base_version, body)
         except Conflict as conflict:
             latest = conflict.latest
-            return _json({
-                "detail": str(conflict),
-                "document": session.document(quoted),
-                "conflict": {"version": session.version, "op": latest.op if latest else None,
-                             "cue": latest.cue if latest else None},
-            }, 409)  # fmt: skip
+            return _json_body(await session.document_json(
+                quoted, detail=str(conflict),
+                conflict={"version": session.version, "op": latest.op if latest else None,
+                          "cue": latest.cue if latest else None},
+            ), 409)  # fmt: skip
         except Busy as busy:
-            return _json({
-                "detail": str(busy),
-                "document": session.document(quoted),
-                "conflict": {"version": session.version, "op": None, "cue": None},
-            }, 409)  # fmt: skip
+            return _json_body(await session.document_json(
+                quoted, detail=str(busy),
+                conflict={"version": session.version, "op": None, "cue": None},
+            ), 409)  # fmt: skip
         except EditRefused as refused:
             return _json({"detail": str(refused)}, 422)
         except OutputError as error:
-            return _json({"detail": str(error), "document": session.document(quoted)}, 500)
-        return _json(session.document(quoted))
+            return _json_body(await session.document_json(quoted, detail=str(error)), 500)
+        return _json_body(await session.document_json(quoted))
 
     async def check(self, request: web.Request) -> web.StreamResponse:
         session = await self.session(request)
@@ -342,7 +394,8 @@ class ReviewApp:
         target = request.query.get("target", "")
         if target not in session.targets:
             raise _not_found("no such target")
-        return web.Response(body=session.vtt(target), content_type="text/vtt", charset="utf-8",
+        return web.Response(body=await session.vtt(target), content_type="text/vtt",
+                            charset="utf-8",
                             headers={"Cache-Control": "no-cache"})  # fmt: skip
 
     async def events(self, request: web.Request) -> web.StreamResponse:
@@ -430,6 +483,10 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+REVIEW = web.AppKey("review", ReviewApp)
+"""The application's state (its open inputs), for the tests and a host that mounts it."""
+
+
 def review_application(
     *,
     roots: tuple[Path, ...],
@@ -447,6 +504,7 @@ def review_application(
                        translator_factory=translator_factory, glossary=glossary,
                        relative=relative, out_dir=out_dir)  # fmt: skip
     app = web.Application(middlewares=[review.guard])
+    app[REVIEW] = review
     app.on_shutdown.append(review.shutdown)
     app.on_cleanup.append(review.close)
     app.on_response_prepare.append(_security_headers)

@@ -11,8 +11,10 @@ second server on the same input (`review` and `serve`) is seen too.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -45,7 +47,7 @@ from subtitler.layout.shots import ShotRules
 from subtitler.options import RunOptions
 from subtitler.qwenmt.protocol import TranslationRequest
 from subtitler.review import ops
-from subtitler.review.problems import problems_of
+from subtitler.review.problems import Problems, problems_of
 from subtitler.review.render import every_track, render_ops
 from subtitler.sources.media import ffmpeg_executable, parse_streams, run_to_end
 from subtitler.tracks.durable import DiskWriter, FileOp
@@ -65,6 +67,22 @@ class Conflict(Exception):
         super().__init__(f"edited elsewhere (version {latest.version if latest else 0}{what})")
         self.base_version = base_version
         self.latest = latest
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shown:
+    """The document as last saved, replaced whole: a reader (the document made on a worker
+    thread, a page's request meanwhile) never sees a version with another version's cues."""
+
+    version: int
+    cues: list[ReviewCue]
+    can_undo: bool
+    can_redo: bool
+
+    @classmethod
+    def of(cls, review: Review, cues: list[ReviewCue]) -> Shown:
+        return cls(version=review.version, cues=cues, can_undo=bool(review.undoable),
+                   can_redo=bool(review.redoable))  # fmt: skip
 
 
 class Busy(Exception):
@@ -91,6 +109,10 @@ class Files:
             review_journal.review_path(where, media.stem),
             claim_path(where, media.stem),
         )
+
+    def signatures(self) -> tuple[tuple[int, int] | None, ...]:
+        """Both journals' sizes and times: another process's change shows here."""
+        return (_signature(self.state), _signature(self.review))
 
 
 def _signature(path: Path) -> tuple[int, int] | None:
@@ -127,9 +149,11 @@ class Session:
         self.state: resume_state.InputState
         self._state_text = ""
         self.review: Review
-        self.cues: list[ReviewCue] = []
+        self._shown = Shown(version=0, cues=[], can_undo=False, can_redo=False)
         self._signatures: tuple[tuple[int, int] | None, ...] = ()
         self._torn = False
+        self._problems = Problems()
+        self._problems_lock = threading.Lock()
 
     # Loading
 
@@ -152,7 +176,7 @@ class Session:
             self.duration_ms = await probe_duration_ms(self.files.media)
 
     def _load(self) -> None:
-        signatures = (_signature(self.files.state), _signature(self.files.review))
+        signatures = self.files.signatures()
         try:
             text = self.files.state.read_text(encoding="utf-8")
         except FileNotFoundError as error:
@@ -170,7 +194,7 @@ class Session:
         else:
             self._torn = not self.files.review.read_bytes().endswith(b"\n")
         self.state, self._state_text, self.review = state, text, review
-        self.cues = filled(review.cues, state)
+        self._shown = Shown.of(review, filled(review.cues, state))
         self._signatures = signatures
 
     async def refresh(self) -> None:
@@ -180,9 +204,15 @@ class Session:
             await self._refresh()
 
     async def _refresh(self) -> None:
-        now = (_signature(self.files.state), _signature(self.files.review))
+        now = self.files.signatures()
         if now != self._signatures:
             await self.load()
+
+    @property
+    def idle(self) -> bool:
+        """No page listens and nothing is being saved or read: it may be dropped (and read
+        again from the files when asked for)."""
+        return not self.listeners and not self._lock.locked()
 
     # What it holds
 
@@ -191,9 +221,17 @@ class Session:
         return self.review.version
 
     @property
+    def cues(self) -> list[ReviewCue]:
+        """The document's cues (every target's translation filled in), as last saved."""
+        return self._shown.cues
+
+    @property
     def targets(self) -> list[str]:
+        return self._targets_of(self.cues)
+
+    def _targets_of(self, cues: Sequence[ReviewCue]) -> list[str]:
         return [t for t, progress in self.state.targets.items() if progress.cues or t in
-                {k for cue in self.cues for k in cue.translations}]  # fmt: skip
+                {k for cue in cues for k in cue.translations}]  # fmt: skip
 
     @property
     def run_options(self) -> RunOptions:
@@ -241,18 +279,35 @@ class Session:
             "targets": self.targets,
         }
 
+    async def document_json(self, quoted_path: str, **around: Any) -> bytes:
+        """The document as JSON, made off the event loop (a long document's thousands of cues
+        take a while to lay out); `around`: keys beside it (a 409's), the document under
+        "document"."""
+
+        def made() -> bytes:
+            document = self.document(quoted_path)
+            data = {**around, "document": document} if around else document
+            return "".join(json_pieces(data)).encode("utf-8")
+
+        return await asyncio.to_thread(made)
+
     def document(self, quoted_path: str) -> dict[str, Any]:
-        """The document as the API gives it (`quoted_path`: the input's path, URL-encoded)."""
-        targets = self.targets
-        source = source_language(self.state)
-        found = problems_of(self.cues, self.rules, source, targets)
+        """The document as the API gives it (`quoted_path`: the input's path, URL-encoded).
+        Safe on a worker thread: it reads each attribute once (an edit replaces them, never
+        changes them in place), and the problems' cache is taken by one thread at a time."""
+        shown, state = self._shown, self.state
+        cues = shown.cues
+        targets = self._targets_of(cues)
+        source = source_language(state)
+        with self._problems_lock:
+            found = self._problems.of(cues, self.rules, source, targets)
         frames = self.frames
-        changes = (self.state.picture or {}).get("shot_changes") or []
-        picture = journaled_picture(self.state)
+        changes = (state.picture or {}).get("shot_changes") or []
+        picture = journaled_picture(state)
         rate = frames.rate
-        cues = []
-        for cue, problems in zip(self.cues, found, strict=True):
-            cues.append({
+        listed = []
+        for cue, problems in zip(cues, found, strict=True):
+            listed.append({
                 "id": cue.id,
                 "begin_ms": cue.begin_ms,
                 "end_ms": cue.end_ms,
@@ -270,7 +325,7 @@ class Session:
         return {
             "path": self.name,
             "name": self.files.media.name,
-            "version": self.version,
+            "version": shown.version,
             "media": {
                 "url": f"media?path={quoted_path}",
                 "kind": "video" if picture is not None else "audio",
@@ -289,10 +344,10 @@ class Session:
                 }
                 for target in targets
             ],
-            "cues": cues,
+            "cues": listed,
             "problems": sum(len(p) for p in found),
-            "can_undo": bool(self.review.undoable),
-            "can_redo": bool(self.review.redoable),
+            "can_undo": shown.can_undo,
+            "can_redo": shown.can_redo,
         }
 
     def check(self, unsaved: Mapping[str, Any]) -> list[dict[str, str | None]]:
@@ -358,10 +413,15 @@ class Session:
             change = await self._translated(change)
             edit = Edit(version=self.version + 1, op=op, arguments=arguments, change=change)
         await self._journal(edit)
-        self.review.apply(edit)
-        self.cues = filled(self.review.cues, self.state)
-        self._signatures = (_signature(self.files.state), _signature(self.files.review))
+        self._shown = await asyncio.to_thread(self._take, edit)
+        self._signatures = self.files.signatures()
         await self._render_and_mark()
+
+    def _take(self, edit: Edit) -> Shown:
+        """The journaled edit in the document (on a worker thread: a long document's cues are
+        filled again); readers keep the last `Shown` until it is replaced whole."""
+        self.review.apply(edit)
+        return Shown.of(self.review, filled(self.review.cues, self.state))
 
     async def _translated(self, change: review_journal.Change) -> review_journal.Change:
         asked = ops.pending_requests(change, self.cues, self._mt_context())
@@ -422,7 +482,7 @@ class Session:
         await self._disk.run(list(marked))
         self._torn = False
         self.review.rendered = self.version
-        self._signatures = (_signature(self.files.state), _signature(self.files.review))
+        self._signatures = self.files.signatures()
 
     def _has_header(self) -> bool:
         """The review file there is this journal's (a stale one is begun again)."""
@@ -435,22 +495,51 @@ class Session:
 
     async def render(self) -> None:
         """Every existing track of every target and format, from the document, atomically."""
-        plans = every_track(self.files.media, self.state, self.targets, self.run_options,
-                            self.files.state.parent)  # fmt: skip
-        cues = self.cues
+        media, state, targets, options = (
+            self.files.media,
+            self.state,
+            self.targets,
+            self.run_options,
+        )
+        cues, folder = self.cues, self.files.state.parent
 
-        def render() -> list[FileOp]:
-            return render_ops(plans, cues, self.state)
+        def render() -> list[FileOp]:  # on the writer thread: formats' modules load here too
+            plans = every_track(media, state, targets, options, folder)
+            return render_ops(plans, cues, state)
 
         await self._disk.render_and_run(render)
 
-    def vtt(self, target: str) -> bytes:
-        """One target's current cues as WebVTT (for the page's `<track>`)."""
+    async def vtt(self, target: str) -> bytes:
+        """One target's current cues as WebVTT (for the page's `<track>`), rendered off the
+        event loop (every cue of a long document)."""
         from subtitler.tracks.vtt import VttTrack
 
         track = VttTrack(self.files.media.with_suffix(""), (1,), ())
-        shown = review_journal.target_cues(self.cues, self.state, target)
-        return track.restore(shown).data
+        cues, state = self.cues, self.state
+
+        def rendered() -> bytes:
+            return track.restore(review_journal.target_cues(cues, state, target)).data
+
+        return await asyncio.to_thread(rendered)
+
+
+def json_pieces(value: Any, depth: int = 0) -> Iterator[str]:
+    """`json.dumps(value, ensure_ascii=False)` in pieces, a list item or a key's value each:
+    the C encoder holds the GIL for a whole call, so one call over a long document would stall
+    the event loop's thread as surely as running it there."""
+    if isinstance(value, dict) and depth < 2:
+        yield "{"
+        for index, (key, item) in enumerate(value.items()):
+            yield (", " if index else "") + json.dumps(str(key), ensure_ascii=False) + ": "
+            yield from json_pieces(item, depth + 1)
+        yield "}"
+    elif isinstance(value, list) and depth < 3:
+        yield "["
+        for index, item in enumerate(value):
+            yield (", " if index else "") + json.dumps(item, ensure_ascii=False)
+        yield "]"
+    else:
+        yield json.dumps(value, ensure_ascii=False)
 
 
 def _name(target: str) -> str:

@@ -230,3 +230,71 @@ def test_a_rerun_renders_a_save_whose_tracks_were_not_written(
     before = digests(tmp_path)
     run(tmp_path, emulator, "-t", "en", "--format", "srt,vtt")
     assert digests(tmp_path) == before, "marked rendered: the next rerun keeps them"
+
+
+def test_two_review_processes_on_one_input_save_one_edit_and_refuse_the_other(
+    tmp_path: Path, emulator: BackgroundEmulator
+) -> None:
+    """A run with `-o DIR`, then two `subtitler review --out-dir DIR` processes on it (as
+    `review` and serve's /review/ on one library): a save through each on the same version at
+    once, each asking Qwen-MT again: one is saved, the other 409; nothing lost."""
+    import json
+
+    import aiohttp
+
+    out_dir = tmp_path / "out"
+    shutil.copy(FIXTURES / "zh_news.mp4", tmp_path / "zh_news.mp4")
+    run(tmp_path, emulator, "-t", "en,es", "--format", "srt", "--layout", "both",
+        "-o", str(out_dir))  # fmt: skip
+    review = ("review", tmp_path, "--out-dir", out_dir, "--endpoint", emulator.url, "--json")
+    servers = [harness.start(*review) for _ in range(2)]
+    try:
+        urls = []
+        for server in servers:
+            assert server.stdout is not None
+            line = server.stdout.readline()  # the address, once it listens (EOF if it failed)
+            assert line, server.stderr.read() if server.stderr else ""
+            urls.append(json.loads(line)["url"])
+
+        async def scenario() -> list[dict[str, Any]]:
+            async with aiohttp.ClientSession() as client:
+
+                async def save(url: str, version: int, cue: str, text: str) -> tuple[int, Any]:
+                    body = {"base_version": version, "op": "source", "cue": cue, "lines": [text]}
+                    async with client.post(f"{url}api/edit?path=zh_news.mp4", json=body) as said:
+                        return said.status, await said.json()
+
+                edits = (("c1", "第一句改了。"), ("c2", "第二句也改了。"))
+                answers = await asyncio.gather(*(
+                    save(url, 0, cue, text) for url, (cue, text) in zip(urls, edits, strict=True)
+                ))  # fmt: skip
+                assert sorted(status for status, _ in answers) == [200, 409], answers
+                loser = next(i for i, (status, _) in enumerate(answers) if status == 409)
+                assert answers[loser][1]["detail"]  # one line: edited elsewhere, or busy
+                cue, text = edits[loser]
+                status, _ = await save(urls[loser], 1, cue, text)  # made again on version 1
+                assert status == 200
+                documents = []
+                for url in urls:
+                    async with client.get(f"{url}api/document?path=zh_news.mp4") as got:
+                        documents.append(await got.json())
+                return documents
+
+        documents = asyncio.run(scenario())
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.communicate(timeout=30)
+    first, second = documents
+    assert first["version"] == second["version"] == 2
+    assert first["cues"] == second["cues"]
+    sources = [cue["source"]["lines"] for cue in first["cues"]]
+    assert sources[:2] == [["第一句改了。"], ["第二句也改了。"]]
+    assert all(cue["translations"]["en"]["state"] == "ok" for cue in first["cues"][:2])
+    journal = out_dir / ".zh_news.subtitler-review.jsonl"
+    versions = [json.loads(line).get("version") for line in journal.read_text().splitlines()]
+    assert [v for v in versions if v is not None] == [1, 2]
+    srt = (out_dir / "zh_news.zh-en.srt").read_text(encoding="utf-8")
+    assert "第一句改了。" in srt and "第二句也改了。" in srt
+    assert not (tmp_path / ".zh_news.subtitler-review.jsonl").exists()
