@@ -26,6 +26,7 @@ from subtitler.review.render import every_track
 from subtitler.review.routes import review_application
 from subtitler.review.session import Busy, Conflict, Files, Session
 from subtitler.tracks.durable import DiskWriter, FileOp
+from subtitler.views.access import HostNames
 
 
 class StandIn:
@@ -228,12 +229,33 @@ def test_a_save_whose_render_failed_is_rendered_on_the_next_load(tmp_path: Path)
     asyncio.run(scenario())
 
 
-def served(folder: Path, token: str | None = None) -> TestClient:
+def served(folder: Path, token: str | None = None, hosts: HostNames | None = None) -> TestClient:
     written(folder)
     options = make_options(("en",), api_key="unused")
     app = review_application(roots=(folder,), options=options, token=token, relative=True,
-                             translator_factory=lambda _settings: StandIn())  # fmt: skip
+                             translator_factory=lambda _settings: StandIn(),
+                             hosts=hosts)  # fmt: skip
     return TestClient(TestServer(app))
+
+
+def test_another_sites_name_pointed_at_the_review_is_refused(tmp_path: Path) -> None:
+    """DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 is, to the
+    browser, same-origin with the review; only the Host header tells. `subtitler review` answers
+    its own names only (421 otherwise, nothing read or changed)."""
+
+    async def scenario() -> None:
+        async with served(tmp_path, hosts=HostNames.of("127.0.0.1", ["review.lan"])) as client:
+            evil = {"Host": "evil.example:8080", "Origin": "http://evil.example:8080"}
+            assert (await client.get("/api/inputs", headers=evil)).status == 421
+            edit = {"base_version": 0, "op": "reviewed", "cue": "c1", "value": True}
+            refused = await client.post("/api/edit?path=talk.mp4", json=edit, headers=evil)
+            assert refused.status == 421
+            for name in ("127.0.0.1:9", "localhost:9", "review.lan"):
+                assert (await client.get("/api/inputs", headers={"Host": name})).status == 200
+            document = await client.get("/api/document?path=talk.mp4")
+            assert (await document.json())["version"] == 0
+
+    asyncio.run(scenario())
 
 
 def test_event_streams_end_when_the_server_shuts_down(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ from subtitler.cli.exits import EXIT_OK
 from subtitler.declarations import declared_for
 from subtitler.errors import UsageError
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 SERVICE_OPTIONS = ("region", "endpoint", "mt_model", "mt_domains", "mt_context", "mt_timeout_s",
                    "mt_rpm", "mt_tpm", "retries", "frame_rate", "timecode_start")  # fmt: skip
 """Run's options the review uses: where Qwen-MT is and how it is asked (retranslation), the
@@ -28,6 +27,7 @@ def _review_command(arguments: argparse.Namespace) -> int:
 
     from subtitler.options import make_options
     from subtitler.review.routes import review_application
+    from subtitler.views.access import HostNames, is_loopback
 
     path: Path = arguments.path
     if not path.exists():
@@ -35,7 +35,7 @@ def _review_command(arguments: argparse.Namespace) -> int:
     if not 0 <= arguments.port <= 65535:
         raise UsageError("--port", "must be 0..65535")
     token = arguments.api_token or None
-    if token is None and arguments.host not in LOOPBACK:
+    if token is None and not is_loopback(arguments.host):
         raise UsageError("--host", f"{arguments.host} is not loopback: give --api-token too")
     keywords: dict[str, Any] = {}
     for option in declared_for("run"):
@@ -52,8 +52,9 @@ def _review_command(arguments: argparse.Namespace) -> int:
     out_dir: Path | None = arguments.out_dir
     if out_dir is not None and not out_dir.is_dir():
         raise UsageError("--out-dir", f"{out_dir}: no such folder")
+    hosts = HostNames.of(arguments.host, arguments.allowed_host)
     app = review_application(roots=(path,), options=options, token=token, glossary=glossary,
-                             relative=True, out_dir=out_dir)  # fmt: skip
+                             relative=True, out_dir=out_dir, hosts=hosts)  # fmt: skip
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -102,6 +103,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     review.add_argument("path", type=Path, metavar="PATH", help="a media file or a folder")
     review.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     review.add_argument("--port", type=int, default=0, help="port (default 0: any free one)")
+    review.add_argument(
+        "--allowed-host", action="append", default=[], metavar="NAME",
+        help="another name browsers reach it by (a DNS name; others get 421)",
+    )  # fmt: skip
     review.add_argument("--open", action="store_true", help="open the page in a browser")
     review.add_argument(
         "--api-token",

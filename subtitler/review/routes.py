@@ -34,7 +34,13 @@ from subtitler.qwenmt.protocol import MtSettings
 from subtitler.review.session import Busy, Conflict, Files, Session
 from subtitler.sources.inputs import is_media
 from subtitler.tracks.durable import DiskWriter
-from subtitler.views.access import cross_origin, sign_in_cookie, token_ok
+from subtitler.views.access import (
+    HostNames,
+    cross_origin,
+    misdirected,
+    sign_in_cookie,
+    token_ok,
+)
 
 HERE = Path(__file__).parent
 KEEP_ALIVE_S = 15.0
@@ -184,8 +190,11 @@ class ReviewApp:
         glossary: Glossary | None,
         relative: bool,
         out_dir: Path | None = None,
+        hosts: HostNames | None = None,
     ) -> None:
         self.fence = Fence(roots, relative, out_dir)
+        self.hosts = hosts
+        """The names a browser may call this server by (None: the host application checks)."""
         self.options = options
         self.token = token
         self._factory = translator_factory
@@ -258,6 +267,9 @@ class ReviewApp:
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.hosts is not None and misdirected(request, self.hosts):
+            return _json({"detail": f"not this server's name: {request.host} (--allowed-host)"},
+                         421)  # fmt: skip
         if cross_origin(request):
             return _json({"detail": "refused: a request from another site"}, 403)
         if request.path.endswith("/sign-in") and request.method == "POST":
@@ -496,13 +508,16 @@ def review_application(
     glossary: Glossary | None = None,
     relative: bool = False,
     out_dir: Path | None = None,
+    hosts: HostNames | None = None,
 ) -> web.Application:
     """The review's application (`relative`: inputs named relative to the first root, as
     `subtitler review PATH` names them; else by their absolute path, as serve's library;
-    `out_dir`: where `run -o DIR` wrote the tracks and journals, else beside each input)."""
+    `out_dir`: where `run -o DIR` wrote the tracks and journals, else beside each input;
+    `hosts`: the names it answers to, others 421: DNS rebinding; None when mounted in serve,
+    which checks them)."""
     review = ReviewApp(roots=roots, options=options, token=token,
                        translator_factory=translator_factory, glossary=glossary,
-                       relative=relative, out_dir=out_dir)  # fmt: skip
+                       relative=relative, out_dir=out_dir, hosts=hosts)  # fmt: skip
     app = web.Application(middlewares=[review.guard])
     app[REVIEW] = review
     app.on_shutdown.append(review.shutdown)
