@@ -90,7 +90,9 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
     response.headers.setdefault("Content-Security-Policy", POLICY)
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Not no-referrer: under it a browser's form POST says `Origin: null`, which the origin
+    # check must refuse (the sign-in form was refused so); same-origin keeps the path in.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
 
 
 def _sign_in_page(said: str, query: str, status: int) -> web.Response:

@@ -471,8 +471,12 @@ async def folder_list(media: Path, emulator: BackgroundEmulator) -> None:
     async with reviewing(media.parent, emulator) as url, Browser(390, 844) as page:
         await page.open(url)
         await page.by_name("heading", "Inputs")
-        listed = await page.text_in_role("list")
-        assert "later.mp3 · not subtitled yet: run subtitler first" in listed
+        expected = "later.mp3 · not subtitled yet: run subtitler first"
+
+        async def listed() -> bool:  # the heading comes before the listing is read
+            return expected in await page.text_in_role("list")
+
+        await until(page, listed)
         assert not await page.named("link", "later.mp3")
         await page.click_by_name("link", "zh_news.mp4")
         await page.by_name("textbox", "Source, cue 1")
