@@ -11,6 +11,7 @@ import os
 import shutil
 import urllib.parse
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -127,9 +128,46 @@ async def until_at(browser: Browser, url: str) -> None:
     raise AssertionError(f"never at {url}")
 
 
+def fixed(value: float, places: int) -> str:
+    """As JavaScript's `toFixed` rounds (a tie away from zero, on the double's exact value;
+    Python's format rounds a tie to even: 1.25 s is "1.3 s" on the page)."""
+    step = Decimal(1).scaleb(-places)
+    return str(Decimal(value).quantize(step, rounding=ROUND_HALF_UP))
+
+
 def money(cost: dict[str, float]) -> str:
     """As the page shows an amount per currency."""
-    return " + ".join(f"{amount:.4f} {currency}" for currency, amount in cost.items())
+    parts = [f"{fixed(amount, 4)} {currency}" for currency, amount in cost.items()]
+    return " + ".join(parts) if parts else "0"
+
+
+def seconds(value_s: float) -> str:
+    """As the page shows a duration."""
+    if value_s >= 3600:
+        return f"{fixed(value_s / 3600, 2)} h"
+    if value_s >= 60:
+        return f"{fixed(value_s / 60, 1)} min"
+    return f"{fixed(value_s, 1)} s"
+
+
+def usage_text(usage: dict[str, Any]) -> str:
+    """A job's or an input's usage (`GET /costs`'s shape) as the page says it."""
+    tokens = usage["tokens"]
+    return (
+        f"Sent {seconds(usage['sent_s'])}, saved {seconds(usage['saved_s'])}, "
+        f"{tokens['input'] + tokens['output']} tokens ({tokens['input']} in, "
+        f"{tokens['output']} out), cost {money(usage['cost'])}"
+    )
+
+
+def input_usage(outcome: dict[str, Any]) -> dict[str, Any]:
+    """One input's outcome (`GET /jobs/{id}`'s `inputs`) in `GET /costs`'s shape."""
+    return {
+        "sent_s": outcome["sent_ms"] / 1000,
+        "saved_s": outcome["saved_ms"] / 1000,
+        "tokens": {"input": outcome["input_tokens"], "output": outcome["output_tokens"]},
+        "cost": outcome["cost"],
+    }
 
 
 async def cookies(browser: Browser, url: str) -> dict[str, str]:
@@ -278,18 +316,45 @@ async def call_href(browser: Browser, name: str) -> str:
     return str(await call_on_named(browser, "link", name, "function () { return this.href; }"))
 
 
+ITS_ITEM_TEXT = "function () { return this.closest('li').innerText; }"
+"""What a job's heading heads: its list item's text (read, not searched for)."""
+ITS_ROW_TEXT = "function () { return this.parentElement.innerText; }"
+
+
 async def agree(browser: Browser, server: Server) -> None:
-    """Each job's status as the page lists it is the API's; the cost total is the API's."""
-    for job in jobs_of(server):
+    """The page and the JSON API say the same, read from both: each job's status, each ended
+    input's status and usage (seconds sent and saved, tokens, cost) as `GET /jobs/{id}` gives
+    them, each job's usage as `GET /costs` gives it, and the cost table's total and days."""
+    listed = jobs_of(server)
+    costs = api(server, "GET", "/costs").json()
+    assert await browser.evaluate("document.querySelectorAll('li.job').length") == len(listed)
+    for summary in listed:
+        reply = api(server, "GET", f"/jobs/{summary['id']}")
+        assert reply.status_code == 200, reply.text
+        job = reply.json()
+        assert job["status"] == summary["status"]
         paths = job["paths"]
         name = Path(paths[0]).name + (f" and {len(paths) - 1} more" if len(paths) > 1 else "")
         await job_status(browser, name, job["status"])
-    listed = await browser.evaluate("document.querySelectorAll('li.job').length")
-    assert listed == len(jobs_of(server))
-    total = api(server, "GET", "/costs").json()["total"]
-    cost = money(total["cost"])
-    row = await browser.evaluate(
-        "[...document.querySelectorAll('tr')].find(row => row.innerText.startsWith('Total'))"
-        ".innerText"
-    )
-    assert cost in row, (cost, row)
+        heading = f"{name}: {job['status']}"
+        shown = str(await call_on_named(browser, "heading", heading, ITS_ITEM_TEXT))
+        for outcome in job.get("inputs", []):
+            line = f"{Path(outcome['path']).name}: {outcome['status']}"
+            if outcome["status"] == "done":
+                line += f" · {usage_text(input_usage(outcome))}"
+            assert line in shown, (line, shown)
+        if "usage" in job:
+            assert job["usage"] == costs["jobs"][job["id"]], (job["usage"], costs["jobs"])
+            assert usage_text(job["usage"]) in shown, (usage_text(job["usage"]), shown)
+            inputs = [input_usage(outcome) for outcome in job["inputs"]]
+            assert job["usage"]["sent_s"] == pytest.approx(sum(u["sent_s"] for u in inputs))
+        else:
+            assert job["id"] not in costs["jobs"]
+    for period, usage in [("Total", costs["total"]), *costs["days"].items()]:
+        row = str(await call_on_named(browser, "rowheader", period, ITS_ROW_TEXT))
+        tokens = usage["tokens"]
+        cells = (seconds(usage["sent_s"]), seconds(usage["saved_s"]),
+                 f"{tokens['input']} in, {tokens['output']} out", money(usage["cost"]))  # fmt: skip
+        for cell in cells:
+            assert cell in row, (period, cell, row)
+    assert len(costs["days"]) >= 1 and costs["total"]["sent_s"] > 0
