@@ -6,17 +6,19 @@ the JSON API read beside the page; a wrong token and another site's POST change 
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
 import shutil
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from aiohttp import web
 
 from subtitler.emulator.server import BackgroundEmulator
 from tests.browser import (
@@ -32,7 +34,7 @@ from tests.browser import (
     unnamed_controls,
     until_page_says,
 )
-from tests.serving import SECRET, Server
+from tests.serving import SECRET, Background, Server
 from tests.support import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -358,3 +360,119 @@ async def agree(browser: Browser, server: Server) -> None:
         for cell in cells:
             assert cell in row, (period, cell, row)
     assert len(costs["days"]) >= 1 and costs["total"]["sent_s"] > 0
+
+
+# -- another site's page, in the same signed-in browser
+
+ATTACK_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A prize</title></head>
+<body><h1>You have won</h1>
+<form id="attack" method="post" action="{console}/jobs" enctype="text/plain">
+<input type="hidden" name="{form_name}" value='"}}'>
+</form>
+<script>
+(async () => {{
+  const tried = {{}};
+  async function attempt(what, url, init) {{
+    try {{
+      const reply = await fetch(url, {{credentials: "include", ...init}});
+      tried[what] = `answered (${{reply.type}} ${{reply.status}})`;
+    }} catch (error) {{
+      tried[what] = `refused by the browser (${{error.name}})`;
+    }}
+  }}
+  await attempt("submit", "{console}/jobs", {{method: "POST", mode: "no-cors",
+    headers: {{"Content-Type": "text/plain"}}, body: {body}}});
+  await attempt("cancel", "{console}/jobs/{job}", {{method: "DELETE"}});
+  await fetch("tried", {{method: "POST", body: JSON.stringify(tried)}});
+  document.getElementById("attack").submit();
+}})();
+</script></body></html>
+"""
+"""A page of another origin (same host, another port: the same site, so the browser sends the
+SameSite=Strict cookie with it; only the origin check can stop it): it tries a job by a
+cross-origin fetch with credentials and a cancel, says what the browser let it see, then posts
+a form whose text/plain body is the job's JSON (a form needs no preflight)."""
+
+
+class AttackSite:
+    """The other site: its page, and what the page reports it tried."""
+
+    def __init__(self, console: str, job_id: str, paths: list[str]) -> None:
+        body = json.dumps({"paths": paths, "targets": ["fr"]})
+        # text/plain encodes `name=value`: a name ending `"x": "` and the value `"}` give JSON.
+        form_name = json.dumps({"paths": paths, "targets": ["fr"], "x": ""})[:-2]
+        self.page = ATTACK_PAGE.format(console=console, job=job_id, body=json.dumps(body),
+                                       form_name=html.escape(form_name))  # fmt: skip
+        self.tried: list[dict[str, str]] = []
+        self.url = ""
+
+    def serving(self) -> Background:
+        async def page(_request: web.Request) -> web.Response:
+            return web.Response(text=self.page, content_type="text/html")
+
+        async def tried(request: web.Request) -> web.Response:
+            self.tried.append(json.loads(await request.text()))
+            return web.Response(status=204)
+
+        async def start() -> Callable[[], Awaitable[None]]:
+            app = web.Application()
+            app.router.add_get("/", page)
+            app.router.add_post("/tried", tried)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+            return runner.cleanup
+
+        return Background(start)
+
+
+def test_another_sites_page_changes_nothing(
+    emulator: BackgroundEmulator, library: Path, tmp_path: Path
+) -> None:
+    """A signed-in browser opens another site's page, which posts a job and cancels one (fetch
+    with credentials, then a form): nothing reaches the queue, as the JSON API shows after."""
+    server = Server(
+        emulator, "--library", str(library), "--queue-file", str(tmp_path / "jobs.jsonl"),
+        "--api-token", TOKEN, "--jobs", "1", "--speed", "1", "-t", "en",
+    )  # fmt: skip
+    try:
+        for folder in ("talks", "other"):  # one running, one queued behind it: both cancellable
+            reply = api(server, "POST", "/jobs", json={"paths": [str(library / folder)]})
+            assert reply.status_code == 202, reply.text
+        before = jobs_of(server)
+        queued = next(job for job in before if job["paths"] == [str(library / "other")])
+        site = AttackSite(server.url, queued["id"], [str(library / "talks")])
+        with site.serving():
+            asyncio.run(visit(server, site))
+        after = jobs_of(server)
+        assert [job["id"] for job in after] == [job["id"] for job in before]
+        assert all(job["status"] in ("queued", "running", "done") for job in after), after
+        assert not any("fr" in job["options"].get("targets", []) for job in after)
+        for job in after:  # the test's own cancel: the server stops at once
+            api(server, "DELETE", f"/jobs/{job['id']}")
+    finally:
+        log = server.stop()
+    assert site.tried == [{"submit": "answered (opaque 0)", "cancel": "refused by the browser "
+                           "(TypeError)"}], site.tried  # fmt: skip
+    refused = [line for line in log.splitlines() if line.startswith("POST /jobs 403")]
+    assert len(refused) == 2, log  # the fetch and the form: both reached serve, both refused
+    assert f"DELETE /jobs/{queued['id']} 200" in log  # the test's own cancel, the only one
+    assert log.count("DELETE /jobs/") == 2
+    assert TOKEN not in log
+
+
+async def visit(server: Server, site: AttackSite) -> None:
+    async with Browser(1280, 800) as browser:
+        await browser.call("Accessibility.enable")
+        await browser.open(server.url + "/")
+        await fill_named(browser, "Token", TOKEN)
+        await click_named(browser, "button", "Sign in")
+        await find_named(browser, "button", "Submit job")
+        await find_named(browser, "heading", "other: queued")
+        await browser.open(site.url)
+        await until_at(browser, server.url + "/jobs")  # where the form took the browser
+        await until_text(browser, "refused: sent by another site's page")
+        assert "subtitler_token" in await cookies(browser, server.url)  # still signed in
