@@ -34,6 +34,8 @@ from tests.browser import (
     unnamed_controls,
     until_page_says,
 )
+from tests.integration.test_webhooks import SERVER_ROOT, emby_event, jellyfin_item_added
+from tests.media_servers import FakeMediaServer, Item
 from tests.serving import SECRET, Background, Server
 from tests.support import FIXTURES
 
@@ -476,3 +478,88 @@ async def visit(server: Server, site: AttackSite) -> None:
         await until_at(browser, server.url + "/jobs")  # where the form took the browser
         await until_text(browser, "refused: sent by another site's page")
         assert "subtitler_token" in await cookies(browser, server.url)  # still signed in
+
+
+# -- webhooks and their refresh, as the console lists them
+
+MEDIA_TOKENS = {"jellyfin": "jf-token-SECRET-1", "emby": "emby-token-SECRET-2"}
+
+
+def test_webhooks_and_their_refresh_on_the_console(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    """A Jellyfin ItemAdded (refreshed) and an Emby library.new (whose refresh the server
+    refuses) posted as the media servers send them: the page lists each under "Webhooks
+    received" with its job and its refresh's outcome, the failure with its one-line reason,
+    as `GET /webhooks` and `GET /jobs/{id}` say."""
+    library = tmp_path / "library"
+    (library / "Show").mkdir(parents=True)
+    items = {}
+    for number, name in enumerate(("pilot", "second")):
+        local = library / "Show" / f"{name}.mp4"
+        shutil.copy(FIXTURES / "en_late_audio.mp4", local)
+        items[name] = Item(f"{number + 4000}", f"{SERVER_ROOT}/Show/{name}.mp4", local)
+    jellyfin = FakeMediaServer("jellyfin", MEDIA_TOKENS["jellyfin"])
+    jellyfin.add(items["pilot"])
+    emby = FakeMediaServer("emby", MEDIA_TOKENS["emby"], refresh_status=500)
+    emby.add(items["second"])
+    with jellyfin.serving(), emby.serving():
+        server = Server(
+            emulator, "--library", str(library), "--path-map", f"{SERVER_ROOT}={library}",
+            "--queue-file", str(tmp_path / "jobs.jsonl"), "--api-token", TOKEN, "-t", "en",
+            "--retry-delay", "0.05", "--jellyfin", jellyfin.url, "--emby", emby.url,
+            environment={f"{kind.upper()}_TOKEN": token for kind, token in MEDIA_TOKENS.items()},
+        )  # fmt: skip
+        try:
+            asyncio.run(watch_webhooks(server, items))
+        finally:
+            log = server.stop()
+    assert len(jellyfin.refreshes) == 1 and len(emby.refreshes) == 3  # retried, then given up
+    for secret in (TOKEN, SECRET, *MEDIA_TOKENS.values()):
+        assert secret not in log
+
+
+async def watch_webhooks(server: Server, items: dict[str, Item]) -> None:
+    async with Browser(1280, 800) as browser:
+        await browser.call("Accessibility.enable")
+        await browser.open(server.url + "/")
+        await fill_named(browser, "Token", TOKEN)
+        await click_named(browser, "button", "Sign in")
+        await until_text(browser, "Live")
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        pilot, second = items["pilot"], items["second"]
+        sent = [
+            await asyncio.to_thread(requests.post, f"{server.url}/jellyfin", timeout=60,
+                                    json=jellyfin_item_added(pilot.item_id),
+                                    headers={**bearer, "User-Agent": "Jellyfin-Server/10.9.11"}),
+            await asyncio.to_thread(requests.post, f"{server.url}/emby", timeout=60,
+                                    headers=bearer, files={"data": (None, json.dumps(emby_event(
+                                        "library.new", second.item_id, second.server_path)))}),
+        ]  # fmt: skip
+        for reply in sent:
+            assert reply.status_code == 202, reply.text
+            job = await asyncio.to_thread(api, server, "GET", f"/jobs/{reply.json()['id']}",
+                                          params={"wait": "120"})  # fmt: skip
+            assert job.json()["status"] == "done", job.text
+        hooks = (await asyncio.to_thread(api, server, "GET", "/webhooks")).json()["webhooks"]
+        assert [hook["sender"] for hook in hooks] == ["emby", "jellyfin"]  # newest first
+        expected = []
+        for hook in hooks:
+            job = (await asyncio.to_thread(api, server, "GET", f"/jobs/{hook['job']}")).json()
+            assert hook["refresh"] == job["refresh"]
+            expected.append(f"{hook['sender']} {hook['event']} item {hook['item']}: queued; "
+                            f"job done; refresh {job['refresh']['state']}")  # fmt: skip
+        assert expected[0].endswith("refresh failed: emby: refresh: HTTP 500"), expected
+        assert expected[1].endswith("refresh done"), expected
+        deadline = asyncio.get_running_loop().time() + WAIT_S
+        while True:  # the page catches up through its event stream (no reload)
+            shown = await call_on_named(browser, "list", "Webhooks received", LIST_TEXTS)
+            if len(shown) == 2 and all(w in s for w, s in zip(expected, shown, strict=True)):
+                break
+            assert asyncio.get_running_loop().time() < deadline, (expected, shown)
+            await asyncio.sleep(0.05)
+        assert all("\n" not in line for line in shown)
+        assert await unnamed_controls(browser) == []
+
+
+LIST_TEXTS = "function () { return [...this.children].map(item => item.innerText); }"
