@@ -20,6 +20,7 @@ import pytest
 import requests
 from aiohttp import web
 
+from subtitler.emulator.config import EmulatorConfig
 from subtitler.emulator.server import BackgroundEmulator
 from tests.browser import (
     Browser,
@@ -41,6 +42,7 @@ from tests.support import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "images"
+GATING = FIXTURES / "gating"
 TOKEN = "console-token-4f9a1c"
 WAIT_S = 120
 
@@ -218,11 +220,11 @@ async def drive(server: Server, library: Path, shots: Path) -> None:
         # -- a folder with two targets, its estimate read first
         await click_named(browser, "button", f"Open {library.name}")
         await click_named(browser, "checkbox", "talks/")
-        await fill_named(browser, "Targets", "en, ja")
+        await fill_named(browser, "Targets", "en, fr")  # fr: through Qwen-MT (tokens)
         await click_named(browser, "button", "Estimate")
         await until_text(browser, "To be sent")
         shown = await page_text(browser)
-        asked = {"paths": [str(library / "talks")], "targets": ["en", "ja"]}
+        asked = {"paths": [str(library / "talks")], "targets": ["en", "fr"]}
         figures = api(server, "POST", "/jobs/estimate", json=asked).json()
         assert f"{figures['audio_hours']:.4f} hours" in shown
         cost = money(figures["cost"])
@@ -269,7 +271,7 @@ async def drive(server: Server, library: Path, shots: Path) -> None:
         talk = library / "talks" / "zh_news.mp4"
         review = await call_href(browser, "Review zh_news.mp4")
         assert review == f"{server.url}/review/?path={urllib.parse.quote(str(talk), safe='')}"
-        track = await call_href(browser, "zh_news.zh-ja.srt")
+        track = await call_href(browser, "zh_news.zh-fr.srt")
         reply = requests.get(track, cookies={"subtitler_token": TOKEN}, timeout=30)
         assert reply.status_code == 200 and "-->" in reply.text
         await click_named(browser, "link", "Review zh_news.mp4")
@@ -331,7 +333,6 @@ async def agree(browser: Browser, server: Server) -> None:
     them, each job's usage as `GET /costs` gives it, and the cost table's total and days."""
     listed = jobs_of(server)
     costs = api(server, "GET", "/costs").json()
-    assert await browser.evaluate("document.querySelectorAll('li.job').length") == len(listed)
     for summary in listed:
         reply = api(server, "GET", f"/jobs/{summary['id']}")
         assert reply.status_code == 200, reply.text
@@ -354,6 +355,8 @@ async def agree(browser: Browser, server: Server) -> None:
             assert job["usage"]["sent_s"] == pytest.approx(sum(u["sent_s"] for u in inputs))
         else:
             assert job["id"] not in costs["jobs"]
+    shown_jobs = await browser.evaluate("document.querySelectorAll('li.job').length")
+    assert shown_jobs == len(listed)  # each found above, none more
     for period, usage in [("Total", costs["total"]), *costs["days"].items()]:
         row = str(await call_on_named(browser, "rowheader", period, ITS_ROW_TEXT))
         tokens = usage["tokens"]
@@ -485,28 +488,29 @@ async def visit(server: Server, site: AttackSite) -> None:
 MEDIA_TOKENS = {"jellyfin": "jf-token-SECRET-1", "emby": "emby-token-SECRET-2"}
 
 
-def test_webhooks_and_their_refresh_on_the_console(
-    emulator: BackgroundEmulator, tmp_path: Path
-) -> None:
+def test_webhooks_and_their_refresh_on_the_console(tmp_path: Path) -> None:
     """A Jellyfin ItemAdded (refreshed) and an Emby library.new (whose refresh the server
     refuses) posted as the media servers send them: the page lists each under "Webhooks
     received" with its job and its refresh's outcome, the failure with its one-line reason,
-    as `GET /webhooks` and `GET /jobs/{id}` say."""
+    as `GET /webhooks` and `GET /jobs/{id}` say. The Jellyfin item is mostly music, applause
+    and silence: the speech gate saves seconds, and the page says so as the API does."""
     library = tmp_path / "library"
     (library / "Show").mkdir(parents=True)
     items = {}
-    for number, name in enumerate(("pilot", "second")):
-        local = library / "Show" / f"{name}.mp4"
-        shutil.copy(FIXTURES / "en_late_audio.mp4", local)
-        items[name] = Item(f"{number + 4000}", f"{SERVER_ROOT}/Show/{name}.mp4", local)
+    sources = [("pilot", GATING / "composite.m4a"), ("second", FIXTURES / "en_late_audio.mp4")]
+    for number, (name, media) in enumerate(sources):
+        local = library / "Show" / f"{name}{media.suffix}"
+        shutil.copy(media, local)
+        items[name] = Item(f"{number + 4000}", f"{SERVER_ROOT}/Show/{local.name}", local)
     jellyfin = FakeMediaServer("jellyfin", MEDIA_TOKENS["jellyfin"])
     jellyfin.add(items["pilot"])
     emby = FakeMediaServer("emby", MEDIA_TOKENS["emby"], refresh_status=500)
     emby.add(items["second"])
-    with jellyfin.serving(), emby.serving():
+    gating = BackgroundEmulator(EmulatorConfig(), script_directories=[GATING])
+    with gating, jellyfin.serving(), emby.serving():
         server = Server(
-            emulator, "--library", str(library), "--path-map", f"{SERVER_ROOT}={library}",
-            "--queue-file", str(tmp_path / "jobs.jsonl"), "--api-token", TOKEN, "-t", "en",
+            gating, "--library", str(library), "--path-map", f"{SERVER_ROOT}={library}",
+            "--queue-file", str(tmp_path / "jobs.jsonl"), "--api-token", TOKEN, "-t", "zh",
             "--retry-delay", "0.05", "--jellyfin", jellyfin.url, "--emby", emby.url,
             environment={f"{kind.upper()}_TOKEN": token for kind, token in MEDIA_TOKENS.items()},
         )  # fmt: skip
@@ -560,6 +564,9 @@ async def watch_webhooks(server: Server, items: dict[str, Item]) -> None:
             await asyncio.sleep(0.05)
         assert all("\n" not in line for line in shown)
         assert await unnamed_controls(browser) == []
+        await agree(browser, server)
+        saved = (await asyncio.to_thread(api, server, "GET", "/costs")).json()["total"]["saved_s"]
+        assert saved > 30, saved  # the composite's music, applause and silence, not sent
 
 
 LIST_TEXTS = "function () { return [...this.children].map(item => item.innerText); }"
