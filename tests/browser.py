@@ -2,7 +2,10 @@
 
 No browser download and no extra package: Chromium comes from Debian (`.ci/run` installs it),
 the protocol is JSON over the WebSocket library the project already uses. Enough of it for the
-caption page tests: open a page, run JavaScript, take a screenshot.
+tests of the pages the package serves (the caption page, hls.js playing the HLS output, serve's
+console and the review link it opens): open a page, run JavaScript, take a screenshot; find
+controls as assistive technology does, by role and accessible name (`find_named`,
+`click_named`, `fill_named`), and use them by keyboard (`tab_to`, `press`, `focused_control`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def chromium_path() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
         raise RuntimeError(
-            "the caption page tests need Chromium: `apt-get install chromium` (.ci/run does)"
+            "the browser tests need Chromium: `apt-get install chromium` (.ci/run does)"
         )
     return found
 

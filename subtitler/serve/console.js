@@ -34,6 +34,10 @@ const money = (cost) => {
   const parts = Object.entries(cost || {}).map(([currency, amount]) => `${amount.toFixed(4)} ${currency}`);
   return parts.length ? parts.join(" + ") : "0";
 };
+// What some inputs used and cost, said the same way for a job (its `usage`) and for one input.
+const usageText = (sentS, savedS, tokensIn, tokensOut, cost) => `Sent ${seconds(sentS)}, `
+  + `saved ${seconds(savedS)}, ${tokensIn + tokensOut} tokens (${tokensIn} in, ${tokensOut} out), `
+  + `cost ${money(cost)}`;
 
 async function api(method, url, body) {
   const init = { method, headers: { Accept: "application/json" } };
@@ -133,14 +137,15 @@ function renderInputs(job) {
       links.append(element("a", { href: `review/?path=${encodeURIComponent(input.path)}`,
         text: `Review ${name}` }));
     }
-    const cost = input.cost && Object.keys(input.cost).length ? ` · ${money(input.cost)}` : "";
     const said = input.reason && !(job.reason || "").startsWith(input.reason); // not twice
+    const used = input.status === "done" || input.sent_ms || input.saved_ms
+      || input.input_tokens || input.output_tokens || Object.keys(input.cost || {}).length;
     list.append(element("li", { "data-key": `input ${input.path}` },
       element("span", { text: `${name}: ` }),
       element("span", { className: `status ${input.status}`, text: input.status }),
       said ? element("span", { className: "reason", text: ` — ${input.reason}` }) : null,
-      element("span", { className: "muted",
-        text: input.sent_ms ? ` · ${seconds(input.sent_ms / 1000)} sent${cost}` : cost }),
+      used ? element("span", { className: "muted", text: ` · ${usageText(input.sent_ms / 1000,
+        input.saved_ms / 1000, input.input_tokens, input.output_tokens, input.cost)}` }) : null,
       element("br"), links));
   }
   return list;
@@ -167,9 +172,8 @@ function renderJob(job) {
   if ((job.inputs || []).length) item.append(renderInputs(job));
   if (job.usage) {
     const usage = job.usage;
-    item.append(element("p", { className: "muted", "data-key": "usage", text: `Sent ${seconds(usage.sent_s)}, saved `
-      + `${seconds(usage.saved_s)}, ${usage.tokens.input + usage.tokens.output} tokens, `
-      + `cost ${money(usage.cost)}` }));
+    item.append(element("p", { className: "muted", "data-key": "usage", text: usageText(usage.sent_s,
+      usage.saved_s, usage.tokens.input, usage.tokens.output, usage.cost) }));
   }
   if (job.refresh) {
     item.append(element("p", { className: "muted", "data-key": "refresh",
