@@ -136,10 +136,35 @@ def test_a_request_for_another_name_is_misdirected() -> None:
     assert misdirected(
         request("POST", Host="evil.example:9000", Origin="http://evil.example:9000"), hosts
     )
-    assert misdirected(request("GET", Host="evil.example:9000"), hosts)  # reads too: no rebinding
+    # A rebound page's read: the browser thinks it same-origin, and says so (Sec-Fetch-Site).
+    rebound = request("GET", Host="evil.example:9000", Sec_Fetch_Site="same-origin")
+    assert misdirected(rebound, hosts)
     assert not misdirected(request("POST", Host="127.0.0.1:9000"), hosts)
+    # Bazarr, a media server's webhook, curl: no browser's headers, any name their network gives.
+    assert not misdirected(request("POST", Host="subtitler:9000"), hosts)
+    assert misdirected(request("GET", Host="subtitler:9000", Cookie="subtitler_token=x"), hosts)
     bare = make_mocked_request("GET", "/jobs", headers={})
     assert not misdirected(bare, hosts)  # no Host header: HTTP/1.0, no browser
+
+
+def test_an_ipv4_proxy_is_trusted_through_a_dual_stack_listener() -> None:
+    """`serve --host ::` sees an IPv4 proxy as ::ffff:a.b.c.d: still the proxy listed."""
+    sent = make_mocked_request(
+        "POST", "/jobs",
+        headers={"Host": "[::1]:9000", "X-Forwarded-Proto": "https",
+                 "X-Forwarded-Host": "subs.example.org"},
+        transport=_peer("::ffff:172.18.0.2"),
+    )  # fmt: skip
+    behind = forwarded(sent, trusted_networks(["172.18.0.0/16"]))
+    assert (behind.scheme, behind.host) == ("https", "subs.example.org")
+
+
+def _peer(address: str) -> Mock:
+    peer = Mock()
+    peer.get_extra_info.side_effect = lambda name, default=None: (
+        (address, 50000) if name == "peername" else default
+    )
+    return peer
 
 
 def test_a_proxys_forwarded_headers_are_believed_from_it_only() -> None:

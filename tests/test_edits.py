@@ -3,6 +3,7 @@ undo and redo, every op's edge cases, a torn last line."""
 
 from __future__ import annotations
 
+import errno
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -186,6 +187,23 @@ def test_cues_the_review_makes_never_take_the_id_of_a_cue_heard_later() -> None:
     again = edits.replay(grown, [made])
     assert [c.id for c in again.cues] == ["c1", "c2", "r1", "c3"]
     assert again.new_id() == "r2"
+
+
+def test_a_stale_review_is_set_aside_where_files_have_no_hard_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """exFAT, FAT, some FUSE mounts refuse link(): renamed instead, never over an earlier one."""
+
+    def no_links(_source: object, _target: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(edits.os, "link", no_links)
+    path = edits.review_path(tmp_path, "talk")
+    for number in (1, 2):
+        path.write_text(f"review {number}\n", encoding="utf-8")
+        aside = edits.set_aside(path)
+        assert aside == tmp_path / f".talk.subtitler-review-stale-{number}.jsonl"
+        assert aside.read_text(encoding="utf-8") == f"review {number}\n" and not path.exists()
 
 
 def test_a_stale_review_is_set_aside_never_destroyed(tmp_path: Path) -> None:

@@ -192,9 +192,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=[],
         metavar="NAME",
-        help="a name clients reach this server by, besides --host, loopback names and IP "
-        "addresses (repeatable, e.g. nas.lan); a request for any other name is refused "
-        "(421: another site's name pointed at this server, DNS rebinding)",
+        help="a name browsers reach this server by, besides --host, loopback names and IP "
+        "addresses (repeatable, e.g. nas.lan); a browser's request for any other name is "
+        "refused (421: another site's name pointed at this server, DNS rebinding)",
     )
     serve.add_argument(
         "--trusted-proxy",

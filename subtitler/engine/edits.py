@@ -18,6 +18,7 @@ edit recorded it; the engine reads the same cues, so a rerun renders what the re
 from __future__ import annotations
 
 import bisect
+import errno
 import hashlib
 import itertools
 import json
@@ -366,8 +367,21 @@ def set_aside(review_file: Path) -> Path | None:
         except FileNotFoundError:
             return None
         except OSError as error:
-            raise OutputError(str(review_file), f"cannot set the stale review aside "
-                              f"({error.strerror})") from error  # fmt: skip
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise OutputError(str(review_file), f"cannot set the stale review aside "
+                                  f"({error.strerror})") from error  # fmt: skip
+            # No hard links here (exFAT, FAT, some FUSE mounts): a rename to a free name,
+            # safe since the caller holds the input's claim.
+            if aside.exists():
+                continue
+            try:
+                os.rename(review_file, aside)
+            except FileNotFoundError:
+                return None
+            except OSError as renamed:
+                raise OutputError(str(review_file), f"cannot set the stale review aside "
+                                  f"({renamed.strerror})") from renamed  # fmt: skip
+            return aside
         os.unlink(review_file)
         return aside
     raise AssertionError("unreachable")

@@ -244,9 +244,13 @@ async function edit(op) {
   if (reply.status === 200) return reply.body;
   if (reply.status === 409 && reply.body && reply.body.document) {
     adopt(reply.body.document);
-    announce(`Not saved: ${reply.body.detail}. The other change is shown; your unsaved text is kept.`);
+    const other = reply.body.conflict && reply.body.conflict.op;  // null: busy, not edited
+    announce(other
+      ? `Not saved: ${reply.body.detail}. The other change is shown; your unsaved text is kept.`
+      : `Not saved: ${reply.body.detail}. Your unsaved text is kept: save again in a moment.`);
     return null;
   }
+  if (reply.body && reply.body.document) adopt(reply.body.document);
   announce(`Not saved: ${detailOf(reply)}`);
   return null;
 }

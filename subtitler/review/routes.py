@@ -87,7 +87,9 @@ style, by its hash), and never inside another site's frame (clickjacking)."""
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers.setdefault("Content-Security-Policy", POLICY)
+    # Set, not defaulted: mounted in serve, serve's own frame-ancestors-only policy is set
+    # first (aiohttp prepares the outer application's response hooks before a sub-app's).
+    response.headers["Content-Security-Policy"] = POLICY
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # Not no-referrer: under it a browser's form POST says `Origin: null`, which the origin

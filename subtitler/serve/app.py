@@ -59,6 +59,7 @@ from subtitler.views.access import (
     HostNames,
     cross_origin,
     forwarded,
+    host_name,
     is_loopback,
     misdirected,
     presented_token,
@@ -170,7 +171,8 @@ class AsrService:
         roots = self.library.libraries.roots
         if not self.serves_review:
             return
-        review = review_application(roots=roots, options=self.options, token=self.token)
+        review = review_application(roots=roots, options=self.options, token=self.token,
+                                    out_dir=self.options.out_dir)  # fmt: skip
         app.add_subapp("/review/", review)
 
     # -- the edge: authentication, errors, one log line per request
@@ -185,7 +187,8 @@ class AsrService:
             if misdirected(request, self.hosts):
                 raise RequestProblem(
                     421,
-                    "refused: this server is not called by that name (Host; see --allowed-host)",
+                    f"refused: this server is not called {request.host!r} here: add "
+                    f"--allowed-host {host_name(request.host)} if it is its name",
                 )
             if cross_origin(request):
                 raise RequestProblem(403, "refused: sent by another site's page (Origin)")

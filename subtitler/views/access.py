@@ -48,6 +48,11 @@ def _bare_host(host: str) -> str:
     return host.rstrip(".")
 
 
+def host_name(host: str) -> str:
+    """A Host header's name alone (what `--allowed-host` takes)."""
+    return _bare_host(host)
+
+
 def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(name)
@@ -85,10 +90,19 @@ class HostNames:
         return _address(name) is not None or is_loopback(name) or name in self.names
 
 
+BROWSER_HEADERS = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Cookie")
+"""What a browser's request carries and a server-to-server client's (Bazarr, a media server's
+webhook, curl) does not: every browser since 2021-2023 sends Sec-Fetch-* on every request."""
+
+
 def misdirected(request: web.Request, hosts: HostNames) -> bool:
-    """A request whose Host is not one of this server's names (answer 421). A request with no
-    Host header (HTTP/1.0, a raw socket) comes from no browser and is not refused here."""
+    """A browser's request whose Host is not one of this server's names (answer 421): DNS
+    rebinding works through a browser only. Clients that are not browsers (Bazarr, Jellyfin,
+    curl) call a server by whatever name their network gives it (`http://subtitler:9000` in
+    a Compose file) and are not refused here; the token guards them as before."""
     if "Host" not in request.headers:
+        return False
+    if not any(name in request.headers for name in BROWSER_HEADERS):
         return False
     return not hosts.admits(request.host)  # the forwarded host when a trusted proxy said it
 
@@ -107,6 +121,8 @@ def forwarded(request: web.Request, proxies: tuple[Network, ...]) -> web.Request
     from one of `proxies` (anyone else could claim them). Behind a TLS proxy the origin check
     then sees https, and the sign-in cookie is Secure."""
     peer = _address(request.remote or "") if proxies else None
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped  # an IPv4 proxy seen by a dual-stack (`--host ::`) listener
     if peer is None or not any(peer in network for network in proxies):
         return request
     proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
