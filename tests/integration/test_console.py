@@ -280,6 +280,10 @@ async def drive(server: Server, library: Path, shots: Path) -> None:
         document = api(server, "GET", "/review/api/document", params={"path": str(talk)})
         assert document.status_code == 200, document.text
         assert document.json()["cues"] and document.json()["path"] == str(talk)
+        # The editor itself, in this browser: its first cue's source line, found by its name.
+        await find_named(browser, "textbox", "Source, cue 1")
+        first = document.json()["cues"][0]["source"]["lines"]
+        assert (await browser.value_by_name("Source, cue 1")).split("\n") == first
         await browser.open(server.url + "/")
         await find_named(browser, "button", "Submit job")
 
