@@ -71,7 +71,10 @@ TIMING = (
     "reliability/test_reliability.py::test_a_live_source_that_stalls_longer",
     "reliability/test_reliability.py::test_forty_inputs_at_once_meet_the_start_limit",
 )
-"""Assert latency or pacing: marked `timing`, kept serial (see `pytest_collection_modifyitems`)."""
+"""Assert latency or pacing: marked `timing`, kept serial (see `pytest_collection_modifyitems`).
+The other tests of `reliability/` (dozens of inputs each, faults at random points) form a
+group of their own, one after another: two of them at once beside two other workers made the
+SDK client's threads late enough to retry once more than the faults injected (2 runs in 4)."""
 
 
 @pytest.fixture(scope="session")
@@ -181,7 +184,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker("slow")  # a browser, or a minute of mypy and mkdocs on a fresh clone
         if item.get_closest_marker("xdist_group") is not None:
             continue
-        group = "timing" if item.get_closest_marker("timing") else _module_fixture_group(item)
+        group = (
+            "timing"
+            if item.get_closest_marker("timing")
+            else "reliability"
+            if where.startswith("reliability/")
+            else _module_fixture_group(item)
+        )
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
             if getattr(config.option, "loadgroup", False):  # on an xdist worker

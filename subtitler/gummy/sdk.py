@@ -109,6 +109,10 @@ class _SdkTaskBase:
         try:
             self._recognizer.send_audio_frame(self.protocol.audio(pcm))
         except InvalidParameter:
+            # The SDK's worker stopped the task: what it reported before stopping (the last
+            # sentences, then the lost connection) is queued on the loop. Heard first, in
+            # order: else those sentences were dropped behind a failure of the wrong kind.
+            await asyncio.sleep(0)
             self._emit(self.protocol.ended_without_finish("the SDK ended the task early"))
             return False
         return True

@@ -522,11 +522,18 @@ class AsyncPcmDecoder:
         if self.live:
             self._drain = asyncio.create_task(self._drain_stderr())
             return None
-        await self._read_listing(self._process.stderr)
-        self._drain = asyncio.create_task(self._drain_stderr())
-        offset_ms = 0
-        if reader is not None:
-            offset_ms = await self._first_frame(reader)
+        try:
+            await self._read_listing(self._process.stderr)
+            self._drain = asyncio.create_task(self._drain_stderr())
+            offset_ms = 0
+            if reader is not None:
+                offset_ms = await self._first_frame(reader)
+        except asyncio.CancelledError:
+            # A run stopped (a refused key) while this input was starting: its ffmpeg is
+            # killed and reaped here, not left to the loop's close (where asyncio's transport
+            # reaped it behind its child watcher's back: a stray warning on stderr).
+            await self.aclose()
+            raise
         try:
             return _media_info(self.path, self.audio_stream, self._listing, offset_ms, self.label)
         except MediaError:
@@ -622,7 +629,11 @@ class AsyncPcmDecoder:
             # closed, and a full, unread stdout pipe would never report its end.
             while await process.stdout.read(1 << 16):
                 pass
-        await process.wait()
+        try:
+            await process.wait()
+        except asyncio.CancelledError:
+            await process.wait()  # killed above: its exit is moments away; reaped here
+            raise
 
     async def _drain_stderr(self) -> None:
         assert self._process is not None and self._process.stderr is not None
