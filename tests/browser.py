@@ -23,6 +23,9 @@ from typing import Any
 
 import websockets
 
+CALL_TIMEOUT_S = 20.0
+"""At most this for one DevTools command's answer."""
+
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -105,16 +108,22 @@ class Browser:
             pass
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
-        """Send one DevTools command and return its result (events on the way are ignored)."""
+        """Send one DevTools command and return its result (events on the way are ignored).
+        Bounded: a command sent while the page navigates may never be answered (TimeoutError,
+        which a bounded poll takes as "not yet")."""
         identifier = next(self._ids)
         await self._socket.send(json.dumps({"id": identifier, "method": method, "params": params}))
-        while True:
-            message = json.loads(await self._socket.recv())
-            if message.get("id") == identifier:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                result: dict[str, Any] = message.get("result", {})
-                return result
+
+        async def answer() -> dict[str, Any]:
+            while True:
+                message = json.loads(await self._socket.recv())
+                if message.get("id") == identifier:
+                    if "error" in message:
+                        raise RuntimeError(f"{method}: {message['error']}")
+                    result: dict[str, Any] = message.get("result", {})
+                    return result
+
+        return await asyncio.wait_for(answer(), CALL_TIMEOUT_S)
 
     async def open(self, url: str) -> None:
         """Navigate and wait until the page's scripts have run (DOMContentLoaded)."""
@@ -171,7 +180,10 @@ class Browser:
         """The one control with this role and name, waited for (a bounded poll) until it exists."""
         deadline = asyncio.get_running_loop().time() + timeout_s
         while True:
-            nodes = await self.named(role, name)
+            try:
+                nodes = await self.named(role, name)
+            except (RuntimeError, TimeoutError):  # the page was navigating: not there yet
+                nodes = []
             if len(nodes) == 1:
                 return nodes[0]
             if len(nodes) > 1:

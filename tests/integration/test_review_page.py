@@ -80,10 +80,19 @@ async def until(
 ) -> None:
     """Poll an async predicate, one animation frame apart, for at most `timeout_s`."""
     deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
+    while not await _settled(check):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not so after {timeout_s} s: {check}")
         await browser.next_frame()
+
+
+async def _settled(check: Callable[[], Awaitable[bool]]) -> bool:
+    """A check made while the page may be navigating (after a form's submit): a command the
+    browser drops or refuses then is "not yet", not a failure."""
+    try:
+        return await check()
+    except (RuntimeError, TimeoutError):
+        return False
 
 
 def test_every_control_is_named_and_the_keys_act_on_the_current_cue(
