@@ -81,6 +81,37 @@ def make_folder(folder: Path, count: int, seed: int = 0) -> dict[Path, Transcrip
     return chosen
 
 
+def invalid_after_kill(folder: Path) -> dict[str, str]:
+    """Every track file a killed run left, each read by a strict parser of its format: name ->
+    why it is invalid. A format not yet created when the run died (its siblings were) is not
+    a broken file: the rerun creates it."""
+
+    def srt(path: Path) -> None:
+        pysrt.open(str(path), error_handling=pysrt.ERROR_RAISE)
+
+    def ttml(path: Path) -> None:
+        problems = imsc.problems(ET.parse(path).getroot())
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    readers = {
+        ".srt": srt,
+        ".vtt": lambda path: webvtt.read(str(path)),
+        ".ass": lambda path: pysubs2.load(str(path)),
+        ".ttml": ttml,
+    }
+    broken: dict[str, str] = {}
+    for path in sorted(folder.iterdir()):
+        reader = readers.get(path.suffix)
+        if reader is None or path.name.startswith("."):
+            continue
+        try:
+            reader(path)
+        except Exception as error:
+            broken[path.name] = f"{type(error).__name__}: {error}"[:300]
+    return broken
+
+
 def audit(files: dict[Path, Transcript], figures: Figures) -> None:
     """Compare every input's bilingual tracks with its transcript, counting what differs."""
     for media, transcript in files.items():
@@ -310,16 +341,8 @@ def test_sigkill_at_a_random_point_then_rerun_finishes_the_job(
                 process.send_signal(signal.SIGKILL)
                 break
     process.wait(timeout=60)
-    invalid = 0
-    for track in (tmp_path / "media").glob("*.srt"):
-        try:
-            pysrt.open(str(track), error_handling=pysrt.ERROR_RAISE)
-            webvtt.read(str(track.with_suffix(".vtt")))
-            pysubs2.load(str(track.with_suffix(".ass")))
-            if imsc.problems(ET.parse(track.with_suffix(".ttml")).getroot()):
-                invalid += 1
-        except Exception:
-            invalid += 1
+    broken = invalid_after_kill(tmp_path / "media")
+    invalid = len(broken)
     code, _, err = finish(cli(*arguments))
     for track in (tmp_path / "media").glob("*.srt"):  # every format resumed like SRT
         cues = len(pysrt.open(str(track)))
@@ -332,6 +355,7 @@ def test_sigkill_at_a_random_point_then_rerun_finishes_the_job(
         print("\n" + figures.show(f"SIGKILL after {kill_after} sentences, rerun ({client})"))
     assert process.returncode == -signal.SIGKILL
     assert code == 0, err
+    assert broken == {}, broken
     assert (figures.duplicated, figures.lost, figures.invalid_files) == (0, 0, 0)
     assert_journals_finished(tmp_path / "media")
 
