@@ -7,9 +7,11 @@ so a user's file name is never read as an option, a protocol or a shell word.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
@@ -513,16 +515,16 @@ class AsyncPcmDecoder:
             if first_frame_fd is not None:
                 os.close(first_frame_fd)
         assert self._process.stderr is not None
-        if first_frame_fd is not None:
-            reader = asyncio.StreamReader()
-            loop = asyncio.get_running_loop()
-            await loop.connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", 0)
-            )
-        if self.live:
-            self._drain = asyncio.create_task(self._drain_stderr())
-            return None
         try:
+            if first_frame_fd is not None:
+                reader = asyncio.StreamReader()
+                loop = asyncio.get_running_loop()
+                await loop.connect_read_pipe(
+                    lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", 0)
+                )
+            if self.live:
+                self._drain = asyncio.create_task(self._drain_stderr())
+                return None
             await self._read_listing(self._process.stderr)
             self._drain = asyncio.create_task(self._drain_stderr())
             offset_ms = 0
@@ -623,7 +625,11 @@ class AsyncPcmDecoder:
             return
         if process.returncode is None:
             self._stopped_early = True
-            process.kill()
+            # Not `process.kill()`: Popen polls first, and when ffmpeg has just exited that
+            # reaps it behind asyncio's child watcher (which then warns on stderr). Its exit is
+            # not yet heard here, so the pid is still this child's (alive or a zombie).
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
         if process.stdout is not None:
             # Read to the end: asyncio counts the process as exited only once its pipes are
             # closed, and a full, unread stdout pipe would never report its end.
