@@ -111,10 +111,14 @@ def load_cases() -> list[Case]:
 Detector = Callable[[bytes], tuple[int, np.ndarray]]
 
 
-def silero(threshold: float, floor_db: float) -> Detector:
+def silero(threshold: float, floor_db: float, probe_every: int = 1) -> Detector:
+    """`probe_every` 1: every window decided as it comes (live inputs); more: inside speech a
+    group at a time, the model on the last windows of each (files, `GateSettings`' default)."""
+
     def run(pcm: bytes) -> tuple[int, np.ndarray]:
-        detector = SpeechDetector(GateSettings(threshold=threshold, floor_db=floor_db))
-        return 32, np.array(detector.push(pcm), dtype=bool)
+        settings = GateSettings(threshold=threshold, floor_db=floor_db, probe_every=probe_every)
+        detector = SpeechDetector(settings)
+        return 32, np.array(detector.push(pcm) + detector.flush(), dtype=bool)
 
     return run
 
@@ -151,6 +155,8 @@ def detectors() -> dict[str, Detector]:
         found[f"silero t={threshold}"] = silero(threshold, -math.inf)
     for floor_db in (-60.0, -50.0, -45.0):
         found[f"silero+floor t=0.5 f={floor_db:g}"] = silero(0.5, floor_db)
+    grouped = GateSettings().probe_every
+    found[f"silero+floor t=0.5 f=-50 grouped {grouped}"] = silero(0.5, -50.0, grouped)
     try:
         import ten_vad  # noqa: F401
 

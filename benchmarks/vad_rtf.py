@@ -4,8 +4,9 @@
     python -m benchmarks.vad_rtf --streams 32 --seconds 10   # also N streams paced at 1x
 
 1. rtf: subtitler.sources.speech.SpeechDetector over each gating fixture (decoded once, then
-   pushed in 100 ms frames as the engine pushes them), with the level floor (the defaults) and
-   without it (floor -inf: every window goes to Silero). CPU is user+system of this process
+   pushed in 100 ms frames as the engine pushes them), with the level floor (the defaults: a
+   file's, speech decided in groups), as for a live input (every window at once), and without
+   the floor (floor -inf: every window goes to Silero). CPU is user+system of this process
    (rusage), so the figure does not depend on how busy the machine is, only on its speed.
    `neural` is the share of windows the model ran on.
 2. the cost of 128 streams at 1x: 128 x rtf CPU seconds per second, and that as a share of this
@@ -62,6 +63,7 @@ def measure(pcm: bytes, settings: GateSettings, rounds: int) -> dict[str, float]
         before = cpu_s()
         for at in range(0, len(pcm), FRAME_BYTES):
             detector.push(pcm[at : at + FRAME_BYTES])
+        detector.flush()
         spent += cpu_s() - before
         neural, windows = detector.neural_windows, detector.windows
     audio_s = len(pcm) / BYTES_PER_S * rounds
@@ -78,7 +80,8 @@ def measure(pcm: bytes, settings: GateSettings, rounds: int) -> dict[str, float]
 
 def paced(pcm: bytes, streams: int, seconds: float) -> dict[str, float]:
     """N detectors on one thread at 1x: CPU share and the worst lag behind the clock."""
-    detectors = [SpeechDetector(GateSettings()) for _ in range(streams)]
+    live = GateSettings(probe_every=1)  # live inputs decide every window as it comes
+    detectors = [SpeechDetector(live) for _ in range(streams)]
     offsets = [
         (index * len(pcm) // max(1, streams)) // FRAME_BYTES * FRAME_BYTES
         for index in range(streams)
@@ -122,10 +125,14 @@ def main() -> int:
         "cores": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "with_floor": {},
+        "with_floor_live": {},
         "without_floor": {},
     }
     for kind, pcm in kinds.items():
         result["with_floor"][kind] = measure(pcm, GateSettings(), arguments.rounds)  # type: ignore[index]
+        result["with_floor_live"][kind] = measure(  # type: ignore[index]
+            pcm, GateSettings(probe_every=1), arguments.rounds
+        )
         result["without_floor"][kind] = measure(  # type: ignore[index]
             pcm, GateSettings(floor_db=-math.inf), arguments.rounds
         )

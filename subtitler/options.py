@@ -102,6 +102,9 @@ class VadSettings:
     """Real audio kept on each side of speech (after it, at least the service's end silence).
     The defaults are `sources.speech.GateSettings`' (measured there; not imported, so that
     `--help` loads no numpy)."""
+    probe_every: int = 12
+    """Inside speech the detector decides windows in groups of this many (its model then runs
+    on a quarter of them); a live input's are decided one by one (no wait)."""
 
 
 DEFAULT_VAD = VadSettings()

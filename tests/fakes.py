@@ -67,6 +67,9 @@ class StampDetector:
             del self._pending[:window_bytes]
         return decisions
 
+    def flush(self) -> list[bool]:
+        return []
+
 
 def stand_in_gating(service: FakeService) -> Callable[..., Any]:
     """`Transports.gating` with the stand-in detector."""

@@ -26,6 +26,10 @@ class Detects(Protocol):
 
     def push(self, pcm: bytes) -> list[bool]: ...
 
+    def flush(self) -> list[bool]:
+        """At the end of the audio: decisions for windows it still holds."""
+        ...
+
 
 @dataclass(frozen=True, kw_only=True)
 class Gating:
@@ -41,7 +45,10 @@ def speech_gating(vad: VadSettings, end_silence_ms: int | None, label: str) -> G
     from subtitler.sources import speech  # numpy and the model load only for a gated run
 
     settings = speech.GateSettings(
-        threshold=vad.threshold, min_gap_ms=vad.min_gap_ms, margin_ms=vad.margin_ms
+        threshold=vad.threshold,
+        min_gap_ms=vad.min_gap_ms,
+        margin_ms=vad.margin_ms,
+        probe_every=vad.probe_every,
     )
     detector = speech.SpeechDetector(settings)
     return Gating(detector=detector, rules=gate_rules(vad, speech.WINDOW_MS, end_silence_ms))
@@ -106,6 +113,8 @@ class AudioBuffer:
         self.ended = True
         self.halted = halted
         if self.gate is not None:
+            if self._detector is not None:
+                self.gate.add(self._detector.flush())
             self.gate.close(self.end_ms)
         self._notify()
 

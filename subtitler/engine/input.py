@@ -107,6 +107,8 @@ def gating_of(context: RunContext, item: InputFile) -> Gating | None:
     vad = context.options.vad
     if vad is None:
         return None
+    if item.live:  # live captions wait for no group of windows
+        vad = dataclasses.replace(vad, probe_every=1)
     return context.transports.gating(vad, context.options.gummy.max_end_silence_ms, item.label)
 
 

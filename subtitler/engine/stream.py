@@ -23,6 +23,14 @@ from subtitler.sources.inputs import InputFile
 from subtitler.sources.media import BYTES_PER_MS, AsyncPcmDecoder
 
 PROGRESS_EVERY_MS = 1000
+PROGRESS_EVERY_S = 0.5
+"""A `progress` event per second of audio, and at most two per second of wall time (but at
+once when sending stops or starts again): at 10x a file's progress is then not ten JSON lines
+and screen updates a second."""
+PACE_SLACK_S = 0.25
+"""Faster than 2x, how far the decode may fall behind its pace before it waits again: the
+frames of a tenth of a second then go out in one wake-up of the loop (at 10x, two or three
+500 ms frames) instead of one each. At 2x and slower (live captions) pacing stays exact."""
 MAX_LEAD_MS = 30_000
 """With a client that reads results while idle (the native one), decoding stays at most this
 far ahead of the slowest target's last finished sentence: the service's own pace is the flow
@@ -165,7 +173,9 @@ async def decode(
     speed = 1.0 if item.live else options.speed  # live inputs go at 1x
     loop = asyncio.get_running_loop()
     paced_from_s, position_ms = loop.time(), start_ms
-    next_progress_ms = position_ms + PROGRESS_EVERY_MS
+    slack_s = PACE_SLACK_S if speed is not None and speed > 2 else 0.0
+    next_progress_ms, next_progress_s = position_ms + PROGRESS_EVERY_MS, paced_from_s
+    skipping = False
     # Decoding waits for results only with a client that reads them while no audio is sent (one
     # that does not would stall), and never for a live source, which cannot wait.
     bounded = options.client.traits.reads_results_idle and not item.live
@@ -174,8 +184,8 @@ async def decode(
         async for frame in frames:
             if speed is not None:
                 delay_s = paced_from_s + (position_ms - start_ms) / 1000 / speed - loop.time()
-                if delay_s > 0:
-                    await asyncio.sleep(delay_s)  # pacing: the time itself is what is waited for
+                if delay_s > 0:  # pacing: the time itself is what is waited for
+                    await asyncio.sleep(delay_s + slack_s)
             if control.stopping or all(task.over for task in tasks):
                 audio.end(halted=True)
                 break
@@ -188,9 +198,13 @@ async def decode(
             ):
                 await audio.wait_consumed(timeout_s=1.0)
             audio.forget_before(min(task.resume_point_ms() for task in tasks))
-            if position_ms >= next_progress_ms:
+            if position_ms >= next_progress_ms and (
+                loop.time() >= next_progress_s or audio.skipping != skipping
+            ):  # a change between sending and not is said at once
+                skipping = audio.skipping
                 context.emit(progress(item, position_ms, audio))
-                next_progress_ms += PROGRESS_EVERY_MS
+                next_progress_ms = position_ms + PROGRESS_EVERY_MS
+                next_progress_s = loop.time() + PROGRESS_EVERY_S
         else:
             audio.end()
     finally:
