@@ -113,3 +113,27 @@ def test_an_estimate_with_a_scan_prices_only_the_speech(
     skipped_ms = 45_000 - scanned.scanned.audio_ms
     assert 30_000 - 1_100 <= skipped_ms <= 30_000
     assert scanned.scanned.cost < plain.estimate.cost * 0.4
+
+
+def test_a_live_input_decides_every_window_at_once_and_a_file_in_groups() -> None:
+    """A file's detector may hold decisions inside speech for a group (its model then runs on a
+    quarter of the windows); a live input's may not: its captions would wait."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from subtitler.engine.input import gating_of
+    from subtitler.options import VadSettings
+
+    asked: list[VadSettings] = []
+
+    def gating(vad: VadSettings, _silence: int | None, _label: str) -> None:
+        asked.append(vad)
+
+    context: Any = SimpleNamespace(
+        options=SimpleNamespace(vad=VadSettings(), gummy=SimpleNamespace(max_end_silence_ms=None)),
+        transports=SimpleNamespace(gating=gating),
+    )
+    gating_of(context, SimpleNamespace(live=True, label="stream"))  # type: ignore[arg-type]
+    gating_of(context, SimpleNamespace(live=False, label="film.mkv"))  # type: ignore[arg-type]
+    assert [vad.probe_every for vad in asked] == [1, VadSettings().probe_every]
+    assert VadSettings().probe_every > 1

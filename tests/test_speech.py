@@ -135,6 +135,9 @@ def test_grouped_decisions_spare_the_model_inside_speech() -> None:
             detector.flush()
             assert detector.windows == len(pcm) // WINDOW_BYTES
         assert grouped.neural_windows < 0.65 * one_by_one.neural_windows, stem
+    from subtitler.options import VadSettings
+
+    assert VadSettings().probe_every == GROUPED.probe_every  # the run's default is measured here
 
 
 @pytest.mark.parametrize(
