@@ -7,8 +7,10 @@ the event loop (`call_soon_threadsafe`), where the raw output is read by the sam
 `ClientProtocol` the native client uses, so both clients pair, parse and fail alike. The SDK
 reports no `task-started`, and its `stop()` blocks until the task ends: it runs on a small
 executor (the reason for those threads). An end without `on_complete` (the worker died on a
-result it could not parse, or its own 23 s no-audio rule ended the task) is a `TaskFailed`,
-never a success. Imported only when the SDK client is chosen.
+result it could not parse) is a `TaskFailed`, never a success; so is an `on_complete` that came
+before we asked for the end (the SDK ended the task by itself: its 23 s no-audio rule, or its
+worker reaching the audio before `start()` marked it running). Imported only when the SDK
+client is chosen.
 
 Fun-ASR through `Recognition`: its callback gets a `RecognitionResult` whose `output` holds the
 raw `sentence` (the SDK already drops heartbeats); the protocol reads `sentence_end` itself,
@@ -77,6 +79,8 @@ class _SdkTaskBase:
         self._sink = sink
         self._loop = asyncio.get_running_loop()
         self._stopped = False
+        self._stop_asked = False
+        """`stop()` was called: an `on_complete` before it is the SDK ending the task itself."""
 
     @staticmethod
     def _common_options(settings: GummySettings) -> dict[str, Any]:
@@ -137,6 +141,7 @@ class _SdkTaskBase:
         if self._stopped:
             return
         self._stopped = True
+        self._stop_asked = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
                 self._loop.run_in_executor(_stopper(), self._stop_recognizer), STOP_TIMEOUT_S
@@ -166,7 +171,8 @@ class _SdkTaskBase:
         self._loop.call_soon_threadsafe(self._deliver_error, status, code, message)
 
     def on_complete(self) -> None:
-        self._loop.call_soon_threadsafe(self._deliver_complete)
+        # Read here, on the SDK's thread, when the task ended: whether we had asked it to.
+        self._loop.call_soon_threadsafe(self._deliver_complete, self._stop_asked)
 
     def on_close(self) -> None:
         pass
@@ -193,7 +199,14 @@ class _SdkTaskBase:
             failed["header"]["error_message"] = message
             self._emit(self.protocol.receive(json.dumps(failed)))
 
-    def _deliver_complete(self) -> None:
+    def _deliver_complete(self, asked: bool) -> None:
+        if not asked:
+            # The SDK ended the task by itself: its audio generator saw it not running (its
+            # `start()` sets that flag only after the worker thread runs: under load the worker
+            # can reach the audio first and finish the task with none), or its 23 s rule. Audio
+            # sent since was never heard: a failure to resume, never a success.
+            self._emit(self.protocol.ended_without_finish("the SDK ended the task by itself"))
+            return
         if self.protocol.state is State.FINISHING:
             events = self.protocol.receive(json.dumps({"header": {"event": "task-finished"}}))
             self._emit([e for e in events if not isinstance(e, TaskFinished)])
