@@ -111,6 +111,9 @@ class _Collector(TranslationRecognizerCallback):  # type: ignore[misc]
     def __init__(self, session: Session) -> None:
         self.session = session
         self.closed = threading.Event()
+        self.stop_asked = False
+        self.completed_unasked = False
+        """`on_complete` before `stop()`: the SDK's start() race (see `run_sdk_session`)."""
 
     def on_event(self, request_id: Any, transcription: Any, translation: Any, usage: Any) -> None:
         translations = {}
@@ -138,6 +141,7 @@ class _Collector(TranslationRecognizerCallback):  # type: ignore[misc]
 
     def on_complete(self) -> None:
         self.session.completed = True
+        self.completed_unasked = not self.stop_asked
 
     def on_close(self) -> None:
         self.closed.set()
@@ -162,35 +166,44 @@ def run_sdk_session(
     `url` None leaves the endpoint to DASHSCOPE_WEBSOCKET_BASE_URL. With `pause_after_bytes`,
     the session sends that much, sets `paused`, and waits for `resume` before sending the
     rest. (While it waits the SDK reads nothing: its sender blocks its loop when idle.)
+
+    The SDK's `start()` marks it running only after its worker thread runs; on a loaded machine
+    the worker can reach the audio first, find none and complete the task with nothing heard
+    (`on_complete` before `stop()`). That session is started again, up to twice, as
+    `subtitler.gummy.sdk` resumes such a task.
     """
-    session = Session()
-    collector = _Collector(session)
     options: dict[str, Any] = {"api_key": api_key, **parameters}
     if url is not None:
         options["base_address"] = url
-    recognizer = TranslationRecognizerRealtime(
-        model=model,
-        callback=collector,
-        format=audio_format,
-        sample_rate=sample_rate,
-        transcription_enabled=True,
-        translation_enabled=bool(targets),
-        translation_target_languages=list(targets),
-        **options,
-    )
-    recognizer.start()
-    try:
-        for offset in range(0, len(pcm), frame_bytes):
-            if offset == pause_after_bytes:
-                if paused is not None:
-                    paused.set()
-                if resume is not None:
-                    resume.wait(timeout=60)
-            recognizer.send_audio_frame(pcm[offset : offset + frame_bytes])
-        recognizer.stop()
-    except InvalidParameter:
-        pass  # the task already ended with an error: on_error has the reason
-    collector.closed.wait(timeout=60)
+    for _attempt in range(3):
+        session = Session()
+        collector = _Collector(session)
+        recognizer = TranslationRecognizerRealtime(
+            model=model,
+            callback=collector,
+            format=audio_format,
+            sample_rate=sample_rate,
+            transcription_enabled=True,
+            translation_enabled=bool(targets),
+            translation_target_languages=list(targets),
+            **options,
+        )
+        recognizer.start()
+        try:
+            for offset in range(0, len(pcm), frame_bytes):
+                if offset == pause_after_bytes:
+                    if paused is not None:
+                        paused.set()
+                    if resume is not None:
+                        resume.wait(timeout=60)
+                recognizer.send_audio_frame(pcm[offset : offset + frame_bytes])
+            collector.stop_asked = True
+            recognizer.stop()
+        except InvalidParameter:
+            pass  # the task already ended with an error: on_error has the reason
+        collector.closed.wait(timeout=60)
+        if not collector.completed_unasked:
+            break
     session.first_package_delay_ms = recognizer.get_first_package_delay()
     session.last_package_delay_ms = recognizer.get_last_package_delay()
     session.request_id = recognizer.get_last_request_id()
