@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dashscope.audio.asr import TranslationRecognizerCallback, TranslationRecognizerRealtime
-from dashscope.common.error import InvalidParameter
+from dashscope.common.error import InvalidParameter, InvalidTask
 
 from subtitler.sources.media import AsyncPcmDecoder, MediaInfo, ffmpeg_executable
 from subtitler.tracks.durable import FileOp, OpenFiles
@@ -188,8 +188,8 @@ def run_sdk_session(
             translation_target_languages=list(targets),
             **options,
         )
-        recognizer.start()
         try:
+            recognizer.start()
             for offset in range(0, len(pcm), frame_bytes):
                 if offset == pause_after_bytes:
                     if paused is not None:
@@ -199,8 +199,10 @@ def run_sdk_session(
                 recognizer.send_audio_frame(pcm[offset : offset + frame_bytes])
             collector.stop_asked = True
             recognizer.stop()
-        except InvalidParameter:
-            pass  # the task already ended with an error: on_error has the reason
+        except (InvalidParameter, InvalidTask):
+            # The task already ended with an error (on_error has the reason), before start()
+            # returned (InvalidTask: its worker was no longer alive) or while sending.
+            pass
         collector.closed.wait(timeout=60)
         if not collector.completed_unasked:
             break
