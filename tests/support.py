@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import threading
+import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,6 +207,7 @@ def run_sdk_session(
         collector.closed.wait(timeout=60)
         if not collector.completed_unasked:
             break
+        time.sleep(1.0)  # under the emulator's task-start rate, which other tests share
     session.first_package_delay_ms = recognizer.get_first_package_delay()
     session.last_package_delay_ms = recognizer.get_last_package_delay()
     session.request_id = recognizer.get_last_request_id()
