@@ -26,6 +26,13 @@ import websockets
 CALL_TIMEOUT_S = 20.0
 """At most this for one DevTools command's answer."""
 
+
+class PageCrashed(Exception):
+    """Chromium's renderer for the page died (`Inspector.targetCrashed`): it will answer no
+    command again, so no poll may take this as "not yet" (neither RuntimeError nor
+    TimeoutError, which the polls take so)."""
+
+
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -58,6 +65,7 @@ class Browser:
         self._process: asyncio.subprocess.Process | None = None
         self._socket: Any = None
         self._ids = itertools.count(1)
+        self._crashed = False
 
     async def __aenter__(self) -> Browser:
         profile = Path(self._folder.name)
@@ -108,15 +116,21 @@ class Browser:
             pass
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
-        """Send one DevTools command and return its result (events on the way are ignored).
-        Bounded: a command sent while the page navigates may never be answered (TimeoutError,
-        which a bounded poll takes as "not yet")."""
+        """Send one DevTools command and return its result (events on the way are ignored, but
+        for the renderer's crash: PageCrashed, then and for every later command). Bounded: a
+        command sent while the page navigates may never be answered (TimeoutError, which a
+        bounded poll takes as "not yet")."""
+        if self._crashed:
+            raise PageCrashed(f"{method}: the page's renderer crashed before it")
         identifier = next(self._ids)
         await self._socket.send(json.dumps({"id": identifier, "method": method, "params": params}))
 
         async def answer() -> dict[str, Any]:
             while True:
                 message = json.loads(await self._socket.recv())
+                if message.get("method") == "Inspector.targetCrashed":
+                    self._crashed = True
+                    raise PageCrashed(f"{method}: the page's renderer crashed (targetCrashed)")
                 if message.get("id") == identifier:
                     if "error" in message:
                         raise RuntimeError(f"{method}: {message['error']}")
@@ -163,17 +177,10 @@ class Browser:
 
     async def named(self, role: str, name: str) -> list[int]:
         """The DOM nodes (backend ids) whose accessible role and name are exactly these."""
-        document = await self.call("DOM.getDocument", depth=0)
-        found = await self.call(
-            "Accessibility.queryAXTree",
-            backendNodeId=document["root"]["backendNodeId"],
-            accessibleName=name,
-            role=role,
-        )
         return [
-            node["backendDOMNodeId"]
-            for node in found["nodes"]
-            if "backendDOMNodeId" in node and not node.get("ignored", False)
+            int(node["backendDOMNodeId"])
+            for node in await named_nodes(self, role=role, name=name)
+            if "backendDOMNodeId" in node
         ]
 
     async def by_name(self, role: str, name: str, timeout_s: float = 30) -> int:
@@ -318,15 +325,23 @@ CONTROL_ROLES = frozenset({
 async def named_nodes(
     browser: Browser, *, role: str | None = None, name: str | None = None
 ) -> list[dict[str, Any]]:
-    """The page's accessibility nodes with that role and (exact) name, ignored ones left out."""
-    document = await browser.call("DOM.getDocument", depth=0)
-    query: dict[str, Any] = {"nodeId": document["root"]["nodeId"]}
-    if role is not None:
-        query["role"] = role
-    if name is not None:
-        query["accessibleName"] = name
-    found = await browser.call("Accessibility.queryAXTree", **query)
-    return [node for node in found["nodes"] if not node.get("ignored")]
+    """The page's accessibility nodes with that role and (exact) name, ignored ones left out.
+
+    Picked out of the whole tree (`Accessibility.getFullAXTree`, answered at once from the
+    document there is), never asked with `Accessibility.queryAXTree`: Chromium answers that one
+    only at the document's next accessibility update, which a document being navigated away
+    from never gets; when that document is then thrown away (seen with a 401 page, and with a
+    redirect back to the same address: both the review page's sign-in), the renderer crashes
+    (Inspector.targetCrashed) as the next page loads. A poll for the next page's control right
+    after a form's submit did just that whenever the query landed after the navigation began,
+    which load made likely."""
+    return [
+        node
+        for node in await browser.accessibility_tree()
+        if not node.get("ignored")
+        and (role is None or node.get("role", {}).get("value") == role)
+        and (name is None or str(node.get("name", {}).get("value", "")) == name)
+    ]
 
 
 async def find_named(browser: Browser, role: str, name: str, timeout_s: float = 60) -> int:
