@@ -22,6 +22,7 @@ CPU and wake every core for 14 us of work.
 from __future__ import annotations
 
 import importlib.util
+import math
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -201,7 +202,7 @@ def _parse(data: bytes) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class State:
-    """The LSTM's hidden and cell vectors after some window (zeros: fresh)."""
+    """The LSTM's hidden and cell vectors (rows of 128) after some window (zeros: fresh)."""
 
     hidden: np.ndarray
     cell: np.ndarray
@@ -216,17 +217,22 @@ class SileroModel:
 
         self._numpy = np
         self._w = weights
-        self.state = self.fresh()
+        self._hidden, self._cell = self._zeros(), self._zeros()
 
-    def fresh(self) -> State:
-        zeros = self._numpy.zeros(HIDDEN, dtype=self._numpy.float32)
-        return State(hidden=zeros, cell=zeros)
+    def _zeros(self) -> np.ndarray:
+        zeros: np.ndarray = self._numpy.zeros((1, HIDDEN), dtype=self._numpy.float32)
+        return zeros
+
+    @property
+    def state(self) -> State:
+        """Where the model is (its arrays are never changed in place: keep it to go back)."""
+        return State(hidden=self._hidden, cell=self._cell)
 
     def reset(self) -> None:
-        self.state = self.fresh()
+        self._hidden, self._cell = self._zeros(), self._zeros()
 
     def restore(self, state: State) -> None:
-        self.state = state
+        self._hidden, self._cell = state.hidden, state.cell
 
     def features(self, windows: np.ndarray) -> np.ndarray:
         """(n, 512) int16 windows -> (n, 512) float32: each window's input to the LSTM's
@@ -260,17 +266,17 @@ class SileroModel:
         """One window (a row of `features`) through the LSTM: its speech probability."""
         numpy = self._numpy
         w = self._w
-        gates = self.state.hidden @ w.w_hh
+        gates = self._hidden @ w.w_hh  # (1, 128) x (128, 512): BLAS's faster kernel here
         gates += features
         numpy.tanh(gates, out=gates)  # the cell gate's tanh, and tanh(x / 2) for the others
         sigmoid = gates * 0.5
         sigmoid += 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2: no overflow, one transcendental
-        cell = sigmoid[HIDDEN : 2 * HIDDEN] * self.state.cell
-        cell += sigmoid[:HIDDEN] * gates[2 * HIDDEN : 3 * HIDDEN]
-        hidden = sigmoid[3 * HIDDEN :] * numpy.tanh(cell)
-        self.state = State(hidden=hidden, cell=cell)
-        logit = float(numpy.maximum(hidden, 0) @ w.out) + w.out_bias
-        return 1.0 / (1.0 + float(numpy.exp(-logit)))
+        cell = sigmoid[:, HIDDEN : 2 * HIDDEN] * self._cell
+        cell += sigmoid[:, :HIDDEN] * gates[:, 2 * HIDDEN : 3 * HIDDEN]
+        hidden = sigmoid[:, 3 * HIDDEN :] * numpy.tanh(cell)
+        self._hidden, self._cell = hidden, cell
+        logit = float((numpy.maximum(hidden, 0) @ w.out)[0]) + w.out_bias
+        return 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
 
 
 def _convolved(inputs: np.ndarray, taps: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
@@ -292,18 +298,28 @@ def _convolved(inputs: np.ndarray, taps: np.ndarray, bias: np.ndarray, stride: i
     return result
 
 
-_controller: object | None = None
+_blas: list[Any] | None = None
+"""numpy's BLAS libraries (threadpoolctl's controllers for them), found once per process."""
 
 
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
-    """numpy's BLAS on one thread for the model's products (the process's setting is restored
-    after)."""
-    global _controller
-    from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+    """numpy's BLAS on one thread for the model's products; the process's setting is restored
+    after. A call or two per library (threadpoolctl's own `limit` costs ten times as much, and a
+    detector enters this for every frame)."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
-    if _controller is None:
-        _controller = ThreadpoolController()
-    assert isinstance(_controller, ThreadpoolController)
-    with _controller.limit(limits=1, user_api="blas"):
+        _blas = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    changed = []
+    for library in _blas:
+        threads = library.get_num_threads()
+        if threads != 1:
+            library.set_num_threads(1)
+            changed.append((library, threads))
+    try:
         yield
+    finally:
+        for library, threads in changed:
+            library.set_num_threads(threads)

@@ -64,7 +64,7 @@ class GateSettings:
     probe_every: int = 12
     """Inside speech, windows are decided in groups of this many, the model run on the last
     `probe_windows` of each: while they say speech the group is speech; otherwise the model
-    runs on every window of the group from a fresh state to find where speech ended. 1: every
+    runs on every window of the group from its state before it to find where speech ended. 1: every
     window at once (decisions wait for nothing: live inputs)."""
     probe_windows: int = 3
 
@@ -84,15 +84,16 @@ def _load_model() -> SileroModel:
     return silero.SileroModel(silero.load_weights(silero.weights_path()))
 
 
-def window_levels_db(windows: np.ndarray) -> np.ndarray:
-    """RMS level of each row of int16 samples in dBFS (digital silence is -inf)."""
+def loud_windows(windows: np.ndarray, floor_db: float) -> np.ndarray:
+    """Whether each row of int16 samples has an RMS level of at least `floor_db` dBFS (its
+    energy compared with the floor's: no logarithm per window)."""
     import numpy as np
 
-    samples = windows.astype(np.float32) / np.float32(FULL_SCALE)
-    power = np.mean(samples * samples, axis=1)
-    with np.errstate(divide="ignore"):
-        levels: np.ndarray = 10.0 * np.log10(power)
-    return levels
+    samples = windows.astype(np.float32)
+    energy = np.einsum("ij,ij->i", samples, samples)
+    floor_energy = windows.shape[1] * FULL_SCALE**2 * 10.0 ** (floor_db / 10.0)
+    loud: np.ndarray = energy >= floor_energy
+    return loud
 
 
 class SpeechDetector:
@@ -137,7 +138,11 @@ class SpeechDetector:
             whole, WINDOW_SAMPLES
         )
         del self._pending[:cut]
-        loud = window_levels_db(windows) >= self.settings.floor_db
+        loud = loud_windows(windows, self.settings.floor_db)
+        if not (self._speaking or loud.any()):  # silence, room tone: no model, nothing held
+            self.windows += whole
+            self._skipped = True
+            return [False] * whole
         with one_blas_thread():
             return self._decided(windows, loud)
 
