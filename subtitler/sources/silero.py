@@ -162,7 +162,8 @@ def _parse(data: bytes) -> dict[str, np.ndarray]:
     dims count, name length, type (0 float32, 1 float16), sizes (fastest first), name, data."""
     import numpy as np
 
-    position = 0
+    types: dict[int, np.dtype[Any]] = {0: np.dtype("<f4"), 1: np.dtype("<f2")}
+    position = 4  # after the magic
 
     def integer() -> int:
         nonlocal position
@@ -172,7 +173,6 @@ def _parse(data: bytes) -> dict[str, np.ndarray]:
 
     if struct.unpack_from("<I", data, 0)[0] != FILE_MAGIC:
         raise ValueError("not a ggml file")
-    position = 4
     name_length = integer()
     position += name_length
     position += 3 * 4  # version
@@ -187,7 +187,6 @@ def _parse(data: bytes) -> dict[str, np.ndarray]:
         sizes = [integer() for _ in range(dims)]
         name = data[position : position + length].decode("utf-8")
         position += length
-        types: dict[int, np.dtype[Any]] = {0: np.dtype("<f4"), 1: np.dtype("<f2")}
         dtype = types.get(kind)
         if dtype is None:
             raise ValueError(f"tensor {name} has type {kind}")

@@ -26,6 +26,8 @@ is the engine's gate (`subtitler.engine.gate`).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -176,12 +178,7 @@ class SpeechDetector:
                 if len(self._held) >= self.settings.probe_every:
                     decisions += self._settle()
                 continue
-            self.windows += 1
-            if self._speaking or loud[index]:
-                decisions.append(self._decide(features(index)))
-            else:
-                self._skipped = True
-                decisions.append(False)
+            decisions.append(self._one(bool(loud[index]), functools.partial(features, index)))
         return decisions
 
     def _settle(self) -> list[bool]:
@@ -204,15 +201,17 @@ class SpeechDetector:
         assert self._held_from is not None
         self._model.restore(self._held_from)
         every = self._model.features(np.stack([w for w, _ in group]))
-        decisions = []
-        for row, (_, loud) in zip(every, group, strict=True):
-            self.windows += 1
-            if loud or self._speaking:
-                decisions.append(self._decide(row))
-            else:
-                self._skipped = True
-                decisions.append(False)
-        return decisions
+        return [self._one(loud, functools.partial(_given, row))
+                for row, (_, loud) in zip(every, group, strict=True)]  # fmt: skip
+
+    def _one(self, loud: bool, features: Callable[[], np.ndarray]) -> bool:
+        """One window decided on its own: the model when loud or inside speech (`features`
+        asked for only then)."""
+        self.windows += 1
+        if loud or self._speaking:
+            return self._decide(features())
+        self._skipped = True
+        return False
 
     def _decide(self, features: np.ndarray) -> bool:
         if self._skipped:
@@ -226,3 +225,7 @@ class SpeechDetector:
     def _probability(self, features: np.ndarray) -> float:
         self.neural_windows += 1
         return self._model.step(features)
+
+
+def _given(row: np.ndarray) -> np.ndarray:
+    return row
