@@ -98,3 +98,25 @@ def test_an_end_we_asked_for_is_task_finished() -> None:
     events = asyncio.run(scenario())
     assert any(isinstance(event, TaskFinished) for event in events), events
     assert not any(isinstance(event, TaskFailed) for event in events), events
+
+
+def test_an_end_with_our_audio_still_unsent_is_a_failure_even_when_asked_for() -> None:
+    """The same start race, its end heard only after our `finish()`: the SDK's worker had sent
+    the end with none of our audio (still in its queue when it completed). CI: the input ended
+    done with no cue (`test_the_sdk_client_never_reports_done...[partial-without-words]`)."""
+
+    async def scenario() -> list[ClientEvent]:
+        events: list[ClientEvent] = []
+        task = SdkTask(GummySettings(api_key="sk-test", source_language="zh"), "en", events.append)
+        _with_stand_in_recognizer(task, lambda: task.on_complete())
+        task._recognizer.send_audio_frame = task._recognizer._stream_data.put  # never sent
+        await task.start(_turn)
+        await task.send(b"\0" * 3200)
+        await task.finish()
+        await task.close()
+        return events
+
+    events = asyncio.run(scenario())
+    assert not any(isinstance(event, TaskFinished) for event in events), events
+    failures = [event for event in events if isinstance(event, TaskFailed)]
+    assert failures and failures[0].code == UNFINISHED

@@ -8,8 +8,9 @@ the event loop (`call_soon_threadsafe`), where the raw output is read by the sam
 reports no `task-started`, and its `stop()` blocks until the task ends: it runs on a small
 executor (the reason for those threads). An end without `on_complete` (the worker died on a
 result it could not parse) is a `TaskFailed`, never a success; so is an `on_complete` that came
-before we asked for the end (the SDK ended the task by itself: its 23 s no-audio rule, or its
-worker reaching the audio before `start()` marked it running). Imported only when the SDK
+before we asked for the end, or with audio we gave it still unsent (the SDK ended the task by
+itself: its 23 s no-audio rule, or its worker reaching the audio before `start()` marked it
+running). Imported only when the SDK
 client is chosen.
 
 Fun-ASR through `Recognition`: its callback gets a `RecognitionResult` whose `output` holds the
@@ -171,8 +172,11 @@ class _SdkTaskBase:
         self._loop.call_soon_threadsafe(self._deliver_error, status, code, message)
 
     def on_complete(self) -> None:
-        # Read here, on the SDK's thread, when the task ended: whether we had asked it to.
-        self._loop.call_soon_threadsafe(self._deliver_complete, self._stop_asked)
+        # Read here, on the SDK's thread, when the task ended: whether we had asked it to, and
+        # whether audio we gave it is still queued (its worker sent the end without it).
+        queued = getattr(self._recognizer, "_stream_data", None)
+        unsent = queued is not None and not queued.empty()
+        self._loop.call_soon_threadsafe(self._deliver_complete, self._stop_asked and not unsent)
 
     def on_close(self) -> None:
         pass
@@ -203,8 +207,10 @@ class _SdkTaskBase:
         if not asked:
             # The SDK ended the task by itself: its audio generator saw it not running (its
             # `start()` sets that flag only after the worker thread runs: under load the worker
-            # can reach the audio first and finish the task with none), or its 23 s rule. Audio
-            # sent since was never heard: a failure to resume, never a success.
+            # can reach the audio first and finish the task with none), or its 23 s rule; or it
+            # ended as we asked but with our audio still in its queue (the same race, its end
+            # heard only after our `finish()`). Audio not heard: a failure to resume, never a
+            # success.
             self._emit(self.protocol.ended_without_finish("the SDK ended the task by itself"))
             return
         if self.protocol.state is State.FINISHING:
