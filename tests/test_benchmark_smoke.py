@@ -102,3 +102,20 @@ def test_only_the_floor_and_subtitler_run_side_by_side_with_subtitler_split(
     assert figures["ratios"]["own_process_vs_floor"] > 0
     assert "its ffmpeg" in result.stdout
     assert (ROOT / "benchmarks" / "results.json").read_bytes() == kept
+
+
+def test_transport_floor_smoke_run_produces_every_figure() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.transport_floor", "--files", "2", "--seconds", "3",
+         "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=180,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert figures["bare_files_done"] == figures["files"] == 2  # the bare client did the work
+    for name in ("bare", "subtitler"):
+        assert figures[name]["own_cpu_s"] > 0 and figures[name]["ffmpeg_cpu_s"] > 0

@@ -1,4 +1,5 @@
-"""Task submissions paced for the whole run: one `run-task` every 1.1/`rate` seconds at most.
+"""Task submissions paced for the whole run: one `run-task` every (1 + margin)/`rate` seconds
+at most (1.25/`rate` for the native client, 1.5/`rate` for the SDK: `ClientTraits`).
 
 The service limits task submissions per account (10 per second, Beijing) over any one-second
 window; a burst beyond it is refused. Every submission goes through here: first tasks, retries,

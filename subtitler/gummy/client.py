@@ -16,8 +16,11 @@ class ClientTraits:
     transport states its own traits and slots in without a branch above it."""
 
     submit_margin_s: float
-    """How far apart the run's task starts are spaced beyond the service's rate: a client that
-    connects and submits on its own thread after its turn jitters by its connect time."""
+    """How far apart the run's task starts are spaced beyond the service's rate, as a share of
+    its interval: room for the jitter between our clock and the service's count of a second
+    (a loaded machine's loop, the network; 0.1 left one refusal in a CI run of 40 starts). A
+    client that connects and submits on its own thread after its turn jitters by its connect
+    time as well."""
     reports_own_start: bool
     """Its `TaskStarted` comes from the client itself, before it connected, so it is no sign
     that the service was reached."""
@@ -26,7 +29,7 @@ class ClientTraits:
     a client that reads only while sending would stall if audio were held back."""
 
 
-NATIVE_TRAITS = ClientTraits(submit_margin_s=0.1, reports_own_start=False, reads_results_idle=True)
+NATIVE_TRAITS = ClientTraits(submit_margin_s=0.25, reports_own_start=False, reads_results_idle=True)
 SDK_TRAITS = ClientTraits(submit_margin_s=0.5, reports_own_start=True, reads_results_idle=False)
 
 

@@ -1,0 +1,200 @@
+"""The least any asyncio + websockets client of Gummy can cost: a bare client's CPU beside
+subtitler's on the same files, same pace, same emulator.
+
+    python -m benchmarks.transport_floor --rounds 3    # figures as JSON on stdout
+
+The bare client (`--bare`, run as its own process) does only what the wire needs: one ffmpeg
+per file decoding to 16 kHz PCM, 16000-byte frames paced at 10x, `run-task`, the frames,
+`finish-task`, and every message read and parsed as JSON. No tracks, no layout, no events, no
+retries. Its own process's CPU (its ffmpeg apart) is the floor under subtitler's own process:
+what the interpreter, asyncio and websockets cost for this traffic on this machine. The gap
+between the two is what subtitler's own code costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+FRAME_BYTES = 16000
+SPEED = 10.0
+ENDPOINT_PATH = "/api-ws/v1/inference"
+
+
+def _cpu_s(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _one_file(endpoint: str, ffmpeg: str, path: Path) -> tuple[int, bool]:
+    """Stream one file through one task: the number of messages read, and whether the task
+    finished."""
+    from websockets.asyncio.client import connect
+
+    task_id = uuid.uuid4().hex
+    run_task = {
+        "header": {"streaming": "duplex", "task_id": task_id, "action": "run-task"},
+        "payload": {
+            "model": "gummy-realtime-v1",
+            "parameters": {
+                "sample_rate": 16000, "format": "pcm", "source_language": "en",
+                "transcription_enabled": True, "translation_enabled": True,
+                "translation_target_languages": ["zh"],
+            },
+            "input": {}, "task": "asr", "task_group": "audio", "function": "recognition",
+        },
+    }  # fmt: skip
+    finish = {
+        "header": {"streaming": "duplex", "task_id": task_id, "action": "finish-task"},
+        "payload": {"input": {}},
+    }
+    decoder = await asyncio.create_subprocess_exec(
+        ffmpeg, "-v", "error", "-nostdin", "-i", f"file:{path}", "-f", "s16le", "-ac", "1",
+        "-ar", "16000", "-flush_packets", "0", "pipe:1",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert decoder.stdout is not None
+    messages, finished = 0, False
+    started = asyncio.get_running_loop().create_future()
+
+    async with connect(
+        endpoint, additional_headers={"Authorization": "Bearer sk-test"}, compression=None,
+        proxy=None, max_size=1 << 20,
+    ) as socket:  # fmt: skip
+
+        async def read() -> None:
+            nonlocal messages, finished
+            async for message in socket:
+                messages += 1
+                event = json.loads(message)["header"]["event"]
+                if event == "task-started":
+                    started.set_result(None)
+                elif event in ("task-finished", "task-failed"):
+                    finished = event == "task-finished"
+                    if not started.done():
+                        started.set_result(None)
+                    return
+
+        reader = asyncio.create_task(read())
+        await socket.send(json.dumps(run_task))
+        await started
+        loop = asyncio.get_running_loop()
+        begun_s, sent_ms = loop.time(), 0
+        while True:
+            try:
+                frame = await decoder.stdout.readexactly(FRAME_BYTES)
+            except asyncio.IncompleteReadError as short:
+                frame = short.partial
+            if not frame:
+                break
+            delay_s = begun_s + sent_ms / 1000 / SPEED - loop.time()
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
+            await socket.send(frame)
+            sent_ms += len(frame) // 32
+        await socket.send(json.dumps(finish))
+        await reader
+    await decoder.wait()
+    return messages, finished
+
+
+async def _bare(endpoint: str, ffmpeg: str, files: list[Path]) -> list[tuple[int, bool]]:
+    return await asyncio.gather(*(_one_file(endpoint, ffmpeg, path) for path in files))
+
+
+def bare_main(endpoint: str, ffmpeg: str, files: list[Path], out: Path) -> None:
+    tasks = asyncio.run(_bare(endpoint, ffmpeg, files))
+    out.write_text(json.dumps({
+        "own_cpu_s": _cpu_s(resource.RUSAGE_SELF),
+        "children_cpu_s": _cpu_s(resource.RUSAGE_CHILDREN),
+        "messages": sum(messages for messages, _ in tasks),
+        "files_done": sum(finished for _, finished in tasks),
+    }))  # fmt: skip
+
+
+def _measure(command: list[str], env: dict[str, str]) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run(
+            [part.replace("{out}", out.name) for part in command],
+            env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        figures: dict[str, Any] = json.loads(Path(out.name).read_text())
+        return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--files", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--bare", nargs="+", help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    if arguments.bare:  # the bare client, in its own process: OUT ENDPOINT FFMPEG FILE...
+        out, endpoint, ffmpeg, *files = arguments.bare
+        bare_main(endpoint, ffmpeg, [Path(f) for f in files], Path(out))
+        return 0
+
+    from benchmarks.run import compile_bytecode, make_media
+    from subtitler.sources.media import ffmpeg_executable
+
+    compile_bytecode()
+    ffmpeg = ffmpeg_executable()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        files = make_media(work / "media", arguments.files, arguments.seconds)
+        emulator = subprocess.Popen(
+            [sys.executable, "-m", "subtitler", "emulator", "--port", "0", "--max-task-rate", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        try:
+            assert emulator.stdout is not None
+            endpoint = emulator.stdout.readline().strip()
+            env = dict(os.environ, DASHSCOPE_API_KEY="sk-test")
+            bare_cmd = [sys.executable, "-m", "benchmarks.transport_floor", "--bare", "{out}",
+                        endpoint, ffmpeg, *map(str, files)]  # fmt: skip
+            ours_cmd = [sys.executable, "-m", "benchmarks.own_cpu", "{out}", "run",
+                        str(work / "media"), "-s", "en", "-t", "zh", "--speed", "10",
+                        "--jobs", str(len(files)), "--json", "--overwrite", "--out-dir",
+                        str(work / "out"), "--endpoint", endpoint, "--vad", "off"]  # fmt: skip
+            rows: dict[str, list[dict[str, Any]]] = {"bare": [], "subtitler": []}
+            for _ in range(arguments.rounds):  # alternated: the machine drifts
+                started = time.monotonic()
+                rows["bare"].append(_measure(bare_cmd, env))
+                rows["bare"][-1]["wall_s"] = time.monotonic() - started
+                started = time.monotonic()
+                rows["subtitler"].append(_measure(ours_cmd, env))
+                rows["subtitler"][-1]["wall_s"] = time.monotonic() - started
+        finally:
+            emulator.terminate()
+            emulator.wait()
+    figures: dict[str, Any] = {}
+    for name, runs in rows.items():
+        own = [row["own_cpu_s"] for row in runs]
+        ffmpeg_cpu = [row["children_cpu_s"] for row in runs]
+        figures[name] = {
+            "own_cpu_s": statistics.median(own), "own_cpu_s_rounds": own,
+            "ffmpeg_cpu_s": statistics.median(ffmpeg_cpu), "ffmpeg_cpu_s_rounds": ffmpeg_cpu,
+        }  # fmt: skip
+        print(f"{name:10s} own process CPU s: median {statistics.median(own):.2f} "
+              f"({', '.join(f'{x:.2f}' for x in own)}); its ffmpeg: median "
+              f"{statistics.median(ffmpeg_cpu):.2f} ({', '.join(f'{x:.2f}' for x in ffmpeg_cpu)})",
+              file=sys.stderr)  # fmt: skip
+    figures["bare_files_done"] = min(row["files_done"] for row in rows["bare"])
+    figures["files"] = len(files)
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
