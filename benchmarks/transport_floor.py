@@ -8,7 +8,9 @@ per file decoding to 16 kHz PCM, 16000-byte frames paced at 10x, `run-task`, the
 `finish-task`, and every message read and parsed as JSON. No tracks, no layout, no events, no
 retries. Its own process's CPU (its ffmpeg apart) is the floor under subtitler's own process:
 what the interpreter, asyncio and websockets cost for this traffic on this machine. The gap
-between the two is what subtitler's own code costs.
+between the two is what subtitler's own code costs. A second bare client (`bare_sansio`) drives
+websockets' sans-I/O protocol straight from an asyncio Protocol, every message handled as it
+is read: what a leaner transport than websockets' asyncio connection could save.
 """
 
 from __future__ import annotations
@@ -32,17 +34,8 @@ SPEED = 10.0
 ENDPOINT_PATH = "/api-ws/v1/inference"
 
 
-def _cpu_s(who: int) -> float:
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
-
-
-async def _one_file(endpoint: str, ffmpeg: str, path: Path) -> tuple[int, bool]:
-    """Stream one file through one task: the number of messages read, and whether the task
-    finished."""
-    from websockets.asyncio.client import connect
-
-    task_id = uuid.uuid4().hex
+def _task_messages(task_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`run-task` (English to Chinese, both results) and `finish-task` for one task."""
     run_task = {
         "header": {"streaming": "duplex", "task_id": task_id, "action": "run-task"},
         "payload": {
@@ -59,6 +52,21 @@ async def _one_file(endpoint: str, ffmpeg: str, path: Path) -> tuple[int, bool]:
         "header": {"streaming": "duplex", "task_id": task_id, "action": "finish-task"},
         "payload": {"input": {}},
     }
+    return run_task, finish
+
+
+def _cpu_s(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _one_file(endpoint: str, ffmpeg: str, path: Path) -> tuple[int, bool]:
+    """Stream one file through one task: the number of messages read, and whether the task
+    finished."""
+    from websockets.asyncio.client import connect
+
+    task_id = uuid.uuid4().hex
+    run_task, finish = _task_messages(task_id)
     decoder = await asyncio.create_subprocess_exec(
         ffmpeg, "-v", "error", "-nostdin", "-i", f"file:{path}", "-f", "s16le", "-ac", "1",
         "-ar", "16000", "-flush_packets", "0", "pipe:1",
@@ -109,12 +117,126 @@ async def _one_file(endpoint: str, ffmpeg: str, path: Path) -> tuple[int, bool]:
     return messages, finished
 
 
-async def _bare(endpoint: str, ffmpeg: str, files: list[Path]) -> list[tuple[int, bool]]:
-    return await asyncio.gather(*(_one_file(endpoint, ffmpeg, path) for path in files))
+class _SansIo(asyncio.Protocol):
+    """websockets' sans-I/O protocol driven straight from an asyncio Protocol: each message is
+    handled inside `data_received`, with no reader task, queue or future per message."""
+
+    def __init__(self, endpoint: str, on_text: Any) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+
+        self.protocol = ClientProtocol(parse_uri(endpoint), max_size=1 << 20)
+        self.on_text = on_text
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        request = self.protocol.connect()
+        request.headers["Authorization"] = "Bearer sk-test"
+        self.protocol.send_request(request)
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        from websockets.frames import Frame, Opcode
+        from websockets.http11 import Response
+
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                self.opened.set_result(None)
+            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                self.on_text(event.data)
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def send(self, message: str | bytes) -> None:
+        if isinstance(message, str):
+            self.protocol.send_text(message.encode())
+        else:
+            self.protocol.send_binary(message)
+        self._flush()
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for chunk in self.protocol.data_to_send():
+            if chunk:
+                self.transport.write(chunk)
+            else:
+                self.transport.write_eof()
 
 
-def bare_main(endpoint: str, ffmpeg: str, files: list[Path], out: Path) -> None:
-    tasks = asyncio.run(_bare(endpoint, ffmpeg, files))
+async def _one_file_sansio(endpoint: str, ffmpeg: str, path: Path) -> tuple[int, bool]:
+    """As `_one_file`, on `_SansIo`."""
+    from urllib.parse import urlparse
+
+    task_id = uuid.uuid4().hex
+    run_task, finish = _task_messages(task_id)
+    loop = asyncio.get_running_loop()
+    started, ended = loop.create_future(), loop.create_future()
+    messages = 0
+
+    def on_text(data: bytes) -> None:
+        nonlocal messages
+        messages += 1
+        event = json.loads(data)["header"]["event"]
+        if event == "task-started":
+            started.set_result(None)
+        elif event in ("task-finished", "task-failed") and not ended.done():
+            ended.set_result(event == "task-finished")
+            if not started.done():
+                started.set_result(None)
+
+    decoder = await asyncio.create_subprocess_exec(
+        ffmpeg, "-v", "error", "-nostdin", "-i", f"file:{path}", "-f", "s16le", "-ac", "1",
+        "-ar", "16000", "-flush_packets", "0", "pipe:1",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert decoder.stdout is not None
+    url = urlparse(endpoint)
+    assert url.hostname is not None and url.port is not None  # the emulator's ws://host:port
+    _, socket = await loop.create_connection(
+        lambda: _SansIo(endpoint, on_text), url.hostname, url.port
+    )
+    await socket.opened
+    socket.send(json.dumps(run_task))
+    await started
+    begun_s, sent_ms = loop.time(), 0
+    while True:
+        try:
+            frame = await decoder.stdout.readexactly(FRAME_BYTES)
+        except asyncio.IncompleteReadError as short:
+            frame = short.partial
+        if not frame:
+            break
+        delay_s = begun_s + sent_ms / 1000 / SPEED - loop.time()
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+        socket.send(frame)
+        sent_ms += len(frame) // 32
+    socket.send(json.dumps(finish))
+    finished: bool = await ended
+    socket.protocol.send_close()
+    socket._flush()
+    await socket.closed
+    await decoder.wait()
+    return messages, finished
+
+
+async def _bare(
+    endpoint: str, ffmpeg: str, files: list[Path], sansio: bool = False
+) -> list[tuple[int, bool]]:
+    one = _one_file_sansio if sansio else _one_file
+    return await asyncio.gather(*(one(endpoint, ffmpeg, path) for path in files))
+
+
+def bare_main(endpoint: str, ffmpeg: str, files: list[Path], out: Path, sansio: bool) -> None:
+    tasks = asyncio.run(_bare(endpoint, ffmpeg, files, sansio))
     out.write_text(json.dumps({
         "own_cpu_s": _cpu_s(resource.RUSAGE_SELF),
         "children_cpu_s": _cpu_s(resource.RUSAGE_CHILDREN),
@@ -139,10 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--bare", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--sansio", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.bare:  # the bare client, in its own process: OUT ENDPOINT FFMPEG FILE...
         out, endpoint, ffmpeg, *files = arguments.bare
-        bare_main(endpoint, ffmpeg, [Path(f) for f in files], Path(out))
+        bare_main(endpoint, ffmpeg, [Path(f) for f in files], Path(out), arguments.sansio)
         return 0
 
     from benchmarks.run import compile_bytecode, make_media
@@ -167,14 +290,14 @@ def main(argv: list[str] | None = None) -> int:
                         str(work / "media"), "-s", "en", "-t", "zh", "--speed", "10",
                         "--jobs", str(len(files)), "--json", "--overwrite", "--out-dir",
                         str(work / "out"), "--endpoint", endpoint, "--vad", "off"]  # fmt: skip
-            rows: dict[str, list[dict[str, Any]]] = {"bare": [], "subtitler": []}
+            commands = {"bare": bare_cmd, "bare_sansio": [*bare_cmd, "--sansio"],
+                        "subtitler": ours_cmd}  # fmt: skip
+            rows: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
             for _ in range(arguments.rounds):  # alternated: the machine drifts
-                started = time.monotonic()
-                rows["bare"].append(_measure(bare_cmd, env))
-                rows["bare"][-1]["wall_s"] = time.monotonic() - started
-                started = time.monotonic()
-                rows["subtitler"].append(_measure(ours_cmd, env))
-                rows["subtitler"][-1]["wall_s"] = time.monotonic() - started
+                for name, command in commands.items():
+                    started = time.monotonic()
+                    rows[name].append(_measure(command, env))
+                    rows[name][-1]["wall_s"] = time.monotonic() - started
         finally:
             emulator.terminate()
             emulator.wait()
@@ -190,7 +313,9 @@ def main(argv: list[str] | None = None) -> int:
               f"({', '.join(f'{x:.2f}' for x in own)}); its ffmpeg: median "
               f"{statistics.median(ffmpeg_cpu):.2f} ({', '.join(f'{x:.2f}' for x in ffmpeg_cpu)})",
               file=sys.stderr)  # fmt: skip
-    figures["bare_files_done"] = min(row["files_done"] for row in rows["bare"])
+    figures["bare_files_done"] = min(
+        row["files_done"] for name in ("bare", "bare_sansio") for row in rows[name]
+    )
     figures["files"] = len(files)
     print(json.dumps(figures))
     return 0

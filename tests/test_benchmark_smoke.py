@@ -117,5 +117,5 @@ def test_transport_floor_smoke_run_produces_every_figure() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)
     assert figures["bare_files_done"] == figures["files"] == 2  # the bare client did the work
-    for name in ("bare", "subtitler"):
+    for name in ("bare", "bare_sansio", "subtitler"):
         assert figures[name]["own_cpu_s"] > 0 and figures[name]["ffmpeg_cpu_s"] > 0
