@@ -88,7 +88,7 @@ class RunContext:
         control: RunControl | None = None,
         transports: Transports | None = None,
     ) -> RunContext:
-        margin = options.client.traits.submit_margin_s
+        margin = options.client.traits.submit_margin_share
         return cls(
             options,
             emit,

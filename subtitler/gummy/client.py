@@ -15,7 +15,7 @@ class ClientTraits:
     """What the engine must know of a client, so that it never asks which client it has: a new
     transport states its own traits and slots in without a branch above it."""
 
-    submit_margin_s: float
+    submit_margin_share: float
     """How far apart the run's task starts are spaced beyond the service's rate, as a share of
     its interval: room for the jitter between our clock and the service's count of a second
     (a loaded machine's loop, the network; 0.1 left one refusal in a CI run of 40 starts). A
@@ -29,8 +29,10 @@ class ClientTraits:
     a client that reads only while sending would stall if audio were held back."""
 
 
-NATIVE_TRAITS = ClientTraits(submit_margin_s=0.25, reports_own_start=False, reads_results_idle=True)
-SDK_TRAITS = ClientTraits(submit_margin_s=0.5, reports_own_start=True, reads_results_idle=False)
+NATIVE_TRAITS = ClientTraits(
+    submit_margin_share=0.25, reports_own_start=False, reads_results_idle=True
+)
+SDK_TRAITS = ClientTraits(submit_margin_share=0.5, reports_own_start=True, reads_results_idle=False)
 
 
 class ClientKind(Enum):
