@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,68 +61,90 @@ def _cpu_s(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+async def _decoder(ffmpeg: str, path: Path) -> asyncio.subprocess.Process:
+    """ffmpeg decoding `path` to 16 kHz mono PCM on its stdout."""
+    return await asyncio.create_subprocess_exec(
+        ffmpeg, "-v", "error", "-nostdin", "-i", f"file:{path}", "-f", "s16le", "-ac", "1",
+        "-ar", "16000", "-flush_packets", "0", "pipe:1",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+class _TaskEvents:
+    """Counts one task's messages and tells when it started and how it ended."""
+
+    def __init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.messages = 0
+        self.started: asyncio.Future[None] = loop.create_future()
+        self.ended: asyncio.Future[bool] = loop.create_future()  # True: task-finished
+
+    def heard(self, message: str | bytes) -> None:
+        self.messages += 1
+        event = json.loads(message)["header"]["event"]
+        if event == "task-started":
+            self.started.set_result(None)
+        elif event in ("task-finished", "task-failed") and not self.ended.done():
+            self.ended.set_result(event == "task-finished")
+            if not self.started.done():
+                self.started.set_result(None)
+
+
+async def _send_paced(
+    decoder: asyncio.subprocess.Process, send: Callable[[bytes], Awaitable[None]]
+) -> None:
+    """The decoded audio in FRAME_BYTES frames at SPEED times real time."""
+    assert decoder.stdout is not None
+    loop = asyncio.get_running_loop()
+    begun_s, sent_ms = loop.time(), 0
+    while True:
+        try:
+            frame = await decoder.stdout.readexactly(FRAME_BYTES)
+        except asyncio.IncompleteReadError as short:
+            frame = short.partial
+        if not frame:
+            break
+        delay_s = begun_s + sent_ms / 1000 / SPEED - loop.time()
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+        await send(frame)
+        sent_ms += len(frame) // 32
+
+
 async def _one_file(endpoint: str, ffmpeg: str, path: Path) -> tuple[int, bool]:
     """Stream one file through one task: the number of messages read, and whether the task
     finished."""
     from websockets.asyncio.client import connect
 
-    task_id = uuid.uuid4().hex
-    run_task, finish = _task_messages(task_id)
-    decoder = await asyncio.create_subprocess_exec(
-        ffmpeg, "-v", "error", "-nostdin", "-i", f"file:{path}", "-f", "s16le", "-ac", "1",
-        "-ar", "16000", "-flush_packets", "0", "pipe:1",
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert decoder.stdout is not None
-    messages, finished = 0, False
-    started = asyncio.get_running_loop().create_future()
-
+    run_task, finish = _task_messages(uuid.uuid4().hex)
+    decoder = await _decoder(ffmpeg, path)
+    events = _TaskEvents()
     async with connect(
         endpoint, additional_headers={"Authorization": "Bearer sk-test"}, compression=None,
         proxy=None, max_size=1 << 20,
     ) as socket:  # fmt: skip
 
         async def read() -> None:
-            nonlocal messages, finished
             async for message in socket:
-                messages += 1
-                event = json.loads(message)["header"]["event"]
-                if event == "task-started":
-                    started.set_result(None)
-                elif event in ("task-finished", "task-failed"):
-                    finished = event == "task-finished"
-                    if not started.done():
-                        started.set_result(None)
+                events.heard(message)
+                if events.ended.done():
                     return
 
         reader = asyncio.create_task(read())
         await socket.send(json.dumps(run_task))
-        await started
-        loop = asyncio.get_running_loop()
-        begun_s, sent_ms = loop.time(), 0
-        while True:
-            try:
-                frame = await decoder.stdout.readexactly(FRAME_BYTES)
-            except asyncio.IncompleteReadError as short:
-                frame = short.partial
-            if not frame:
-                break
-            delay_s = begun_s + sent_ms / 1000 / SPEED - loop.time()
-            if delay_s > 0:
-                await asyncio.sleep(delay_s)
-            await socket.send(frame)
-            sent_ms += len(frame) // 32
+        await events.started
+        await _send_paced(decoder, socket.send)
         await socket.send(json.dumps(finish))
         await reader
     await decoder.wait()
-    return messages, finished
+    return events.messages, events.ended.done() and events.ended.result()
 
 
 class _SansIo(asyncio.Protocol):
     """websockets' sans-I/O protocol driven straight from an asyncio Protocol: each message is
     handled inside `data_received`, with no reader task, queue or future per message."""
 
-    def __init__(self, endpoint: str, on_text: Any) -> None:
+    def __init__(self, endpoint: str, on_text: Callable[[bytes], None]) -> None:
         from websockets.client import ClientProtocol
         from websockets.uri import parse_uri
 
@@ -148,7 +171,7 @@ class _SansIo(asyncio.Protocol):
             if isinstance(event, Response):
                 self.opened.set_result(None)
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                self.on_text(event.data)
+                self.on_text(bytes(event.data))
         self._flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -160,6 +183,11 @@ class _SansIo(asyncio.Protocol):
             self.protocol.send_text(message.encode())
         else:
             self.protocol.send_binary(message)
+        self._flush()
+
+    def close(self) -> None:
+        """Start the closing handshake; `closed` is done when the connection is gone."""
+        self.protocol.send_close()
         self._flush()
 
     def _flush(self) -> None:
@@ -175,57 +203,28 @@ async def _one_file_sansio(endpoint: str, ffmpeg: str, path: Path) -> tuple[int,
     """As `_one_file`, on `_SansIo`."""
     from urllib.parse import urlparse
 
-    task_id = uuid.uuid4().hex
-    run_task, finish = _task_messages(task_id)
-    loop = asyncio.get_running_loop()
-    started, ended = loop.create_future(), loop.create_future()
-    messages = 0
-
-    def on_text(data: bytes) -> None:
-        nonlocal messages
-        messages += 1
-        event = json.loads(data)["header"]["event"]
-        if event == "task-started":
-            started.set_result(None)
-        elif event in ("task-finished", "task-failed") and not ended.done():
-            ended.set_result(event == "task-finished")
-            if not started.done():
-                started.set_result(None)
-
-    decoder = await asyncio.create_subprocess_exec(
-        ffmpeg, "-v", "error", "-nostdin", "-i", f"file:{path}", "-f", "s16le", "-ac", "1",
-        "-ar", "16000", "-flush_packets", "0", "pipe:1",
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert decoder.stdout is not None
+    run_task, finish = _task_messages(uuid.uuid4().hex)
+    decoder = await _decoder(ffmpeg, path)
+    events = _TaskEvents()
     url = urlparse(endpoint)
     assert url.hostname is not None and url.port is not None  # the emulator's ws://host:port
-    _, socket = await loop.create_connection(
-        lambda: _SansIo(endpoint, on_text), url.hostname, url.port
+    _, socket = await asyncio.get_running_loop().create_connection(
+        lambda: _SansIo(endpoint, events.heard), url.hostname, url.port
     )
     await socket.opened
     socket.send(json.dumps(run_task))
-    await started
-    begun_s, sent_ms = loop.time(), 0
-    while True:
-        try:
-            frame = await decoder.stdout.readexactly(FRAME_BYTES)
-        except asyncio.IncompleteReadError as short:
-            frame = short.partial
-        if not frame:
-            break
-        delay_s = begun_s + sent_ms / 1000 / SPEED - loop.time()
-        if delay_s > 0:
-            await asyncio.sleep(delay_s)
+    await events.started
+
+    async def send(frame: bytes) -> None:
         socket.send(frame)
-        sent_ms += len(frame) // 32
+
+    await _send_paced(decoder, send)
     socket.send(json.dumps(finish))
-    finished: bool = await ended
-    socket.protocol.send_close()
-    socket._flush()
+    finished = await events.ended
+    socket.close()
     await socket.closed
     await decoder.wait()
-    return messages, finished
+    return events.messages, finished
 
 
 async def _bare(
