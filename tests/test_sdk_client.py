@@ -84,18 +84,27 @@ def test_an_end_the_sdk_made_by_itself_is_a_failure_even_once_we_finish() -> Non
     assert failures and failures[0].code == UNFINISHED
 
 
-def test_an_end_we_asked_for_is_task_finished() -> None:
+def _events_of_an_asked_end(audio_reaches_the_sdk_worker: bool) -> list[ClientEvent]:
+    """One frame sent, then `finish()`, whose end the stand-in SDK reports at once; without
+    `audio_reaches_the_sdk_worker`, the frame stays in the SDK's queue (its start race)."""
+
     async def scenario() -> list[ClientEvent]:
         events: list[ClientEvent] = []
         task = SdkTask(GummySettings(api_key="sk-test", source_language="zh"), "en", events.append)
         _with_stand_in_recognizer(task, lambda: task.on_complete())
+        if not audio_reaches_the_sdk_worker:
+            task._recognizer.send_audio_frame = task._recognizer._stream_data.put  # never sent
         await task.start(_turn)
         await task.send(b"\0" * 3200)
         await task.finish()
         await task.close()
         return events
 
-    events = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_an_end_we_asked_for_is_task_finished() -> None:
+    events = _events_of_an_asked_end(audio_reaches_the_sdk_worker=True)
     assert any(isinstance(event, TaskFinished) for event in events), events
     assert not any(isinstance(event, TaskFailed) for event in events), events
 
@@ -104,19 +113,7 @@ def test_an_end_with_our_audio_still_unsent_is_a_failure_even_when_asked_for() -
     """The same start race, its end heard only after our `finish()`: the SDK's worker had sent
     the end with none of our audio (still in its queue when it completed). CI: the input ended
     done with no cue (`test_the_sdk_client_never_reports_done...[partial-without-words]`)."""
-
-    async def scenario() -> list[ClientEvent]:
-        events: list[ClientEvent] = []
-        task = SdkTask(GummySettings(api_key="sk-test", source_language="zh"), "en", events.append)
-        _with_stand_in_recognizer(task, lambda: task.on_complete())
-        task._recognizer.send_audio_frame = task._recognizer._stream_data.put  # never sent
-        await task.start(_turn)
-        await task.send(b"\0" * 3200)
-        await task.finish()
-        await task.close()
-        return events
-
-    events = asyncio.run(scenario())
+    events = _events_of_an_asked_end(audio_reaches_the_sdk_worker=False)
     assert not any(isinstance(event, TaskFinished) for event in events), events
     failures = [event for event in events if isinstance(event, TaskFailed)]
     assert failures and failures[0].code == UNFINISHED
