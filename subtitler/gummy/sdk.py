@@ -10,8 +10,7 @@ executor (the reason for those threads). An end without `on_complete` (the worke
 result it could not parse) is a `TaskFailed`, never a success; so is an `on_complete` that came
 before we asked for the end, or with audio we gave it still unsent (the SDK ended the task by
 itself: its 23 s no-audio rule, or its worker reaching the audio before `start()` marked it
-running). Imported only when the SDK
-client is chosen.
+running). Imported only when the SDK client is chosen.
 
 Fun-ASR through `Recognition`: its callback gets a `RecognitionResult` whose `output` holds the
 raw `sentence` (the SDK already drops heartbeats); the protocol reads `sentence_end` itself,
