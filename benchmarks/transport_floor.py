@@ -11,6 +11,11 @@ what the interpreter, asyncio and websockets cost for this traffic on this machi
 between the two is what subtitler's own code costs. A second bare client (`bare_sansio`) drives
 websockets' sans-I/O protocol straight from an asyncio Protocol, every message handled as it
 is read: what a leaner transport than websockets' asyncio connection could save.
+
+Each round also measures the floor of `benchmarks/run.py` (ffmpeg alone, each file to /dev/null,
+one after another) and the same decodes all at once (`floor_concurrent`: what running the
+files side by side, as any streaming client must, costs ffmpeg on this machine), so every
+client's whole tree (own process and its ffmpeg) is also given as a ratio of the floor's median.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import json
 import os
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -244,6 +250,10 @@ def bare_main(endpoint: str, ffmpeg: str, files: list[Path], out: Path, sansio: 
     }))  # fmt: skip
 
 
+def _listed(values: list[float]) -> str:
+    return ", ".join(f"{value:.2f}" for value in values)
+
+
 def _measure(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run(
@@ -267,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         bare_main(endpoint, ffmpeg, [Path(f) for f in files], Path(out), arguments.sansio)
         return 0
 
-    from benchmarks.run import compile_bytecode, make_media
+    from benchmarks.run import compile_bytecode, floor_command, floor_pass, make_media, measure
     from subtitler.sources.media import ffmpeg_executable
 
     compile_bytecode()
@@ -292,7 +302,17 @@ def main(argv: list[str] | None = None) -> int:
             commands = {"bare": bare_cmd, "bare_sansio": [*bare_cmd, "--sansio"],
                         "subtitler": ours_cmd}  # fmt: skip
             rows: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
+            floor_s: list[float] = []
+            concurrent_s: list[float] = []
+            all_at_once = [
+                "sh",
+                "-c",
+                " ".join(f"{shlex.join(floor_command(ffmpeg, path))} &" for path in files)
+                + " wait",
+            ]
             for _ in range(arguments.rounds):  # alternated: the machine drifts
+                floor_s.append(floor_pass(ffmpeg, files)[0])
+                concurrent_s.append(measure(all_at_once).cpu_s)
                 for name, command in commands.items():
                     started = time.monotonic()
                     rows[name].append(_measure(command, env))
@@ -300,17 +320,28 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             emulator.terminate()
             emulator.wait()
-    figures: dict[str, Any] = {}
+    floor = statistics.median(floor_s)
+    figures: dict[str, Any] = {
+        "floor": {"cpu_s": floor, "cpu_s_rounds": floor_s},
+        "floor_concurrent": {"cpu_s": statistics.median(concurrent_s),
+                             "cpu_s_rounds": concurrent_s},
+    }  # fmt: skip
+    print(f"floor      CPU s: median {floor:.2f} ({_listed(floor_s)}); all files at once: "
+          f"median {statistics.median(concurrent_s):.2f} ({_listed(concurrent_s)})",
+          file=sys.stderr)  # fmt: skip
     for name, runs in rows.items():
         own = [row["own_cpu_s"] for row in runs]
         ffmpeg_cpu = [row["children_cpu_s"] for row in runs]
+        tree = [a + b for a, b in zip(own, ffmpeg_cpu, strict=True)]
         figures[name] = {
             "own_cpu_s": statistics.median(own), "own_cpu_s_rounds": own,
             "ffmpeg_cpu_s": statistics.median(ffmpeg_cpu), "ffmpeg_cpu_s_rounds": ffmpeg_cpu,
+            "tree_cpu_s": statistics.median(tree), "tree_vs_floor": statistics.median(tree) / floor,
         }  # fmt: skip
         print(f"{name:10s} own process CPU s: median {statistics.median(own):.2f} "
-              f"({', '.join(f'{x:.2f}' for x in own)}); its ffmpeg: median "
-              f"{statistics.median(ffmpeg_cpu):.2f} ({', '.join(f'{x:.2f}' for x in ffmpeg_cpu)})",
+              f"({_listed(own)}); its ffmpeg: median {statistics.median(ffmpeg_cpu):.2f} "
+              f"({_listed(ffmpeg_cpu)}); tree {statistics.median(tree):.2f} = "
+              f"{statistics.median(tree) / floor:.2f}x the floor",
               file=sys.stderr)  # fmt: skip
     figures["bare_files_done"] = min(
         row["files_done"] for name in ("bare", "bare_sansio") for row in rows[name]

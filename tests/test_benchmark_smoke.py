@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -119,3 +121,7 @@ def test_transport_floor_smoke_run_produces_every_figure() -> None:
     assert figures["bare_files_done"] == figures["files"] == 2  # the bare client did the work
     for name in ("bare", "bare_sansio", "subtitler"):
         assert figures[name]["own_cpu_s"] > 0 and figures[name]["ffmpeg_cpu_s"] > 0
+        tree = figures[name]["own_cpu_s"] + figures[name]["ffmpeg_cpu_s"]
+        # one round: the medians are that round's figures
+        assert figures[name]["tree_vs_floor"] == pytest.approx(tree / figures["floor"]["cpu_s"])
+    assert figures["floor"]["cpu_s"] > 0 and figures["floor_concurrent"]["cpu_s"] > 0
