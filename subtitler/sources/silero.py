@@ -201,7 +201,7 @@ def _parse(data: bytes) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class State:
-    """The LSTM's hidden and cell vectors (rows of 128) after some window (zeros: fresh)."""
+    """The LSTM's hidden and cell vectors (128 each) after some window (zeros: fresh)."""
 
     hidden: np.ndarray
     cell: np.ndarray
@@ -217,9 +217,12 @@ class SileroModel:
         self._numpy = np
         self._w = weights
         self._hidden, self._cell = self._zeros(), self._zeros()
+        # scratch for each step's gates (never part of a State)
+        self._gates = np.empty(4 * HIDDEN, dtype=np.float32)
+        self._sigmoid = np.empty(4 * HIDDEN, dtype=np.float32)
 
     def _zeros(self) -> np.ndarray:
-        zeros: np.ndarray = self._numpy.zeros((1, HIDDEN), dtype=self._numpy.float32)
+        zeros: np.ndarray = self._numpy.zeros(HIDDEN, dtype=self._numpy.float32)
         return zeros
 
     @property
@@ -248,7 +251,11 @@ class SileroModel:
         frames = numpy.lib.stride_tricks.as_strided(
             padded, (count, 4, FILTER_SAMPLES), (padded.strides[0], HOP_SAMPLES * step, step)
         )
-        spectrum = frames @ w.stft
+        # Copied into one (4n, 256) matrix: one BLAS product. On the overlapping view numpy
+        # falls back to its own loop (rows closer than their length are not BLAS's layout):
+        # the whole front end ran 2.8 times slower (docs/performance.md).
+        spectrum = _rows(frames) @ w.stft
+        spectrum = spectrum.reshape(count, 4, -1)
         spectrum *= spectrum
         magnitude = numpy.sqrt(spectrum[..., :FREQUENCIES] + spectrum[..., FREQUENCIES:])
         layer0 = _convolved(magnitude, w.conv0, w.bias0, stride=1)  # (n, 4, 128)
@@ -265,16 +272,20 @@ class SileroModel:
         """One window (a row of `features`) through the LSTM: its speech probability."""
         numpy = self._numpy
         w = self._w
-        gates = self._hidden @ w.w_hh  # (1, 128) x (128, 512): BLAS's faster kernel here
+        # Vectors and scratch buffers, not (1, 128) rows and fresh arrays: the step is a dozen
+        # small numpy calls, and their overhead is most of its cost (41 -> 33 us a step here).
+        gates, sigmoid = self._gates, self._sigmoid
+        numpy.dot(self._hidden, w.w_hh, out=gates)  # (128) x (128, 512)
         gates += features
         numpy.tanh(gates, out=gates)  # the cell gate's tanh, and tanh(x / 2) for the others
-        sigmoid = gates * 0.5
+        numpy.multiply(gates, 0.5, out=sigmoid)
         sigmoid += 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2: no overflow, one transcendental
-        cell = sigmoid[:, HIDDEN : 2 * HIDDEN] * self._cell
-        cell += sigmoid[:, :HIDDEN] * gates[:, 2 * HIDDEN : 3 * HIDDEN]
-        hidden = sigmoid[:, 3 * HIDDEN :] * numpy.tanh(cell)
-        self._hidden, self._cell = hidden, cell
-        logit = float((numpy.maximum(hidden, 0) @ w.out)[0]) + w.out_bias
+        cell = sigmoid[HIDDEN : 2 * HIDDEN] * self._cell
+        cell += sigmoid[:HIDDEN] * gates[2 * HIDDEN : 3 * HIDDEN]
+        hidden = numpy.tanh(cell)
+        hidden *= sigmoid[3 * HIDDEN :]
+        self._hidden, self._cell = hidden, cell  # new arrays: a kept State stays as it was
+        logit = float(numpy.dot(numpy.maximum(hidden, 0), w.out)) + w.out_bias
         return 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
 
 
@@ -291,10 +302,18 @@ def _convolved(inputs: np.ndarray, taps: np.ndarray, bias: np.ndarray, stride: i
         (count, positions, 3 * channels),
         (padded.strides[0], stride * padded.strides[1], padded.strides[2]),
     )
-    result: np.ndarray = columns @ taps
+    result: np.ndarray = _rows(columns) @ taps  # one BLAS product (see `features`)
     result += bias
     numpy.maximum(result, 0, out=result)
-    return result
+    return result.reshape(count, positions, -1)
+
+
+def _rows(stacked: np.ndarray) -> np.ndarray:
+    """(n, k, m) as one contiguous (n * k, m) matrix (a copy of an overlapping view)."""
+    import numpy
+
+    count, positions, width = stacked.shape
+    return numpy.ascontiguousarray(stacked).reshape(count * positions, width)
 
 
 _blas: list[Any] | None = None
