@@ -188,3 +188,10 @@ def test_frames_split_mid_sample_are_reassembled() -> None:
         e for e in expected if e["payload"]["output"].get("transcription", {}).get("sentence_end")
     ]
     assert finals == wanted
+
+
+@pytest.mark.parametrize("rate", [0, -1.0])
+def test_a_task_rate_of_zero_or_less_is_refused_not_taken_as_refuse_all(rate: float) -> None:
+    with pytest.raises(ValueError, match="max_task_rate"):
+        EmulatorConfig(max_task_rate=rate)
+    assert EmulatorConfig(max_task_rate=None).max_task_rate is None  # no limit

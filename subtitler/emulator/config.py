@@ -87,6 +87,12 @@ class EmulatorConfig:
     """Qwen-MT: accept language codes (`es`) besides English names (`Spanish`); the guide says
     it does, the API reference names only the English names."""
 
+    def __post_init__(self) -> None:
+        # 0 would refuse every task, silently: the command line's `--max-task-rate 0` means
+        # no limit, which is None here
+        if self.max_task_rate is not None and not self.max_task_rate > 0:
+            raise ValueError("max_task_rate must be more than 0 (None: no limit)")
+
 
 RESULT_SHAPES = (
     "split",  # word text without punctuation, punctuation in its own field (the default)
