@@ -284,8 +284,11 @@ def floor_command(ffmpeg: str, path: Path) -> list[str]:
             "-f", "s16le", "-y", "/dev/null"]  # fmt: skip
 
 
-def _shell(command: list[str]) -> str:
-    return " ".join(shlex.quote(part) for part in command)
+def floor_all_at_once(ffmpeg: str, files: list[Path]) -> list[str]:
+    """The floor's decodes all started together (as a streaming client runs them), in one shell
+    that waits for them all."""
+    return ["sh", "-c", " ".join(f"{shlex.join(floor_command(ffmpeg, p))} &" for p in files)
+            + " wait"]  # fmt: skip
 
 
 NAMING_SPEECH = Path(__file__).resolve().parent.parent / "fixtures" / "en_lecture_44k.wav"
@@ -399,10 +402,7 @@ def main(argv: list[str] | None = None) -> int:
                 floor_cpu, peak = floor_pass(ffmpeg, files)
                 floor_rounds.append(floor_cpu)
                 # ... and the same decoders all at once (as subtitler runs them): their peak PSS
-                together = measure(
-                    ["sh", "-c", " ".join(f"{_shell(floor_command(ffmpeg, p))} &" for p in files)
-                     + " wait"]
-                )  # fmt: skip
+                together = measure(floor_all_at_once(ffmpeg, files))
                 results["floor"] = {
                     "wall_s": time.monotonic() - started,
                     "cpu_s": floor_cpu,

@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import resource
-import shlex
 import statistics
 import subprocess
 import sys
@@ -277,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
         bare_main(endpoint, ffmpeg, [Path(f) for f in files], Path(out), arguments.sansio)
         return 0
 
-    from benchmarks.run import compile_bytecode, floor_command, floor_pass, make_media, measure
+    from benchmarks.run import (
+        compile_bytecode,
+        floor_all_at_once,
+        floor_pass,
+        make_media,
+        measure,
+    )
     from subtitler.sources.media import ffmpeg_executable
 
     compile_bytecode()
@@ -304,12 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             rows: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
             floor_s: list[float] = []
             concurrent_s: list[float] = []
-            all_at_once = [
-                "sh",
-                "-c",
-                " ".join(f"{shlex.join(floor_command(ffmpeg, path))} &" for path in files)
-                + " wait",
-            ]
+            all_at_once = floor_all_at_once(ffmpeg, files)
             for _ in range(arguments.rounds):  # alternated: the machine drifts
                 floor_s.append(floor_pass(ffmpeg, files)[0])
                 concurrent_s.append(measure(all_at_once).cpu_s)

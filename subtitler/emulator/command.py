@@ -184,6 +184,8 @@ def config_from_arguments(arguments: argparse.Namespace) -> EmulatorConfig:
 
     if arguments.result_shape not in RESULT_SHAPES:
         raise UsageError("--result-shape", f"one of {', '.join(RESULT_SHAPES)}")
+    if arguments.max_task_rate < 0:
+        raise UsageError("--max-task-rate", "must be 0 (no limit) or more")
     api_key = None
     if arguments.api_key_env:
         api_key = os.environ.get(arguments.api_key_env)

@@ -134,3 +134,9 @@ def test_help_fits_80_columns() -> None:
         capture_output=True, text=True, env=environment, cwd=ROOT, timeout=60, check=True,
     ).stdout  # fmt: skip
     assert len(run_help.splitlines()) < 180
+
+
+def test_the_emulator_refuses_a_negative_task_rate_in_one_line() -> None:
+    run = run_cli("emulator", "--max-task-rate", "-1")
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == "subtitler: error: --max-task-rate: must be 0 (no limit) or more"
